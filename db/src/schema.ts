@@ -1,0 +1,236 @@
+/**
+ * The single source of truth for ranklab's D1 database. drizzle-kit writes the SQL
+ * migrations in ../migrations from this file; the Worker, its tests and
+ * `wrangler d1 migrations apply` all use those same migrations.
+ *
+ * Invariants live in the schema, not only in code, so that no client (a buggy bot,
+ * a hand-written SQL fix) can break them:
+ * - one score per rater and completion (unique index);
+ * - a ranking's completions all belong to its prompt (composite foreign keys
+ *   through ranking_items.prompt_id);
+ * - one ranking per rater and set of completions (unique on the sorted id set);
+ * - at most one active checkpoint per kind (partial unique index).
+ *
+ * Times are integer milliseconds since the epoch (drizzle's `timestamp_ms`), so
+ * lease expiry is a plain integer comparison in SQL.
+ */
+import { sql } from "drizzle-orm";
+import {
+  check,
+  foreignKey,
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  unique,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+const createdAt = () =>
+  integer("created_at", { mode: "timestamp_ms" })
+    .notNull()
+    .$defaultFn(() => new Date());
+
+export const RATER_ROLES = ["rater", "admin"] as const;
+export const CHECKPOINT_KINDS = ["policy", "reward"] as const;
+export const CHECKPOINT_STATUSES = ["pending", "ready"] as const;
+export const RUN_STATUSES = ["requested", "running", "succeeded", "failed", "cancelled"] as const;
+export const RUN_KINDS = ["reward", "ppo", "full"] as const;
+export const LABEL_SOURCES = ["telegram", "web", "terminal", "import"] as const;
+
+/** Who labels: a Telegram user (`tg:<id>`) or a web login (`web:<name>`). */
+export const raters = sqliteTable("raters", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  externalId: text("external_id").notNull().unique(),
+  displayName: text("display_name"),
+  role: text("role", { enum: RATER_ROLES }).notNull().default("rater"),
+  blocked: integer("blocked", { mode: "boolean" }).notNull().default(false),
+  createdAt: createdAt(),
+});
+
+export const prompts = sqliteTable("prompts", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  // Unique so that a bulk import run twice adds nothing the second time.
+  text: text("text").notNull().unique(),
+  source: text("source").notNull().default("manual"),
+  active: integer("active", { mode: "boolean" }).notNull().default(true),
+  createdAt: createdAt(),
+});
+
+export const checkpoints = sqliteTable(
+  "checkpoints",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind", { enum: CHECKPOINT_KINDS }).notNull(),
+    version: integer("version").notNull(),
+    sha256: text("sha256").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    r2Key: text("r2_key").notNull().unique(),
+    status: text("status", { enum: CHECKPOINT_STATUSES }).notNull().default("pending"),
+    active: integer("active", { mode: "boolean" }).notNull().default(false),
+    metrics: text("metrics", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+    config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    trainingRunId: integer("training_run_id").references(() => trainingRuns.id),
+    createdAt: createdAt(),
+    activatedAt: integer("activated_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    unique("checkpoints_kind_version").on(t.kind, t.version),
+    unique("checkpoints_kind_sha256").on(t.kind, t.sha256),
+    // At most one active checkpoint per kind, enforced by SQLite itself.
+    uniqueIndex("checkpoints_one_active_per_kind").on(t.kind).where(sql`${t.active} = 1`),
+    check("checkpoints_sha256_hex", sql`length(${t.sha256}) = 64`),
+    check("checkpoints_active_is_ready", sql`${t.active} = 0 OR ${t.status} = 'ready'`),
+  ],
+);
+
+export const completions = sqliteTable(
+  "completions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    text: text("text").notNull(),
+    // The policy checkpoint that wrote it; null for completions imported from elsewhere.
+    checkpointId: integer("checkpoint_id").references(() => checkpoints.id),
+    generation: text("generation", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // Target of ranking_items' composite foreign key: (completion, prompt) must match.
+    unique("completions_id_prompt").on(t.id, t.promptId),
+    index("completions_prompt").on(t.promptId),
+  ],
+);
+
+export const leases = sqliteTable("leases", {
+  // A random token: whoever holds it may acknowledge the lease.
+  id: text("id").primaryKey(),
+  holder: text("holder").notNull(),
+  createdAt: createdAt(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  ackedAt: integer("acked_at", { mode: "timestamp_ms" }),
+  scoreCount: integer("score_count").notNull(),
+  rankingCount: integer("ranking_count").notNull(),
+});
+
+/**
+ * Lease columns shared by both label tables. A label is in the pool when it is not
+ * trained and either never leased or its lease has expired; taking it is one
+ * UPDATE ... RETURNING, which SQLite runs atomically, so two trainers never hold it.
+ */
+const leaseColumns = () => ({
+  leaseId: text("lease_id").references(() => leases.id),
+  leaseExpiresAt: integer("lease_expires_at", { mode: "timestamp_ms" }),
+  trainedAt: integer("trained_at", { mode: "timestamp_ms" }),
+});
+
+export const scores = sqliteTable(
+  "scores",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    raterId: integer("rater_id")
+      .notNull()
+      .references(() => raters.id),
+    completionId: integer("completion_id")
+      .notNull()
+      .references(() => completions.id),
+    // The seed's human reward, 0.0–1.0; the bot shows 1–5 and stores (n-1)/4.
+    value: real("value").notNull(),
+    source: text("source", { enum: LABEL_SOURCES }).notNull(),
+    createdAt: createdAt(),
+    ...leaseColumns(),
+  },
+  (t) => [
+    uniqueIndex("scores_one_per_rater_completion").on(t.raterId, t.completionId),
+    check("scores_value_unit_interval", sql`${t.value} >= 0 AND ${t.value} <= 1`),
+    index("scores_pool").on(t.trainedAt, t.leaseExpiresAt),
+    index("scores_completion").on(t.completionId),
+  ],
+);
+
+export const rankings = sqliteTable(
+  "rankings",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    raterId: integer("rater_id")
+      .notNull()
+      .references(() => raters.id),
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    // Sorted, comma-joined completion ids: the unordered set this ranking orders.
+    completionSet: text("completion_set").notNull(),
+    source: text("source", { enum: LABEL_SOURCES }).notNull(),
+    createdAt: createdAt(),
+    ...leaseColumns(),
+  },
+  (t) => [
+    uniqueIndex("rankings_one_per_rater_set").on(t.raterId, t.completionSet),
+    unique("rankings_id_prompt").on(t.id, t.promptId),
+    index("rankings_pool").on(t.trainedAt, t.leaseExpiresAt),
+    index("rankings_set").on(t.completionSet),
+  ],
+);
+
+/** One row per place in a ranking; position 0 is the best. */
+export const rankingItems = sqliteTable(
+  "ranking_items",
+  {
+    rankingId: integer("ranking_id").notNull(),
+    position: integer("position").notNull(),
+    promptId: integer("prompt_id").notNull(),
+    completionId: integer("completion_id").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.rankingId, t.position] }),
+    unique("ranking_items_once_per_ranking").on(t.rankingId, t.completionId),
+    // Both keys carry prompt_id, so an item whose completion belongs to another
+    // prompt than its ranking cannot be stored.
+    foreignKey({
+      name: "ranking_items_ranking_fk",
+      columns: [t.rankingId, t.promptId],
+      foreignColumns: [rankings.id, rankings.promptId],
+    }).onDelete("cascade"),
+    foreignKey({
+      name: "ranking_items_completion_fk",
+      columns: [t.completionId, t.promptId],
+      foreignColumns: [completions.id, completions.promptId],
+    }),
+    check("ranking_items_position", sql`${t.position} >= 0`),
+  ],
+);
+
+export const trainingRuns = sqliteTable(
+  "training_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind", { enum: RUN_KINDS }).notNull().default("full"),
+    status: text("status", { enum: RUN_STATUSES }).notNull().default("requested"),
+    // 'cron' or the role that asked ('admin').
+    requestedBy: text("requested_by").notNull(),
+    trainer: text("trainer"),
+    requestedAt: integer("requested_at", { mode: "timestamp_ms" })
+      .notNull()
+      .$defaultFn(() => new Date()),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    metrics: text("metrics", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+    error: text("error"),
+  },
+  (t) => [index("training_runs_status").on(t.status)],
+);
+
+export type Rater = typeof raters.$inferSelect;
+export type Prompt = typeof prompts.$inferSelect;
+export type Completion = typeof completions.$inferSelect;
+export type Score = typeof scores.$inferSelect;
+export type Ranking = typeof rankings.$inferSelect;
+export type Checkpoint = typeof checkpoints.$inferSelect;
+export type TrainingRun = typeof trainingRuns.$inferSelect;
+export type Lease = typeof leases.$inferSelect;
+export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
+export type RunStatus = (typeof RUN_STATUSES)[number];

@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./env.ts";
+import { ApiError, onError, onNotFound } from "./errors.ts";
+import { withDb } from "./middleware/db.ts";
+import { checkpointRoutes } from "./routes/checkpoints.ts";
+import { completionRoutes } from "./routes/completions.ts";
+import { exportRoutes } from "./routes/exports.ts";
+import { leaseRoutes } from "./routes/leases.ts";
+import { promptRoutes } from "./routes/prompts.ts";
+import { rankingRoutes } from "./routes/rankings.ts";
+import { raterRoutes } from "./routes/raters.ts";
+import { scoreRoutes } from "./routes/scores.ts";
+import { statsRoutes } from "./routes/stats.ts";
+import { taskRoutes } from "./routes/tasks.ts";
+import { trainingRunRoutes } from "./routes/training-runs.ts";
+
+/** JSON bodies above this are refused before they are read (the largest legitimate one, 500 completions, is ~2 MB). */
+export const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+const jsonBodyLimit = bodyLimit({
+  maxSize: MAX_JSON_BYTES,
+  onError: () => {
+    throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_JSON_BYTES} bytes`);
+  },
+});
+
+const CHECKPOINT_UPLOAD = /^\/v1\/checkpoints\/\d+\/file$/;
+
+export const app = new Hono<AppEnv>()
+  .onError(onError)
+  .notFound(onNotFound)
+  /** Liveness, and the benchmark's ceiling: the cheapest route the Worker can answer. */
+  .get("/health", (c) => c.json({ ok: true }))
+  // Checkpoint files have their own limit (MAX_CHECKPOINT_BYTES), checked against their declared size.
+  .use("/v1/*", (c, next) => (CHECKPOINT_UPLOAD.test(c.req.path) ? next() : jsonBodyLimit(c, next)))
+  .use("/v1/*", withDb)
+  .route("/v1/prompts", promptRoutes)
+  .route("/v1/completions", completionRoutes)
+  .route("/v1/raters", raterRoutes)
+  .route("/v1/tasks", taskRoutes)
+  .route("/v1/scores", scoreRoutes)
+  .route("/v1/rankings", rankingRoutes)
+  .route("/v1/exports", exportRoutes)
+  .route("/v1/leases", leaseRoutes)
+  .route("/v1/checkpoints", checkpointRoutes)
+  .route("/v1/training-runs", trainingRunRoutes)
+  .route("/v1/stats", statsRoutes);
+
+/** The whole API's route types, for `hc<AppType>` in the bot and the trainer. */
+export type AppType = typeof app;

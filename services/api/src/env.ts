@@ -1,0 +1,23 @@
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type * as schema from "@ranklab/db";
+
+/** The Worker's bindings, as declared in wrangler.toml (vars, D1, R2) plus its secrets. */
+export interface Env {
+  DB: D1Database;
+  CHECKPOINTS: R2Bucket;
+  MIN_NEW_LABELS_FOR_RUN: string;
+  MAX_CHECKPOINT_BYTES: string;
+  BOT_API_TOKEN?: string;
+  TRAINER_API_TOKEN?: string;
+  ADMIN_API_TOKEN?: string;
+}
+
+export type Db = DrizzleD1Database<typeof schema>;
+
+/** Who is calling, decided by the bearer token alone (see middleware/auth.ts). */
+export type Role = "bot" | "trainer" | "admin";
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { db: Db; role: Role };
+}

@@ -1,0 +1,138 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { CHECKPOINT_KINDS, checkpoints, trainingRuns, type Checkpoint } from "@ranklab/db";
+import type { AppEnv } from "../env.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { runBatch } from "../lib/batch.ts";
+import { requireCheckpoint } from "../lib/lookups.ts";
+import { anyRole, trainerOrAdmin } from "../lib/roles.ts";
+import { id, idParam } from "../lib/schemas.ts";
+import { validate } from "../middleware/validate.ts";
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits");
+const kind = z.enum(CHECKPOINT_KINDS);
+
+const publishCheckpoint = z.object({
+  kind,
+  sha256,
+  sizeBytes: z.number().int().positive(),
+  // Evaluation figures (accuracy, margin, reward_mean, …), shown beside the checkpoint.
+  metrics: z.record(z.string().max(64), z.number()).default({}),
+  // The run's config and the model's config.json, so a checkpoint can be reproduced.
+  config: z.record(z.string().max(64), z.unknown()).default({}),
+  trainingRunId: id.optional(),
+}).strict();
+
+const listQuery = z.object({ kind: kind.optional(), status: z.enum(["pending", "ready"]).optional() });
+
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+const publicView = (c: Checkpoint) => ({ ...c, fileUrl: `/v1/checkpoints/${c.id}/file` });
+
+export const checkpointRoutes = new Hono<AppEnv>()
+  /**
+   * Step 1 of publishing: records the checkpoint's metadata as `pending`. The file
+   * follows with PUT /:id/file. Publishing the same sha256 again returns the first record.
+   */
+  .post("/", trainerOrAdmin, validate("json", publishCheckpoint), async (c) => {
+    const db = c.get("db");
+    const body = c.req.valid("json");
+    const max = Number(c.env.MAX_CHECKPOINT_BYTES);
+    if (body.sizeBytes > max) throw new ApiError(413, "payload_too_large", `checkpoint of ${body.sizeBytes} bytes exceeds MAX_CHECKPOINT_BYTES (${max})`);
+    if (body.trainingRunId) {
+      const [run] = await db.select({ id: trainingRuns.id }).from(trainingRuns).where(eq(trainingRuns.id, body.trainingRunId));
+      if (!run) throw notFound(`training run ${body.trainingRunId}`);
+    }
+    const [existing] = await db.select().from(checkpoints).where(and(eq(checkpoints.kind, body.kind), eq(checkpoints.sha256, body.sha256)));
+    if (existing) {
+      if (existing.sizeBytes !== body.sizeBytes) {
+        throw new ApiError(409, "conflict", `checkpoint ${existing.id} has sha256 ${body.sha256} but ${existing.sizeBytes} bytes, not ${body.sizeBytes}`);
+      }
+      return c.json(publicView(existing), 200);
+    }
+    const [created] = await db
+      .insert(checkpoints)
+      .values({
+        ...body,
+        // The next version of this kind, computed inside the INSERT so two publishers cannot share one.
+        version: sql`(SELECT coalesce(max(version), 0) + 1 FROM checkpoints WHERE kind = ${body.kind})`,
+        r2Key: `${body.kind}/${body.sha256}`,
+      })
+      .returning();
+    return c.json(publicView(created!), 201);
+  })
+  .get("/", anyRole, validate("query", listQuery), async (c) => {
+    const { kind: wanted, status } = c.req.valid("query");
+    const rows = await c
+      .get("db")
+      .select()
+      .from(checkpoints)
+      .where(and(wanted ? eq(checkpoints.kind, wanted) : undefined, status ? eq(checkpoints.status, status) : undefined))
+      .orderBy(desc(checkpoints.id))
+      .limit(200);
+    return c.json({ items: rows.map(publicView) });
+  })
+  .get("/active/:kind", anyRole, validate("param", z.object({ kind })), async (c) => {
+    const wanted = c.req.valid("param").kind;
+    const [active] = await c.get("db").select().from(checkpoints).where(and(eq(checkpoints.kind, wanted), eq(checkpoints.active, true)));
+    if (!active) throw notFound(`an active ${wanted} checkpoint`);
+    return c.json(publicView(active));
+  })
+  .get("/:id", anyRole, validate("param", idParam), async (c) => c.json(publicView(await requireCheckpoint(c.get("db"), c.req.valid("param").id))))
+  /**
+   * Step 2: the file itself, streamed into R2. The body's length and sha256 must match
+   * what step 1 declared; on a mismatch the object is deleted and the checkpoint stays pending.
+   */
+  .put("/:id/file", trainerOrAdmin, validate("param", idParam), async (c) => {
+    const db = c.get("db");
+    const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
+    if (checkpoint.status === "ready") return c.json(publicView(checkpoint), 200);
+    const length = Number(c.req.header("content-length"));
+    if (!Number.isInteger(length)) throw new ApiError(411, "invalid_request", "Content-Length is required for a checkpoint upload");
+    if (length !== checkpoint.sizeBytes) {
+      throw new ApiError(400, "invalid_request", `body has ${length} bytes but checkpoint ${checkpoint.id} declared ${checkpoint.sizeBytes}`);
+    }
+    const body = c.req.raw.body;
+    if (!body) throw new ApiError(400, "invalid_request", "empty body");
+    // Hash while streaming, so a multi-GB file is never held in memory.
+    const [toHash, toStore] = body.tee();
+    const digest = new crypto.DigestStream("SHA-256");
+    const hashed = toHash.pipeTo(digest);
+    const sized = toStore.pipeThrough(new FixedLengthStream(length));
+    await Promise.all([c.env.CHECKPOINTS.put(checkpoint.r2Key, sized, { customMetadata: { sha256: checkpoint.sha256 } }), hashed]);
+    const actual = hex(await digest.digest);
+    if (actual !== checkpoint.sha256) {
+      await c.env.CHECKPOINTS.delete(checkpoint.r2Key);
+      throw new ApiError(400, "checksum_mismatch", `uploaded file has sha256 ${actual}, checkpoint ${checkpoint.id} declared ${checkpoint.sha256}`);
+    }
+    const [ready] = await db.update(checkpoints).set({ status: "ready" }).where(eq(checkpoints.id, checkpoint.id)).returning();
+    return c.json(publicView(ready!), 200);
+  })
+  .get("/:id/file", anyRole, validate("param", idParam), async (c) => {
+    const checkpoint = await requireCheckpoint(c.get("db"), c.req.valid("param").id);
+    if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} has no file yet (status ${checkpoint.status})`);
+    const object = await c.env.CHECKPOINTS.get(checkpoint.r2Key);
+    if (!object) throw notFound(`file of checkpoint ${checkpoint.id}`);
+    return new Response(object.body, {
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(object.size),
+        etag: `"${checkpoint.sha256}"`,
+        "x-checkpoint-sha256": checkpoint.sha256,
+        "content-disposition": `attachment; filename="${checkpoint.kind}-v${checkpoint.version}.tar"`,
+      },
+    });
+  })
+  /** Makes this checkpoint the one in use for its kind, in one transaction. */
+  .post("/:id/activate", trainerOrAdmin, validate("param", idParam), async (c) => {
+    const db = c.get("db");
+    const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
+    if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} cannot be activated before its file is uploaded`);
+    const now = new Date();
+    await runBatch(db, [
+      db.update(checkpoints).set({ active: false }).where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.active, true))),
+      db.update(checkpoints).set({ active: true, activatedAt: now }).where(eq(checkpoints.id, checkpoint.id)),
+    ]);
+    return c.json(publicView({ ...checkpoint, active: true, activatedAt: now }));
+  });

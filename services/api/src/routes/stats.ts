@@ -1,0 +1,112 @@
+import { asc, eq, inArray, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { rankingItems, rankings, raters, scores } from "@ranklab/db";
+import type { AppEnv, Db } from "../env.ts";
+import { notFound } from "../errors.ts";
+import { chunk } from "../lib/chunk.ts";
+import { anyRole } from "../lib/roles.ts";
+import { idParam } from "../lib/schemas.ts";
+import { validate } from "../middleware/validate.ts";
+import { absoluteDifference, kendallTau, pairwiseAgreement, type Label } from "../stats/agreement.ts";
+
+/** Scores on completions that more than one rater scored. */
+async function sharedScores(db: Db): Promise<Label<number>[]> {
+  const rows = await db
+    .select({ raterId: scores.raterId, completionId: scores.completionId, value: scores.value })
+    .from(scores)
+    .where(sql`${scores.completionId} IN (SELECT completion_id FROM scores GROUP BY completion_id HAVING count(*) > 1)`);
+  return rows.map((r) => ({ raterId: r.raterId, item: String(r.completionId), value: r.value }));
+}
+
+/** Rank orders (best first) of completion sets that more than one rater ranked. */
+async function sharedRankings(db: Db): Promise<Label<number[]>[]> {
+  const rows = await db
+    .select({ id: rankings.id, raterId: rankings.raterId, set: rankings.completionSet })
+    .from(rankings)
+    .where(sql`${rankings.completionSet} IN (SELECT completion_set FROM rankings GROUP BY completion_set HAVING count(*) > 1)`);
+  const orders = new Map<number, number[]>();
+  for (const ids of chunk(rows.map((r) => r.id), 90)) {
+    const items = await db
+      .select({ rankingId: rankingItems.rankingId, completionId: rankingItems.completionId })
+      .from(rankingItems)
+      .where(inArray(rankingItems.rankingId, ids))
+      .orderBy(asc(rankingItems.rankingId), asc(rankingItems.position));
+    for (const item of items) orders.set(item.rankingId, [...(orders.get(item.rankingId) ?? []), item.completionId]);
+  }
+  return rows.map((r) => ({ raterId: r.raterId, item: r.set, value: orders.get(r.id) ?? [] }));
+}
+
+async function agreement(db: Db) {
+  const [scoreLabels, rankLabels] = await Promise.all([sharedScores(db), sharedRankings(db)]);
+  return { scores: pairwiseAgreement(scoreLabels, absoluteDifference), rankings: pairwiseAgreement(rankLabels, kendallTau) };
+}
+
+const labelCounts = (db: Db) =>
+  db
+    .select({
+      raterId: raters.id,
+      externalId: raters.externalId,
+      scores: sql<number>`(SELECT count(*) FROM scores s WHERE s.rater_id = ${raters.id})`,
+      rankings: sql<number>`(SELECT count(*) FROM rankings r WHERE r.rater_id = ${raters.id})`,
+    })
+    .from(raters);
+
+type Counts = Awaited<ReturnType<typeof labelCounts>>[number];
+
+function raterView(counts: Counts, agreed: Awaited<ReturnType<typeof agreement>>) {
+  return {
+    ...counts,
+    agreement: {
+      scoreMeanAbsDiff: agreed.scores.perRater.get(counts.raterId)?.mean ?? null,
+      scorePairs: agreed.scores.perRater.get(counts.raterId)?.pairs ?? 0,
+      rankKendallTau: agreed.rankings.perRater.get(counts.raterId)?.mean ?? null,
+      rankPairs: agreed.rankings.perRater.get(counts.raterId)?.pairs ?? 0,
+    },
+  };
+}
+
+export const statsRoutes = new Hono<AppEnv>()
+  /** Counts per rater and prompt, labels waiting for a trainer, and inter-rater agreement. */
+  .get("/", anyRole, async (c) => {
+    const db = c.get("db");
+    const now = Date.now();
+    const [totals, waiting, perRater, perPrompt, agreed] = await Promise.all([
+      db.get<{ raters: number; prompts: number; completions: number; scores: number; rankings: number }>(sql`
+        SELECT (SELECT count(*) FROM raters) AS raters, (SELECT count(*) FROM prompts) AS prompts,
+               (SELECT count(*) FROM completions) AS completions, (SELECT count(*) FROM scores) AS scores,
+               (SELECT count(*) FROM rankings) AS rankings`),
+      db.get<{ scores: number; rankings: number; leasedScores: number; leasedRankings: number }>(sql`
+        SELECT
+          (SELECT count(*) FROM scores WHERE trained_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})) AS scores,
+          (SELECT count(*) FROM rankings WHERE trained_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})) AS rankings,
+          (SELECT count(*) FROM scores WHERE trained_at IS NULL AND lease_expires_at > ${now}) AS leasedScores,
+          (SELECT count(*) FROM rankings WHERE trained_at IS NULL AND lease_expires_at > ${now}) AS leasedRankings`),
+      labelCounts(db),
+      db.all<{ promptId: number; text: string; completions: number; scores: number; rankings: number }>(sql`
+        SELECT p.id AS promptId, p.text AS text,
+               (SELECT count(*) FROM completions c WHERE c.prompt_id = p.id) AS completions,
+               (SELECT count(*) FROM scores s JOIN completions c ON c.id = s.completion_id WHERE c.prompt_id = p.id) AS scores,
+               (SELECT count(*) FROM rankings r WHERE r.prompt_id = p.id) AS rankings
+        FROM prompts p ORDER BY p.id`),
+      agreement(db),
+    ]);
+    return c.json({
+      totals: totals!,
+      labelsWaiting: { scores: waiting!.scores, rankings: waiting!.rankings },
+      labelsLeased: { scores: waiting!.leasedScores, rankings: waiting!.leasedRankings },
+      perRater: perRater.map((r) => raterView(r, agreed)),
+      perPrompt,
+      agreement: {
+        scores: { items: agreed.scores.items, pairs: agreed.scores.pairs, meanAbsDiff: agreed.scores.mean },
+        rankings: { items: agreed.rankings.items, pairs: agreed.rankings.pairs, meanKendallTau: agreed.rankings.mean },
+      },
+    });
+  })
+  /** One rater's counts and agreement: what the bot's /stats shows. */
+  .get("/raters/:id", anyRole, validate("param", idParam), async (c) => {
+    const db = c.get("db");
+    const { id } = c.req.valid("param");
+    const [counts] = await labelCounts(db).where(eq(raters.id, id));
+    if (!counts) throw notFound(`rater ${id}`);
+    return c.json(raterView(counts, await agreement(db)));
+  });

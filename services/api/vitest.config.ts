@@ -1,0 +1,31 @@
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { TEST_TOKENS } from "./test/tokens.ts";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// The API's tests run inside workerd against a real local D1 and R2, configured from
+// the same wrangler.toml that deploys it; setup applies the drizzle-kit migrations.
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: here("../../wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(here("../../db/migrations")),
+          BOT_API_TOKEN: TEST_TOKENS.bot,
+          TRAINER_API_TOKEN: TEST_TOKENS.trainer,
+          ADMIN_API_TOKEN: TEST_TOKENS.admin,
+          MIN_NEW_LABELS_FOR_RUN: "3",
+          MAX_CHECKPOINT_BYTES: String(1024 * 1024),
+        },
+      },
+    })),
+  ],
+  test: {
+    name: "api",
+    include: ["src/**/*.test.ts"],
+    setupFiles: ["./test/apply-migrations.ts"],
+  },
+});
