@@ -46,8 +46,9 @@ const labelCounts = (db: Db) =>
     .select({
       raterId: raters.id,
       externalId: raters.externalId,
-      scores: sql<number>`(SELECT count(*) FROM scores s WHERE s.rater_id = ${raters.id})`,
-      rankings: sql<number>`(SELECT count(*) FROM rankings r WHERE r.rater_id = ${raters.id})`,
+      // Qualified by hand: drizzle writes a bare "id" here, which the subquery would read as its own.
+      scores: sql<number>`(SELECT count(*) FROM scores s WHERE s.rater_id = raters.id)`,
+      rankings: sql<number>`(SELECT count(*) FROM rankings r WHERE r.rater_id = raters.id)`,
     })
     .from(raters);
 

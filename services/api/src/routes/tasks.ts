@@ -46,7 +46,7 @@ async function nextRankTask(db: Db, raterId: number): Promise<Task | null> {
   const row = await db.get<{ promptId: number; promptText: string; ids: string } | undefined>(sql`
     WITH numbered AS (
       SELECT c.id, c.prompt_id,
-             (row_number() OVER (PARTITION BY c.prompt_id ORDER BY c.id) - 1) / ${RANK_GROUP_SIZE} AS grp
+             (row_number() OVER (PARTITION BY c.prompt_id ORDER BY c.id) - 1) / ${sql.raw(String(RANK_GROUP_SIZE))} AS grp
       FROM completions c JOIN prompts p ON p.id = c.prompt_id
       WHERE p.active = 1
     ),
@@ -56,7 +56,7 @@ async function nextRankTask(db: Db, raterId: number): Promise<Task | null> {
     )
     SELECT g.prompt_id AS promptId, p.text AS promptText, g.ids AS ids
     FROM grouped g JOIN prompts p ON p.id = g.prompt_id
-    WHERE g.n = ${RANK_GROUP_SIZE}
+    WHERE g.n = ${sql.raw(String(RANK_GROUP_SIZE))}
       AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.rater_id = ${raterId} AND r.completion_set = g.ids)
     ORDER BY (SELECT count(*) FROM rankings r WHERE r.completion_set = g.ids), random()
     LIMIT 1`);

@@ -1,0 +1,105 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, callJson, expectError, expectNothingStored } from "../../test/helpers.ts";
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+let seed = 0;
+/** Distinct file contents per call, so each publishes a new checkpoint. */
+function fileBytes(size = 2048): Uint8Array {
+  seed++;
+  return Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed * 7) % 251);
+}
+
+async function publish(kind: "policy" | "reward", bytes = fileBytes()) {
+  const sha256 = await sha256Hex(bytes);
+  const meta = await callJson("POST", "/v1/checkpoints", 201, {
+    as: "trainer",
+    json: { kind, sha256, sizeBytes: bytes.byteLength, metrics: { accuracy: 0.97 }, config: { n_layer: 2 } },
+  });
+  return { meta, bytes, sha256 };
+}
+
+describe("checkpoints", () => {
+  it("publishes metadata, uploads the file into R2, downloads it byte for byte", async () => {
+    const { meta, bytes, sha256 } = await publish("reward");
+    expect(meta).toMatchObject({ kind: "reward", status: "pending", active: false, sha256, metrics: { accuracy: 0.97 } });
+    const ready = await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    expect(ready.status).toBe("ready");
+    const stored = await env.CHECKPOINTS.head(meta.r2Key);
+    expect(stored?.size).toBe(bytes.byteLength);
+
+    const res = await call("GET", `/v1/checkpoints/${meta.id}/file`, { as: "bot" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-checkpoint-sha256")).toBe(sha256);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+  });
+
+  it("numbers versions per kind and answers a repeated publish with the first record", async () => {
+    const a = await publish("policy");
+    const b = await publish("policy");
+    expect(b.meta.version).toBe(a.meta.version + 1);
+    const again = await callJson("POST", "/v1/checkpoints", 200, { as: "trainer", json: { kind: "policy", sha256: a.sha256, sizeBytes: a.bytes.byteLength } });
+    expect(again.id).toBe(a.meta.id);
+  });
+
+  it("refuses a file whose sha256 does not match, leaving it pending and R2 empty", async () => {
+    const { meta, bytes } = await publish("reward");
+    const tampered = bytes.slice();
+    tampered[0] = (tampered[0]! + 1) % 256;
+    await expectError(await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: tampered, headers: { "content-length": String(tampered.byteLength) } }), 400, "checksum_mismatch");
+    expect((await callJson("GET", `/v1/checkpoints/${meta.id}`, 200, { as: "bot" })).status).toBe("pending");
+    expect(await env.CHECKPOINTS.head(meta.r2Key)).toBeNull();
+    await expectError(await call("GET", `/v1/checkpoints/${meta.id}/file`, { as: "bot" }), 409, "conflict");
+  });
+
+  it("refuses a body of another length than declared", async () => {
+    const { meta, bytes } = await publish("reward");
+    const short = bytes.slice(0, 100);
+    await expectError(await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: short, headers: { "content-length": "100" } }), 400, "invalid_request");
+    expect(await env.CHECKPOINTS.head(meta.r2Key)).toBeNull();
+  });
+
+  it("keeps exactly one active checkpoint per kind", async () => {
+    const first = await publish("reward");
+    const second = await publish("reward");
+    await expectError(await call("POST", `/v1/checkpoints/${first.meta.id}/activate`, { as: "trainer" }), 409, "conflict");
+    for (const c of [first, second]) {
+      await callJson("PUT", `/v1/checkpoints/${c.meta.id}/file`, 200, { as: "trainer", body: c.bytes, headers: { "content-length": String(c.bytes.byteLength) } });
+    }
+    await callJson("POST", `/v1/checkpoints/${first.meta.id}/activate`, 200, { as: "trainer" });
+    expect((await callJson("GET", "/v1/checkpoints/active/reward", 200, { as: "bot" })).id).toBe(first.meta.id);
+    await callJson("POST", `/v1/checkpoints/${second.meta.id}/activate`, 200, { as: "admin" });
+    expect((await callJson("GET", "/v1/checkpoints/active/reward", 200, { as: "bot" })).id).toBe(second.meta.id);
+    const active = await env.DB.prepare("SELECT count(*) AS n FROM checkpoints WHERE kind = 'reward' AND active = 1").first<{ n: number }>();
+    expect(active!.n).toBe(1);
+    // The partial unique index refuses a second active row even from raw SQL.
+    await expect(env.DB.prepare("UPDATE checkpoints SET active = 1 WHERE id = ?").bind(first.meta.id).run()).rejects.toThrow(/UNIQUE/);
+    const list = await callJson("GET", "/v1/checkpoints?kind=reward&status=ready", 200, { as: "trainer" });
+    expect(list.items.map((c: { id: number }) => c.id)).toEqual(expect.arrayContaining([first.meta.id, second.meta.id]));
+  });
+
+  it("refuses malformed metadata, oversized checkpoints and unknown ids, storing nothing", async () => {
+    await expectNothingStored(async () => {
+      for (const json of [
+        {},
+        { kind: "policy", sha256: "xyz", sizeBytes: 1 },
+        { kind: "policy", sha256: "A".repeat(64), sizeBytes: 1 },
+        { kind: "value", sha256: "a".repeat(64), sizeBytes: 1 },
+        { kind: "policy", sha256: "a".repeat(64), sizeBytes: 0 },
+        { kind: "policy", sha256: "a".repeat(64), sizeBytes: 1, metrics: { accuracy: "high" } },
+      ]) {
+        await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json }), 400, "invalid_request");
+      }
+      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "b".repeat(64), sizeBytes: 2 * 1024 * 1024 } }), 413, "payload_too_large");
+      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "c".repeat(64), sizeBytes: 5, trainingRunId: 999999 } }), 404, "not_found");
+      await expectError(await call("POST", "/v1/checkpoints", { as: "bot", json: { kind: "policy", sha256: "d".repeat(64), sizeBytes: 5 } }), 403, "forbidden");
+      await expectError(await call("PUT", "/v1/checkpoints/999999/file", { as: "trainer", body: "abc", headers: { "content-length": "3" } }), 404, "not_found");
+      await expectError(await call("POST", "/v1/checkpoints/999999/activate", { as: "trainer" }), 404, "not_found");
+      await expectError(await call("GET", "/v1/checkpoints/active/value", { as: "bot" }), 400, "invalid_request");
+    });
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { call, callJson, expectError, promptWithCompletions, rater } from "../../test/helpers.ts";
+
+describe("stats", () => {
+  it("counts labels per rater and prompt and measures agreement on shared items", async () => {
+    const [a, b] = [await rater(), await rater()];
+    const { promptId, completionIds: ids } = await promptWithCompletions(4);
+    const [c0, c1, c2, c3] = ids as [number, number, number, number];
+    // Scores: both raters score c0 (|1 − 0.5| = 0.5); only a scores c1.
+    await callJson("POST", "/v1/scores", 201, { as: "bot", json: { raterId: a, completionId: c0, value: 1, source: "web" } });
+    await callJson("POST", "/v1/scores", 201, { as: "bot", json: { raterId: b, completionId: c0, value: 0.5, source: "web" } });
+    await callJson("POST", "/v1/scores", 201, { as: "bot", json: { raterId: a, completionId: c1, value: 0, source: "web" } });
+    // Rankings of the same 4: one adjacent swap → tau = (5 − 1) / 6.
+    await callJson("POST", "/v1/rankings", 201, { as: "bot", json: { raterId: a, promptId, completionIds: [c0, c1, c2, c3], source: "web" } });
+    await callJson("POST", "/v1/rankings", 201, { as: "bot", json: { raterId: b, promptId, completionIds: [c1, c0, c2, c3], source: "telegram" } });
+
+    const stats = await callJson("GET", "/v1/stats", 200, { as: "bot" });
+    const ra = stats.perRater.find((r: { raterId: number }) => r.raterId === a);
+    expect(ra).toMatchObject({ scores: 2, rankings: 1, agreement: { scoreMeanAbsDiff: 0.5, scorePairs: 1, rankPairs: 1 } });
+    expect(ra.agreement.rankKendallTau).toBeCloseTo(4 / 6, 12);
+    expect(stats.perPrompt.find((p: { promptId: number }) => p.promptId === promptId)).toMatchObject({ completions: 4, scores: 3, rankings: 2 });
+    expect(stats.labelsWaiting.scores).toBeGreaterThanOrEqual(3);
+    expect(stats.agreement.rankings.pairs).toBeGreaterThanOrEqual(1);
+
+    const one = await callJson("GET", `/v1/stats/raters/${b}`, 200, { as: "bot" });
+    expect(one).toMatchObject({ raterId: b, scores: 1, rankings: 1, agreement: { scoreMeanAbsDiff: 0.5 } });
+  });
+
+  it("answers 404 for an unknown rater and 400 for a bad id", async () => {
+    await expectError(await call("GET", "/v1/stats/raters/999999", { as: "bot" }), 404, "not_found");
+    await expectError(await call("GET", "/v1/stats/raters/-3", { as: "bot" }), 400, "invalid_request");
+  });
+});
