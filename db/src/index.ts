@@ -1,1 +1,2 @@
 export * from "./schema.ts";
+export { SEED_PROMPTS } from "./seed-prompts.ts";

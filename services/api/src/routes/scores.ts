@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { scores } from "@ranklab/db";
@@ -30,12 +30,24 @@ export const scoreRoutes = new Hono<AppEnv>()
   .post("/", botOrAdmin, validate("json", submitScore), async (c) => {
     const db = c.get("db");
     const body = c.req.valid("json");
+    const createdAt = new Date();
+    // Fast path, one round trip: insert only if the rater may label and the completion
+    // exists. Nothing inserted means a retry, a conflict or a bad id: the slow path
+    // below finds out which, with the lookups that name the problem.
+    const inserted = await db.all<{ id: number }>(sql`
+      INSERT INTO scores (rater_id, completion_id, value, source, created_at)
+      SELECT ${body.raterId}, ${body.completionId}, ${body.value}, ${body.source}, ${createdAt.getTime()}
+      WHERE EXISTS (SELECT 1 FROM raters WHERE id = ${body.raterId} AND blocked = 0)
+        AND EXISTS (SELECT 1 FROM completions WHERE id = ${body.completionId})
+      ON CONFLICT DO NOTHING
+      RETURNING id`);
+    if (inserted[0]) {
+      return c.json({ created: true, score: { id: inserted[0].id, ...body, createdAt, trainedAt: null } }, 201);
+    }
     await activeRater(db, body.raterId);
     await requireCompletions(db, [body.completionId]);
-    const [created] = await db.insert(scores).values(body).onConflictDoNothing().returning();
-    if (created) return c.json({ created: true, score: scoreView(created) }, 201);
     const [first] = await db.select().from(scores).where(and(eq(scores.raterId, body.raterId), eq(scores.completionId, body.completionId)));
-    if (!first) throw new Error("score vanished between insert and read");
+    if (!first) throw new Error("score neither inserted nor found");
     if (first.value !== body.value) {
       throw new ApiError(409, "conflict", `rater ${body.raterId} already scored completion ${body.completionId} as ${first.value}`);
     }

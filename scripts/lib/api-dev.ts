@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { SEED_PROMPTS } from "@ranklab/db";
+import { createApiClient } from "@ranklab/api/client";
+import { localTokens, ranklabHome, REPO_ROOT, type Tokens } from "./local-env.ts";
+import type { ProcessGroup } from "./processes.ts";
+
+const WRANGLER = join(REPO_ROOT, "node_modules/.bin/wrangler");
+
+/** Offline and quiet: no telemetry, no prompts, no update check. */
+const wranglerEnv = () => ({
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CI: "true",
+  NO_UPDATE_NOTIFIER: "1",
+  // Miniflare otherwise fetches a `Request.cf` sample from Cloudflare at every start.
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_LOG_PATH: join(ranklabHome(), "logs"),
+});
+
+export interface ApiDevOptions {
+  port: number;
+  group: ProcessGroup;
+  /** Poll the Worker's scheduled handler this often, as the cron trigger would in production. */
+  cronEverySeconds?: number;
+}
+
+export interface ApiDev {
+  url: string;
+  tokens: Tokens;
+}
+
+/**
+ * Starts the API Worker under `wrangler dev` on 127.0.0.1 with a local D1 and R2
+ * kept in `<home>/state`, after applying the D1 migrations there.
+ */
+export async function startApiDev({ port, group, cronEverySeconds }: ApiDevOptions): Promise<ApiDev> {
+  const home = ranklabHome();
+  const state = join(home, "state");
+  const { tokens, file } = localTokens(home);
+  await group.run("migrate", WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: REPO_ROOT, env: wranglerEnv() });
+  group.start(
+    "api",
+    WRANGLER,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", file, "--test-scheduled", "--show-interactive-dev-session=false"],
+    { cwd: REPO_ROOT, env: wranglerEnv() },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url);
+  if (cronEverySeconds) {
+    // wrangler dev does not fire cron triggers; visiting /__scheduled runs the same handler.
+    setInterval(() => void fetch(`${url}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => {}), cronEverySeconds * 1000).unref();
+  }
+  return { url, tokens };
+}
+
+export async function waitForHealth(url: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+      lastError = new Error(`status ${res.status}`);
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the API at ${url} did not become healthy in ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+/** Adds the seed prompts (idempotent: prompts are unique by text). */
+export async function seedPrompts(api: ApiDev): Promise<number> {
+  const client = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
+  const res = await client.v1.prompts.$post({ json: { prompts: SEED_PROMPTS.map((text) => ({ text, source: "seed" })) } });
+  if (!res.ok) throw new Error(`seeding prompts failed: ${res.status} ${await res.text()}`);
+  return (await res.json()).created;
+}

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { createInterface } from "node:readline";
+
+/**
+ * Child processes whose output is prefixed by their service name, one line per
+ * event, and which are all stopped together (SIGTERM, then SIGKILL after a grace).
+ */
+export class ProcessGroup {
+  private readonly children = new Map<string, ChildProcess>();
+
+  constructor(private readonly log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {}
+
+  start(name: string, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+    // detached: each child leads its own process group, so stop() reaches its children too (wrangler → workerd).
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: true, ...options });
+    this.children.set(name, child);
+    const prefix = `[${name}]`.padEnd(10);
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on("line", (line) => this.log(`${prefix} ${line}`));
+    }
+    child.on("exit", (code, signal) => {
+      this.children.delete(name);
+      this.log(`${prefix} exited (${signal ?? `code ${code}`})`);
+    });
+    return child;
+  }
+
+  /** Runs a command to completion with prefixed output; rejects naming its exit code. */
+  run(name: string, command: string, args: string[], options: SpawnOptions = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = this.start(name, command, args, options);
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${name}: ${command} ${args.join(" ")} exited with code ${code}`))));
+      child.on("error", reject);
+    });
+  }
+
+  async stop(graceMs = 5000): Promise<void> {
+    const running = [...this.children.values()];
+    await Promise.all(running.map((child) => stopOne(child, graceMs)));
+  }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+async function stopOne(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  signalGroup(child, "SIGTERM");
+  const timer = setTimeout(() => signalGroup(child, "SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
