@@ -1,0 +1,140 @@
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import { attention, geluErf, geluTanh, layerNorm, linear, paddingBias } from "./layers.ts";
+import { get, type ParamSpec, type Params } from "./params.ts";
+
+/**
+ * A BERT-style encoder with a head on the first token: one output (a reward model, as
+ * trl's RewardTrainer uses AutoModelForSequenceClassification with num_labels=1) or two
+ * (a negative/positive sentiment classifier). Config fields and weight names are Hugging
+ * Face's (BertForSequenceClassification; ERNIE's `ernie.` prefix and task-type
+ * embeddings load too), so a real checkpoint folder such as nghuyong/ernie-3.0-base-zh
+ * loads when a user has it.
+ */
+export const BertConfigSchema = z
+  .object({
+    model_type: z.enum(["bert", "ernie"]).default("bert"),
+    vocab_size: z.number().int().positive(),
+    hidden_size: z.number().int().positive(),
+    num_hidden_layers: z.number().int().positive(),
+    num_attention_heads: z.number().int().positive(),
+    intermediate_size: z.number().int().positive(),
+    hidden_act: z.enum(["gelu", "gelu_new", "relu"]).default("gelu"),
+    max_position_embeddings: z.number().int().positive(),
+    type_vocab_size: z.number().int().positive().default(2),
+    layer_norm_eps: z.number().positive().default(1e-12),
+    use_task_id: z.boolean().default(false),
+    task_type_vocab_size: z.number().int().positive().default(3),
+    num_labels: z.number().int().min(1).max(16).default(1),
+    // The pooler (dense + tanh on [CLS]) feeds the head when present, as in BertForSequenceClassification.
+    add_pooling_layer: z.boolean().default(true),
+  })
+  .passthrough()
+  .refine((c) => c.hidden_size % c.num_attention_heads === 0, { message: "hidden_size must be a multiple of num_attention_heads" });
+
+export type BertConfig = z.infer<typeof BertConfigSchema>;
+
+const prefixOf = (config: BertConfig) => (config.model_type === "ernie" ? "ernie" : "bert");
+
+/** Every parameter with its shape, in Hugging Face names. */
+export function bertParamSpecs(config: BertConfig): ParamSpec[] {
+  const p = prefixOf(config);
+  const H = config.hidden_size;
+  const I = config.intermediate_size;
+  const specs: ParamSpec[] = [
+    { name: `${p}.embeddings.word_embeddings.weight`, shape: [config.vocab_size, H], init: "normal" },
+    { name: `${p}.embeddings.position_embeddings.weight`, shape: [config.max_position_embeddings, H], init: "normal" },
+    { name: `${p}.embeddings.token_type_embeddings.weight`, shape: [config.type_vocab_size, H], init: "normal" },
+    ...(config.use_task_id ? [{ name: `${p}.embeddings.task_type_embeddings.weight`, shape: [config.task_type_vocab_size, H], init: "normal" as const }] : []),
+    { name: `${p}.embeddings.LayerNorm.weight`, shape: [H], init: "ones" },
+    { name: `${p}.embeddings.LayerNorm.bias`, shape: [H], init: "zeros" },
+  ];
+  const linearSpec = (name: string, out: number, inp: number): ParamSpec[] => [
+    { name: `${name}.weight`, shape: [out, inp], init: "normal" },
+    { name: `${name}.bias`, shape: [out], init: "zeros" },
+  ];
+  const norm = (name: string): ParamSpec[] => [
+    { name: `${name}.weight`, shape: [H], init: "ones" },
+    { name: `${name}.bias`, shape: [H], init: "zeros" },
+  ];
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const b = `${p}.encoder.layer.${l}`;
+    specs.push(
+      ...linearSpec(`${b}.attention.self.query`, H, H),
+      ...linearSpec(`${b}.attention.self.key`, H, H),
+      ...linearSpec(`${b}.attention.self.value`, H, H),
+      ...linearSpec(`${b}.attention.output.dense`, H, H),
+      ...norm(`${b}.attention.output.LayerNorm`),
+      ...linearSpec(`${b}.intermediate.dense`, I, H),
+      ...linearSpec(`${b}.output.dense`, H, I),
+      ...norm(`${b}.output.LayerNorm`),
+    );
+  }
+  if (config.add_pooling_layer) specs.push(...linearSpec(`${p}.pooler.dense`, H, H));
+  specs.push(...linearSpec("classifier", config.num_labels, H));
+  return specs;
+}
+
+/** Old TF-converted checkpoints name LayerNorm parameters gamma/beta. */
+export function bertWeightAliases(name: string): string[] {
+  return [name, name.replace(/LayerNorm\.weight$/, "LayerNorm.gamma").replace(/LayerNorm\.bias$/, "LayerNorm.beta")];
+}
+
+export interface BertInputs {
+  /** [B, T] */
+  inputIds: tf.Tensor2D;
+  /** [B, T] */
+  attentionMask: tf.Tensor2D;
+  /** [B, T], zeros when absent */
+  tokenTypeIds?: tf.Tensor2D;
+}
+
+function activation(config: BertConfig, x: tf.Tensor): tf.Tensor {
+  return config.hidden_act === "gelu" ? geluErf(x) : config.hidden_act === "gelu_new" ? geluTanh(x) : tf.relu(x);
+}
+
+/** Drops units at `rate` during training (inverted dropout), the identity otherwise. */
+function dropout(x: tf.Tensor, rate: number): tf.Tensor {
+  return rate > 0 ? tf.dropout(x, rate) : x;
+}
+
+/**
+ * The head's output for each row: [B, num_labels] (a reward when num_labels = 1,
+ * class logits otherwise). Call inside tf.tidy.
+ */
+export function bertForward(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0): tf.Tensor2D {
+  const p = prefixOf(config);
+  const [B, T] = inputs.inputIds.shape;
+  const H = config.hidden_size;
+  const eps = config.layer_norm_eps;
+  if (T > config.max_position_embeddings) throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${config.max_position_embeddings}`);
+
+  // 1. Embeddings: word + position + token type (+ ERNIE's task type 0), then LayerNorm.  [B, T, H]
+  const flatIds = tf.reshape(inputs.inputIds, [B * T]);
+  const words = tf.reshape(tf.gather(get(params, `${p}.embeddings.word_embeddings.weight`), flatIds), [B, T, H]);
+  const positions = tf.slice(get(params, `${p}.embeddings.position_embeddings.weight`), [0, 0], [T, H]); // [T, H]
+  const typeIds = inputs.tokenTypeIds ?? tf.zeros([B, T], "int32");
+  const types = tf.reshape(tf.gather(get(params, `${p}.embeddings.token_type_embeddings.weight`), tf.reshape(typeIds, [B * T])), [B, T, H]);
+  let x: tf.Tensor = tf.add(tf.add(words, positions), types);
+  if (config.use_task_id) x = tf.add(x, tf.slice(get(params, `${p}.embeddings.task_type_embeddings.weight`), [0, 0], [1, H]));
+  x = dropout(layerNorm(params, `${p}.embeddings.LayerNorm`, x, eps), dropoutRate);
+
+  // 2. Post-LayerNorm transformer blocks over the padded batch.
+  const bias = paddingBias(inputs.attentionMask); // [B, 1, 1, T]
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const b = `${p}.encoder.layer.${l}`;
+    const flat = tf.reshape(x, [B * T, H]) as tf.Tensor2D;
+    const proj = (name: string) => tf.reshape(linear(params, `${b}.attention.self.${name}`, flat), [B, T, H]) as tf.Tensor3D;
+    const context = attention(proj("query"), proj("key"), proj("value"), config.num_attention_heads, bias); // [B, T, H]
+    const attended = linear(params, `${b}.attention.output.dense`, tf.reshape(context, [B * T, H]) as tf.Tensor2D);
+    x = layerNorm(params, `${b}.attention.output.LayerNorm`, tf.add(tf.reshape(dropout(attended, dropoutRate), [B, T, H]), x), eps);
+    const hidden = activation(config, linear(params, `${b}.intermediate.dense`, tf.reshape(x, [B * T, H]) as tf.Tensor2D)) as tf.Tensor2D; // [B*T, I]
+    const out = linear(params, `${b}.output.dense`, hidden); // [B*T, H]
+    x = layerNorm(params, `${b}.output.LayerNorm`, tf.add(tf.reshape(dropout(out, dropoutRate), [B, T, H]), x), eps);
+  }
+
+  // 3. The first token ([CLS]) through the pooler, then the head.  [B, num_labels]
+  let first = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+  if (config.add_pooling_layer) first = tf.tanh(linear(params, `${p}.pooler.dense`, first));
+  return linear(params, "classifier", dropout(first, dropoutRate) as tf.Tensor2D);
+}
