@@ -5,7 +5,7 @@ import { get, type Params } from "./params.ts";
 export function linear(params: Params, prefix: string, x: tf.Tensor2D): tf.Tensor2D {
   const y = tf.matMul(x, get(params, `${prefix}.weight`), false, true);
   const bias = params.get(`${prefix}.bias`);
-  return bias ? tf.add<tf.Tensor2D>(y, bias) : y;
+  return bias ? (tf.add(y, bias) as tf.Tensor2D) : y;
 }
 
 /** LayerNorm over the last axis: (x − μ) / √(σ² + ε) · γ + β. */
