@@ -3,7 +3,7 @@ import { get, type Params } from "./params.ts";
 
 /** x [N, in] · Wᵀ [in, out] + b, with W in PyTorch's [out, in] layout. */
 export function linear(params: Params, prefix: string, x: tf.Tensor2D): tf.Tensor2D {
-  const y = tf.matMul(x, get(params, `${prefix}.weight`), false, true);
+  const y = tf.matMul(x, get(params, `${prefix}.weight`), false, true) as tf.Tensor2D;
   const bias = params.get(`${prefix}.bias`);
   return bias ? (tf.add(y, bias) as tf.Tensor2D) : y;
 }
