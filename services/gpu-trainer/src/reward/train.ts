@@ -1,0 +1,216 @@
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, mkdirSync, rmSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadBertDir, readJsonIfExists, saveBertDir, type BertModel } from "../io/bert-dir.ts";
+import { readSafetensors, writeSafetensors, type TensorMap } from "../io/safetensors.ts";
+import { savePlotPng } from "../metrics/plot.ts";
+import { BertConfigSchema, bertForward, bertParamSpecs } from "../models/bert.ts";
+import { disposeParams, initParams } from "../models/params.ts";
+import { buildCharVocab } from "../tokenizer/build-vocab.ts";
+import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
+import { createProgress } from "../util/progress.ts";
+import { seededRandom, shuffled } from "../util/random.ts";
+import { countPairs, pairsOf, pairwiseAccuracy, readRankFile, type RankList } from "./rank-data.ts";
+import { rankLoss } from "./rank-loss.ts";
+import { scoreTexts } from "./score-tfjs.ts";
+import type { RewardTrainConfig } from "./train-config.ts";
+
+/** What <out>/last/state.json records so that a crashed run resumes where it stopped. */
+interface TrainState {
+  step: number;
+  epoch: number;
+  batchInEpoch: number;
+  bestAccuracy: number;
+  history: { step: number; loss?: number; accuracy?: number; margin?: number }[];
+}
+
+export interface RewardTrainResult {
+  bestAccuracy: number;
+  bestDir: string;
+  steps: number;
+  seconds: number;
+  history: TrainState["history"];
+}
+
+function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
+  const vocab = buildCharVocab(
+    lists.flatMap((l) => [...l.texts, l.prompt ?? ""]),
+    config.model.maxVocab,
+  );
+  const tokenizer = new WordPieceTokenizer(vocab, { lowercase: true, maxCharsPerWord: 100 });
+  const bert = BertConfigSchema.parse({
+    vocab_size: vocab.tokens.length,
+    hidden_size: config.model.hiddenSize,
+    num_hidden_layers: config.model.layers,
+    num_attention_heads: config.model.heads,
+    intermediate_size: config.model.intermediateSize,
+    max_position_embeddings: config.maxLength,
+    num_labels: 1,
+  });
+  return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), config.seed) };
+}
+
+/** Rewards for every text of `lists`, flattened in list order: [Σ texts]. */
+function forwardLists(model: BertModel, lists: RankList[], config: RewardTrainConfig, dropout: number): tf.Tensor1D {
+  const texts = lists.flatMap((l) => l.texts);
+  const prompts = config.usePrompts ? lists.flatMap((l) => l.texts.map(() => l.prompt ?? "")) : undefined;
+  const enc = prompts ? model.tokenizer.encodeBatch(prompts, config.maxLength, texts) : model.tokenizer.encodeBatch(texts, config.maxLength);
+  const out = bertForward(
+    model.params,
+    model.config,
+    {
+      inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+      attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+      tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
+    },
+    dropout,
+  );
+  return tf.reshape(out, [texts.length]) as tf.Tensor1D;
+}
+
+/** Index pairs (better, worse) into the flattened texts of `lists`. */
+function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array } {
+  const better: number[] = [];
+  const worse: number[] = [];
+  let offset = 0;
+  for (const list of lists) {
+    for (const [i, j] of pairsOf(list.texts.length)) {
+      better.push(offset + i);
+      worse.push(offset + j);
+    }
+    offset += list.texts.length;
+  }
+  return { better: Int32Array.from(better), worse: Int32Array.from(worse) };
+}
+
+export function evaluate(model: BertModel, lists: RankList[], config: Pick<RewardTrainConfig, "maxLength" | "usePrompts">) {
+  const texts = lists.flatMap((l) => l.texts);
+  const prompts = config.usePrompts ? lists.flatMap((l) => l.texts.map(() => l.prompt ?? "")) : undefined;
+  const flat = scoreTexts(model, texts, { maxLength: config.maxLength, batchSize: 64, ...(prompts ? { prompts } : {}) });
+  let k = 0;
+  const perList = lists.map((l) => l.texts.map(() => flat[k++]!));
+  return { ...pairwiseAccuracy(lists, perList), meanReward: flat.reduce((a, b) => a + b, 0) / flat.length };
+}
+
+function saveOptimizer(path: string, optimizer: tf.Optimizer): Promise<void> {
+  return optimizer.getWeights().then((weights) => {
+    const map: TensorMap = new Map();
+    weights.forEach((w, i) => map.set(`${String(i).padStart(5, "0")}:${w.name}`, { shape: w.tensor.shape, data: w.tensor.dataSync() as Float32Array }));
+    writeSafetensors(path, map);
+  });
+}
+
+async function loadOptimizer(path: string, optimizer: tf.Optimizer): Promise<void> {
+  const { tensors } = readSafetensors(path);
+  const weights = [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, t]) => ({ name: key.slice(key.indexOf(":") + 1), tensor: tf.tensor(t.data, t.shape) }));
+  await optimizer.setWeights(weights);
+}
+
+/** Writes <out>/last via a temporary folder and a rename, so a crash mid-save keeps the previous one. */
+async function saveLast(config: RewardTrainConfig, model: BertModel, optimizer: tf.Optimizer, state: TrainState) {
+  const last = join(config.out, "last");
+  const tmp = join(config.out, "last.tmp");
+  rmSync(tmp, { recursive: true, force: true });
+  saveBertDir(tmp, model, { "run.json": config, "state.json": state });
+  await saveOptimizer(join(tmp, "optimizer.safetensors"), optimizer);
+  rmSync(last, { recursive: true, force: true });
+  renameSync(tmp, last);
+}
+
+function plotCurves(config: RewardTrainConfig, history: TrainState["history"]) {
+  const loss = history.filter((h) => h.loss !== undefined).map((h) => ({ x: h.step, y: h.loss! }));
+  const accuracy = history.filter((h) => h.accuracy !== undefined).map((h) => ({ x: h.step, y: h.accuracy! }));
+  savePlotPng(join(config.logsDir, `${config.runName}.png`), [
+    { title: "train loss (pairwise rank loss)", xLabel: "global step", series: [{ name: "loss", points: loss }] },
+    { title: "dev pairwise accuracy", xLabel: "global step", series: [{ name: "accuracy", points: accuracy }] },
+  ]);
+  writeFileSync(join(config.logsDir, `${config.runName}.jsonl`), history.map((h) => JSON.stringify(h)).join("\n") + "\n");
+}
+
+/**
+ * Trains a reward model on rank lists with the pairwise rank loss over every pair of
+ * each list. Resumes from <out>/last when it exists.
+ */
+export async function trainRewardModel(config: RewardTrainConfig, log: (line: string) => void = console.log): Promise<RewardTrainResult> {
+  // 1. Data: every training file, and the dev file for pairwise accuracy.
+  const trainLists = config.train.flatMap(readRankFile);
+  const devLists = readRankFile(config.dev);
+  mkdirSync(config.out, { recursive: true });
+  mkdirSync(config.logsDir, { recursive: true });
+
+  // 2. Model: resume <out>/last, or start from a base encoder, or from scratch.
+  const lastDir = join(config.out, "last");
+  const resuming = existsSync(join(lastDir, "config.json")) && existsSync(join(lastDir, "state.json"));
+  const model = resuming ? loadBertDir(lastDir) : config.baseModel ? loadBertDir(config.baseModel, { num_labels: 1 }) : freshModel(config, trainLists);
+  const optimizer = tf.train.adam(config.learningRate);
+  const variables = [...model.params.values()];
+  const state: TrainState = resuming ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))! : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
+  if (resuming) {
+    // Adam's moments are matched to variables by position, and the parameter order is fixed by the config.
+    if (existsSync(join(lastDir, "optimizer.safetensors"))) await loadOptimizer(join(lastDir, "optimizer.safetensors"), optimizer);
+    log(`resuming from ${lastDir} at global step ${state.step} (epoch ${state.epoch}, best dev accuracy ${state.bestAccuracy.toFixed(4)})`);
+  }
+
+  const stepsPerEpoch = Math.ceil(trainLists.length / config.listsPerStep);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  log(
+    `training reward model: ${trainLists.length} rank lists (${countPairs(trainLists)} pairs), dev ${devLists.length} lists (${countPairs(devLists)} pairs), ` +
+      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, backend ${tf.getBackend()}`,
+  );
+  const progress = createProgress(totalSteps, "reward", config.quiet);
+  const started = performance.now();
+  let windowStart = performance.now();
+  let windowSteps = 0;
+  let windowLoss = 0;
+
+  const evaluateAndSave = async () => {
+    const dev = evaluate(model, devLists, config);
+    state.history.push({ step: state.step, accuracy: dev.accuracy, margin: dev.margin });
+    progress.log(`Evaluation acc: ${dev.accuracy.toFixed(4)} (margin ${dev.margin.toFixed(3)}, mean reward ${dev.meanReward.toFixed(3)}, ${dev.pairs} pairs)`);
+    if (dev.accuracy > state.bestAccuracy) {
+      state.bestAccuracy = dev.accuracy;
+      saveBertDir(join(config.out, "best"), model, {
+        "metrics.json": { accuracy: dev.accuracy, margin: dev.margin, mean_reward: dev.meanReward, step: state.step },
+        "run.json": config,
+      });
+      progress.log(`best model saved to ${join(config.out, "best")} (accuracy ${dev.accuracy.toFixed(4)})`);
+    }
+    await saveLast(config, model, optimizer, state);
+    plotCurves(config, state.history);
+  };
+
+  // 3. Epochs of shuffled rank lists; the shuffle is seeded per epoch so a resumed run sees the same order.
+  for (; state.epoch < config.epochs; state.epoch++, state.batchInEpoch = 0) {
+    const order = shuffled(trainLists, seededRandom(config.seed + state.epoch));
+    for (; state.batchInEpoch < stepsPerEpoch; ) {
+      const lists = order.slice(state.batchInEpoch * config.listsPerStep, (state.batchInEpoch + 1) * config.listsPerStep);
+      const { better, worse } = batchPairs(lists);
+      // 4. One step: rewards for every text, rank loss over every pair, Adam.
+      const loss = optimizer.minimize(() => rankLoss(forwardLists(model, lists, config, config.dropout), better, worse), true, variables)!;
+      const value = (await loss.data())[0]!;
+      loss.dispose();
+      state.step++;
+      state.batchInEpoch++;
+      windowSteps++;
+      windowLoss += value;
+      progress.update(state.step);
+      if (state.step % config.logEvery === 0) {
+        const speed = windowSteps / ((performance.now() - windowStart) / 1000);
+        state.history.push({ step: state.step, loss: windowLoss / windowSteps });
+        progress.log(`global step ${state.step}, epoch: ${state.epoch + 1}, loss: ${(windowLoss / windowSteps).toFixed(5)}, speed: ${speed.toFixed(2)} step/s`);
+        windowStart = performance.now();
+        windowSteps = 0;
+        windowLoss = 0;
+      }
+      // 5. Evaluate on dev, keep the best checkpoint, save state to resume.
+      if (state.step % config.evalEvery === 0) await evaluateAndSave();
+    }
+  }
+  if (state.history.at(-1)?.step !== state.step || state.history.at(-1)?.accuracy === undefined) await evaluateAndSave();
+  progress.stop();
+  const seconds = (performance.now() - started) / 1000;
+  disposeParams(model.params);
+  optimizer.dispose();
+  log(`done: ${state.step} steps in ${seconds.toFixed(1)} s; best dev accuracy ${state.bestAccuracy.toFixed(4)}; curve in ${join(config.logsDir, `${config.runName}.png`)}`);
+  return { bestAccuracy: state.bestAccuracy, bestDir: join(config.out, "best"), steps: state.step, seconds, history: state.history };
+}
