@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { createRequire } from "node:module";
-import { registerWasmUnsortedSegmentSum } from "./wasm-kernels.ts";
+import { registerWasmFastMatMul, registerWasmUnsortedSegmentSum } from "./wasm-kernels.ts";
 
 /**
  * The tfjs backends ranklab trains on, fastest first. The native ones are optional
@@ -53,7 +53,10 @@ export async function selectBackend(wanted?: BackendName): Promise<BackendChoice
     const ok = (await load(name)) && (await activate(name));
     tried.push({ name, ok });
     if (ok) {
-      if (name === "wasm") registerWasmUnsortedSegmentSum();
+      if (name === "wasm") {
+        registerWasmUnsortedSegmentSum();
+        registerWasmFastMatMul();
+      }
       return { name, tfName: tf.getBackend(), tried };
     }
   }
