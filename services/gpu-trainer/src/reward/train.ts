@@ -157,7 +157,7 @@ export async function trainRewardModel(config: RewardTrainConfig, log: (line: st
     `training reward model: ${trainLists.length} rank lists (${countPairs(trainLists)} pairs), dev ${devLists.length} lists (${countPairs(devLists)} pairs), ` +
       `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, backend ${tf.getBackend()}`,
   );
-  const progress = createProgress(totalSteps, "reward", config.quiet);
+  const progress = createProgress(totalSteps, "reward", config.quiet, log);
   const started = performance.now();
   let windowStart = performance.now();
   let windowSteps = 0;

@@ -12,10 +12,10 @@ export interface Progress {
  * A progress bar with rate and ETA on stderr when it is a terminal and not `quiet`;
  * log lines always go to stdout, one per event, so CI logs stay readable.
  */
-export function createProgress(total: number, label: string, quiet: boolean): Progress {
+export function createProgress(total: number, label: string, quiet: boolean, print: (line: string) => void = console.log): Progress {
   const interactive = !quiet && process.stderr.isTTY === true;
   if (!interactive) {
-    return { update: () => {}, log: (line) => console.log(line), stop: () => {} };
+    return { update: () => {}, log: (line) => print(line), stop: () => {} };
   }
   const bar = new cliProgress.SingleBar(
     { format: `${label} |{bar}| {value}/{total} {percentage}% | {rate}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
@@ -29,7 +29,7 @@ export function createProgress(total: number, label: string, quiet: boolean): Pr
     },
     log(line) {
       process.stderr.write("\r\x1b[K");
-      console.log(line);
+      print(line);
       bar.render();
     },
     stop() {
