@@ -28,6 +28,11 @@ export const BertConfigSchema = z
     num_labels: z.number().int().min(1).max(16).default(1),
     // The pooler (dense + tanh on [CLS]) feeds the head when present, as in BertForSequenceClassification.
     add_pooling_layer: z.boolean().default(true),
+    // ranklab's own small models: "mean" feeds the head the average of the unpadded
+    // tokens instead of [CLS]. A model trained from scratch on a few thousand texts
+    // learns a bag of contextual features far sooner than it learns to gather them
+    // into [CLS]. Hugging Face checkpoints have no such field and keep "cls".
+    classifier_pooling: z.enum(["cls", "mean"]).default("cls"),
   })
   .passthrough()
   .refine((c) => c.hidden_size % c.num_attention_heads === 0, { message: "hidden_size must be a multiple of num_attention_heads" });
@@ -133,8 +138,14 @@ export function bertForward(params: Params, config: BertConfig, inputs: BertInpu
     x = layerNorm(params, `${b}.output.LayerNorm`, tf.add(tf.reshape(dropout(out, dropoutRate), [B, T, H]), x), eps);
   }
 
-  // 3. The first token ([CLS]) through the pooler, then the head.  [B, num_labels]
-  let first = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+  // 3. The first token ([CLS]), or the mean of the tokens, through the pooler, then the head.  [B, num_labels]
+  let first: tf.Tensor2D;
+  if (config.classifier_pooling === "mean") {
+    const mask = tf.reshape(tf.cast(inputs.attentionMask, "float32"), [B, T, 1]);
+    first = tf.div(tf.sum(tf.mul(x, mask), 1), tf.maximum(tf.sum(mask, 1), 1)) as tf.Tensor2D; // [B, H]
+  } else {
+    first = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+  }
   if (config.add_pooling_layer) first = tf.tanh(linear(params, `${p}.pooler.dense`, first));
   return linear(params, "classifier", dropout(first, dropoutRate) as tf.Tensor2D);
 }

@@ -35,11 +35,16 @@ export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads:
   const [B, T, C] = q.shape;
   const Tk = k.shape[1];
   const hd = C / heads;
-  const split = (x: tf.Tensor3D, t: number) => tf.transpose(tf.reshape(x, [B, t, heads, hd]), [0, 2, 1, 3]); // [B, h, t, hd]
-  let scores = tf.mul(tf.matMul(split(q, T), split(k, Tk), false, true), 1 / Math.sqrt(hd)); // [B, h, T, Tk]
-  if (bias) scores = tf.add(scores, bias);
-  const context = tf.matMul(tf.softmax(scores, -1), split(v, Tk)); // [B, h, T, hd]
+  const split = (x: tf.Tensor3D, t: number) => tf.transpose(tf.reshape(x, [B, t, heads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, h, t, hd]
+  const context = headAttention(split(q, T), split(k, Tk), split(v, Tk), bias); // [B, h, T, hd]
   return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B, T, C]);
+}
+
+/** Attention on heads already split: q [B, h, T, hd], k and v [B, h, Tk, hd] → [B, h, T, hd]. */
+export function headAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor | null): tf.Tensor4D {
+  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(q.shape[3])); // [B, h, T, Tk]
+  if (bias) scores = tf.add(scores, bias);
+  return tf.matMul(tf.softmax(scores, -1), v) as tf.Tensor4D;
 }
 
 /** [B, T] mask of 1/0 → additive bias [B, 1, 1, T] with −1e9 on padding. */

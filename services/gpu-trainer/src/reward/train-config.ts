@@ -36,9 +36,11 @@ export const RewardTrainConfigSchema = z
         heads: z.number().int().positive().default(4),
         intermediateSize: z.number().int().positive().default(512),
         maxVocab: z.number().int().min(100).default(6000),
+        // Mean pooling: see BertConfig.classifier_pooling.
+        pooling: z.enum(["cls", "mean"]).default("mean"),
       })
       .strict()
-      .default({ hiddenSize: 128, layers: 2, heads: 4, intermediateSize: 512, maxVocab: 6000 }),
+      .default({ hiddenSize: 128, layers: 2, heads: 4, intermediateSize: 512, maxVocab: 6000, pooling: "mean" }),
     quiet: z.boolean().default(false),
   })
   .strict()

@@ -46,6 +46,7 @@ function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
     intermediate_size: config.model.intermediateSize,
     max_position_embeddings: config.maxLength,
     num_labels: 1,
+    classifier_pooling: config.model.pooling,
   });
   return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), config.seed) };
 }
