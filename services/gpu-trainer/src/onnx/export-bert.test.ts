@@ -1,0 +1,66 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { selectBackend } from "../backend/select-backend.ts";
+import { saveBertDir, type BertModel } from "../io/bert-dir.ts";
+import { BertConfigSchema, bertParamSpecs, type BertConfig } from "../models/bert.ts";
+import { initParams } from "../models/params.ts";
+import { scoreTexts } from "../reward/score-tfjs.ts";
+import { vocabFromTokens } from "../tokenizer/vocab.ts";
+import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
+import { OnnxBertScorer } from "./bert-session.ts";
+import { exportBertOnnx } from "./export-bert.ts";
+
+const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错垃圾喜欢失望，。！这电影".split("")];
+const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
+const TEXTS = ["这电影很好！", "很差", "垃圾，失望。", "不错不错，喜欢这电影", "好"];
+
+async function parity(overrides: Partial<BertConfig>) {
+  const config = BertConfigSchema.parse({
+    vocab_size: TOKENS.length,
+    hidden_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 32,
+    ...overrides,
+  });
+  const model: BertModel = { config, tokenizer, params: initParams(bertParamSpecs(config), 4, 0.2) };
+  const dir = mkdtempSync(join(tmpdir(), "ranklab-onnx-bert-"));
+  saveBertDir(dir, model);
+  exportBertOnnx(dir, model);
+  const scorer = await OnnxBertScorer.open(dir, model);
+  const options = { maxLength: 16, batchSize: 8, prompts: overrides.type_vocab_size ? TEXTS.map(() => "这电影") : undefined };
+  const onnx = await scorer.score(TEXTS, options);
+  const tfjs = scoreTexts(model, TEXTS, options);
+  await scorer.close();
+  return { onnx, tfjs };
+}
+
+describe("BERT export to ONNX", () => {
+  beforeAll(async () => {
+    await selectBackend("wasm");
+  });
+
+  const cases: [string, Partial<BertConfig>][] = [
+    ["a reward model ([CLS] pooling, erf GELU)", { num_labels: 1 }],
+    ["a 2-way sentiment classifier (P(positive))", { num_labels: 2 }],
+    ["mean pooling, tanh GELU, no pooler", { num_labels: 1, classifier_pooling: "mean", hidden_act: "gelu_new", add_pooling_layer: false }],
+    ["ERNIE with task-type embeddings and text pairs", { num_labels: 1, model_type: "ernie", use_task_id: true, type_vocab_size: 4 }],
+  ];
+  for (const [name, overrides] of cases) {
+    it(`agrees with tfjs within 1e-4: ${name}`, async () => {
+      const { onnx, tfjs } = await parity(overrides);
+      expect(onnx).toHaveLength(TEXTS.length);
+      onnx.forEach((v, i) => expect(Math.abs(v - tfjs[i]!)).toBeLessThan(1e-4));
+      // Not all equal: the test would pass on a constant otherwise.
+      expect(new Set(onnx.map((v) => v.toFixed(5))).size).toBeGreaterThan(1);
+    });
+  }
+
+  it("names the folder when model.onnx is missing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ranklab-onnx-none-"));
+    await expect(OnnxBertScorer.open(dir, { config: BertConfigSchema.parse({ vocab_size: 5, hidden_size: 4, num_hidden_layers: 1, num_attention_heads: 1, intermediate_size: 4, max_position_embeddings: 8 }), tokenizer })).rejects.toThrow(`${dir}: no model.onnx`);
+  });
+});

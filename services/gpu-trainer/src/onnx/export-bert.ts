@@ -1,0 +1,89 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BertModel } from "../io/bert-dir.ts";
+import { get } from "../models/params.ts";
+import { DataType } from "./proto.ts";
+import { GraphBuilder, transposed } from "./graph-builder.ts";
+
+/**
+ * The BERT-style encoder and its head as an ONNX graph that mirrors bertForward op for
+ * op (inference: no dropout). Inputs input_ids, attention_mask, token_type_ids
+ * [batch, sequence] int64 — Hugging Face's export names — and output `logits`
+ * [batch, num_labels].
+ */
+export function bertToOnnx(model: BertModel): Uint8Array {
+  const { config, params } = model;
+  const p = config.model_type === "ernie" ? "ernie" : "bert";
+  const H = config.hidden_size;
+  const heads = config.num_attention_heads;
+  const hd = H / heads;
+  const g = new GraphBuilder("ranklab-bert");
+  const w = (name: string) => g.float(name, get(params, name).dataSync() as Float32Array, get(params, name).shape);
+  // Linear weights go in as [in, out] so MatMul needs no transpose.
+  const linear = (prefix: string, x: string) => {
+    const weight = get(params, `${prefix}.weight`);
+    const [out, inp] = weight.shape as [number, number];
+    const W = g.float(`${prefix}.weight.T`, transposed(weight.dataSync() as Float32Array, out, inp), [inp, out]);
+    return g.o("Add", [g.o("MatMul", [x, W]), w(`${prefix}.bias`)]);
+  };
+  const layerNorm = (prefix: string, x: string) => g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_eps });
+  const gelu = (x: string) =>
+    config.hidden_act === "relu"
+      ? g.o("Relu", [x])
+      : config.hidden_act === "gelu"
+        ? g.o("Mul", [g.o("Mul", [x, g.scalar(0.5)]), g.o("Add", [g.scalar(1), g.o("Erf", [g.o("Mul", [x, g.scalar(Math.SQRT1_2)])])])])
+        : g.o("Mul", [
+            g.o("Mul", [x, g.scalar(0.5)]),
+            g.o("Add", [g.scalar(1), g.o("Tanh", [g.o("Mul", [g.scalar(Math.sqrt(2 / Math.PI)), g.o("Add", [x, g.o("Mul", [g.scalar(0.044715), g.o("Pow", [x, g.scalar(3)])])])])])]),
+          ]);
+
+  // 1. Embeddings.  [B, T, H]
+  const seqLen = g.o("Gather", [g.o("Shape", ["input_ids"]), g.ints([1], [])], { axis: 0 });
+  const positionIds = g.o("Range", [g.ints([0], []), seqLen, g.ints([1], [])]);
+  let x = g.o("Add", [
+    g.o("Add", [g.o("Gather", [w(`${p}.embeddings.word_embeddings.weight`), "input_ids"]), g.o("Gather", [w(`${p}.embeddings.position_embeddings.weight`), positionIds])]),
+    g.o("Gather", [w(`${p}.embeddings.token_type_embeddings.weight`), "token_type_ids"]),
+  ]);
+  if (config.use_task_id) {
+    x = g.o("Add", [x, g.o("Gather", [w(`${p}.embeddings.task_type_embeddings.weight`), g.ints([0], [])])]);
+  }
+  x = layerNorm(`${p}.embeddings.LayerNorm`, x);
+
+  // 2. Blocks. Padding bias [B, 1, 1, T].
+  const maskF = g.o("Cast", ["attention_mask"], { to: DataType.FLOAT });
+  const bias = g.o("Unsqueeze", [g.o("Mul", [g.o("Sub", [g.scalar(1), maskF]), g.scalar(-1e9)]), g.ints([1, 2])]);
+  const splitHeads = (t: string) => g.o("Transpose", [g.o("Reshape", [t, g.ints([0, 0, heads, hd])])], { perm: [0, 2, 1, 3] }); // [B, h, T, hd]
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const b = `${p}.encoder.layer.${l}`;
+    const q = splitHeads(linear(`${b}.attention.self.query`, x));
+    const kT = g.o("Transpose", [g.o("Reshape", [linear(`${b}.attention.self.key`, x), g.ints([0, 0, heads, hd])])], { perm: [0, 2, 3, 1] }); // [B, h, hd, T]
+    const v = splitHeads(linear(`${b}.attention.self.value`, x));
+    const scores = g.o("Add", [g.o("Mul", [g.o("MatMul", [q, kT]), g.scalar(1 / Math.sqrt(hd))]), bias]);
+    const context = g.o("Reshape", [g.o("Transpose", [g.o("MatMul", [g.o("Softmax", [scores], { axis: -1 }), v])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, H])]);
+    x = layerNorm(`${b}.attention.output.LayerNorm`, g.o("Add", [linear(`${b}.attention.output.dense`, context), x]));
+    const hidden = gelu(linear(`${b}.intermediate.dense`, x));
+    x = layerNorm(`${b}.output.LayerNorm`, g.o("Add", [linear(`${b}.output.dense`, hidden), x]));
+  }
+
+  // 3. Pooling ([CLS] or the mean of real tokens), pooler, head.  [B, num_labels]
+  let first: string;
+  if (config.classifier_pooling === "mean") {
+    const mask3 = g.o("Unsqueeze", [maskF, g.ints([2])]); // [B, T, 1]
+    const total = g.o("ReduceSum", [g.o("Mul", [x, mask3]), g.ints([1])], { keepdims: 0 });
+    first = g.o("Div", [total, g.o("Max", [g.o("ReduceSum", [mask3, g.ints([1])], { keepdims: 0 }), g.scalar(1)])]);
+  } else {
+    first = g.o("Gather", [x, g.ints([0], [])], { axis: 1 });
+  }
+  if (config.add_pooling_layer) first = g.o("Tanh", [linear(`${p}.pooler.dense`, first)]);
+  g.output(linear("classifier", first), "logits");
+
+  const ids = (name: string) => ({ name, dataType: DataType.INT64, dims: ["batch", "sequence"] });
+  return g.encode([ids("input_ids"), ids("attention_mask"), ids("token_type_ids")], [{ name: "logits", dataType: DataType.FLOAT, dims: ["batch", config.num_labels] }]);
+}
+
+/** Writes `<dir>/model.onnx` beside the checkpoint's safetensors. */
+export function exportBertOnnx(dir: string, model: BertModel): string {
+  const path = join(dir, "model.onnx");
+  writeFileSync(path, bertToOnnx(model));
+  return path;
+}
