@@ -1,0 +1,84 @@
+#!/usr/bin/env -S npx tsx
+import { ZodError } from "zod";
+import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
+import { UserError } from "../errors.ts";
+import { dataGenerate, generateCommand, onnxExport } from "./other-commands.ts";
+import { rewardScore, rewardTrain } from "./reward-commands.ts";
+
+const HELP = `ranklab-trainer: train and run ranklab's models.
+
+  reward train --train FILE... --dev FILE --out DIR [--config JSON] [--epochs N] [--max-length N]
+               [--lists-per-step N] [--lr X] [--base-model DIR] [--eval-every N] [--log-every N] [--quiet]
+      Train a reward model on rank lists (TSV: one list a line, best first, tab-separated) or
+      pairwise JSONL (chosen/rejected). Best checkpoint by dev pairwise accuracy in DIR/best,
+      resumable state in DIR/last, curve in logs/<run-name>.png.
+  reward score --model DIR [--onnx] [--file FILE | TEXT...]
+      Print one score per text (tab, the text). Texts from arguments, a file, or stdin.
+  data generate --out DIR [--train-lists N] [--dev-lists N] [--reviews N] [--seed S]
+      Write the project's generated Chinese reviews: rank_train.tsv, rank_dev.tsv, reviews.jsonl.
+  onnx export DIR...
+      Write DIR/model.onnx for a GPT-2 or BERT-style checkpoint folder.
+  generate --model DIR [--engine onnx|tfjs] [--max-new-tokens N] [--temperature T] [--top-k K]
+           [--top-p P] [--seed S] [--samples N] PROMPT...
+      Continue prompts with a GPT-2 folder.
+  backend
+      Print the tfjs backend that would be used.
+
+Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present).
+Exit status: 0 done, 2 bad input (the message says what and where), 1 anything else.`;
+
+/** Removes `--backend NAME` from argv, wherever it is. */
+function takeBackend(argv: string[]): { backend?: BackendName; rest: string[] } {
+  const i = argv.findIndex((a) => a === "--backend" || a.startsWith("--backend="));
+  if (i < 0) return { rest: argv };
+  const value = argv[i]!.includes("=") ? argv[i]!.split("=")[1]! : argv[i + 1];
+  if (!value || !(BACKENDS as readonly string[]).includes(value)) throw new UserError(`--backend must be one of ${BACKENDS.join(", ")}${value ? `, got "${value}"` : ""}`);
+  const rest = [...argv];
+  rest.splice(i, argv[i]!.includes("=") ? 1 : 2);
+  return { backend: value as BackendName, rest };
+}
+
+async function useBackend(backend: BackendName | undefined) {
+  const choice = await selectBackend(backend);
+  // stderr, so stdout stays one score or sample a line for scripts.
+  console.error(`tfjs backend: ${choice.name}${choice.tried.length > 1 ? ` (not available: ${choice.tried.filter((t) => !t.ok).map((t) => t.name).join(", ")})` : ""}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { backend, rest } = takeBackend(argv);
+    const [command, sub, ...args] = rest;
+    const key = [command, sub].join(" ");
+    if (key === "reward train") {
+      await useBackend(backend);
+      await rewardTrain(args);
+    } else if (key === "reward score") {
+      await useBackend(backend);
+      await rewardScore(args);
+    } else if (key === "data generate") dataGenerate(args);
+    else if (key === "onnx export") {
+      await useBackend(backend);
+      onnxExport(args);
+    } else if (command === "generate") {
+      await useBackend(backend);
+      await generateCommand(rest.slice(1));
+    } else if (command === "backend") await useBackend(backend);
+    else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
+    else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);
+    return 0;
+  } catch (err) {
+    if (err instanceof UserError) {
+      console.error(`error: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof ZodError) {
+      console.error(`error: ${err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

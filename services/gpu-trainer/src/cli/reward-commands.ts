@@ -1,0 +1,88 @@
+import { existsSync, readFileSync } from "node:fs";
+import { UserError } from "../errors.ts";
+import { loadBertDir } from "../io/bert-dir.ts";
+import { readJsonFile } from "../io/json-file.ts";
+import { OnnxBertScorer } from "../onnx/bert-session.ts";
+import { scoreTexts } from "../reward/score-tfjs.ts";
+import { trainRewardModel } from "../reward/train.ts";
+import { RewardTrainConfigSchema } from "../reward/train-config.ts";
+import { disposeParams } from "../models/params.ts";
+import { z } from "zod";
+import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
+import { parseOrExplain } from "../io/json-file.ts";
+
+/** `reward train`: flags override a JSON config file, which overrides the defaults. */
+export async function rewardTrain(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs("reward train", argv, {
+    config: { type: "string" },
+    train: { type: "string", multiple: true },
+    dev: { type: "string" },
+    out: { type: "string" },
+    "base-model": { type: "string" },
+    epochs: { type: "string" },
+    "max-length": { type: "string" },
+    "lists-per-step": { type: "string" },
+    lr: { type: "string" },
+    "log-every": { type: "string" },
+    "eval-every": { type: "string" },
+    "logs-dir": { type: "string" },
+    "run-name": { type: "string" },
+    seed: { type: "string" },
+    quiet: { type: "boolean" },
+    backend: { type: "string" },
+  });
+  const fromFile = values.config ? readJsonFile(values.config, z.record(z.string(), z.unknown())) : {};
+  const flags = Object.fromEntries(
+    Object.entries({
+      train: values.train,
+      dev: values.dev,
+      out: values.out,
+      baseModel: values["base-model"],
+      epochs: intFlag("epochs", values.epochs),
+      maxLength: intFlag("max-length", values["max-length"]),
+      listsPerStep: intFlag("lists-per-step", values["lists-per-step"]),
+      learningRate: numberFlag("lr", values.lr),
+      logEvery: intFlag("log-every", values["log-every"]),
+      evalEvery: intFlag("eval-every", values["eval-every"]),
+      logsDir: values["logs-dir"],
+      runName: values["run-name"],
+      seed: intFlag("seed", values.seed),
+      quiet: values.quiet,
+    }).filter(([, v]) => v !== undefined),
+  );
+  const config = parseOrExplain(values.config ?? "reward train flags", RewardTrainConfigSchema, { ...fromFile, ...flags });
+  await trainRewardModel(config);
+}
+
+/** `reward score`: one score per text, tab, the text; texts from arguments, --file (one a line) or stdin. */
+export async function rewardScore(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs("reward score", argv, {
+    model: { type: "string" },
+    file: { type: "string" },
+    "max-length": { type: "string" },
+    "batch-size": { type: "string" },
+    onnx: { type: "boolean" },
+    backend: { type: "string" },
+  });
+  if (!values.model) throw new UserError("reward score: --model DIR is required (a folder with config.json, model.safetensors, vocab.txt)");
+  let texts = positionals;
+  if (values.file) {
+    if (!existsSync(values.file)) throw new UserError(`${values.file}: no such file`);
+    texts = readFileSync(values.file, "utf8").split("\n").filter((l) => l.trim() !== "");
+  } else if (texts.length === 0 && !process.stdin.isTTY) {
+    texts = readFileSync(0, "utf8").split("\n").filter((l) => l.trim() !== "");
+  }
+  if (texts.length === 0) throw new UserError("reward score: no texts; pass them as arguments, with --file, or on stdin");
+  const model = loadBertDir(values.model);
+  const options = { maxLength: intFlag("max-length", values["max-length"], Math.min(128, model.config.max_position_embeddings))!, batchSize: intFlag("batch-size", values["batch-size"], 32)! };
+  let scores: number[];
+  if (values.onnx) {
+    const scorer = await OnnxBertScorer.open(values.model, model);
+    scores = await scorer.score(texts, options);
+    await scorer.close();
+  } else {
+    scores = scoreTexts(model, texts, options);
+  }
+  disposeParams(model.params);
+  texts.forEach((t, i) => console.log(`${scores[i]!.toFixed(4)}\t${t}`));
+}
