@@ -3,21 +3,28 @@
  * next to a baseline measured in the same run, as a ratio. BENCH_SECONDS bounds each
  * load phase (default 10).
  */
+import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-reviews.ts";
+import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const benches: Record<string, () => Promise<void>> = {
   "label-ingestion": () => benchLabelIngestion(seconds),
+  "trainer-kernels": () => benchTrainerKernels(),
+};
+// Minutes long: run by name (`npm run bench:reward`), not by default.
+const onRequest: Record<string, () => Promise<void>> = {
+  "reward-on-reviews": () => benchRewardOnReviews(),
 };
 
 const wanted = process.argv.slice(2);
-const unknown = wanted.filter((name) => !(name in benches));
+const unknown = wanted.filter((name) => !(name in benches) && !(name in onRequest));
 if (unknown.length > 0) {
-  console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${Object.keys(benches).join(", ")}`);
+  console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${[...Object.keys(benches), ...Object.keys(onRequest)].join(", ")}`);
   process.exit(2);
 }
-for (const [name, run] of Object.entries(benches)) {
-  if (wanted.length > 0 && !wanted.includes(name)) continue;
+for (const [name, run] of Object.entries({ ...benches, ...onRequest })) {
+  if (wanted.length > 0 ? !wanted.includes(name) : !(name in benches)) continue;
   console.log(`\n== ${name} ==`);
   await run();
 }

@@ -45,10 +45,21 @@ export function registerWasmUnsortedSegmentSum(): void {
  * matmul's gradient uses transposed operands, so this wrapper materialises transposes
  * (a cheap copy) and runs a batch as single products on the fast path.
  */
+let originalBatchMatMul: tf.KernelConfig | undefined;
+
+/** Puts tfjs's own wasm BatchMatMul back (benchmarks compare the two in one process). */
+export function unregisterWasmFastMatMul(): void {
+  if (!originalBatchMatMul) return;
+  tf.unregisterKernel("BatchMatMul", "wasm");
+  tf.registerKernel(originalBatchMatMul);
+  originalBatchMatMul = undefined;
+}
+
 export function registerWasmFastMatMul(): void {
   const original = tf.getKernel("BatchMatMul", "wasm");
   const transpose = tf.getKernel("Transpose", "wasm");
   if (!original || !transpose || (original as { ranklabWrapped?: boolean }).ranklabWrapped) return;
+  originalBatchMatMul = original;
   tf.unregisterKernel("BatchMatMul", "wasm");
   const wrapped: tf.KernelConfig & { ranklabWrapped: boolean } = {
     ...original,

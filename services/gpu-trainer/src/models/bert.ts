@@ -111,6 +111,25 @@ export function bertForward(params: Params, config: BertConfig, inputs: BertInpu
   const p = prefixOf(config);
   const [B, T] = inputs.inputIds.shape;
   const H = config.hidden_size;
+  const x = bertEncode(params, config, inputs, dropoutRate);
+
+  // 3. The first token ([CLS]), or the mean of the tokens, through the pooler, then the head.  [B, num_labels]
+  let first: tf.Tensor2D;
+  if (config.classifier_pooling === "mean") {
+    const mask = tf.reshape(tf.cast(inputs.attentionMask, "float32"), [B, T, 1]);
+    first = tf.div(tf.sum(tf.mul(x, mask), 1), tf.maximum(tf.sum(mask, 1), 1)) as tf.Tensor2D; // [B, H]
+  } else {
+    first = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+  }
+  if (config.add_pooling_layer) first = tf.tanh(linear(params, `${p}.pooler.dense`, first));
+  return linear(params, "classifier", dropout(first, dropoutRate) as tf.Tensor2D);
+}
+
+/** The encoder's last hidden states [B, T, H] (embeddings and blocks, no head). Call inside tf.tidy. */
+export function bertEncode(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0): tf.Tensor3D {
+  const p = prefixOf(config);
+  const [B, T] = inputs.inputIds.shape;
+  const H = config.hidden_size;
   const eps = config.layer_norm_eps;
   if (T > config.max_position_embeddings) throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${config.max_position_embeddings}`);
 
@@ -137,15 +156,5 @@ export function bertForward(params: Params, config: BertConfig, inputs: BertInpu
     const out = linear(params, `${b}.output.dense`, hidden); // [B*T, H]
     x = layerNorm(params, `${b}.output.LayerNorm`, tf.add(tf.reshape(dropout(out, dropoutRate), [B, T, H]), x), eps);
   }
-
-  // 3. The first token ([CLS]), or the mean of the tokens, through the pooler, then the head.  [B, num_labels]
-  let first: tf.Tensor2D;
-  if (config.classifier_pooling === "mean") {
-    const mask = tf.reshape(tf.cast(inputs.attentionMask, "float32"), [B, T, 1]);
-    first = tf.div(tf.sum(tf.mul(x, mask), 1), tf.maximum(tf.sum(mask, 1), 1)) as tf.Tensor2D; // [B, H]
-  } else {
-    first = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
-  }
-  if (config.add_pooling_layer) first = tf.tanh(linear(params, `${p}.pooler.dense`, first));
-  return linear(params, "classifier", dropout(first, dropoutRate) as tf.Tensor2D);
+  return x as tf.Tensor3D;
 }

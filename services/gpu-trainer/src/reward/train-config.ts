@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MlmSchema } from "./pretrain-mlm.ts";
 
 /** The reward-model training job's config; every default says why. Unknown keys are refused. */
 export const RewardTrainConfigSchema = z
@@ -41,6 +42,8 @@ export const RewardTrainConfigSchema = z
       })
       .strict()
       .default({ hiddenSize: 128, layers: 2, heads: 4, intermediateSize: 512, maxVocab: 6000, pooling: "mean" }),
+    // Masked-LM pretraining on the training texts before ranking, for a model from scratch.
+    pretrain: MlmSchema.default({ epochs: 0, maskRate: 0.15, batchSize: 32, learningRate: 1e-3 }),
     quiet: z.boolean().default(false),
   })
   .strict()

@@ -11,6 +11,7 @@ import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import { countPairs, pairsOf, pairwiseAccuracy, readRankFile, type RankList } from "./rank-data.ts";
+import { pretrainMlm } from "./pretrain-mlm.ts";
 import { rankLoss } from "./rank-loss.ts";
 import { scoreTexts } from "./score-tfjs.ts";
 import type { RewardTrainConfig } from "./train-config.ts";
@@ -142,7 +143,14 @@ export async function trainRewardModel(config: RewardTrainConfig, log: (line: st
   // 2. Model: resume <out>/last, or start from a base encoder, or from scratch.
   const lastDir = join(config.out, "last");
   const resuming = existsSync(join(lastDir, "config.json")) && existsSync(join(lastDir, "state.json"));
+  const fresh = !resuming && !config.baseModel;
   const model = resuming ? loadBertDir(lastDir) : config.baseModel ? loadBertDir(config.baseModel, { num_labels: 1 }) : freshModel(config, trainLists);
+  if (fresh && config.pretrain.epochs > 0) {
+    // Unlabeled use of the training texts only; dev texts stay unseen.
+    const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
+    log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
+    await pretrainMlm(model, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
+  }
   const optimizer = tf.train.adam(config.learningRate);
   const variables = [...model.params.values()];
   const state: TrainState = resuming ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))! : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
