@@ -1,0 +1,172 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Params } from "../models/params.ts";
+import { seededRandom, shuffled } from "../util/random.ts";
+import { gae, maskedMean, tokenRewards, type Matrix } from "./advantages.ts";
+import { packBatch, selectMatrix, selectRows } from "./batch.ts";
+import type { PpoConfig } from "./config.ts";
+import { policyOutputs } from "./forward.ts";
+import { adaptiveKl, fixedKl, type KlController } from "./kl-controller.ts";
+
+export interface PpoStats {
+  /** Mean score of the batch (before the KL penalty). */
+  meanScore: number;
+  /** Mean over samples of Σ_t (log π − log π_ref): the KL to the reference. */
+  kl: number;
+  /** Mean next-token entropy over response tokens. */
+  entropy: number;
+  /** β after this step's update. */
+  klCoef: number;
+  policyLoss: number;
+  valueLoss: number;
+  /** Share of tokens whose ratio was clipped. */
+  clipFraction: number;
+  /** ½·E[(log π_new − log π_old)²] at the end of the PPO epochs. */
+  approxKl: number;
+  meanResponseLength: number;
+}
+
+const rows = (t: tf.Tensor2D) => t.arraySync() as number[][];
+
+/**
+ * PPO as trl's PPOTrainer does it: a frozen reference copy of the initial policy;
+ * per-token rewards −β·KL plus the score on the last token; GAE on the value head's
+ * estimates; `ppoEpochs` passes over shuffled minibatches with the clipped policy and
+ * value losses; the KL controller updated once per batch.
+ */
+export class PpoTrainer {
+  readonly reference: Params;
+  readonly kl: KlController;
+  private readonly optimizer: tf.Optimizer;
+  private readonly random: () => number;
+
+  constructor(
+    readonly policy: Gpt2Model,
+    readonly config: PpoConfig,
+  ) {
+    if (!policy.hasValueHead) throw new Error("PPO needs a policy with a value head (load it with valueHead: true)");
+    // The reference is the policy as it starts, frozen; it needs no value head.
+    this.reference = new Map(
+      [...policy.params.entries()].filter(([name]) => !name.startsWith("v_head.")).map(([name, v]) => [name, tf.variable(v.clone(), false, `ref/${name}/${Math.random().toString(36).slice(2)}`)]),
+    );
+    this.kl = config.adaptiveKl ? adaptiveKl(config.initKlCoef, config.targetKl, config.horizon) : fixedKl(config.initKlCoef);
+    this.optimizer = tf.train.adam(config.learningRate);
+    this.random = seededRandom(config.seed + 1);
+  }
+
+  /** One PPO step on a batch of queries, their responses and the responses' scores. */
+  async step(queries: readonly (readonly number[])[], responses: readonly (readonly number[])[], scores: readonly number[]): Promise<PpoStats> {
+    const cfg = this.config;
+    if (queries.length !== cfg.batchSize) throw new Error(`PPO step: got ${queries.length} samples, the config's batchSize is ${cfg.batchSize}`);
+    const packed = packBatch(queries, responses, this.policy.tokenizer.pad);
+    const mask = packed.responseMask;
+    const score = cfg.whitenScores ? whiten(scores) : [...scores];
+
+    // 1. Rollout statistics, without gradients: old log-probabilities, values, reference log-probabilities.
+    const [oldLogprobs, oldValues, refLogprobs, entropy] = tf.tidy(() => {
+      const now = policyOutputs(this.policy.params, this.policy.config, packed);
+      const ref = policyOutputs(this.reference, this.policy.config, packed);
+      return [rows(now.logprobs), rows(now.values!), rows(ref.logprobs), rows(now.entropy)];
+    });
+
+    // 2. Rewards, advantages and returns (plain arithmetic, advantages.ts).
+    const beta = this.kl.value;
+    const { rewards } = tokenRewards(score, oldLogprobs, refLogprobs, mask, beta);
+    const { advantages, returns } = gae(rewards, oldValues, mask, cfg.gamma, cfg.lambda);
+    const klPerSample = oldLogprobs.map((row, i) => row.reduce((s, lp, t) => s + mask[i]![t]! * (lp - refLogprobs[i]![t]!), 0));
+
+    // 3. PPO epochs over shuffled minibatches.
+    let policyLoss = 0;
+    let valueLoss = 0;
+    let clipFraction = 0;
+    let approxKl = 0;
+    let updates = 0;
+    for (let epoch = 0; epoch < cfg.ppoEpochs; epoch++) {
+      const order = shuffled([...Array(cfg.batchSize).keys()], this.random);
+      for (let start = 0; start < cfg.batchSize; start += cfg.miniBatchSize) {
+        const idx = order.slice(start, start + cfg.miniBatchSize);
+        const mb = selectRows(packed, idx);
+        const w = mb.length - 1;
+        const stats = this.minibatchUpdate(mb, {
+          mask: mb.responseMask,
+          oldLogprobs: selectMatrix(oldLogprobs, idx, w),
+          oldValues: selectMatrix(oldValues, idx, w),
+          advantages: selectMatrix(advantages, idx, w),
+          returns: selectMatrix(returns, idx, w),
+        });
+        updates++;
+        policyLoss += stats.policyLoss;
+        valueLoss += stats.valueLoss;
+        clipFraction += stats.clipFraction;
+        if (epoch === cfg.ppoEpochs - 1) approxKl += stats.approxKl / (cfg.batchSize / cfg.miniBatchSize);
+      }
+    }
+
+    // 4. β follows the batch's KL.
+    const meanKl = klPerSample.reduce((a, b) => a + b, 0) / klPerSample.length;
+    this.kl.update(meanKl, cfg.batchSize);
+    return {
+      meanScore: scores.reduce((a, b) => a + b, 0) / scores.length,
+      kl: meanKl,
+      entropy: maskedMean(entropy, mask),
+      klCoef: this.kl.value,
+      policyLoss: policyLoss / updates,
+      valueLoss: valueLoss / updates,
+      clipFraction: clipFraction / updates,
+      approxKl,
+      meanResponseLength: responses.reduce((s, r) => s + r.length, 0) / responses.length,
+    };
+  }
+
+  private minibatchUpdate(mb: ReturnType<typeof selectRows>, data: { mask: Matrix; oldLogprobs: Matrix; oldValues: Matrix; advantages: Matrix; returns: Matrix }) {
+    const cfg = this.config;
+    const variables = [...this.policy.params.values()];
+    let report = { policyLoss: 0, valueLoss: 0, clipFraction: 0, approxKl: 0 };
+    tf.tidy(() => {
+      const M = tf.tensor2d(data.mask);
+      const tokens = tf.sum(M);
+      const mmean = (x: tf.Tensor) => tf.div(tf.sum(tf.mul(x, M)), tokens);
+      const oldLp = tf.tensor2d(data.oldLogprobs);
+      const oldV = tf.tensor2d(data.oldValues);
+      const adv = tf.tensor2d(data.advantages);
+      const ret = tf.tensor2d(data.returns);
+      const parts: Record<string, tf.Tensor> = {};
+      const { value: loss, grads } = tf.variableGrads(() => {
+        const out = policyOutputs(this.policy.params, this.policy.config, mb);
+        const logRatio = tf.sub(out.logprobs, oldLp);
+        const ratio = tf.exp(logRatio);
+        const pg1 = tf.mul(tf.neg(adv), ratio);
+        const pg2 = tf.mul(tf.neg(adv), tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange));
+        const pgLoss = mmean(tf.maximum(pg1, pg2));
+        const vpred = out.values!;
+        const vClipped = tf.add(oldV, tf.clipByValue(tf.sub(vpred, oldV), -cfg.clipRangeValue, cfg.clipRangeValue));
+        const vfLoss = tf.mul(0.5, mmean(tf.maximum(tf.square(tf.sub(vpred, ret)), tf.square(tf.sub(vClipped, ret)))));
+        parts.pg = tf.keep(pgLoss);
+        parts.vf = tf.keep(vfLoss);
+        parts.clip = tf.keep(mmean(tf.cast(tf.greater(pg2, pg1), "float32")));
+        parts.approx = tf.keep(tf.mul(0.5, mmean(tf.square(logRatio))));
+        return tf.add(pgLoss, tf.mul(cfg.vfCoef, vfLoss)) as tf.Scalar;
+      }, variables);
+      // Clip the global gradient norm before Adam.
+      const names = Object.keys(grads);
+      const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))));
+      const scale = tf.minimum(1, tf.div(cfg.maxGradNorm, tf.add(norm, 1e-6)));
+      this.optimizer.applyGradients(Object.fromEntries(names.map((n) => [n, tf.mul(grads[n]!, scale)])));
+      loss.dispose();
+      report = { policyLoss: parts.pg!.dataSync()[0]!, valueLoss: parts.vf!.dataSync()[0]!, clipFraction: parts.clip!.dataSync()[0]!, approxKl: parts.approx!.dataSync()[0]! };
+      tf.dispose(Object.values(parts));
+    });
+    return report;
+  }
+
+  dispose(): void {
+    for (const v of this.reference.values()) v.dispose();
+    this.optimizer.dispose();
+  }
+}
+
+function whiten(values: readonly number[]): number[] {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length - 1)) || 1;
+  return values.map((v) => (v - mean) / sd);
+}
