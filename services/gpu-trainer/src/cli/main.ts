@@ -3,6 +3,7 @@ import { ZodError } from "zod";
 import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
 import { UserError } from "../errors.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./other-commands.ts";
+import { ppoDemoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardScore, rewardTrain } from "./reward-commands.ts";
 
 const HELP = `ranklab-trainer: train and run ranklab's models.
@@ -21,6 +22,14 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   generate --model DIR [--engine onnx|tfjs] [--max-new-tokens N] [--temperature T] [--top-k K]
            [--top-p P] [--seed S] [--samples N] PROMPT...
       Continue prompts with a GPT-2 folder.
+  prepare [--home DIR] [--config JSON] [--quiet]
+      Make the embedded defaults once (cached under DIR, default .ranklab): generated reviews,
+      a small GPT-2 pretrained on them, and a sentiment classifier.
+  ppo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]...
+           [--batch-size N] [--mini-batch-size N] [--lr X] [--max-new-tokens N] [--engine onnx|tfjs]
+           [--config JSON] [--out DIR] [--logs-dir DIR] [--quiet]
+      The seed's step 1: PPO until the policy writes positive reviews. Prints
+      "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
   backend
       Print the tfjs backend that would be used.
 
@@ -62,6 +71,12 @@ export async function main(argv: string[]): Promise<number> {
     } else if (command === "generate") {
       await useBackend(backend);
       await generateCommand(rest.slice(1));
+    } else if (command === "prepare") {
+      await useBackend(backend);
+      await prepareCommand(rest.slice(1));
+    } else if (key === "ppo demo") {
+      await useBackend(backend);
+      await ppoDemoCommand(args);
     } else if (command === "backend") await useBackend(backend);
     else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
     else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);

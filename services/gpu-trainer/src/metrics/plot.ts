@@ -21,7 +21,11 @@ const M = { left: 64, right: 16, top: 36, bottom: 44 };
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : Number(v.toPrecision(3)).toString());
 
-function panelSvg(panel: Panel, ox: number): string {
+function panelSvg(panel: Panel, ox: number, oy: number): string {
+  return `<g transform="translate(0, ${oy})">${panelBody(panel, ox)}</g>`;
+}
+
+function panelBody(panel: Panel, ox: number): string {
   const all = panel.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
   if (all.length === 0) return `<text x="${ox + W / 2}" y="${H / 2}" text-anchor="middle">${esc(panel.title)}: no data</text>`;
   let [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
@@ -53,10 +57,13 @@ function panelSvg(panel: Panel, ox: number): string {
   return parts.join("");
 }
 
-/** Panels side by side as an SVG, rendered to PNG with resvg (no browser, no native canvas). */
-export function savePlotPng(path: string, panels: Panel[]): void {
-  const width = W * panels.length;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" font-family="DejaVu Sans, sans-serif"><rect width="100%" height="100%" fill="white"/>${panels.map((p, i) => panelSvg(p, i * W)).join("")}</svg>`;
+/** Panels in a grid (`columns` wide) as an SVG, rendered to PNG with resvg (no browser, no native canvas). */
+export function savePlotPng(path: string, panels: Panel[], columns = 3): void {
+  const cols = Math.min(columns, panels.length);
+  const rows = Math.ceil(panels.length / cols);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W * cols}" height="${H * rows}" font-family="DejaVu Sans, sans-serif"><rect width="100%" height="100%" fill="white"/>${panels
+    .map((p, i) => panelSvg(p, (i % cols) * W, Math.floor(i / cols) * H))
+    .join("")}</svg>`;
   mkdirSync(dirname(path), { recursive: true });
   const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" } }).render().asPng();
   writeFileSync(path, png);

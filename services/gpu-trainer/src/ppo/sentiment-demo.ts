@@ -1,0 +1,126 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { tfjsDecoder } from "../generation/decoder-tfjs.ts";
+import { generate } from "../generation/generate.ts";
+import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
+import { savePlotPng } from "../metrics/plot.ts";
+import { disposeParams } from "../models/params.ts";
+import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
+import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
+import type { RewardFunction } from "../rewards/reward-function.ts";
+import { createProgress } from "../util/progress.ts";
+import { seededRandom } from "../util/random.ts";
+import { PpoConfigSchema } from "./config.ts";
+import { PpoTrainer, type PpoStats } from "./trainer.ts";
+
+export const DemoSchema = z
+  .object({
+    policyDir: z.string(),
+    // PPO steps; the seed calls each one an epoch.
+    epochs: z.number().int().min(1).default(40),
+    prompts: z.array(z.string().min(1)).min(1),
+    out: z.string(),
+    logsDir: z.string().default("logs"),
+    runName: z.string().regex(/^[\w.-]+$/).default("PPO-Sentiment-Zh"),
+    // Generation on onnxruntime (the policy is re-exported after each step; measured faster) or tfjs.
+    engine: z.enum(["onnx", "tfjs"]).default("onnx"),
+    ppo: PpoConfigSchema,
+    samplesShown: z.number().int().min(0).default(5),
+    quiet: z.boolean().default(false),
+  })
+  .strict();
+export type DemoOptions = z.infer<typeof DemoSchema>;
+
+export interface EpochMetrics extends PpoStats {
+  epoch: number;
+  meanReward: number;
+  seconds: { generation: number; scoring: number; optimisation: number };
+}
+
+function plot(path: string, history: EpochMetrics[]) {
+  const series = (name: string, pick: (m: EpochMetrics) => number) => ({ name, points: history.map((m) => ({ x: m.epoch, y: pick(m) })) });
+  savePlotPng(path, [
+    { title: "mean reward", xLabel: "epoch", series: [series("reward", (m) => m.meanReward)] },
+    { title: "KL to the reference", xLabel: "epoch", series: [series("KL", (m) => m.kl)] },
+    { title: "entropy", xLabel: "epoch", series: [series("entropy", (m) => m.entropy)] },
+    { title: "losses", xLabel: "epoch", series: [series("policy", (m) => m.policyLoss), series("value", (m) => m.valueLoss)] },
+    { title: "clip fraction", xLabel: "epoch", series: [series("clipfrac", (m) => m.clipFraction)] },
+    { title: "KL coefficient β", xLabel: "epoch", series: [series("β", (m) => m.klCoef)] },
+  ]);
+}
+
+/**
+ * The seed's step 1 (and, with a person as the reward, step 2): PPO on a GPT-2 that
+ * continues review prompts, rewarded by `reward`. Prints `epoch N mean-reward: X` and
+ * five samples each epoch, writes metrics as JSONL and a PNG under logsDir, and saves
+ * the final policy to `out`.
+ */
+export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, log: (line: string) => void = console.log): Promise<EpochMetrics[]> {
+  const policy = loadGpt2Dir(options.policyDir, { valueHead: true, seed: options.ppo.seed });
+  const tok = policy.tokenizer;
+  const trainer = new PpoTrainer(policy, options.ppo);
+  const random = seededRandom(options.ppo.seed + 5);
+  const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
+  mkdirSync(options.logsDir, { recursive: true });
+  writeFileSync(metricsPath, "");
+  // The policy changes every step; its ONNX copy for rollouts lives in a scratch folder.
+  const onnxDir = mkdtempSync(join(tmpdir(), "ranklab-rollout-"));
+  const history: EpochMetrics[] = [];
+  log(`PPO on ${options.policyDir} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, generation on ${options.engine}`);
+  const progress = createProgress(options.epochs, "ppo", options.quiet, log);
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      // 1. Rollouts: a batch of prompts drawn at random, continued by the current policy.
+      let t = performance.now();
+      const prompts = Array.from({ length: options.ppo.batchSize }, () => options.prompts[Math.floor(random() * options.prompts.length)]!);
+      const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
+      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk] };
+      let generated: number[][];
+      if (options.engine === "onnx") {
+        exportGpt2Onnx(onnxDir, policy);
+        const decoder = await OnnxGpt2Decoder.open(onnxDir, policy.config);
+        generated = await generate(decoder, queries, sampling);
+        await decoder.close();
+      } else {
+        generated = await generate(tfjsDecoder(policy), queries, sampling);
+      }
+      // A response that ended itself keeps its [SEP]: the policy is rewarded for stopping too.
+      const responses = generated.map((r) => (r.length < sampling.maxNewTokens ? [...r, tok.sep] : r.length > 0 ? r : [tok.sep]));
+      const texts = generated.map((r) => tok.decode(r));
+      const generation = (performance.now() - t) / 1000;
+
+      // 2. Rewards.
+      t = performance.now();
+      const scores = await reward.score(prompts.map((prompt, i) => ({ prompt, response: texts[i]! })));
+      const scoring = (performance.now() - t) / 1000;
+
+      // 3. The PPO step.
+      t = performance.now();
+      const stats = await trainer.step(queries, responses, scores);
+      const optimisation = (performance.now() - t) / 1000;
+
+      const metrics: EpochMetrics = { epoch, meanReward: stats.meanScore, ...stats, seconds: { generation, scoring, optimisation } };
+      history.push(metrics);
+      appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+      plot(join(options.logsDir, `${options.runName}.png`), history);
+      progress.log(`epoch ${epoch} mean-reward: ${stats.meanScore.toFixed(4)}  (KL ${stats.kl.toFixed(3)}, β ${stats.klCoef.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`);
+      if (options.samplesShown > 0) {
+        progress.log(`Random Sample ${options.samplesShown} text(s) of model output:`);
+        const shown = [...prompts.keys()].sort(() => random() - 0.5).slice(0, options.samplesShown);
+        shown.forEach((i, k) => progress.log(`${k + 1}. ${prompts[i]}${texts[i]}  [${scores[i]!.toFixed(3)}]`));
+      }
+      progress.update(epoch);
+    }
+  } finally {
+    progress.stop();
+    rmSync(onnxDir, { recursive: true, force: true });
+  }
+  saveGpt2Dir(options.out, policy, { "metrics.json": history.at(-1) ?? {}, "ppo_config.json": options.ppo });
+  exportGpt2Onnx(options.out, policy);
+  log(`policy saved to ${options.out}; metrics in ${metricsPath} and ${join(options.logsDir, `${options.runName}.png`)}`);
+  trainer.dispose();
+  disposeParams(policy.params);
+  return history;
+}
