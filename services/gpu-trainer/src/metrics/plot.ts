@@ -34,6 +34,8 @@ function panelBody(panel: Panel, ox: number): string {
   if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   const pad = (y1 - y0) * 0.05;
   [y0, y1] = [y0 - pad, y1 + pad];
+  // Steps and epochs are whole numbers: label them so.
+  const integralX = all.every((p) => Number.isInteger(p.x));
   const sx = (x: number) => ox + M.left + ((x - x0) / (x1 - x0)) * (W - M.left - M.right);
   const sy = (y: number) => M.top + (1 - (y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
   const parts: string[] = [`<text x="${ox + W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(panel.title)}</text>`];
@@ -43,7 +45,7 @@ function panelBody(panel: Panel, ox: number): string {
     parts.push(
       `<line x1="${ox + M.left}" x2="${ox + W - M.right}" y1="${sy(yv)}" y2="${sy(yv)}" stroke="#e5e5e5"/>`,
       `<text x="${ox + M.left - 6}" y="${sy(yv) + 4}" text-anchor="end" font-size="11">${fmt(yv)}</text>`,
-      `<text x="${sx(xv)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${fmt(xv)}</text>`,
+      `<text x="${sx(xv)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${integralX ? Math.round(xv) : fmt(xv)}</text>`,
     );
   }
   parts.push(`<text x="${ox + W / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${esc(panel.xLabel)}</text>`);
