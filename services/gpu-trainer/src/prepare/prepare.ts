@@ -84,7 +84,7 @@ function classifierExamples(reviews: readonly Review[], seed: number): LabelledT
 }
 
 /** Runs the steps whose outputs are missing or were made with other options; returns where they are. */
-export async function prepare(input: Partial<PrepareOptions> = {}, log: (line: string) => void = console.log): Promise<Prepared> {
+export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (line: string) => void = console.log): Promise<Prepared> {
   const options = PrepareSchema.parse(input);
   const paths = preparedPaths(options.home);
   const { home: _home, quiet: _quiet, ...recipe } = options;
