@@ -30,6 +30,9 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
            [--config JSON] [--out DIR] [--logs-dir DIR] [--quiet]
       The seed's step 1: PPO until the policy writes positive reviews. Prints
       "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
+  ppo human [--scale 0-1|1-5] [--labels FILE] [--policy DIR] [--batch-size N] [...ppo demo's flags]
+      The seed's step 2: the same loop, a person types each score (s skips, q saves and quits).
+      Every score is appended to FILE (default .ranklab/labels/human-scores.jsonl) as it is typed.
   backend
       Print the tfjs backend that would be used.
 
@@ -74,9 +77,9 @@ export async function main(argv: string[]): Promise<number> {
     } else if (command === "prepare") {
       await useBackend(backend);
       await prepareCommand(rest.slice(1));
-    } else if (key === "ppo demo") {
+    } else if (key === "ppo demo" || key === "ppo human") {
       await useBackend(backend);
-      await ppoDemoCommand(args);
+      await ppoDemoCommand(args, sub === "human" ? "human" : "demo");
     } else if (command === "backend") await useBackend(backend);
     else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
     else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);

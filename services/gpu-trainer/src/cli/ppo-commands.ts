@@ -6,6 +6,7 @@ import { SEED_PROMPTS, prepare } from "../prepare/prepare.ts";
 import { DemoSchema, runPpoDemo } from "../ppo/sentiment-demo.ts";
 import { httpReward } from "../rewards/http-reward.ts";
 import { modelReward } from "../rewards/model-rewards.ts";
+import { humanReward } from "../rewards/human-reward.ts";
 import type { RewardFunction } from "../rewards/reward-function.ts";
 import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
 
@@ -17,9 +18,16 @@ export async function prepareCommand(argv: string[]): Promise<void> {
   console.log(result.cached ? `prepare: up to date (${result.policyDir}, ${result.classifierDir})` : `prepare: made ${result.policyDir} and ${result.classifierDir}`);
 }
 
-/** `ppo demo`: the seed's sentiment PPO; the embedded defaults unless --policy / --reward-model / --reward-url say otherwise. */
-export async function ppoDemoCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs("ppo demo", argv, {
+/**
+ * `ppo demo`: the seed's sentiment PPO; the embedded defaults unless --policy /
+ * --reward-model / --reward-url say otherwise. `ppo human`: the same loop with a person
+ * typing each score (the seed's step 2).
+ */
+export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "demo"): Promise<void> {
+  const command = `ppo ${mode}`;
+  const { values } = parseCommandArgs(command, argv, {
+    scale: { type: "string" },
+    labels: { type: "string" },
     home: { type: "string" },
     policy: { type: "string" },
     "reward-model": { type: "string" },
@@ -38,10 +46,15 @@ export async function ppoDemoCommand(argv: string[]): Promise<void> {
     "logs-dir": { type: "string" },
     quiet: { type: "boolean" },
   });
-  if (values["reward-model"] && values["reward-url"]) throw new UserError("ppo demo: give --reward-model or --reward-url, not both");
+  if (values["reward-model"] && values["reward-url"]) throw new UserError(`${command}: give --reward-model or --reward-url, not both`);
+  if (mode === "human" && (values["reward-model"] || values["reward-url"])) throw new UserError("ppo human: the reward is the person; --reward-model and --reward-url do not apply");
+  if (mode === "demo" && (values.scale || values.labels)) throw new UserError("ppo demo: --scale and --labels are for `ppo human`");
+  const scale = values.scale ?? "0-1";
+  if (scale !== "0-1" && scale !== "1-5") throw new UserError(`${command}: --scale must be 0-1 or 1-5, got "${scale}"`);
   const home = values.home ?? ".ranklab";
   // The embedded defaults are made (or found cached) only when a model is not given.
-  const defaults = !values.policy || (!values["reward-model"] && !values["reward-url"]) ? await prepare({ home, quiet: values.quiet ?? false }) : undefined;
+  const needsDefaults = !values.policy || (mode === "demo" && !values["reward-model"] && !values["reward-url"]);
+  const defaults = needsDefaults ? await prepare({ home, quiet: values.quiet ?? false }) : undefined;
   const fromFile = values.config ? readJsonFile(values.config, z.record(z.string(), z.unknown())) : {};
   const ppoFromFile = (fromFile.ppo ?? {}) as Record<string, unknown>;
   const ppoFlags = Object.fromEntries(
@@ -53,23 +66,30 @@ export async function ppoDemoCommand(argv: string[]): Promise<void> {
     }).filter(([, v]) => v !== undefined),
   );
   const maxNew = intFlag("max-new-tokens", values["max-new-tokens"]);
-  const options = parseOrExplain(values.config ?? "ppo demo flags", DemoSchema, {
+  // A person reads every sample and scores a few a batch; trl's tutorial did the same with batch 4.
+  // No progress bar under the questions: the epoch lines say where training is.
+  const humanDefaults = mode === "human" ? { epochs: 1000, samplesShown: 0, runName: "PPO-Human-Zh", quiet: true, ppo: { batchSize: 4, miniBatchSize: 2 } } : { ppo: {} };
+  const options = parseOrExplain(values.config ?? `${command} flags`, DemoSchema, {
+    ...humanDefaults,
     ...fromFile,
     policyDir: values.policy ?? defaults!.policyDir,
     prompts: values.prompt ?? fromFile.prompts ?? SEED_PROMPTS,
-    out: values.out ?? fromFile.out ?? join(home, "runs", "ppo-sentiment"),
+    out: values.out ?? fromFile.out ?? join(home, "runs", mode === "human" ? "ppo-human" : "ppo-sentiment"),
     ...(values["logs-dir"] ? { logsDir: values["logs-dir"] } : {}),
     ...(values.epochs ? { epochs: intFlag("epochs", values.epochs) } : {}),
     ...(values.engine ? { engine: values.engine } : {}),
     ...(values.quiet ? { quiet: true } : {}),
     ppo: {
+      ...humanDefaults.ppo,
       ...ppoFromFile,
       ...ppoFlags,
       ...(maxNew ? { generation: { ...((ppoFromFile.generation as object) ?? {}), maxNewTokens: maxNew } } : {}),
     },
   });
   let reward: RewardFunction;
-  if (values["reward-url"]) reward = httpReward(values["reward-url"], values["reward-token"] ? { token: values["reward-token"] } : {});
+  if (mode === "human") {
+    reward = humanReward({ input: process.stdin, output: process.stdout, scale, labelsFile: values.labels ?? join(home, "labels", "human-scores.jsonl"), policy: options.policyDir });
+  } else if (values["reward-url"]) reward = httpReward(values["reward-url"], values["reward-token"] ? { token: values["reward-token"] } : {});
   else reward = await modelReward(values["reward-model"] ?? defaults!.classifierDir, { engine: options.engine });
   try {
     await runPpoDemo(options, reward);

@@ -68,6 +68,8 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
   // The policy changes every step; its ONNX copy for rollouts lives in a scratch folder.
   const onnxDir = mkdtempSync(join(tmpdir(), "ranklab-rollout-"));
   const history: EpochMetrics[] = [];
+  // A person (human-reward.ts) can ask to save and quit.
+  const stopRequested = () => (reward as { stopRequested?: boolean }).stopRequested === true;
   log(`PPO on ${options.policyDir} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, generation on ${options.engine}`);
   const progress = createProgress(options.epochs, "ppo", options.quiet, log);
   try {
@@ -96,9 +98,15 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
       const scores = await reward.score(prompts.map((prompt, i) => ({ prompt, response: texts[i]! })));
       const scoring = (performance.now() - t) / 1000;
 
-      // 3. The PPO step.
+      // 3. The PPO step, on the samples that got a score (a person may skip some).
+      const kept = scores.flatMap((s, i) => (Number.isFinite(s) ? [i] : []));
+      if (kept.length === 0) {
+        progress.log(`epoch ${epoch}: every sample was skipped; no update`);
+        if (stopRequested()) break;
+        continue;
+      }
       t = performance.now();
-      const stats = await trainer.step(queries, responses, scores);
+      const stats = await trainer.step(kept.map((i) => queries[i]!), kept.map((i) => responses[i]!), kept.map((i) => scores[i]!));
       const optimisation = (performance.now() - t) / 1000;
 
       const metrics: EpochMetrics = { epoch, meanReward: stats.meanScore, ...stats, seconds: { generation, scoring, optimisation } };
@@ -112,6 +120,10 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
         shown.forEach((i, k) => progress.log(`${k + 1}. ${prompts[i]}${texts[i]}  [${scores[i]!.toFixed(3)}]`));
       }
       progress.update(epoch);
+      if (stopRequested()) {
+        progress.log("stopping: the rater asked to save and quit");
+        break;
+      }
     }
   } finally {
     progress.stop();

@@ -57,7 +57,9 @@ export class PpoTrainer {
   /** One PPO step on a batch of queries, their responses and the responses' scores. */
   async step(queries: readonly (readonly number[])[], responses: readonly (readonly number[])[], scores: readonly number[]): Promise<PpoStats> {
     const cfg = this.config;
-    if (queries.length !== cfg.batchSize) throw new Error(`PPO step: got ${queries.length} samples, the config's batchSize is ${cfg.batchSize}`);
+    // Usually batchSize samples; fewer when a person skipped some (the last minibatch is then smaller).
+    const n = queries.length;
+    if (n === 0 || n > cfg.batchSize) throw new Error(`PPO step: got ${n} samples; the config's batchSize is ${cfg.batchSize}`);
     const packed = packBatch(queries, responses, this.policy.tokenizer.pad);
     const mask = packed.responseMask;
     const score = cfg.whitenScores ? whiten(scores) : [...scores];
@@ -82,8 +84,8 @@ export class PpoTrainer {
     let approxKl = 0;
     let updates = 0;
     for (let epoch = 0; epoch < cfg.ppoEpochs; epoch++) {
-      const order = shuffled([...Array(cfg.batchSize).keys()], this.random);
-      for (let start = 0; start < cfg.batchSize; start += cfg.miniBatchSize) {
+      const order = shuffled([...Array(n).keys()], this.random);
+      for (let start = 0; start < n; start += cfg.miniBatchSize) {
         const idx = order.slice(start, start + cfg.miniBatchSize);
         const mb = selectRows(packed, idx);
         const w = mb.length - 1;
@@ -98,13 +100,13 @@ export class PpoTrainer {
         policyLoss += stats.policyLoss;
         valueLoss += stats.valueLoss;
         clipFraction += stats.clipFraction;
-        if (epoch === cfg.ppoEpochs - 1) approxKl += stats.approxKl / (cfg.batchSize / cfg.miniBatchSize);
+        if (epoch === cfg.ppoEpochs - 1) approxKl += stats.approxKl / Math.ceil(n / cfg.miniBatchSize);
       }
     }
 
     // 4. β follows the batch's KL.
     const meanKl = klPerSample.reduce((a, b) => a + b, 0) / klPerSample.length;
-    this.kl.update(meanKl, cfg.batchSize);
+    this.kl.update(meanKl, n);
     return {
       meanScore: scores.reduce((a, b) => a + b, 0) / scores.length,
       kl: meanKl,
