@@ -7,7 +7,7 @@ import { selectBackend } from "../backend/select-backend.ts";
 import { loadBertDir, saveBertDir } from "../io/bert-dir.ts";
 import { vocabFromTokens } from "../tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
-import { bertForward, bertParamSpecs, BertConfigSchema } from "./bert.ts";
+import { bertForward, bertParamSpecs, BertConfigSchema, bigramIds } from "./bert.ts";
 import { initParams } from "./params.ts";
 
 const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错垃圾喜欢失望，。！".split("")];
@@ -86,5 +86,13 @@ describe("BERT encoder with a scalar head", () => {
       const moved = value.dataSync().some((x, i) => x !== before.get(name)![i]);
       expect({ name, moved }).toEqual({ name, moved: true });
     }
+  });
+
+  it("hashes each token with the next into a bigram bucket (by hand: P mod 97 = 93)", () => {
+    // (3·93 + 5) mod 97 = 90; (5·93 + 0) mod 97 = 77; the last pairs with [PAD]: 0.
+    const ids = tf.tensor2d([[3, 5, 0]], [1, 3], "int32");
+    expect(bigramIds(ids, 97).arraySync()).toEqual([[90, 77, 0]]);
+    // Large ids stay exact in int32.
+    expect(bigramIds(tf.tensor2d([[21127, 21126]], [1, 2], "int32"), 32768).arraySync()).toEqual([[Number((21127n * 100003n + 21126n) % 32768n), Number((21126n * 100003n) % 32768n)]]);
   });
 });

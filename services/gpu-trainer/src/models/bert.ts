@@ -33,6 +33,10 @@ export const BertConfigSchema = z
     // learns a bag of contextual features far sooner than it learns to gather them
     // into [CLS]. Hugging Face checkpoints have no such field and keep "cls".
     classifier_pooling: z.enum(["cls", "mean"]).default("cls"),
+    // ranklab's own small models: hashed character-bigram embeddings added to each
+    // token's (0 = none). Models trained from scratch on Chinese commonly use them
+    // (a word is mostly two characters); a pretrained checkpoint has no such table.
+    bigram_buckets: z.number().int().min(0).max(32768).default(0),
   })
   .passthrough()
   .refine((c) => c.hidden_size % c.num_attention_heads === 0, { message: "hidden_size must be a multiple of num_attention_heads" });
@@ -51,6 +55,7 @@ export function bertParamSpecs(config: BertConfig): ParamSpec[] {
     { name: `${p}.embeddings.position_embeddings.weight`, shape: [config.max_position_embeddings, H], init: "normal" },
     { name: `${p}.embeddings.token_type_embeddings.weight`, shape: [config.type_vocab_size, H], init: "normal" },
     ...(config.use_task_id ? [{ name: `${p}.embeddings.task_type_embeddings.weight`, shape: [config.task_type_vocab_size, H], init: "normal" as const }] : []),
+    ...(config.bigram_buckets > 0 ? [{ name: `${p}.embeddings.bigram_embeddings.weight`, shape: [config.bigram_buckets, H], init: "normal" as const }] : []),
     { name: `${p}.embeddings.LayerNorm.weight`, shape: [H], init: "ones" },
     { name: `${p}.embeddings.LayerNorm.bias`, shape: [H], init: "zeros" },
   ];
@@ -125,6 +130,26 @@ export function bertForward(params: Params, config: BertConfig, inputs: BertInpu
   return linear(params, "classifier", dropout(first, dropoutRate) as tf.Tensor2D);
 }
 
+/** The multiplier of the bigram hash: a prime above any vocabulary size, so (a, b) ↦ a·P + b is one-to-one before the modulo. */
+export const BIGRAM_HASH_PRIME = 100003;
+
+/**
+ * Each token's bigram with the next one, hashed to a bucket: (id_t · P + id_{t+1}) mod
+ * buckets; the last position pairs with [PAD] (0). [B, T] int32, computed as
+ * ((id_t mod n)·(P mod n) mod n + id_{t+1} mod n) mod n so that, with n ≤ 32,768, no
+ * intermediate leaves int32.
+ */
+export function bigramIds(inputIds: tf.Tensor2D, buckets: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [B, T] = inputIds.shape;
+    const next = tf.concat([tf.slice(inputIds, [0, 1], [B, T - 1]), tf.zeros([B, 1], "int32")], 1);
+    // int32 scalars: a plain JS number would make tfjs upcast to float32.
+    const n = tf.scalar(buckets, "int32");
+    const aP = tf.mod(tf.mul(tf.mod(inputIds, n), tf.scalar(BIGRAM_HASH_PRIME % buckets, "int32")), n);
+    return tf.mod(tf.add(aP, tf.mod(next, n)), n) as tf.Tensor2D;
+  });
+}
+
 /** The encoder's last hidden states [B, T, H] (embeddings and blocks, no head). Call inside tf.tidy. */
 export function bertEncode(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0): tf.Tensor3D {
   const p = prefixOf(config);
@@ -141,6 +166,10 @@ export function bertEncode(params: Params, config: BertConfig, inputs: BertInput
   const types = tf.reshape(tf.gather(get(params, `${p}.embeddings.token_type_embeddings.weight`), tf.reshape(typeIds, [B * T])), [B, T, H]);
   let x: tf.Tensor = tf.add(tf.add(words, positions), types);
   if (config.use_task_id) x = tf.add(x, tf.slice(get(params, `${p}.embeddings.task_type_embeddings.weight`), [0, 0], [1, H]));
+  if (config.bigram_buckets > 0) {
+    const ids = bigramIds(inputs.inputIds, config.bigram_buckets); // [B, T]
+    x = tf.add(x, tf.reshape(tf.gather(get(params, `${p}.embeddings.bigram_embeddings.weight`), tf.reshape(ids, [B * T])), [B, T, H]));
+  }
   x = dropout(layerNorm(params, `${p}.embeddings.LayerNorm`, x, eps), dropoutRate);
 
   // 2. Post-LayerNorm transformer blocks over the padded batch.

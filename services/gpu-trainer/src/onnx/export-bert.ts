@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BertModel } from "../io/bert-dir.ts";
+import { BIGRAM_HASH_PRIME } from "../models/bert.ts";
 import { get } from "../models/params.ts";
 import { DataType } from "./proto.ts";
 import { GraphBuilder, transposed } from "./graph-builder.ts";
@@ -46,6 +47,16 @@ export function bertToOnnx(model: BertModel): Uint8Array {
   ]);
   if (config.use_task_id) {
     x = g.o("Add", [x, g.o("Gather", [w(`${p}.embeddings.task_type_embeddings.weight`), g.ints([0], [])])]);
+  }
+  if (config.bigram_buckets > 0) {
+    // bigramIds in bert.ts, in int64: ((id_t mod n)·(P mod n) mod n + id_{t+1} mod n) mod n, [PAD] after the last.
+    const n = g.ints([config.bigram_buckets], []);
+    const rest = g.o("Slice", ["input_ids", g.ints([1]), g.ints([1_000_000_000]), g.ints([1])]);
+    const zeros = g.o("Mul", [g.o("Slice", ["input_ids", g.ints([0]), g.ints([1]), g.ints([1])]), g.ints([0], [])]);
+    const next = g.o("Concat", [rest, zeros], { axis: 1 });
+    const aP = g.o("Mod", [g.o("Mul", [g.o("Mod", ["input_ids", n]), g.ints([BIGRAM_HASH_PRIME % config.bigram_buckets], [])]), n]);
+    const bucket = g.o("Mod", [g.o("Add", [aP, g.o("Mod", [next, n])]), n]);
+    x = g.o("Add", [x, g.o("Gather", [w(`${p}.embeddings.bigram_embeddings.weight`), bucket])]);
   }
   x = layerNorm(`${p}.embeddings.LayerNorm`, x);
 

@@ -39,9 +39,11 @@ export const RewardTrainConfigSchema = z
         maxVocab: z.number().int().min(100).default(6000),
         // Mean pooling: see BertConfig.classifier_pooling.
         pooling: z.enum(["cls", "mean"]).default("mean"),
+        // Hashed character-bigram embeddings (BertConfig.bigram_buckets); 0 turns them off.
+        bigramBuckets: z.number().int().min(0).max(32768).default(0),
       })
       .strict()
-      .default({ hiddenSize: 128, layers: 2, heads: 4, intermediateSize: 512, maxVocab: 6000, pooling: "mean" }),
+      .default({ hiddenSize: 128, layers: 2, heads: 4, intermediateSize: 512, maxVocab: 6000, pooling: "mean", bigramBuckets: 0 }),
     // Masked-LM pretraining on the training texts before ranking, for a model from scratch.
     pretrain: MlmSchema.default({ epochs: 0, maskRate: 0.15, batchSize: 32, learningRate: 1e-3 }),
     quiet: z.boolean().default(false),

@@ -48,6 +48,7 @@ function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
     max_position_embeddings: config.maxLength,
     num_labels: 1,
     classifier_pooling: config.model.pooling,
+    bigram_buckets: config.model.bigramBuckets,
   });
   return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), config.seed) };
 }
