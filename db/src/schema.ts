@@ -50,6 +50,26 @@ export const raters = sqliteTable("raters", {
   createdAt: createdAt(),
 });
 
+/**
+ * A login for the web page: the token is shown once to the admin who made it and
+ * stored only as its SHA-256, so a database leak does not leak logins. The page's
+ * rater is the same rater as on Telegram when the admin made the login for them.
+ */
+export const webLogins = sqliteTable(
+  "web_logins",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    raterId: integer("rater_id")
+      .notNull()
+      .references(() => raters.id),
+    tokenSha256: text("token_sha256").notNull().unique(),
+    label: text("label"),
+    createdAt: createdAt(),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("web_logins_rater").on(t.raterId), check("web_logins_sha256_hex", sql`length(${t.tokenSha256}) = 64`)],
+);
+
 export const prompts = sqliteTable("prompts", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   // Unique so that a bulk import run twice adds nothing the second time.

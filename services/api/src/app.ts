@@ -14,6 +14,8 @@ import { scoreRoutes } from "./routes/scores.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { trainingRunRoutes } from "./routes/training-runs.ts";
+import { webApi } from "./web/api.ts";
+import { labelingPage } from "./web/page.ts";
 
 /** JSON bodies above this are refused before they are read (the largest legitimate one, 500 completions, is ~2 MB). */
 export const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -45,7 +47,12 @@ export const app = new Hono<AppEnv>()
   .route("/v1/leases", leaseRoutes)
   .route("/v1/checkpoints", checkpointRoutes)
   .route("/v1/training-runs", trainingRunRoutes)
-  .route("/v1/stats", statsRoutes);
+  .route("/v1/stats", statsRoutes)
+  // The labeling web page: HTML at /app, its JSON (login cookie, not bearer tokens) under /app/api.
+  .get("/", (c) => c.redirect("/app"))
+  .get("/app", (c) => c.html(labelingPage()))
+  .use("/app/api/*", jsonBodyLimit, withDb)
+  .route("/app/api", webApi);
 
 /** The whole API's route types, for `hc<AppType>` in the bot and the trainer. */
 export type AppType = typeof app;

@@ -40,7 +40,7 @@ export async function expectError(res: Response, status: number, code: string) {
   return body.error;
 }
 
-const TABLES = ["raters", "prompts", "completions", "scores", "rankings", "ranking_items", "leases", "checkpoints", "training_runs"] as const;
+const TABLES = ["raters", "web_logins", "prompts", "completions", "scores", "rankings", "ranking_items", "leases", "checkpoints", "training_runs"] as const;
 
 export async function rowCounts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

@@ -18,7 +18,7 @@ const exportQuery = z
   })
   .refine((q) => !q.since || !q.until || q.since < q.until, { message: "since must be before until", path: ["since"] });
 
-type ExportQuery = z.infer<typeof exportQuery>;
+export type ExportQuery = z.infer<typeof exportQuery>;
 
 const PAGE = 100;
 
@@ -38,7 +38,7 @@ function filters(q: ExportQuery, after: number) {
  * Streams rank lists page by page (keyset on id), so an export of any size uses
  * constant memory in the Worker and the first bytes leave at once.
  */
-function streamRankings(db: Db, q: ExportQuery, format: (r: RankingView) => string): ReadableStream<Uint8Array> {
+export function streamRankings(db: Db, q: ExportQuery, format: (r: RankingView) => string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let after = 0;
   return new ReadableStream<Uint8Array>({

@@ -1,11 +1,12 @@
-import { desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { raters, RATER_ROLES } from "@ranklab/db";
+import { raters, RATER_ROLES, webLogins } from "@ranklab/db";
 import type { AppEnv } from "../env.ts";
-import { notFound } from "../errors.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { newLoginToken, tokenSha256 } from "../lib/login-token.ts";
 import { adminOnly, botOrAdmin } from "../lib/roles.ts";
-import { idParam, paging } from "../lib/schemas.ts";
+import { id, idParam, paging } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 /**
@@ -16,6 +17,7 @@ const externalId = z.string().regex(/^(tg|web|cli):[A-Za-z0-9_.@-]{1,64}$/, "exp
 
 const registerRater = z.object({ externalId, displayName: z.string().trim().max(128).optional() }).strict();
 const updateRater = z.object({ blocked: z.boolean().optional(), role: z.enum(RATER_ROLES).optional() }).strict();
+const createWebLogin = z.object({ label: z.string().trim().min(1).max(64).optional() }).strict();
 
 export const raterRoutes = new Hono<AppEnv>()
   /** Registers a rater, or returns the one already registered under that external id. */
@@ -43,4 +45,33 @@ export const raterRoutes = new Hono<AppEnv>()
     const [rater] = await c.get("db").update(raters).set(c.req.valid("json")).where(eq(raters.id, id)).returning();
     if (!rater) throw notFound(`rater ${id}`);
     return c.json(rater);
+  })
+  /**
+   * A login token for the web page, for this rater: answered once, stored only as its
+   * SHA-256. The page then labels as this rater (the same identity as on Telegram).
+   */
+  .post("/:id/web-logins", adminOnly, validate("param", idParam), validate("json", createWebLogin), async (c) => {
+    const db = c.get("db");
+    const { id: raterId } = c.req.valid("param");
+    const [rater] = await db.select().from(raters).where(eq(raters.id, raterId));
+    if (!rater) throw notFound(`rater ${raterId}`);
+    if (rater.blocked) throw new ApiError(409, "conflict", `rater ${raterId} is blocked`);
+    const token = newLoginToken();
+    const [login] = await db
+      .insert(webLogins)
+      .values({ raterId, tokenSha256: await tokenSha256(token), label: c.req.valid("json").label ?? null })
+      .returning({ id: webLogins.id, raterId: webLogins.raterId, label: webLogins.label, createdAt: webLogins.createdAt });
+    return c.json({ ...login!, token }, 201);
+  })
+  /** Revokes a web login; the page refuses it from the next request on. */
+  .delete("/:id/web-logins/:loginId", adminOnly, validate("param", idParam.extend({ loginId: id })), async (c) => {
+    const { id: raterId, loginId } = c.req.valid("param");
+    const [login] = await c
+      .get("db")
+      .update(webLogins)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(webLogins.id, loginId), eq(webLogins.raterId, raterId), isNull(webLogins.revokedAt)))
+      .returning({ id: webLogins.id });
+    if (!login) throw notFound(`active web login ${loginId} of rater ${raterId}`);
+    return c.json({ revoked: login.id });
   });

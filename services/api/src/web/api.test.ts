@@ -1,0 +1,109 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, callJson, expectError, expectNothingStored } from "../../test/helpers.ts";
+
+/** Calls the page's API with a login cookie (no bearer token: the page never has one). */
+async function page(method: string, path: string, options: { cookie?: string; json?: unknown; body?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.cookie) headers.cookie = options.cookie;
+  if (options.json !== undefined || options.body !== undefined) headers["content-type"] = "application/json";
+  return SELF.fetch(`https://api.test/app/api${path}`, { method, headers, body: options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json)) });
+}
+
+async function loginAs(externalId: string, role: "rater" | "admin" = "rater") {
+  const rater = await callJson("POST", "/v1/raters", 201, { as: "bot", json: { externalId } });
+  if (role === "admin") await callJson("PATCH", `/v1/raters/${rater.id}`, 200, { json: { role: "admin" } });
+  const login = await callJson("POST", `/v1/raters/${rater.id}/web-logins`, 201, { json: { label: "laptop" } });
+  const res = await page("POST", "/login", { json: { token: login.token } });
+  expect(res.status).toBe(200);
+  const cookie = res.headers.get("set-cookie")!;
+  expect(cookie).toMatch(/HttpOnly/);
+  expect(cookie).toMatch(/SameSite=Strict/);
+  return { rater, login, cookie: cookie.split(";")[0]! };
+}
+
+async function promptWithCompletions(text: string, n = 4) {
+  const { prompts } = await callJson("POST", "/v1/prompts", 201, { json: { prompts: [{ text }] } });
+  const prompt = prompts[0];
+  const { completions } = await callJson("POST", "/v1/completions", 201, { as: "trainer", json: { completions: Array.from({ length: n }, (_, i) => ({ promptId: prompt.id, text: `${text}续写${i}` })) } });
+  return { prompt, completions };
+}
+
+describe("the labeling page", () => {
+  it("serves the page at /app, in Chinese and English", async () => {
+    const res = await SELF.fetch("https://api.test/app");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/text\/html/);
+    const body = await res.text();
+    expect(body).toContain("排序标注");
+    expect(body).toContain("Save ranking");
+  });
+
+  it("logs a rater in with a token made by an admin, stored only as its hash", async () => {
+    const { login, cookie } = await loginAs("web:alice");
+    expect(login.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const me = await (await page("GET", "/me", { cookie })).json();
+    expect(me).toMatchObject({ externalId: "web:alice", role: "rater" });
+  });
+
+  it("refuses requests without a live login, a revoked login, and a wrong token", async () => {
+    await expectError(await page("GET", "/task"), 401, "unauthorized");
+    await expectError(await page("POST", "/login", { json: { token: "x".repeat(43) } }), 401, "unauthorized");
+    const { rater, login, cookie } = await loginAs("web:revoked");
+    await callJson("DELETE", `/v1/raters/${rater.id}/web-logins/${login.id}`, 200);
+    await expectError(await page("GET", "/me", { cookie }), 401, "unauthorized");
+    await expectError(await call("POST", `/v1/raters/${rater.id}/web-logins`, { as: "bot", json: {} }), 403, "forbidden");
+  });
+
+  it("draws a prompt with four completions and stores the order as a web ranking, once", async () => {
+    const { cookie, rater } = await loginAs("web:bob");
+    await promptWithCompletions("这台电脑很");
+    const task = await (await page("GET", "/task", { cookie })).json();
+    expect(task.completions).toHaveLength(4);
+    const order = task.completions.map((c: { id: number }) => c.id).reverse();
+    const first = await page("POST", "/rankings", { cookie, json: { promptId: task.prompt.id, completionIds: order } });
+    expect(first.status).toBe(201);
+    const saved = await first.json();
+    expect(saved.ranking).toMatchObject({ raterId: rater.id, source: "web", promptId: task.prompt.id });
+    expect(saved.ranking.completions.map((c: { id: number }) => c.id)).toEqual(order);
+    // A double click stores nothing twice.
+    const again = await page("POST", "/rankings", { cookie, json: { promptId: task.prompt.id, completionIds: order } });
+    expect(again.status).toBe(200);
+    const list = await (await page("GET", "/rankings?limit=5", { cookie })).json();
+    expect(list.items[0].id).toBe(saved.ranking.id);
+    const tsv = await (await page("GET", "/rankings.tsv", { cookie })).text();
+    expect(tsv).toContain(saved.ranking.completions.map((c: { text: string }) => c.text).join("\t"));
+  });
+
+  it("answers malformed page requests with 400 and stores nothing", async () => {
+    const { cookie } = await loginAs("web:carol");
+    const { prompt, completions } = await promptWithCompletions("这家餐厅很");
+    await expectNothingStored(async () => {
+      await expectError(await page("POST", "/login", { body: "{not json" }), 400, "malformed_json");
+      await expectError(await page("POST", "/login", { json: { token: 5 } }), 400, "invalid_request");
+      for (const json of [{}, { promptId: prompt.id }, { promptId: prompt.id, completionIds: [completions[0].id] }, { promptId: "x", completionIds: [1, 2] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[0].id] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], raterId: 1 }]) {
+        await expectError(await page("POST", "/rankings", { cookie, json }), 400, "invalid_request");
+      }
+      await expectError(await page("POST", "/rankings", { cookie, json: { promptId: prompt.id, completionIds: [completions[0].id, 999999] } }), 404, "not_found");
+      await expectError(await page("GET", "/rankings?limit=abc", { cookie }), 400, "invalid_request");
+    });
+  });
+
+  it("lets admin raters edit the prompt pool and no one else", async () => {
+    const { cookie: raterCookie } = await loginAs("web:dave");
+    await expectError(await page("POST", "/prompts", { cookie: raterCookie, json: { text: "新的提示" } }), 403, "forbidden");
+    const { cookie } = await loginAs("web:erin", "admin");
+    const created = await (await page("POST", "/prompts", { cookie, json: { text: "这款耳机音质很" } })).json();
+    expect(created).toMatchObject({ text: "这款耳机音质很", active: true, source: "web" });
+    await expectError(await page("POST", "/prompts", { cookie, json: { text: "这款耳机音质很" } }), 409, "conflict");
+    const off = await (await page("PATCH", `/prompts/${created.id}`, { cookie, json: { active: false } })).json();
+    expect(off.active).toBe(false);
+    await expectNothingStored(async () => {
+      await expectError(await page("POST", "/prompts", { cookie, json: { text: "" } }), 400, "invalid_request");
+      await expectError(await page("PATCH", `/prompts/${created.id}`, { cookie, json: { active: "no" } }), 400, "invalid_request");
+      await expectError(await page("PATCH", "/prompts/999999", { cookie, json: { active: true } }), 404, "not_found");
+    });
+    const { items } = await (await page("GET", "/prompts", { cookie })).json();
+    expect(items.some((p: { id: number }) => p.id === created.id)).toBe(true);
+  });
+});

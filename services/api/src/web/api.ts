@@ -1,0 +1,103 @@
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import { completions, prompts, rankings } from "@ranklab/db";
+import { ApiError, notFound } from "../errors.ts";
+import { rankingToTsvLine } from "../lib/export-format.ts";
+import { rankingViews } from "../lib/ranking-view.ts";
+import { id, idParam, paging, text } from "../lib/schemas.ts";
+import { storeRanking } from "../lib/store-ranking.ts";
+import { validate } from "../middleware/validate.ts";
+import { streamRankings } from "../routes/exports.ts";
+import { LOGIN_COOKIE, raterForToken, requireWebAdmin, requireWebRater, type WebEnv } from "./session.ts";
+
+/** How many completions the page asks a person to order (the seed's tool: 4). */
+export const COMPLETIONS_PER_TASK = 4;
+
+const login = z.object({ token: z.string().trim().min(20).max(128) }).strict();
+const saveRanking = z
+  .object({
+    promptId: id,
+    completionIds: z
+      .array(id)
+      .min(2)
+      .max(16)
+      .refine((ids) => new Set(ids).size === ids.length, "a completion may appear once"),
+  })
+  .strict();
+const newPrompt = z.object({ text: text(2000) }).strict();
+const promptPatch = z.object({ active: z.boolean() }).strict();
+
+/** The page's JSON API: the same rules and storage as /v1, with the rater from the login cookie. */
+export const webApi = new Hono<WebEnv>()
+  .post("/login", validate("json", login), async (c) => {
+    const { token } = c.req.valid("json");
+    const rater = await raterForToken(c.get("db"), token);
+    if (!rater) throw new ApiError(401, "unauthorized", "unknown or revoked login token");
+    setCookie(c, LOGIN_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/app", secure: new URL(c.req.url).protocol === "https:", maxAge: 60 * 60 * 24 * 30 });
+    return c.json({ rater: { id: rater.id, displayName: rater.displayName, role: rater.role } });
+  })
+  .post("/logout", (c) => {
+    deleteCookie(c, LOGIN_COOKIE, { path: "/app" });
+    return c.json({ ok: true });
+  })
+  .use("/*", requireWebRater)
+  .get("/me", (c) => {
+    const rater = c.get("rater");
+    return c.json({ id: rater.id, displayName: rater.displayName, role: rater.role, externalId: rater.externalId });
+  })
+  /**
+   * A random active prompt with at least two stored completions, and up to four of
+   * them in random order: what the person is asked to rank.
+   */
+  .get("/task", async (c) => {
+    const db = c.get("db");
+    const [prompt] = await db
+      .select({ id: prompts.id, text: prompts.text })
+      .from(prompts)
+      .where(and(eq(prompts.active, true), sql`(SELECT count(*) FROM completions c WHERE c.prompt_id = ${prompts.id}) >= 2`))
+      .orderBy(sql`random()`)
+      .limit(1);
+    if (!prompt) throw new ApiError(404, "not_found", "no active prompt has two or more completions yet; the trainer posts them");
+    const items = await db
+      .select({ id: completions.id, text: completions.text })
+      .from(completions)
+      .where(eq(completions.promptId, prompt.id))
+      .orderBy(sql`random()`)
+      .limit(COMPLETIONS_PER_TASK);
+    return c.json({ prompt, completions: items });
+  })
+  .post("/rankings", validate("json", saveRanking), async (c) => {
+    const body = c.req.valid("json");
+    const result = await storeRanking(c.get("db"), { ...body, raterId: c.get("rater").id, source: "web" });
+    return c.json(result, result.created ? 201 : 200);
+  })
+  /** Stored rank lists of every rater, newest first, paged by id. */
+  .get("/rankings", validate("query", paging), async (c) => {
+    const db = c.get("db");
+    const { limit, cursor } = c.req.valid("query");
+    const rows = await db.select().from(rankings).where(cursor ? lt(rankings.id, cursor) : undefined).orderBy(desc(rankings.id)).limit(limit);
+    return c.json({ items: await rankingViews(db, rows), nextCursor: rows.length === limit ? rows[rows.length - 1]!.id : null });
+  })
+  .get("/rankings.tsv", (c) =>
+    c.body(streamRankings(c.get("db"), {}, rankingToTsvLine), 200, {
+      "content-type": "text/tab-separated-values; charset=utf-8",
+      "content-disposition": 'attachment; filename="rankings.tsv"',
+    }),
+  )
+  .get("/prompts", requireWebAdmin, async (c) => {
+    const items = await c.get("db").select().from(prompts).orderBy(desc(prompts.id)).limit(500);
+    return c.json({ items });
+  })
+  .post("/prompts", requireWebAdmin, validate("json", newPrompt), async (c) => {
+    const [created] = await c.get("db").insert(prompts).values({ text: c.req.valid("json").text, source: "web" }).onConflictDoNothing().returning();
+    if (!created) throw new ApiError(409, "conflict", "that prompt is already in the pool");
+    return c.json(created, 201);
+  })
+  .patch("/prompts/:id", requireWebAdmin, validate("param", idParam), validate("json", promptPatch), async (c) => {
+    const { id: promptId } = c.req.valid("param");
+    const [updated] = await c.get("db").update(prompts).set(c.req.valid("json")).where(eq(prompts.id, promptId)).returning();
+    if (!updated) throw notFound(`prompt ${promptId}`);
+    return c.json(updated);
+  });

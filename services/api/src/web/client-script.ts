@@ -1,0 +1,150 @@
+/**
+ * The page's browser code, plain ES2020 with no build step: it is sent inline with
+ * the page. Everything it shows comes from /app/api (cookie-authenticated JSON).
+ */
+export const CLIENT_SCRIPT = String.raw`
+const $ = (sel) => document.querySelector(sel);
+const api = async (path, init = {}) => {
+  const res = await fetch("/app/api" + path, { ...init, headers: { "content-type": "application/json", ...(init.headers || {}) }, credentials: "same-origin" });
+  const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();
+  if (!res.ok) throw new Error(body?.error?.message || res.statusText);
+  return body;
+};
+const status = (text, kind = "info") => { const el = $("#status"); el.textContent = text; el.dataset.kind = kind; };
+const el = (tag, props = {}, ...children) => { const e = Object.assign(document.createElement(tag), props); e.append(...children); return e; };
+
+let me = null;
+let task = null;
+
+function showTab(name) {
+  for (const t of document.querySelectorAll("[role=tab]")) t.setAttribute("aria-selected", String(t.dataset.tab === name));
+  for (const p of document.querySelectorAll("[role=tabpanel]")) p.hidden = p.id !== "tab-" + name;
+  if (name === "dataset") loadDataset(null);
+  if (name === "prompts") loadPrompts();
+}
+
+async function start() {
+  try {
+    me = await api("/me");
+  } catch {
+    me = null;
+  }
+  $("#login").hidden = !!me;
+  $("#app").hidden = !me;
+  if (me) {
+    $("#who").textContent = (me.displayName || me.externalId) + (me.role === "admin" ? " (admin)" : "");
+    $("#tab-button-prompts").hidden = me.role !== "admin";
+    showTab("rank");
+  }
+}
+
+$("#login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    await api("/login", { method: "POST", body: JSON.stringify({ token: $("#token").value }) });
+    status("Logged in.");
+    await start();
+  } catch (err) {
+    status(err.message, "error");
+  }
+});
+$("#logout").addEventListener("click", async () => { await api("/logout", { method: "POST" }); await start(); });
+for (const t of document.querySelectorAll("[role=tab]")) t.addEventListener("click", () => showTab(t.dataset.tab));
+
+/* Rank: the list order is the ranking, best first. */
+function renderTask() {
+  const list = $("#completions");
+  list.replaceChildren();
+  $("#prompt").textContent = task ? task.prompt.text : "";
+  $("#save").disabled = !task;
+  if (!task) return;
+  task.completions.forEach((c, i) => {
+    const up = el("button", { type: "button", className: "move", textContent: "↑", title: "Move up" });
+    const down = el("button", { type: "button", className: "move", textContent: "↓", title: "Move down" });
+    up.setAttribute("aria-label", "Move up: " + c.text);
+    down.setAttribute("aria-label", "Move down: " + c.text);
+    up.disabled = i === 0;
+    down.disabled = i === task.completions.length - 1;
+    up.addEventListener("click", () => move(i, i - 1));
+    down.addEventListener("click", () => move(i, i + 1));
+    const item = el("li", { draggable: true, className: "completion" }, el("span", { className: "rank", textContent: String(i + 1) }), el("span", { className: "text", textContent: task.prompt.text + c.text }), up, down);
+    item.dataset.id = String(c.id);
+    item.addEventListener("dragstart", (e) => { e.dataTransfer.setData("text/plain", String(i)); item.classList.add("dragging"); });
+    item.addEventListener("dragend", () => item.classList.remove("dragging"));
+    item.addEventListener("dragover", (e) => e.preventDefault());
+    item.addEventListener("drop", (e) => { e.preventDefault(); move(Number(e.dataTransfer.getData("text/plain")), i); });
+    list.append(item);
+  });
+}
+function move(from, to) {
+  if (to < 0 || to >= task.completions.length || from === to) return;
+  const [c] = task.completions.splice(from, 1);
+  task.completions.splice(to, 0, c);
+  renderTask();
+  // Keep keyboard focus on the moved item's same button.
+  const buttons = document.querySelectorAll("#completions li")[to]?.querySelectorAll("button.move");
+  buttons?.[from > to ? 0 : 1]?.focus();
+}
+$("#draw").addEventListener("click", async () => {
+  try {
+    task = await api("/task");
+    status("Order the completions, best first, then save.");
+  } catch (err) {
+    task = null;
+    status(err.message, "error");
+  }
+  renderTask();
+});
+$("#save").addEventListener("click", async () => {
+  try {
+    const result = await api("/rankings", { method: "POST", body: JSON.stringify({ promptId: task.prompt.id, completionIds: task.completions.map((c) => c.id) }) });
+    status((result.created ? "Saved ranking #" : "Already saved as ranking #") + result.ranking.id + ".", "ok");
+  } catch (err) {
+    status(err.message, "error");
+  }
+});
+
+/* Dataset: newest first, paged by cursor. */
+const pages = [];
+async function loadDataset(cursor) {
+  try {
+    const page = await api("/rankings?limit=10" + (cursor ? "&cursor=" + cursor : ""));
+    const rows = $("#dataset tbody");
+    rows.replaceChildren(...page.items.map((r) => el("tr", {}, el("td", { textContent: "#" + r.id }), el("td", { textContent: r.prompt }), el("td", {}, el("ol", {}, ...r.completions.map((c) => el("li", { textContent: c.text })))), el("td", { textContent: r.source }), el("td", { textContent: new Date(r.createdAt).toLocaleString() }))));
+    $("#empty").hidden = page.items.length > 0;
+    $("#older").disabled = !page.nextCursor;
+    $("#older").onclick = () => { pages.push(cursor); loadDataset(page.nextCursor); };
+    $("#newer").disabled = pages.length === 0 && !cursor;
+    $("#newer").onclick = () => loadDataset(pages.pop() ?? null);
+  } catch (err) {
+    status(err.message, "error");
+  }
+}
+
+/* Prompts (admins): add, switch on and off. */
+async function loadPrompts() {
+  const { items } = await api("/prompts");
+  $("#prompt-list").replaceChildren(...items.map((p) => {
+    const box = el("input", { type: "checkbox", checked: p.active });
+    box.setAttribute("aria-label", "Active: " + p.text);
+    box.addEventListener("change", async () => {
+      try { await api("/prompts/" + p.id, { method: "PATCH", body: JSON.stringify({ active: box.checked }) }); status("Prompt #" + p.id + (box.checked ? " is active." : " is off."), "ok"); }
+      catch (err) { box.checked = !box.checked; status(err.message, "error"); }
+    });
+    return el("li", {}, el("label", {}, box, " " + p.text));
+  }));
+}
+$("#prompt-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    await api("/prompts", { method: "POST", body: JSON.stringify({ text: $("#new-prompt").value }) });
+    $("#new-prompt").value = "";
+    status("Prompt added.", "ok");
+    await loadPrompts();
+  } catch (err) {
+    status(err.message, "error");
+  }
+});
+
+start();
+`;

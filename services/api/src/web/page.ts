@@ -1,0 +1,83 @@
+import { html, raw } from "hono/html";
+import { CLIENT_SCRIPT } from "./client-script.ts";
+
+const STYLE = `
+  :root { font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; color: #1d1d1f; background: #f6f7f9; }
+  body { max-width: 60rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; }
+  header { display: flex; align-items: center; justify-content: space-between; }
+  h1 { font-size: 1.4rem; margin: .5rem 0; }
+  [role=tablist] { display: flex; gap: .25rem; border-bottom: 1px solid #ccd; margin: 1rem 0; }
+  [role=tab] { border: 0; background: none; padding: .6rem 1rem; font-size: 1rem; cursor: pointer; border-bottom: 3px solid transparent; }
+  [role=tab][aria-selected=true] { border-bottom-color: #2563eb; font-weight: 600; }
+  button { font: inherit; padding: .45rem .9rem; border-radius: .4rem; border: 1px solid #99a; background: white; cursor: pointer; }
+  button.primary { background: #2563eb; color: white; border-color: #2563eb; }
+  button:disabled { opacity: .45; cursor: default; }
+  button:focus-visible, input:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
+  #prompt { font-size: 1.15rem; margin: 1rem 0 .5rem; min-height: 1.5em; }
+  ol#completions { list-style: none; padding: 0; }
+  li.completion { display: grid; grid-template-columns: 2rem 1fr auto auto; gap: .5rem; align-items: center; background: white; border: 1px solid #dde; border-radius: .5rem; padding: .6rem .8rem; margin: .4rem 0; cursor: grab; }
+  li.completion.dragging { opacity: .5; }
+  .rank { font-weight: 700; color: #2563eb; text-align: center; }
+  .move { padding: .2rem .6rem; }
+  table { width: 100%; border-collapse: collapse; background: white; }
+  th, td { text-align: left; vertical-align: top; border-bottom: 1px solid #e3e3ea; padding: .5rem; }
+  td ol { margin: 0; padding-left: 1.2rem; }
+  #status { min-height: 1.4em; margin: .5rem 0; }
+  #status[data-kind=error] { color: #b91c1c; }
+  #status[data-kind=ok] { color: #15803d; }
+  .row { display: flex; gap: .5rem; align-items: center; margin: .5rem 0; }
+  input[type=text], input[type=password] { font: inherit; padding: .45rem; border: 1px solid #99a; border-radius: .4rem; flex: 1; }
+`;
+
+/** The labeling page (the seed's step 4): one HTML document, its script inline. */
+export function labelingPage() {
+  return html`<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ranklab · 排序标注 Rank labeling</title>
+<style>${raw(STYLE)}</style>
+</head>
+<body>
+<header><h1>ranklab · 排序标注 Rank labeling</h1><div><span id="who"></span> <button id="logout" type="button">Log out</button></div></header>
+<p id="status" role="status" aria-live="polite"></p>
+
+<section id="login" hidden>
+  <form id="login-form" class="row">
+    <label for="token">Login token 登录令牌</label>
+    <input id="token" type="password" autocomplete="current-password" required>
+    <button class="primary" type="submit">Log in</button>
+  </form>
+</section>
+
+<main id="app" hidden>
+  <div role="tablist">
+    <button role="tab" data-tab="rank" id="tab-button-rank" aria-controls="tab-rank">Rank 排序</button>
+    <button role="tab" data-tab="dataset" id="tab-button-dataset" aria-controls="tab-dataset">Dataset 数据集</button>
+    <button role="tab" data-tab="prompts" id="tab-button-prompts" aria-controls="tab-prompts" hidden>Prompts 提示</button>
+  </div>
+
+  <section role="tabpanel" id="tab-rank" aria-labelledby="tab-button-rank">
+    <div class="row"><button id="draw" class="primary" type="button">Random prompt 随机提示</button></div>
+    <p id="prompt"></p>
+    <p>Drag the completions, or use ↑ and ↓, until the best is on top. 拖动或使用 ↑ ↓ 把最好的排在最上面。</p>
+    <ol id="completions" aria-label="Completions, best first"></ol>
+    <div class="row"><button id="save" class="primary" type="button" disabled>Save ranking 保存排序</button></div>
+  </section>
+
+  <section role="tabpanel" id="tab-dataset" aria-labelledby="tab-button-dataset" hidden>
+    <div class="row"><button id="newer" type="button">← Newer</button><button id="older" type="button">Older →</button><a id="tsv" href="/app/api/rankings.tsv" download="rankings.tsv">Download TSV</a></div>
+    <table id="dataset"><thead><tr><th>#</th><th>Prompt</th><th>Ranked, best first</th><th>Source</th><th>Time</th></tr></thead><tbody></tbody></table>
+    <p id="empty" hidden>No rank lists stored yet.</p>
+  </section>
+
+  <section role="tabpanel" id="tab-prompts" aria-labelledby="tab-button-prompts" hidden>
+    <form id="prompt-form" class="row"><label for="new-prompt">New prompt</label><input id="new-prompt" type="text" required maxlength="2000"><button class="primary" type="submit">Add</button></form>
+    <ul id="prompt-list"></ul>
+  </section>
+</main>
+<script>${raw(CLIENT_SCRIPT)}</script>
+</body>
+</html>`;
+}
