@@ -10,6 +10,10 @@ async function page(method: string, path: string, options: { cookie?: string; js
   return SELF.fetch(`https://api.test/app/api${path}`, { method, headers, body: options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json)) });
 }
 
+/** The body as JSON, untyped: the tests check its shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const body = async (res: Response): Promise<any> => res.json();
+
 async function loginAs(externalId: string, role: "rater" | "admin" = "rater") {
   const rater = await callJson("POST", "/v1/raters", 201, { as: "bot", json: { externalId } });
   if (role === "admin") await callJson("PATCH", `/v1/raters/${rater.id}`, 200, { json: { role: "admin" } });
@@ -42,7 +46,7 @@ describe("the labeling page", () => {
   it("logs a rater in with a token made by an admin, stored only as its hash", async () => {
     const { login, cookie } = await loginAs("web:alice");
     expect(login.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const me = await (await page("GET", "/me", { cookie })).json();
+    const me = await body(await page("GET", "/me", { cookie }));
     expect(me).toMatchObject({ externalId: "web:alice", role: "rater" });
   });
 
@@ -58,18 +62,18 @@ describe("the labeling page", () => {
   it("draws a prompt with four completions and stores the order as a web ranking, once", async () => {
     const { cookie, rater } = await loginAs("web:bob");
     await promptWithCompletions("这台电脑很");
-    const task = await (await page("GET", "/task", { cookie })).json();
+    const task = await body(await page("GET", "/task", { cookie }));
     expect(task.completions).toHaveLength(4);
     const order = task.completions.map((c: { id: number }) => c.id).reverse();
     const first = await page("POST", "/rankings", { cookie, json: { promptId: task.prompt.id, completionIds: order } });
     expect(first.status).toBe(201);
-    const saved = await first.json();
+    const saved = await body(first);
     expect(saved.ranking).toMatchObject({ raterId: rater.id, source: "web", promptId: task.prompt.id });
     expect(saved.ranking.completions.map((c: { id: number }) => c.id)).toEqual(order);
     // A double click stores nothing twice.
     const again = await page("POST", "/rankings", { cookie, json: { promptId: task.prompt.id, completionIds: order } });
     expect(again.status).toBe(200);
-    const list = await (await page("GET", "/rankings?limit=5", { cookie })).json();
+    const list = await body(await page("GET", "/rankings?limit=5", { cookie }));
     expect(list.items[0].id).toBe(saved.ranking.id);
     const tsv = await (await page("GET", "/rankings.tsv", { cookie })).text();
     expect(tsv).toContain(saved.ranking.completions.map((c: { text: string }) => c.text).join("\t"));
@@ -93,17 +97,17 @@ describe("the labeling page", () => {
     const { cookie: raterCookie } = await loginAs("web:dave");
     await expectError(await page("POST", "/prompts", { cookie: raterCookie, json: { text: "新的提示" } }), 403, "forbidden");
     const { cookie } = await loginAs("web:erin", "admin");
-    const created = await (await page("POST", "/prompts", { cookie, json: { text: "这款耳机音质很" } })).json();
+    const created = await body(await page("POST", "/prompts", { cookie, json: { text: "这款耳机音质很" } }));
     expect(created).toMatchObject({ text: "这款耳机音质很", active: true, source: "web" });
     await expectError(await page("POST", "/prompts", { cookie, json: { text: "这款耳机音质很" } }), 409, "conflict");
-    const off = await (await page("PATCH", `/prompts/${created.id}`, { cookie, json: { active: false } })).json();
+    const off = await body(await page("PATCH", `/prompts/${created.id}`, { cookie, json: { active: false } }));
     expect(off.active).toBe(false);
     await expectNothingStored(async () => {
       await expectError(await page("POST", "/prompts", { cookie, json: { text: "" } }), 400, "invalid_request");
       await expectError(await page("PATCH", `/prompts/${created.id}`, { cookie, json: { active: "no" } }), 400, "invalid_request");
       await expectError(await page("PATCH", "/prompts/999999", { cookie, json: { active: true } }), 404, "not_found");
     });
-    const { items } = await (await page("GET", "/prompts", { cookie })).json();
+    const { items } = await body(await page("GET", "/prompts", { cookie }));
     expect(items.some((p: { id: number }) => p.id === created.id)).toBe(true);
   });
 });
