@@ -30,9 +30,11 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
            [--config JSON] [--out DIR] [--logs-dir DIR] [--quiet]
       The seed's step 1: PPO until the policy writes positive reviews. Prints
       "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
-  ppo human [--scale 0-1|1-5] [--labels FILE] [--policy DIR] [--batch-size N] [...ppo demo's flags]
+  ppo human [--scale 0-1|1-5] [--labels FILE] [--api-url URL --api-token T] [--rater NAME]
+            [--policy DIR] [--batch-size N] [...ppo demo's flags]
       The seed's step 2: the same loop, a person types each score (s skips, q saves and quits).
-      Every score is appended to FILE (default .ranklab/labels/human-scores.jsonl) as it is typed.
+      Every score is appended to FILE (default .ranklab/labels/human-scores.jsonl) as it is typed,
+      and, with --api-url (or RANKLAB_API_URL), stored in the API as rater cli:NAME.
   backend
       Print the tfjs backend that would be used.
 

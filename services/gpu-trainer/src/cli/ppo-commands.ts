@@ -6,6 +6,7 @@ import { SEED_PROMPTS, prepare } from "../prepare/prepare.ts";
 import { DemoSchema, runPpoDemo } from "../ppo/sentiment-demo.ts";
 import { httpReward } from "../rewards/http-reward.ts";
 import { modelReward } from "../rewards/model-rewards.ts";
+import { apiLabelForwarder } from "../rewards/api-label-forwarder.ts";
 import { humanReward } from "../rewards/human-reward.ts";
 import type { RewardFunction } from "../rewards/reward-function.ts";
 import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
@@ -28,6 +29,9 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   const { values } = parseCommandArgs(command, argv, {
     scale: { type: "string" },
     labels: { type: "string" },
+    "api-url": { type: "string" },
+    "api-token": { type: "string" },
+    rater: { type: "string" },
     home: { type: "string" },
     policy: { type: "string" },
     "reward-model": { type: "string" },
@@ -48,7 +52,13 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   });
   if (values["reward-model"] && values["reward-url"]) throw new UserError(`${command}: give --reward-model or --reward-url, not both`);
   if (mode === "human" && (values["reward-model"] || values["reward-url"])) throw new UserError("ppo human: the reward is the person; --reward-model and --reward-url do not apply");
-  if (mode === "demo" && (values.scale || values.labels)) throw new UserError("ppo demo: --scale and --labels are for `ppo human`");
+  if (mode === "demo" && (values.scale || values.labels || values["api-url"] || values.rater)) throw new UserError("ppo demo: --scale, --labels, --api-url and --rater are for `ppo human`");
+  // The API, when configured, also receives each typed score (flags, or RANKLAB_API_URL / RANKLAB_ADMIN_TOKEN).
+  const apiUrl = values["api-url"] ?? process.env.RANKLAB_API_URL;
+  const apiToken = values["api-token"] ?? process.env.RANKLAB_ADMIN_TOKEN;
+  if (apiUrl && !apiToken) throw new UserError(`${command}: --api-url needs --api-token (or RANKLAB_ADMIN_TOKEN), an admin token`);
+  const raterName = values.rater ?? process.env.USER ?? "terminal";
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(raterName)) throw new UserError(`${command}: --rater must be 1–64 letters, digits or _.@-, got "${raterName}"`);
   const scale = values.scale ?? "0-1";
   if (scale !== "0-1" && scale !== "1-5") throw new UserError(`${command}: --scale must be 0-1 or 1-5, got "${scale}"`);
   const home = values.home ?? ".ranklab";
@@ -88,7 +98,14 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   });
   let reward: RewardFunction;
   if (mode === "human") {
-    reward = humanReward({ input: process.stdin, output: process.stdout, scale, labelsFile: values.labels ?? join(home, "labels", "human-scores.jsonl"), policy: options.policyDir });
+    reward = humanReward({
+      input: process.stdin,
+      output: process.stdout,
+      scale,
+      labelsFile: values.labels ?? join(home, "labels", "human-scores.jsonl"),
+      policy: options.policyDir,
+      ...(apiUrl ? { forward: apiLabelForwarder({ url: apiUrl, token: apiToken!, rater: `cli:${raterName}` }) } : {}),
+    });
   } else if (values["reward-url"]) reward = httpReward(values["reward-url"], values["reward-token"] ? { token: values["reward-token"] } : {});
   else reward = await modelReward(values["reward-model"] ?? defaults!.classifierDir, { engine: options.engine });
   try {
