@@ -70,6 +70,19 @@ export const webLogins = sqliteTable(
   (t) => [index("web_logins_rater").on(t.raterId), check("web_logins_sha256_hex", sql`length(${t.tokenSha256}) = 64`)],
 );
 
+/**
+ * The labeler bot's per-chat state (a rank in progress, the message being edited),
+ * kept here rather than in the bot's memory so that it survives a bot restart. The
+ * bot reads and writes it as opaque JSON by key.
+ */
+export const botSessions = sqliteTable("bot_sessions", {
+  key: text("key").primaryKey(),
+  value: text("value", { mode: "json" }).$type<unknown>().notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+    .notNull()
+    .$defaultFn(() => new Date()),
+});
+
 export const prompts = sqliteTable("prompts", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   // Unique so that a bulk import run twice adds nothing the second time.

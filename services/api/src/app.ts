@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env.ts";
 import { ApiError, onError, onNotFound } from "./errors.ts";
 import { withDb } from "./middleware/db.ts";
+import { botSessionRoutes } from "./routes/bot-sessions.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { completionRoutes } from "./routes/completions.ts";
 import { exportRoutes } from "./routes/exports.ts";
@@ -48,6 +49,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/checkpoints", checkpointRoutes)
   .route("/v1/training-runs", trainingRunRoutes)
   .route("/v1/stats", statsRoutes)
+  .route("/v1/bot-sessions", botSessionRoutes)
   // The labeling web page: HTML at /app, its JSON (login cookie, not bearer tokens) under /app/api.
   .get("/", (c) => c.redirect("/app"))
   .get("/app", (c) => c.html(labelingPage()))

@@ -5,7 +5,7 @@ import { rankings } from "@ranklab/db";
 import type { AppEnv, Db } from "../env.ts";
 import { rankingToPairLines, rankingToTsvLine } from "../lib/export-format.ts";
 import { rankingViews, type RankingView } from "../lib/ranking-view.ts";
-import { trainerOrAdmin } from "../lib/roles.ts";
+import { anyRole, trainerOrAdmin } from "../lib/roles.ts";
 import { id, instant } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
@@ -55,7 +55,7 @@ export function streamRankings(db: Db, q: ExportQuery, format: (r: RankingView) 
 
 export const exportRoutes = new Hono<AppEnv>()
   /** The seed's rank-list TSV: one list a line, best first, tab-separated. */
-  .get("/rankings.tsv", trainerOrAdmin, validate("query", exportQuery), (c) =>
+  .get("/rankings.tsv", anyRole, validate("query", exportQuery), (c) =>
     c.body(streamRankings(c.get("db"), c.req.valid("query"), rankingToTsvLine), 200, {
       "content-type": "text/tab-separated-values; charset=utf-8",
       "content-disposition": 'attachment; filename="rankings.tsv"',

@@ -63,6 +63,22 @@ describe("next task", () => {
     expect((await callJson("GET", `/v1/tasks/next?raterId=${raterId}&kind=rank`, 200, { as: "bot" })).task).toBeNull();
   });
 
+  it("does not offer completions the rater skipped (exclude)", async () => {
+    const raterId = await rater();
+    // Score everything older, so only the new prompt's two completions are left.
+    for (;;) {
+      const { task } = await callJson("GET", `/v1/tasks/next?raterId=${raterId}&kind=score`, 200, { as: "bot" });
+      if (!task) break;
+      await callJson("POST", "/v1/scores", 201, { as: "bot", json: { raterId, completionId: task.completion.id, value: 0.5, source: "telegram" } });
+    }
+    const { completionIds } = await promptWithCompletions(2);
+    const { task } = await callJson("GET", `/v1/tasks/next?raterId=${raterId}&kind=score&exclude=${completionIds[0]}`, 200, { as: "bot" });
+    expect(task.completion.id).toBe(completionIds[1]);
+    const none = await callJson("GET", `/v1/tasks/next?raterId=${raterId}&kind=score&exclude=${completionIds.join(",")}`, 200, { as: "bot" });
+    expect(none.task).toBeNull();
+    await expectError(await call("GET", `/v1/tasks/next?raterId=${raterId}&exclude=1,,2`, { as: "bot" }), 400, "invalid_request");
+  });
+
   it("refuses bad queries and unknown raters", async () => {
     await expectError(await call("GET", "/v1/tasks/next", { as: "bot" }), 400, "invalid_request");
     await expectError(await call("GET", "/v1/tasks/next?raterId=1&kind=dance", { as: "bot" }), 400, "invalid_request");

@@ -14,6 +14,12 @@ export const RANK_GROUP_SIZE = 4;
 const nextTaskQuery = z.object({
   raterId: id,
   kind: z.enum(["score", "rank", "any"]).default("any"),
+  // Completions the rater skipped (the bot's Skip), comma-separated: not offered again for now.
+  exclude: z
+    .string()
+    .regex(/^\d+(,\d+){0,99}$/, "comma-separated completion ids, at most 100")
+    .transform((v) => v.split(",").map(Number))
+    .optional(),
 });
 
 export type Task =
@@ -24,12 +30,13 @@ export type Task =
  * A completion of an active prompt that this rater has not scored, among those with
  * the fewest scores so far (so work spreads across raters), ties broken at random.
  */
-async function nextScoreTask(db: Db, raterId: number): Promise<Task | null> {
+async function nextScoreTask(db: Db, raterId: number, exclude: number[] = []): Promise<Task | null> {
   const row = await db.get<{ id: number; text: string; promptId: number; promptText: string } | undefined>(sql`
     SELECT c.id AS id, c.text AS text, p.id AS promptId, p.text AS promptText
     FROM completions c JOIN prompts p ON p.id = c.prompt_id
     WHERE p.active = 1
       AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.completion_id = c.id AND s.rater_id = ${raterId})
+      ${exclude.length > 0 ? sql`AND c.id NOT IN (${sql.join(exclude.map((x) => sql`${x}`), sql`, `)})` : sql``}
     ORDER BY (SELECT count(*) FROM scores s WHERE s.completion_id = c.id), random()
     LIMIT 1`);
   if (!row) return null;
@@ -42,7 +49,7 @@ async function nextScoreTask(db: Db, raterId: number): Promise<Task | null> {
  * completions in id order, taken RANK_GROUP_SIZE at a time, so every rater who ranks
  * a group ranks the same set and their rankings can be compared (agreement).
  */
-async function nextRankTask(db: Db, raterId: number): Promise<Task | null> {
+async function nextRankTask(db: Db, raterId: number, _exclude?: number[]): Promise<Task | null> {
   const row = await db.get<{ promptId: number; promptText: string; ids: string } | undefined>(sql`
     WITH numbered AS (
       SELECT c.id, c.prompt_id,
@@ -80,12 +87,12 @@ export const taskRoutes = new Hono<AppEnv>()
   /** The next labeling task for a rater; `{task: null}` when there is nothing left for them. */
   .get("/next", botOrAdmin, validate("query", nextTaskQuery), async (c) => {
     const db = c.get("db");
-    const { raterId, kind } = c.req.valid("query");
+    const { raterId, kind, exclude } = c.req.valid("query");
     await activeRater(db, raterId);
     const order =
       kind === "score" ? [nextScoreTask] : kind === "rank" ? [nextRankTask] : Math.random() < 0.5 ? [nextRankTask, nextScoreTask] : [nextScoreTask, nextRankTask];
     for (const pick of order) {
-      const task = await pick(db, raterId);
+      const task = await pick(db, raterId, exclude);
       if (task) return c.json({ task });
     }
     return c.json({ task: null });

@@ -1,0 +1,39 @@
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { botSessions } from "@ranklab/db";
+import type { AppEnv } from "../env.ts";
+import { notFound } from "../errors.ts";
+import { botOrAdmin } from "../lib/roles.ts";
+import { validate } from "../middleware/validate.ts";
+
+/** Telegraf's session keys are `<chat id>:<user id>`; anything printable and short is allowed. */
+const keyParam = z.object({ key: z.string().regex(/^[\w:.-]{1,128}$/, "1–128 letters, digits or _:.-") });
+/** A session is small JSON (a rank in progress); 16 KiB is far above what the bot stores. */
+const MAX_SESSION_CHARS = 16 * 1024;
+const putBody = z
+  .object({ value: z.unknown() })
+  .strict()
+  .refine((b) => b.value !== undefined, { message: "value is required", path: ["value"] })
+  .refine((b) => JSON.stringify(b.value).length <= MAX_SESSION_CHARS, { message: `value must serialise to at most ${MAX_SESSION_CHARS} characters`, path: ["value"] });
+
+/** The labeler bot's session store (see the bot_sessions table). */
+export const botSessionRoutes = new Hono<AppEnv>()
+  .get("/:key", botOrAdmin, validate("param", keyParam), async (c) => {
+    const { key } = c.req.valid("param");
+    const [row] = await c.get("db").select().from(botSessions).where(eq(botSessions.key, key));
+    if (!row) throw notFound(`session ${key}`);
+    return c.json({ key: row.key, value: row.value, updatedAt: row.updatedAt });
+  })
+  .put("/:key", botOrAdmin, validate("param", keyParam), validate("json", putBody), async (c) => {
+    const { key } = c.req.valid("param");
+    const { value } = c.req.valid("json");
+    const now = new Date();
+    await c.get("db").insert(botSessions).values({ key, value, updatedAt: now }).onConflictDoUpdate({ target: botSessions.key, set: { value, updatedAt: now } });
+    return c.json({ key, value, updatedAt: now });
+  })
+  .delete("/:key", botOrAdmin, validate("param", keyParam), async (c) => {
+    const { key } = c.req.valid("param");
+    await c.get("db").delete(botSessions).where(eq(botSessions.key, key));
+    return c.json({ deleted: key });
+  });
