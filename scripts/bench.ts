@@ -4,6 +4,7 @@
  * load phase (default 10).
  */
 import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-reviews.ts";
+import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
 
@@ -11,6 +12,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const benches: Record<string, () => Promise<void>> = {
   "label-ingestion": () => benchLabelIngestion(seconds),
   "trainer-kernels": () => benchTrainerKernels(),
+  "ppo-step": () => benchPpoStep(),
 };
 // Minutes long: run by name (`npm run bench:reward`), not by default.
 const onRequest: Record<string, () => Promise<void>> = {

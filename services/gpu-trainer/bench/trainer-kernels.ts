@@ -27,6 +27,17 @@ import { fmt, timeIt } from "./timing.ts";
 
 const gflops = (flop: number, ms: number) => flop / ms / 1e6;
 
+/**
+ * Runs a tfjs op to completion and frees its result. (Not tf.tidy(() => x.dataSync()):
+ * tidy walks whatever its function returns looking for tensors, and walking a
+ * million-element Float32Array costs more than the matmul.)
+ */
+function runOp(op: () => tf.Tensor): void {
+  const out = op();
+  out.dataSync();
+  out.dispose();
+}
+
 async function matmulOnnx(n: number): Promise<number> {
   const g = new GraphBuilder("matmul");
   g.output(g.o("MatMul", ["a", "b"]), "c");
@@ -48,7 +59,7 @@ async function matmulTfjs(n: number, ta = false, tb = false, shape?: [number, nu
   const [m, k, p] = shape ?? [n, n, n];
   const a = tf.randomNormal(ta ? [k, m] : [m, k]) as tf.Tensor2D;
   const b = tf.randomNormal(tb ? [p, k] : [k, p]) as tf.Tensor2D;
-  const ms = await timeIt(() => tf.tidy(() => tf.matMul(a, b, ta, tb).dataSync()), { seconds: 1.5 });
+  const ms = await timeIt(() => runOp(() => tf.matMul(a, b, ta, tb)), { seconds: 1.5 });
   tf.dispose([a, b]);
   return ms;
 }
@@ -115,7 +126,9 @@ export async function benchTrainerKernels(): Promise<void> {
   const onnxMs = await matmulOnnx(n);
   const wasmMs = await matmulTfjs(n);
   await tf.setBackend("cpu");
-  const cpuMs = await timeIt(() => tf.tidy(() => tf.matMul(tf.randomNormal([n, n]), tf.randomNormal([n, n])).dataSync()), { seconds: 0, warmup: 0, minRuns: 1 });
+  const [ca, cb] = [tf.randomNormal([n, n]) as tf.Tensor2D, tf.randomNormal([n, n]) as tf.Tensor2D];
+  const cpuMs = await timeIt(() => runOp(() => tf.matMul(ca, cb)), { seconds: 0, warmup: 0, minRuns: 1 });
+  tf.dispose([ca, cb]);
   await tf.setBackend(backend.tfName);
   console.log(`matmul ${n}³ GFLOP/s: onnxruntime ${fmt(gflops(flop, onnxMs))}, tfjs ${backend.name} ${fmt(gflops(flop, wasmMs))}, tfjs cpu ${fmt(gflops(flop, cpuMs), 2)} (onnxruntime / tfjs ${backend.name} = ${fmt(wasmMs / onnxMs, 2)}×)`);
 
@@ -134,10 +147,12 @@ export async function benchTrainerKernels(): Promise<void> {
       const f = 2 * shape[0] * shape[1] * shape[2];
       console.log(`${name}: ranklab ${fmt(gflops(f, fast))} GFLOP/s, tfjs stock ${fmt(gflops(f, stock))} GFLOP/s (ratio ${fmt(stock / fast, 1)}×)`);
     }
-    const batchFast = await timeIt(() => tf.tidy(() => tf.matMul(tf.ones([128, 96, 32]) as tf.Tensor3D, tf.ones([128, 32, 96]) as tf.Tensor3D).dataSync()), { seconds: 1 });
+    const [qa, kb] = [tf.randomNormal([128, 96, 32]) as tf.Tensor3D, tf.randomNormal([128, 32, 96]) as tf.Tensor3D];
+    const batchFast = await timeIt(() => runOp(() => tf.matMul(qa, kb)), { seconds: 1 });
     unregisterWasmFastMatMul();
-    const batchStock = await timeIt(() => tf.tidy(() => tf.matMul(tf.ones([128, 96, 32]) as tf.Tensor3D, tf.ones([128, 32, 96]) as tf.Tensor3D).dataSync()), { seconds: 1 });
+    const batchStock = await timeIt(() => runOp(() => tf.matMul(qa, kb)), { seconds: 1 });
     registerWasmFastMatMul();
+    tf.dispose([qa, kb]);
     console.log(`attention scores, 128 × (96×32·32×96): ranklab ${fmt(batchFast, 2)} ms, tfjs stock ${fmt(batchStock, 2)} ms (ratio ${fmt(batchStock / batchFast, 1)}×)`);
 
     const model = tinyRewardModel(texts);

@@ -2,6 +2,7 @@ import * as ort from "onnxruntime-node";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
+import { ortSessionOptions } from "./session-options.ts";
 import type { BertModel } from "../io/bert-dir.ts";
 
 const int64 = (data: Int32Array | number[], dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(Array.from(data, BigInt)), dims);
@@ -16,14 +17,10 @@ export class OnnxBertScorer {
     private readonly model: Pick<BertModel, "config" | "tokenizer">,
   ) {}
 
-  static async open(dir: string, model: Pick<BertModel, "config" | "tokenizer">, options: { threads?: number } = {}): Promise<OnnxBertScorer> {
+  static async open(dir: string, model: Pick<BertModel, "config" | "tokenizer">, options: { threads?: number; spin?: boolean } = {}): Promise<OnnxBertScorer> {
     const path = join(dir, "model.onnx");
     if (!existsSync(path)) throw new UserError(`${dir}: no model.onnx; export it with \`ranklab-trainer onnx export ${dir}\``);
-    const session = await ort.InferenceSession.create(path, {
-      executionProviders: ["cpu"],
-      graphOptimizationLevel: "all",
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-    });
+    const session = await ort.InferenceSession.create(path, ortSessionOptions(options));
     return new OnnxBertScorer(session, model);
   }
 

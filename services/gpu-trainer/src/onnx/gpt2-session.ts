@@ -2,6 +2,7 @@ import * as ort from "onnxruntime-node";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
+import { ortSessionOptions } from "./session-options.ts";
 import type { Decoder } from "../generation/generate.ts";
 import type { Gpt2Config } from "../models/gpt2.ts";
 
@@ -21,14 +22,10 @@ export class OnnxGpt2Decoder implements Decoder<Cache> {
     this.vocabSize = config.vocab_size;
   }
 
-  static async open(dir: string, config: Gpt2Config, options: { threads?: number } = {}): Promise<OnnxGpt2Decoder> {
+  static async open(dir: string, config: Gpt2Config, options: { threads?: number; spin?: boolean } = {}): Promise<OnnxGpt2Decoder> {
     const path = join(dir, "model.onnx");
     if (!existsSync(path)) throw new UserError(`${dir}: no model.onnx; export it with \`ranklab-trainer onnx export ${dir}\``);
-    const session = await ort.InferenceSession.create(path, {
-      executionProviders: ["cpu"],
-      graphOptimizationLevel: "all",
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-    });
+    const session = await ort.InferenceSession.create(path, ortSessionOptions(options));
     return new OnnxGpt2Decoder(session, config);
   }
 

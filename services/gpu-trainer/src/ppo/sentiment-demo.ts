@@ -82,7 +82,8 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
       let generated: number[][];
       if (options.engine === "onnx") {
         exportGpt2Onnx(onnxDir, policy);
-        const decoder = await OnnxGpt2Decoder.open(onnxDir, policy.config);
+        // One thread: a rollout is many small sequential steps, and the other core is free for tfjs.
+        const decoder = await OnnxGpt2Decoder.open(onnxDir, policy.config, { threads: 1 });
         generated = await generate(decoder, queries, sampling);
         await decoder.close();
       } else {
