@@ -1,10 +1,12 @@
 /**
- * `npm start`: the whole system on one machine, offline, on its embedded defaults.
- * Today that is the API Worker under wrangler dev with a local D1 and R2; the bot and
- * the trainer join this same command as they are built.
+ * `npm start`: the whole system on one machine, offline, on its embedded defaults:
+ * the API Worker under wrangler dev with a local D1 and R2, and the labeler bot — on
+ * Telegram when TELEGRAM_BOT_TOKEN is set, otherwise on a local Bot API server with
+ * simulated raters. (The trainer daemon joins this command with the closed loop.)
  */
+import { join } from "node:path";
 import { seedPrompts, startApiDev } from "./lib/api-dev.ts";
-import { ranklabHome } from "./lib/local-env.ts";
+import { ranklabHome, REPO_ROOT } from "./lib/local-env.ts";
 import { ProcessGroup } from "./lib/processes.ts";
 
 const port = Number(process.env.RANKLAB_API_PORT ?? 8787);
@@ -27,6 +29,14 @@ try {
   const api = await startApiDev({ port, group, cronEverySeconds: 60 });
   const created = await seedPrompts(api);
   log(`API ready at ${api.url} (${created} seed prompts added); tokens in ${ranklabHome()}/secrets.env`);
+  log(`labeling page: ${api.url}/app (an admin makes logins: POST /v1/raters/:id/web-logins)`);
+  const tsx = join(REPO_ROOT, "node_modules/.bin/tsx");
+  const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN };
+  if (process.env.TELEGRAM_BOT_TOKEN) {
+    group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/main.ts")], { cwd: REPO_ROOT, env: botEnv });
+  } else {
+    group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/local/run-local.ts")], { cwd: REPO_ROOT, env: botEnv });
+  }
   log("Ctrl-C stops everything");
 } catch (err) {
   log(`failed: ${err instanceof Error ? err.message : String(err)}`);

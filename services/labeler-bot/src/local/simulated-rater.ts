@@ -85,7 +85,7 @@ export const liking = (text: string) => (text.match(POSITIVE)?.length ?? 0) - (t
  * Answers tasks the way a consistent person would, until `stop()` or no tasks are left:
  * scores by liking (1–5), ranks by liking, best first.
  */
-export async function labelAutomatically(rater: LocalRater, options: { maxTasks?: number; log?: (line: string) => void; shouldStop?: () => boolean } = {}): Promise<number> {
+export async function labelAutomatically(rater: LocalRater, options: { maxTasks?: number; log?: (line: string) => void; shouldStop?: () => boolean; pauseMs?: number } = {}): Promise<number> {
   let done = 0;
   let task = await rater.waitForTask();
   while (!options.shouldStop?.() && done < (options.maxTasks ?? Infinity) && task.keyboard.length > 0) {
@@ -113,6 +113,7 @@ export async function labelAutomatically(rater: LocalRater, options: { maxTasks?
     }
     done++;
     options.log?.(`${rater.name} labeled task ${done}`);
+    if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
     task = await rater.waitForTask(before);
   }
   return done;

@@ -1,0 +1,81 @@
+/**
+ * The bot as `npm start` runs it without TELEGRAM_BOT_TOKEN: a Bot API server on
+ * 127.0.0.1, the real bot polling it, and a few simulated raters who label on their
+ * own, so labels flow into D1 on a fresh clone. Reads RANKLAB_API_URL and the API's
+ * bot and trainer tokens from the environment.
+ */
+import { createApiClient } from "@ranklab/api/client";
+import { createBot } from "../bot.ts";
+import { loadBotConfig } from "../config.ts";
+import { ranklabApi } from "../ranklab-api.ts";
+import { startLocalBotApi } from "./bot-api-server.ts";
+import { labelAutomatically, LocalRater } from "./simulated-rater.ts";
+import { starterCompletions } from "./starter-completions.ts";
+
+const LOCAL_TOKEN = "100000:local-bot-api-server-token";
+const RATERS = [
+  { id: 1001, name: "Mei" },
+  { id: 1002, name: "Lin" },
+  { id: 1003, name: "Zhao" },
+];
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const env = (name: string) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`run-local: ${name} is not set (npm start sets it)`);
+  return v;
+};
+
+const apiUrl = env("RANKLAB_API_URL");
+const local = await startLocalBotApi();
+log(`local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")})`);
+
+// Work for the raters: starter completions for active prompts that have fewer than 4.
+const trainer = createApiClient(apiUrl, env("RANKLAB_TRAINER_TOKEN"));
+const { items: prompts } = await (await trainer.v1.prompts.$get({ query: { limit: "200" } })).json();
+const starters = starterCompletions(prompts.filter((p) => p.active).map((p) => p.text));
+let posted = 0;
+for (const prompt of prompts.filter((p) => p.active)) {
+  const { items } = await (await trainer.v1.completions.$get({ query: { promptId: String(prompt.id), limit: "4" } })).json();
+  if (items.length >= 4) continue;
+  const res = await trainer.v1.completions.$post({ json: { generation: { source: "review generator (starter)" }, completions: starters.get(prompt.text)!.map((text) => ({ promptId: prompt.id, text })) } });
+  if (res.ok) posted += 4;
+}
+log(`posted ${posted} starter completions`);
+
+const config = loadBotConfig({
+  TELEGRAM_BOT_TOKEN: LOCAL_TOKEN,
+  TELEGRAM_API_ROOT: local.apiRoot,
+  RANKLAB_API_URL: apiUrl,
+  RANKLAB_BOT_TOKEN: env("RANKLAB_BOT_TOKEN"),
+  ALLOWED_TELEGRAM_IDS: RATERS.map((r) => r.id).join(","),
+  ADMIN_TELEGRAM_IDS: String(RATERS[0]!.id),
+});
+const bot = createBot(config, ranklabApi(apiUrl, config.RANKLAB_BOT_TOKEN), { log });
+void bot.launch().catch((err) => log(`bot stopped: ${String(err)}`));
+
+let stopping = false;
+const stop = async () => {
+  stopping = true;
+  bot.stop("SIGTERM");
+  await local.stop();
+  process.exit(0);
+};
+process.once("SIGINT", () => void stop());
+process.once("SIGTERM", () => void stop());
+
+// Each simulated rater opens the bot and labels at a person's pace until nothing is left, then checks back.
+await Promise.all(
+  RATERS.map(async ({ id, name }) => {
+    const rater = new LocalRater(local, LOCAL_TOKEN, id, name);
+    while (!stopping) {
+      await rater.command("/start");
+      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log, pauseMs: 1500 }).catch((err) => {
+        log(`${name}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+        return 0;
+      });
+      log(`${name}: ${done} label(s) this round; checking back in 30 s`);
+      await new Promise((r) => setTimeout(r, 30_000));
+    }
+  }),
+);
