@@ -12,6 +12,8 @@ import { promptRoutes } from "./routes/prompts.ts";
 import { rankingRoutes } from "./routes/rankings.ts";
 import { raterRoutes } from "./routes/raters.ts";
 import { scoreRoutes } from "./routes/scores.ts";
+import { scoringRoutes } from "./routes/score.ts";
+import { OPENAPI } from "./web/openapi.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { trainingRunRoutes } from "./routes/training-runs.ts";
@@ -35,6 +37,7 @@ export const app = new Hono<AppEnv>()
   .notFound(onNotFound)
   /** Liveness, and the benchmark's ceiling: the cheapest route the Worker can answer. */
   .get("/health", (c) => c.json({ ok: true }))
+  .get("/openapi.json", (c) => c.json(OPENAPI))
   // Checkpoint files have their own limit (MAX_CHECKPOINT_BYTES), checked against their declared size.
   .use("/v1/*", (c, next) => (CHECKPOINT_UPLOAD.test(c.req.path) ? next() : jsonBodyLimit(c, next)))
   .use("/v1/*", withDb)
@@ -43,6 +46,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/raters", raterRoutes)
   .route("/v1/tasks", taskRoutes)
   .route("/v1/scores", scoreRoutes)
+  .route("/v1/score", scoringRoutes)
   .route("/v1/rankings", rankingRoutes)
   .route("/v1/exports", exportRoutes)
   .route("/v1/leases", leaseRoutes)

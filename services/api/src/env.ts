@@ -7,6 +7,9 @@ export interface Env {
   CHECKPOINTS: R2Bucket;
   MIN_NEW_LABELS_FOR_RUN: string;
   MAX_CHECKPOINT_BYTES: string;
+  /** Where /v1/score forwards (the scorer in services/gpu-trainer); empty: scoring is off. */
+  SCORER_URL?: string;
+  SCORER_TOKEN?: string;
   BOT_API_TOKEN?: string;
   TRAINER_API_TOKEN?: string;
   ADMIN_API_TOKEN?: string;

@@ -13,6 +13,8 @@ export type ErrorCode =
   | "payload_too_large"
   | "lease_expired"
   | "checksum_mismatch"
+  | "scoring_unavailable"
+  | "scorer_failed"
   | "internal";
 
 export interface Issue {

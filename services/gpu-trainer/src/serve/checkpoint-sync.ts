@@ -1,0 +1,36 @@
+import { createHash } from "node:crypto";
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { untarTo } from "../io/tar.ts";
+import type { CheckpointRef } from "./hot-swap-scorer.ts";
+
+const CheckpointSchema = z.object({ id: z.number(), version: z.number(), sha256: z.string(), kind: z.enum(["policy", "reward"]) }).passthrough();
+
+/**
+ * The active checkpoint of `kind` from the API, downloaded into `<home>/checkpoints`
+ * when it is not there yet. A file whose sha256 differs from the one published is
+ * refused (and nothing is unpacked). Undefined when no checkpoint is active.
+ */
+export async function fetchActiveCheckpoint(apiUrl: string, token: string, kind: "policy" | "reward", home: string): Promise<{ ref: CheckpointRef; dir: string } | undefined> {
+  const headers = { authorization: `Bearer ${token}` };
+  const res = await fetch(`${apiUrl}/v1/checkpoints/active/${kind}`, { headers });
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`active ${kind} checkpoint: ${res.status} ${await res.text()}`);
+  const checkpoint = CheckpointSchema.parse(await res.json());
+  const ref = { id: checkpoint.id, version: checkpoint.version, sha256: checkpoint.sha256 };
+  const dir = join(home, "checkpoints", `${kind}-v${checkpoint.version}-${checkpoint.sha256.slice(0, 12)}`);
+  if (existsSync(join(dir, "config.json"))) return { ref, dir };
+  const file = await fetch(`${apiUrl}/v1/checkpoints/${checkpoint.id}/file`, { headers });
+  if (!file.ok) throw new Error(`checkpoint ${checkpoint.id} file: ${file.status} ${await file.text()}`);
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  if (actual !== checkpoint.sha256) throw new Error(`checkpoint ${checkpoint.id}: downloaded file has sha256 ${actual}, published ${checkpoint.sha256}; refused`);
+  // Unpack beside, then rename: a crash never leaves a half-written checkpoint folder.
+  const tmp = `${dir}.partial-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  untarTo(bytes, tmp, `checkpoint ${checkpoint.id}`);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return { ref, dir };
+}

@@ -1,0 +1,67 @@
+import { disposeParams } from "../models/params.ts";
+import { loadBertDir } from "../io/bert-dir.ts";
+import { OnnxBertScorer } from "../onnx/bert-session.ts";
+import { exportBertOnnx } from "../onnx/export-bert.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+export interface CheckpointRef {
+  id: number;
+  version: number;
+  sha256: string;
+}
+
+interface Loaded {
+  ref: CheckpointRef;
+  scorer: OnnxBertScorer;
+  maxLength: number;
+  inFlight: number;
+  retired: boolean;
+}
+
+/**
+ * Scores with the active reward checkpoint and swaps to a new one without dropping a
+ * request: the new model is loaded completely before it takes over, and the old one is
+ * closed only when the requests that started on it have finished.
+ */
+export class HotSwapScorer {
+  private current: Loaded | undefined;
+
+  get checkpoint(): CheckpointRef | undefined {
+    return this.current?.ref;
+  }
+
+  /** Loads `dir` (exporting model.onnx when missing) and makes it current. */
+  async swapTo(dir: string, ref: CheckpointRef): Promise<void> {
+    const model = loadBertDir(dir);
+    if (!existsSync(join(dir, "model.onnx"))) exportBertOnnx(dir, model);
+    const scorer = await OnnxBertScorer.open(dir, model);
+    const maxLength = Math.min(128, model.config.max_position_embeddings);
+    disposeParams(model.params);
+    const previous = this.current;
+    this.current = { ref, scorer, maxLength, inFlight: 0, retired: false };
+    if (previous) {
+      previous.retired = true;
+      if (previous.inFlight === 0) await previous.scorer.close();
+    }
+  }
+
+  /** Scores on the checkpoint current when the call starts; undefined when none is loaded yet. */
+  async score(texts: readonly string[], prompts?: readonly string[]): Promise<{ scores: number[]; checkpoint: CheckpointRef } | undefined> {
+    const loaded = this.current;
+    if (!loaded) return undefined;
+    loaded.inFlight++;
+    try {
+      const scores = await loaded.scorer.score(texts, { maxLength: loaded.maxLength, batchSize: 64, ...(prompts ? { prompts } : {}) });
+      return { scores, checkpoint: loaded.ref };
+    } finally {
+      loaded.inFlight--;
+      if (loaded.retired && loaded.inFlight === 0) await loaded.scorer.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.current) await this.current.scorer.close();
+    this.current = undefined;
+  }
+}
