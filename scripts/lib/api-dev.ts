@@ -22,6 +22,8 @@ export interface ApiDevOptions {
   group: ProcessGroup;
   /** Poll the Worker's scheduled handler this often, as the cron trigger would in production. */
   cronEverySeconds?: number;
+  /** Worker vars to override (wrangler dev --var NAME:VALUE), e.g. SCORER_URL. */
+  vars?: Record<string, string>;
 }
 
 export interface ApiDev {
@@ -33,7 +35,7 @@ export interface ApiDev {
  * Starts the API Worker under `wrangler dev` on 127.0.0.1 with a local D1 and R2
  * kept in `<home>/state`, after applying the D1 migrations there.
  */
-export async function startApiDev({ port, group, cronEverySeconds }: ApiDevOptions): Promise<ApiDev> {
+export async function startApiDev({ port, group, cronEverySeconds, vars = {} }: ApiDevOptions): Promise<ApiDev> {
   const home = ranklabHome();
   const state = join(home, "state");
   const { tokens, file } = localTokens(home);
@@ -41,7 +43,7 @@ export async function startApiDev({ port, group, cronEverySeconds }: ApiDevOptio
   group.start(
     "api",
     WRANGLER,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", file, "--test-scheduled", "--show-interactive-dev-session=false"],
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", file, "--test-scheduled", "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     { cwd: REPO_ROOT, env: wranglerEnv() },
   );
   const url = `http://127.0.0.1:${port}`;
