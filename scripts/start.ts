@@ -2,7 +2,8 @@
  * `npm start`: the whole system on one machine, offline, on its embedded defaults:
  * the API Worker under wrangler dev with a local D1 and R2, and the labeler bot — on
  * Telegram when TELEGRAM_BOT_TOKEN is set, otherwise on a local Bot API server with
- * simulated raters. (The trainer daemon joins this command with the closed loop.)
+ * simulated raters; and the scorer behind POST /v1/score. (The trainer daemon joins
+ * this command with the closed loop.)
  */
 import { join } from "node:path";
 import { seedPrompts, startApiDev } from "./lib/api-dev.ts";
@@ -26,11 +27,17 @@ process.on("SIGTERM", () => void shutdown(0));
 
 try {
   log(`state and tokens in ${ranklabHome()}`);
-  const api = await startApiDev({ port, group, cronEverySeconds: 60 });
+  const scorerPort = Number(process.env.RANKLAB_SCORER_PORT ?? port + 3);
+  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` } });
   const created = await seedPrompts(api);
   log(`API ready at ${api.url} (${created} seed prompts added); tokens in ${ranklabHome()}/secrets.env`);
   log(`labeling page: ${api.url}/app (an admin makes logins: POST /v1/raters/:id/web-logins)`);
   const tsx = join(REPO_ROOT, "node_modules/.bin/tsx");
+  // The scorer behind POST /v1/score: it serves the active reward checkpoint once one is published.
+  group.start("scorer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
+  });
   const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN };
   if (process.env.TELEGRAM_BOT_TOKEN) {
     group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/main.ts")], { cwd: REPO_ROOT, env: botEnv });
