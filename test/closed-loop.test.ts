@@ -1,0 +1,124 @@
+/**
+ * The closed loop on loopback: labels arrive through the API as raters would send
+ * them, a training run is requested, the trainer daemon leases them, trains the reward
+ * model, publishes and activates it (and a PPO'd policy), posts fresh completions and
+ * acknowledges every label once; /v1/score then answers with the new checkpoint. A
+ * trainer that dies mid-run leaves its labels to return to the pool for the next run.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiClient } from "@ranklab/api/client";
+import { selectBackend } from "../services/gpu-trainer/src/backend/select-backend.ts";
+import { DaemonConfigSchema, runOnce } from "../services/gpu-trainer/src/daemon/training-run.ts";
+import { generateRankLists, generateReviews } from "../services/gpu-trainer/src/data/review-corpus.ts";
+import { saveGpt2Dir } from "../services/gpu-trainer/src/io/gpt2-dir.ts";
+import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../services/gpu-trainer/src/models/gpt2.ts";
+import { initParams } from "../services/gpu-trainer/src/models/params.ts";
+import { startScorerServer } from "../services/gpu-trainer/src/serve/scorer-server.ts";
+import { buildCharVocab } from "../services/gpu-trainer/src/tokenizer/build-vocab.ts";
+import { WordPieceTokenizer } from "../services/gpu-trainer/src/tokenizer/wordpiece.ts";
+import { startApiDev, type ApiDev } from "../scripts/lib/api-dev.ts";
+import { freePort } from "../scripts/lib/free-port.ts";
+import { ProcessGroup } from "../scripts/lib/processes.ts";
+
+const group = new ProcessGroup(() => {});
+const home = mkdtempSync(join(tmpdir(), "ranklab-loop-"));
+let api: ApiDev;
+let scorer: Awaited<ReturnType<typeof startScorerServer>>;
+const GOOD = "说实话，真的很满意，质量很好，物流很快。强烈推荐！";
+const BAD = "说实话，真的很失望，质量很差，物流太慢了。差评！";
+
+const admin = () => createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
+const trainer = () => createApiClient(api.url, api.tokens.TRAINER_API_TOKEN);
+const bot = () => createApiClient(api.url, api.tokens.BOT_API_TOKEN);
+
+/** Raters' work: one prompt per generated rank list, its four texts as completions, ranked best first. */
+async function labelAsRaters(lists: number, seed: number) {
+  const rater = await (await bot().v1.raters.$post({ json: { externalId: `tg:${7000 + seed}` } })).json();
+  const rankLists = generateRankLists(lists, seed);
+  const { prompts } = await (await admin().v1.prompts.$post({ json: { prompts: rankLists.map((_, i) => ({ text: `第${seed}-${i}条评论：` })) } })).json();
+  for (const [i, list] of rankLists.entries()) {
+    const prompt = prompts.find((p) => p.text === `第${seed}-${i}条评论：`)!;
+    const { completions } = await (await trainer().v1.completions.$post({ json: { completions: list.texts.map((text) => ({ promptId: prompt.id, text })) } })).json();
+    const res = await bot().v1.rankings.$post({ json: { raterId: rater.id, promptId: prompt.id, completionIds: completions.map((c) => c.id), source: "telegram" } });
+    expect(res.status).toBe(201);
+  }
+  return rankLists.length;
+}
+
+const daemonConfig = () =>
+  DaemonConfigSchema.parse({
+    apiUrl: api.url,
+    trainerToken: api.tokens.TRAINER_API_TOKEN,
+    home: join(home, "daemon"),
+    rewardEpochs: 4,
+    ppoEpochs: 1,
+    completionsPerPrompt: 1,
+    fallbackPolicyDir: join(home, "policy"),
+    rewardModel: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64 },
+  });
+
+beforeAll(async () => {
+  await selectBackend("wasm");
+  process.env.RANKLAB_HOME = home;
+  const scorerPort = await freePort();
+  api = await startApiDev({ port: await freePort(), group, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` } });
+  scorer = await startScorerServer({ port: scorerPort, apiUrl: api.url, apiToken: api.tokens.TRAINER_API_TOKEN, home: join(home, "scorer"), pollSeconds: 3600, log: () => {} });
+  // A tiny untrained policy for PPO to start from (no policy checkpoint is active yet).
+  const vocab = buildCharVocab(generateReviews(2000, 3).map((r) => r.text), 4000);
+  const config = Gpt2ConfigSchema.parse({ vocab_size: vocab.tokens.length, n_positions: 96, n_embd: 16, n_layer: 1, n_head: 2 });
+  saveGpt2Dir(join(home, "policy"), { config, tokenizer: new WordPieceTokenizer(vocab), params: initParams(gpt2ParamSpecs(config), 1), hasValueHead: false });
+}, 180_000);
+
+afterAll(async () => {
+  await scorer?.stop();
+  await group.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("the closed loop", () => {
+  it("trains on the new labels, publishes an active reward checkpoint that /v1/score uses, and acknowledges every label once", async () => {
+    const posted = await labelAsRaters(120, 1);
+    await admin().v1["training-runs"].$post({ json: { kind: "full" } });
+    const result = await runOnce(daemonConfig(), () => {});
+    expect(result?.leased).toEqual({ rankings: posted, scores: 0 });
+    expect(result?.heldOutAccuracy).toBeGreaterThan(0.8);
+
+    const active = await (await admin().v1.checkpoints.active[":kind"].$get({ param: { kind: "reward" } })).json();
+    expect(active.id).toBe(result!.rewardCheckpoint!.id);
+    expect((await (await admin().v1.checkpoints.active[":kind"].$get({ param: { kind: "policy" } })).json()).id).toBe(result!.policyCheckpoint!.id);
+
+    await scorer.syncNow();
+    const res = await fetch(`${api.url}/v1/score`, { method: "POST", headers: { authorization: `Bearer ${api.tokens.BOT_API_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ texts: [GOOD, BAD] }) });
+    const body = (await res.json()) as { scores: number[]; checkpoint: { id: number } };
+    expect(body.checkpoint.id).toBe(active.id);
+    expect(body.scores[0]).toBeGreaterThan(body.scores[1]!);
+
+    // Acknowledged once: nothing is left to lease, and the run says how many it trained on.
+    const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
+    expect(again.lease).toBeNull();
+    const runs = await (await admin().v1["training-runs"].$get({ query: {} })).json();
+    expect(runs.items[0]).toMatchObject({ status: "succeeded", metrics: { rankings: posted, scores: 0 } });
+    // Fresh work for raters, from the new policy.
+    expect(result!.completionsPosted).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("returns a dead trainer's labels to the pool, and the next run finishes", async () => {
+    const posted = await labelAsRaters(30, 2);
+    await admin().v1["training-runs"].$post({ json: { kind: "reward" } });
+    // A trainer claims the run and leases the labels for 2 s, then dies without acknowledging.
+    const { run } = await (await trainer().v1["training-runs"].claim.$post({ json: { trainer: "doomed" } })).json();
+    const doomed = await (await trainer().v1.leases.$post({ json: { holder: "doomed", ttlSeconds: 2 } })).json();
+    expect(doomed.rankings).toHaveLength(posted);
+    // Its run goes back to requested (what an operator or the next start does for a stale run).
+    await trainer().v1["training-runs"][":id"].$patch({ param: { id: String(run!.id) }, json: { status: "requested" } });
+    await new Promise((r) => setTimeout(r, 2500));
+    const result = await runOnce({ ...daemonConfig(), ppoEpochs: 0, completionsPerPrompt: 0 }, () => {});
+    expect(result?.runId).toBe(run!.id);
+    expect(result?.leased.rankings).toBe(posted);
+    const late = await trainer().v1.leases[":id"].ack.$post({ param: { id: doomed.lease!.id } });
+    expect(late.status).toBe(409);
+  }, 300_000);
+});
