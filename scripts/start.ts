@@ -2,8 +2,8 @@
  * `npm start`: the whole system on one machine, offline, on its embedded defaults:
  * the API Worker under wrangler dev with a local D1 and R2, and the labeler bot — on
  * Telegram when TELEGRAM_BOT_TOKEN is set, otherwise on a local Bot API server with
- * simulated raters; and the scorer behind POST /v1/score. (The trainer daemon joins
- * this command with the closed loop.)
+ * simulated raters; the scorer behind POST /v1/score; and the trainer daemon, which
+ * trains on the labels when the cron trigger requests a run.
  */
 import { join } from "node:path";
 import { seedPrompts, startApiDev } from "./lib/api-dev.ts";
@@ -39,6 +39,13 @@ try {
     env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
   });
   const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN };
+  // The trainer daemon: runs requested training runs (the cron trigger requests one when enough labels wait).
+  // It starts PPO from the policy `ranklab-trainer prepare` made, when that exists.
+  const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
+  group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: preparedPolicy },
+  });
   if (process.env.TELEGRAM_BOT_TOKEN) {
     group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/main.ts")], { cwd: REPO_ROOT, env: botEnv });
   } else {

@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { selectBackend } from "../backend/select-backend.ts";
+import { DaemonConfigSchema, runOnce } from "./training-run.ts";
+
+/**
+ * The trainer daemon: polls the API for requested training runs (the cron trigger
+ * requests one when enough new labels wait; a person can request one) and runs them
+ * one at a time. Configuration from the environment, checked at start.
+ */
+const EnvSchema = z.object({
+  RANKLAB_API_URL: z.url(),
+  RANKLAB_TRAINER_TOKEN: z.string().min(16),
+  RANKLAB_HOME: z.string().default(".ranklab"),
+  TRAINER_NAME: z.string().default(`gpu-trainer@${process.pid}`),
+  TRAINER_POLL_SECONDS: z.coerce.number().positive().default(10),
+  TRAINER_PPO_EPOCHS: z.coerce.number().int().min(0).default(10),
+  TRAINER_FALLBACK_POLICY: z.string().optional(),
+  TRAINER_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
+});
+const parsed = EnvSchema.safeParse(process.env);
+if (!parsed.success) {
+  console.error(`trainer configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  process.exit(2);
+}
+const env = parsed.data;
+const backend = await selectBackend(env.TRAINER_BACKEND);
+console.log(`trainer: tfjs backend ${backend.name}; polling ${env.RANKLAB_API_URL} every ${env.TRAINER_POLL_SECONDS} s`);
+const config = DaemonConfigSchema.parse({
+  apiUrl: env.RANKLAB_API_URL,
+  trainerToken: env.RANKLAB_TRAINER_TOKEN,
+  trainer: env.TRAINER_NAME,
+  home: `${env.RANKLAB_HOME}/daemon`,
+  pollSeconds: env.TRAINER_POLL_SECONDS,
+  ppoEpochs: env.TRAINER_PPO_EPOCHS,
+  ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),
+});
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    // A run in progress is abandoned: its lease expires and its labels return to the pool.
+    stopping = true;
+    process.exit(0);
+  });
+}
+while (!stopping) {
+  try {
+    const result = await runOnce(config);
+    if (result) continue;
+  } catch (err) {
+    console.error(`trainer: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  await new Promise((r) => setTimeout(r, config.pollSeconds * 1000));
+}
