@@ -7,10 +7,12 @@ import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-re
 import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
+import { benchScoringEndpoint } from "./bench/scoring-endpoint.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const benches: Record<string, () => Promise<void>> = {
   "label-ingestion": () => benchLabelIngestion(seconds),
+  "scoring-endpoint": () => benchScoringEndpoint(seconds),
   "trainer-kernels": () => benchTrainerKernels(),
   "ppo-step": () => benchPpoStep(),
 };
