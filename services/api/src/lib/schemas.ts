@@ -23,3 +23,10 @@ export const labelSource = z.enum(LABEL_SOURCES);
 
 export const MAX_PROMPT_CHARS = 2000;
 export const MAX_COMPLETION_CHARS = 4000;
+
+/** A rank list of completion ids, best first: 2–16 (every pair fits one D1 statement and a person can read them), each once. */
+export const rankedCompletionIds = z
+  .array(id)
+  .min(2)
+  .max(16)
+  .refine((ids) => new Set(ids).size === ids.length, "a completion may appear once");

@@ -7,18 +7,13 @@ import { notFound } from "../errors.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
 import { storeRanking } from "../lib/store-ranking.ts";
 import { anyRole, botOrAdmin } from "../lib/roles.ts";
-import { id, idParam, labelSource, paging } from "../lib/schemas.ts";
+import { id, idParam, labelSource, paging, rankedCompletionIds } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 const submitRanking = z.object({
   raterId: id,
   promptId: id,
-  // Best first. 2–16 so that every pair fits one D1 statement and a person can read them.
-  completionIds: z
-    .array(id)
-    .min(2)
-    .max(16)
-    .refine((ids) => new Set(ids).size === ids.length, "a completion may appear once"),
+  completionIds: rankedCompletionIds,
   source: labelSource,
 }).strict();
 

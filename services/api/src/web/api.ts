@@ -6,7 +6,7 @@ import { completions, prompts, rankings } from "@ranklab/db";
 import { ApiError, notFound } from "../errors.ts";
 import { rankingToTsvLine } from "../lib/export-format.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
-import { id, idParam, paging, text } from "../lib/schemas.ts";
+import { id, idParam, paging, rankedCompletionIds, text } from "../lib/schemas.ts";
 import { storeRanking } from "../lib/store-ranking.ts";
 import { validate } from "../middleware/validate.ts";
 import { streamRankings } from "../routes/exports.ts";
@@ -19,11 +19,7 @@ const login = z.object({ token: z.string().trim().min(20).max(128) }).strict();
 const saveRanking = z
   .object({
     promptId: id,
-    completionIds: z
-      .array(id)
-      .min(2)
-      .max(16)
-      .refine((ids) => new Set(ids).size === ids.length, "a completion may appear once"),
+    completionIds: rankedCompletionIds,
   })
   .strict();
 const newPrompt = z.object({ text: text(2000) }).strict();

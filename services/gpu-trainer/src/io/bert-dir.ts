@@ -26,6 +26,12 @@ function hfConfig(config: BertConfig) {
   };
 }
 
+/** vocab.txt and tokenizer_config.json, as Hugging Face's BertTokenizer saves them (GPT-2 folders use them too). */
+export function writeTokenizerFiles(dir: string, tokenizer: WordPieceTokenizer): void {
+  writeFileSync(join(dir, "vocab.txt"), vocabTxt(tokenizer.vocab));
+  writeJsonFile(join(dir, "tokenizer_config.json"), { tokenizer_class: "BertTokenizer", do_lower_case: tokenizer.options.lowercase });
+}
+
 /**
  * A checkpoint folder as Hugging Face writes one: config.json, model.safetensors,
  * vocab.txt (and tokenizer_config.json). `extra` files (metrics.json, run.json, …) are
@@ -34,8 +40,7 @@ function hfConfig(config: BertConfig) {
 export function saveBertDir(dir: string, model: BertModel, extra: Record<string, unknown> = {}): void {
   mkdirSync(dir, { recursive: true });
   writeSafetensors(join(dir, "model.safetensors"), paramsToTensors(model.params));
-  writeFileSync(join(dir, "vocab.txt"), vocabTxt(model.tokenizer.vocab));
-  writeJsonFile(join(dir, "tokenizer_config.json"), { tokenizer_class: "BertTokenizer", do_lower_case: model.tokenizer.options.lowercase });
+  writeTokenizerFiles(dir, model.tokenizer);
   for (const [name, value] of Object.entries(extra)) writeJsonFile(join(dir, name), value);
   // config.json last: a folder with a config.json is a complete checkpoint.
   writeJsonFile(join(dir, "config.json"), hfConfig(model.config));

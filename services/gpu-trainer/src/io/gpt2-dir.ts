@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema, type Gpt2Config } from "../models/gpt2.ts";
 import { paramsFromTensors, paramsToTensors, type Params } from "../models/params.ts";
-import { vocabTxt } from "../tokenizer/vocab.ts";
 import { loadTokenizer, type WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
+import { writeTokenizerFiles } from "./bert-dir.ts";
 import { parseOrExplain, readJsonFile, writeJsonFile } from "./json-file.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
 
@@ -28,8 +28,7 @@ export interface Gpt2Model {
 export function saveGpt2Dir(dir: string, model: Gpt2Model, extra: Record<string, unknown> = {}): void {
   mkdirSync(dir, { recursive: true });
   writeSafetensors(join(dir, "model.safetensors"), paramsToTensors(model.params));
-  writeFileSync(join(dir, "vocab.txt"), vocabTxt(model.tokenizer.vocab));
-  writeJsonFile(join(dir, "tokenizer_config.json"), { tokenizer_class: "BertTokenizer", do_lower_case: model.tokenizer.options.lowercase });
+  writeTokenizerFiles(dir, model.tokenizer);
   for (const [name, value] of Object.entries(extra)) writeJsonFile(join(dir, name), value);
   writeJsonFile(join(dir, "config.json"), { ...model.config, architectures: ["GPT2LMHeadModel"] });
 }

@@ -4,7 +4,7 @@ import type { BertModel } from "../io/bert-dir.ts";
 import { BIGRAM_HASH_PRIME } from "../models/bert.ts";
 import { get } from "../models/params.ts";
 import { DataType } from "./proto.ts";
-import { GraphBuilder, transposed } from "./graph-builder.ts";
+import { GraphBuilder, onnxActivation, transposed } from "./graph-builder.ts";
 
 /**
  * The BERT-style encoder and its head as an ONNX graph that mirrors bertForward op for
@@ -28,15 +28,7 @@ export function bertToOnnx(model: BertModel): Uint8Array {
     return g.o("Add", [g.o("MatMul", [x, W]), w(`${prefix}.bias`)]);
   };
   const layerNorm = (prefix: string, x: string) => g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_eps });
-  const gelu = (x: string) =>
-    config.hidden_act === "relu"
-      ? g.o("Relu", [x])
-      : config.hidden_act === "gelu"
-        ? g.o("Mul", [g.o("Mul", [x, g.scalar(0.5)]), g.o("Add", [g.scalar(1), g.o("Erf", [g.o("Mul", [x, g.scalar(Math.SQRT1_2)])])])])
-        : g.o("Mul", [
-            g.o("Mul", [x, g.scalar(0.5)]),
-            g.o("Add", [g.scalar(1), g.o("Tanh", [g.o("Mul", [g.scalar(Math.sqrt(2 / Math.PI)), g.o("Add", [x, g.o("Mul", [g.scalar(0.044715), g.o("Pow", [x, g.scalar(3)])])])])])]),
-          ]);
+  const gelu = (x: string) => onnxActivation(g, config.hidden_act, x);
 
   // 1. Embeddings.  [B, T, H]
   const seqLen = g.o("Gather", [g.o("Shape", ["input_ids"]), g.ints([1], [])], { axis: 0 });

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpt2Model } from "../io/gpt2-dir.ts";
 import { get } from "../models/params.ts";
-import { GraphBuilder, transposed } from "./graph-builder.ts";
+import { GraphBuilder, onnxActivation, transposed } from "./graph-builder.ts";
 import { DataType } from "./proto.ts";
 
 /**
@@ -24,15 +24,7 @@ export function gpt2ToOnnx(model: Gpt2Model): Uint8Array {
   // Conv1D weights are already [in, out].
   const conv = (prefix: string, x: string) => g.o("Add", [g.o("MatMul", [x, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
   const layerNorm = (prefix: string, x: string) => g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_epsilon });
-  const act = (x: string) =>
-    config.activation_function === "relu"
-      ? g.o("Relu", [x])
-      : config.activation_function === "gelu"
-        ? g.o("Mul", [g.o("Mul", [x, g.scalar(0.5)]), g.o("Add", [g.scalar(1), g.o("Erf", [g.o("Mul", [x, g.scalar(Math.SQRT1_2)])])])])
-        : g.o("Mul", [
-            g.o("Mul", [x, g.scalar(0.5)]),
-            g.o("Add", [g.scalar(1), g.o("Tanh", [g.o("Mul", [g.scalar(Math.sqrt(2 / Math.PI)), g.o("Add", [x, g.o("Mul", [g.scalar(0.044715), g.o("Pow", [x, g.scalar(3)])])])])])]),
-          ]);
+  const act = (x: string) => onnxActivation(g, config.activation_function, x);
 
   // 1. Embeddings.  [B, T, d]
   let x = g.o("Add", [g.o("Gather", [w("transformer.wte.weight"), "input_ids"]), g.o("Gather", [w("transformer.wpe.weight"), "position_ids"])]);

@@ -78,3 +78,12 @@ export function transposed(data: Float32Array, rows: number, cols: number): Floa
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
   return out;
 }
+
+/** The activations of BERT ("gelu", erf form), GPT-2 ("gelu_new", tanh form) and "relu", as ONNX ops on `x`. */
+export function onnxActivation(g: GraphBuilder, kind: "gelu" | "gelu_new" | "relu", x: string): string {
+  if (kind === "relu") return g.o("Relu", [x]);
+  const half = g.o("Mul", [x, g.scalar(0.5)]);
+  if (kind === "gelu") return g.o("Mul", [half, g.o("Add", [g.scalar(1), g.o("Erf", [g.o("Mul", [x, g.scalar(Math.SQRT1_2)])])])]);
+  const inner = g.o("Mul", [g.scalar(Math.sqrt(2 / Math.PI)), g.o("Add", [x, g.o("Mul", [g.scalar(0.044715), g.o("Pow", [x, g.scalar(3)])])])]);
+  return g.o("Mul", [half, g.o("Add", [g.scalar(1), g.o("Tanh", [inner])])]);
+}
