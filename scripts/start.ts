@@ -5,6 +5,7 @@
  * simulated raters; the scorer behind POST /v1/score; and the trainer daemon, which
  * trains on the labels when the cron trigger requests a run.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { seedPrompts, startApiDev } from "./lib/api-dev.ts";
 import { ranklabHome, REPO_ROOT } from "./lib/local-env.ts";
@@ -39,8 +40,14 @@ try {
     env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
   });
   const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN };
+  // The embedded default models (a GPT-2 policy and a sentiment classifier), made once in the
+  // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
+  if (!existsSync(join(ranklabHome(), "models", "prepare.json")) && process.env.RANKLAB_SKIP_PREPARE !== "1") {
+    log("making the default models in the background (ranklab-trainer prepare); PPO joins training runs when they are ready");
+    group.start("prepare", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"), "prepare", "--home", ranklabHome(), "--quiet"], { cwd: REPO_ROOT });
+  }
   // The trainer daemon: runs requested training runs (the cron trigger requests one when enough labels wait).
-  // It starts PPO from the policy `ranklab-trainer prepare` made, when that exists.
+  // It starts PPO from the policy `prepare` made, once that exists.
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
   group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
     cwd: REPO_ROOT,
