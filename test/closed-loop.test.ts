@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@ranklab/api/client";
 import { selectBackend } from "../services/gpu-trainer/src/backend/select-backend.ts";
-import { DaemonConfigSchema, runOnce } from "../services/gpu-trainer/src/daemon/training-run.ts";
+import { DaemonConfigSchema, requeueOwnRuns, runOnce } from "../services/gpu-trainer/src/daemon/training-run.ts";
 import { generateRankLists, generateReviews } from "../services/gpu-trainer/src/data/review-corpus.ts";
 import { saveGpt2Dir } from "../services/gpu-trainer/src/io/gpt2-dir.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../services/gpu-trainer/src/models/gpt2.ts";
@@ -112,10 +112,10 @@ describe("the closed loop", () => {
     const { run } = await (await trainer().v1["training-runs"].claim.$post({ json: { trainer: "doomed" } })).json();
     const doomed = await (await trainer().v1.leases.$post({ json: { holder: "doomed", ttlSeconds: 2 } })).json();
     expect(doomed.rankings).toHaveLength(posted);
-    // Its run goes back to requested (what an operator or the next start does for a stale run).
-    await trainer().v1["training-runs"][":id"].$patch({ param: { id: String(run!.id) }, json: { status: "requested" } });
+    // The restarted trainer (same name) takes its run back.
+    expect(await requeueOwnRuns({ ...daemonConfig(), trainer: "doomed" }, () => {})).toEqual([run!.id]);
     await new Promise((r) => setTimeout(r, 2500));
-    const result = await runOnce({ ...daemonConfig(), ppoEpochs: 0, completionsPerPrompt: 0 }, () => {});
+    const result = await runOnce({ ...daemonConfig(), trainer: "doomed", ppoEpochs: 0, completionsPerPrompt: 0 }, () => {});
     expect(result?.runId).toBe(run!.id);
     expect(result?.leased.rankings).toBe(posted);
     const late = await trainer().v1.leases[":id"].ack.$post({ param: { id: doomed.lease!.id } });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { selectBackend } from "../backend/select-backend.ts";
-import { DaemonConfigSchema, runOnce } from "./training-run.ts";
+import { DaemonConfigSchema, requeueOwnRuns, runOnce } from "./training-run.ts";
 
 /**
  * The trainer daemon: polls the API for requested training runs (the cron trigger
@@ -11,7 +11,8 @@ const EnvSchema = z.object({
   RANKLAB_API_URL: z.url(),
   RANKLAB_TRAINER_TOKEN: z.string().min(16),
   RANKLAB_HOME: z.string().default(".ranklab"),
-  TRAINER_NAME: z.string().default(`gpu-trainer@${process.pid}`),
+  // Stable across restarts, so a restarted daemon takes back the runs it left running.
+  TRAINER_NAME: z.string().default("gpu-trainer"),
   TRAINER_POLL_SECONDS: z.coerce.number().positive().default(10),
   TRAINER_PPO_EPOCHS: z.coerce.number().int().min(0).default(10),
   TRAINER_FALLBACK_POLICY: z.string().optional(),
@@ -34,6 +35,8 @@ const config = DaemonConfigSchema.parse({
   ppoEpochs: env.TRAINER_PPO_EPOCHS,
   ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),
 });
+
+await requeueOwnRuns(config).catch((err) => console.error(`trainer: ${err instanceof Error ? err.message : String(err)}`));
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

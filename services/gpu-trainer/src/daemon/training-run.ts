@@ -68,6 +68,25 @@ function trainerApi(config: DaemonConfig) {
   };
 }
 
+/**
+ * Runs this trainer left "running" when it died (same trainer name) go back to
+ * "requested", so they are claimed again and resume from <home>/run-<id>; their old
+ * leases have expired or will, returning the labels to the pool.
+ */
+export async function requeueOwnRuns(config: DaemonConfig, log: (line: string) => void = console.log): Promise<number[]> {
+  const headers = { authorization: `Bearer ${config.trainerToken}`, "content-type": "application/json" };
+  const res = await fetch(`${config.apiUrl}/v1/training-runs?status=running`, { headers });
+  if (!res.ok) throw new Error(`listing running runs: ${res.status} ${await res.text()}`);
+  const { items } = (await res.json()) as { items: { id: number; trainer: string | null }[] };
+  const mine = items.filter((r) => r.trainer === config.trainer).map((r) => r.id);
+  for (const id of mine) {
+    const patched = await fetch(`${config.apiUrl}/v1/training-runs/${id}`, { method: "PATCH", headers, body: JSON.stringify({ status: "requested" }) });
+    if (!patched.ok) throw new Error(`re-queueing run ${id}: ${patched.status} ${await patched.text()}`);
+    log(`run ${id}: left running by an earlier ${config.trainer}; requested again`);
+  }
+  return mine;
+}
+
 export interface RunResult {
   runId: number;
   leased: { rankings: number; scores: number };
