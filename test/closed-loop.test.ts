@@ -3,7 +3,8 @@
  * them, a training run is requested, the trainer daemon leases them, trains the reward
  * model, publishes and activates it (and a PPO'd policy), posts fresh completions and
  * acknowledges every label once; /v1/score then answers with the new checkpoint. A
- * trainer that dies mid-run leaves its labels to return to the pool for the next run.
+ * trainer process killed mid-run leaves its labels to return to the pool, and the
+ * restarted trainer takes the run back and finishes it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@ranklab/api/client";
 import { selectBackend } from "../services/gpu-trainer/src/backend/select-backend.ts";
-import { DaemonConfigSchema, requeueOwnRuns, runOnce } from "../services/gpu-trainer/src/daemon/training-run.ts";
+import { DaemonConfigSchema, runOnce } from "../services/gpu-trainer/src/daemon/training-run.ts";
 import { generateRankLists, generateReviews } from "../services/gpu-trainer/src/data/review-corpus.ts";
 import { saveGpt2Dir } from "../services/gpu-trainer/src/io/gpt2-dir.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../services/gpu-trainer/src/models/gpt2.ts";
@@ -21,9 +22,19 @@ import { buildCharVocab } from "../services/gpu-trainer/src/tokenizer/build-voca
 import { WordPieceTokenizer } from "../services/gpu-trainer/src/tokenizer/wordpiece.ts";
 import { startApiDev, type ApiDev } from "../scripts/lib/api-dev.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
+import { REPO_ROOT } from "../scripts/lib/local-env.ts";
 import { ProcessGroup } from "../scripts/lib/processes.ts";
 
 const group = new ProcessGroup(() => {});
+const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
+
+async function waitFor(check: () => boolean, what: string, lines: string[], timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the trainers said:\n${lines.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 const home = mkdtempSync(join(tmpdir(), "ranklab-loop-"));
 let api: ApiDev;
 let scorer: Awaited<ReturnType<typeof startScorerServer>>;
@@ -105,20 +116,39 @@ describe("the closed loop", () => {
     expect(result!.completionsPosted).toBeGreaterThan(0);
   }, 300_000);
 
-  it("returns a dead trainer's labels to the pool, and the next run finishes", async () => {
+  it("survives a trainer killed mid-run: the labels return to the pool and the restarted trainer finishes the run", async () => {
     const posted = await labelAsRaters(30, 2);
     await admin().v1["training-runs"].$post({ json: { kind: "reward" } });
-    // A trainer claims the run and leases the labels for 2 s, then dies without acknowledging.
-    const { run } = await (await trainer().v1["training-runs"].claim.$post({ json: { trainer: "doomed" } })).json();
-    const doomed = await (await trainer().v1.leases.$post({ json: { holder: "doomed", ttlSeconds: 2 } })).json();
-    expect(doomed.rankings).toHaveLength(posted);
-    // The restarted trainer (same name) takes its run back.
-    expect(await requeueOwnRuns({ ...daemonConfig(), trainer: "doomed" }, () => {})).toEqual([run!.id]);
-    await new Promise((r) => setTimeout(r, 2500));
-    const result = await runOnce({ ...daemonConfig(), trainer: "doomed", ppoEpochs: 0, completionsPerPrompt: 0 }, () => {});
-    expect(result?.runId).toBe(run!.id);
-    expect(result?.leased.rankings).toBe(posted);
-    const late = await trainer().v1.leases[":id"].ack.$post({ param: { id: doomed.lease!.id } });
-    expect(late.status).toBe(409);
+    const daemonEnv = (epochs: number, leaseSeconds: number) => ({
+      ...process.env,
+      RANKLAB_API_URL: api.url,
+      RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN,
+      RANKLAB_HOME: join(home, "killed"),
+      TRAINER_NAME: "trainer-a",
+      TRAINER_POLL_SECONDS: "1",
+      TRAINER_PPO_EPOCHS: "0",
+      TRAINER_REWARD_EPOCHS: String(epochs),
+      TRAINER_LEASE_SECONDS: String(leaseSeconds),
+    });
+    const lines: string[] = [];
+    const logs = new ProcessGroup((l) => lines.push(l));
+    const daemon = join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts");
+    // The first trainer trains for long; kill it (SIGKILL: no clean-up) once it has leased the labels.
+    const first = logs.start("trainer-1", TSX, [daemon], { cwd: REPO_ROOT, env: daemonEnv(500, 3) });
+    await waitFor(() => lines.some((l) => l.includes(`leased ${posted} rankings`)), "the first trainer to lease", lines);
+    process.kill(-first.pid!, "SIGKILL");
+    const runs = await (await admin().v1["training-runs"].$get({ query: { status: "running" } })).json();
+    expect(runs.items).toHaveLength(1);
+    // Its lease expires (3 s) and the labels are back in the pool; the restarted trainer takes its run back.
+    await new Promise((r) => setTimeout(r, 3500));
+    logs.start("trainer-2", TSX, [daemon], { cwd: REPO_ROOT, env: daemonEnv(2, 600) });
+    await waitFor(() => lines.some((l) => l.includes("succeeded; acknowledged")), "the restarted trainer to finish", lines);
+    await logs.stop();
+    expect(lines.some((l) => l.includes("left running by an earlier trainer-a; requested again"))).toBe(true);
+    expect(lines.find((l) => l.includes("succeeded; acknowledged"))).toContain(`acknowledged ${posted} rankings and 0 scores`);
+    const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
+    expect(run).toMatchObject({ id: runs.items[0]!.id, status: "succeeded" });
+    const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
+    expect(again.lease).toBeNull();
   }, 300_000);
 });

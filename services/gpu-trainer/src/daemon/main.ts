@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   TRAINER_NAME: z.string().default("gpu-trainer"),
   TRAINER_POLL_SECONDS: z.coerce.number().positive().default(10),
   TRAINER_PPO_EPOCHS: z.coerce.number().int().min(0).default(10),
+  TRAINER_REWARD_EPOCHS: z.coerce.number().int().min(1).default(3),
+  TRAINER_LEASE_SECONDS: z.coerce.number().int().min(1).default(3600),
   TRAINER_FALLBACK_POLICY: z.string().optional(),
   TRAINER_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
 });
@@ -33,6 +35,8 @@ const config = DaemonConfigSchema.parse({
   home: `${env.RANKLAB_HOME}/daemon`,
   pollSeconds: env.TRAINER_POLL_SECONDS,
   ppoEpochs: env.TRAINER_PPO_EPOCHS,
+  rewardEpochs: env.TRAINER_REWARD_EPOCHS,
+  leaseSeconds: env.TRAINER_LEASE_SECONDS,
   ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),
 });
 

@@ -24,7 +24,7 @@ export const DaemonConfigSchema = z
     home: z.string().default(".ranklab/daemon"),
     // Labels a run takes at most; a lease outlives a run on 2 cores with room to spare.
     leaseLimit: z.number().int().min(1).max(2000).default(512),
-    leaseSeconds: z.number().int().min(60).default(3600),
+    leaseSeconds: z.number().int().min(1).default(3600),
     // Every 5th rank list is held out to evaluate the new reward model.
     holdOutEvery: z.number().int().min(2).default(5),
     rewardEpochs: z.number().int().min(1).default(3),
@@ -61,6 +61,8 @@ function trainerApi(config: DaemonConfig) {
         method: "POST",
         body: JSON.stringify({ holder: config.trainer, limit: config.leaseLimit, ttlSeconds: config.leaseSeconds }),
       }),
+    /** Keeps the labels while a long phase runs: the lease then lasts only as long as the trainer does. */
+    extend: (leaseId: string) => call("extending the lease", `/v1/leases/${leaseId}/extend`, { method: "POST", body: JSON.stringify({ ttlSeconds: config.leaseSeconds }) }),
     ack: (leaseId: string) => call<{ acknowledged: { rankings: number; scores: number } }>("acknowledging the lease", `/v1/leases/${leaseId}/ack`, { method: "POST" }),
     prompts: () => call<{ items: { id: number; text: string; active: boolean }[] }>("listing prompts", "/v1/prompts?limit=200"),
     postCompletions: (checkpointId: number | null, completions: { promptId: number; text: string }[]) =>
@@ -141,6 +143,7 @@ export async function runOnce(config: DaemonConfig, log: (line: string) => void 
         ...(active ? { baseModel: active.dir, learningRate: 3e-4 } : { model: { ...config.rewardModel, maxVocab: 6000 } }),
       });
       const trained = await trainRewardModel(rm, log);
+      await api.extend(leased.lease.id);
       result.heldOutAccuracy = trained.bestAccuracy;
       const published = await publishCheckpoint(config.apiUrl, config.trainerToken, trained.bestDir, { kind: "reward", metrics: { held_out_accuracy: trained.bestAccuracy, rank_lists: train.length }, trainingRunId: run.id, activate: true });
       result.rewardCheckpoint = { id: published.id, version: published.version };
@@ -157,6 +160,7 @@ export async function runOnce(config: DaemonConfig, log: (line: string) => void 
           () => {},
         );
         await reward.close?.();
+        await api.extend(leased.lease.id);
         const last = history.at(-1);
         const pub = await publishCheckpoint(config.apiUrl, config.trainerToken, join(runDir, "policy"), { kind: "policy", metrics: last ? { mean_reward: last.meanReward, kl: last.kl } : {}, trainingRunId: run.id, activate: true });
         result.policyCheckpoint = { id: pub.id, version: pub.version };
@@ -177,7 +181,8 @@ export async function runOnce(config: DaemonConfig, log: (line: string) => void 
         maxNewTokens: 32, temperature: 1, topK: 0, topP: 0.95, seed: run.id, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk],
       });
       const completions = rows.map((p, i) => ({ promptId: p.id, text: tok.decode(out[i]!) })).filter((c) => c.text.trim() !== "");
-      if (completions.length > 0) await api.postCompletions(policyNow.ref.id, completions);
+      // The API takes at most 500 completions a request.
+      for (let start = 0; start < completions.length; start += 500) await api.postCompletions(policyNow.ref.id, completions.slice(start, start + 500));
       result.completionsPosted = completions.length;
       disposeParams(model.params);
       log(`run ${run.id}: posted ${completions.length} new completions from policy v${policyNow.ref.version}`);
