@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { selectBackend } from "../backend/select-backend.ts";
-import { DaemonConfigSchema, requeueOwnRuns, runOnce } from "./training-run.ts";
+import { currentPolicy, DaemonConfigSchema, postFreshCompletions, requeueOwnRuns, runOnce } from "./training-run.ts";
 
 /**
  * The trainer daemon: polls the API for requested training runs (the cron trigger
@@ -50,10 +50,25 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.exit(0);
   });
 }
+// Once per policy (the fallback, then each new checkpoint) the idle daemon posts completions,
+// so raters have work even before the first run with PPO: without new work there are no new
+// labels, and without new labels no run.
+const postedFor = new Set<string>();
 while (!stopping) {
   try {
     const result = await runOnce(config);
-    if (result) continue;
+    if (result) {
+      const policy = await currentPolicy(config);
+      if (policy && result.completionsPosted > 0) postedFor.add(String(policy.checkpointId ?? "fallback"));
+      continue;
+    }
+    const policy = await currentPolicy(config);
+    const key = String(policy?.checkpointId ?? "fallback");
+    if (policy && config.completionsPerPrompt > 0 && !postedFor.has(key)) {
+      postedFor.add(key);
+      const n = await postFreshCompletions(config, policy.dir, policy.checkpointId, Date.now() % 100000);
+      console.log(`trainer: posted ${n} new completions from ${policy.checkpointId ? `policy checkpoint ${policy.checkpointId}` : "the fallback policy"} for raters`);
+    }
   } catch (err) {
     console.error(`trainer: ${err instanceof Error ? err.message : String(err)}`);
   }

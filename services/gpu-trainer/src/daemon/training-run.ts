@@ -89,6 +89,33 @@ export async function requeueOwnRuns(config: DaemonConfig, log: (line: string) =
   return mine;
 }
 
+/** The policy to generate with: the active policy checkpoint, or else the fallback folder when it is complete. */
+export async function currentPolicy(config: DaemonConfig): Promise<{ dir: string; checkpointId: number | null } | undefined> {
+  const active = await fetchActiveCheckpoint(config.apiUrl, config.trainerToken, "policy", config.home);
+  if (active) return { dir: active.dir, checkpointId: active.ref.id };
+  if (config.fallbackPolicyDir && existsSync(join(config.fallbackPolicyDir, "config.json"))) return { dir: config.fallbackPolicyDir, checkpointId: null };
+  return undefined;
+}
+
+/** Continuations of every active prompt from `policyDir`, posted to the API (500 a request, its limit). */
+export async function postFreshCompletions(config: DaemonConfig, policyDir: string, checkpointId: number | null, seed: number): Promise<number> {
+  const api = trainerApi(config);
+  const model = loadGpt2Dir(policyDir);
+  try {
+    const tok = model.tokenizer;
+    const prompts = (await api.prompts()).items.filter((p) => p.active);
+    const rows = prompts.flatMap((p) => Array.from({ length: config.completionsPerPrompt }, () => p));
+    const out = await generate(tfjsDecoder(model), rows.map((p) => [tok.cls, ...tok.encodeText(p.text)]), {
+      maxNewTokens: 32, temperature: 1, topK: 0, topP: 0.95, seed, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk],
+    });
+    const completions = rows.map((p, i) => ({ promptId: p.id, text: tok.decode(out[i]!) })).filter((c) => c.text.trim() !== "");
+    for (let start = 0; start < completions.length; start += 500) await api.postCompletions(checkpointId, completions.slice(start, start + 500));
+    return completions.length;
+  } finally {
+    disposeParams(model.params);
+  }
+}
+
 export interface RunResult {
   runId: number;
   leased: { rankings: number; scores: number };
@@ -170,22 +197,11 @@ export async function runOnce(config: DaemonConfig, log: (line: string) => void 
       }
     }
 
-    // 3. Fresh completions from the active policy, so raters always have new work.
-    const policyNow = await fetchActiveCheckpoint(config.apiUrl, config.trainerToken, "policy", config.home);
+    // 3. Fresh completions from the active policy (or the fallback), so raters always have new work.
+    const policyNow = await currentPolicy(config);
     if (config.completionsPerPrompt > 0 && policyNow) {
-      const model = loadGpt2Dir(policyNow.dir);
-      const tok = model.tokenizer;
-      const prompts = (await api.prompts()).items.filter((p) => p.active);
-      const rows = prompts.flatMap((p) => Array.from({ length: config.completionsPerPrompt }, () => p));
-      const out = await generate(tfjsDecoder(model), rows.map((p) => [tok.cls, ...tok.encodeText(p.text)]), {
-        maxNewTokens: 32, temperature: 1, topK: 0, topP: 0.95, seed: run.id, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk],
-      });
-      const completions = rows.map((p, i) => ({ promptId: p.id, text: tok.decode(out[i]!) })).filter((c) => c.text.trim() !== "");
-      // The API takes at most 500 completions a request.
-      for (let start = 0; start < completions.length; start += 500) await api.postCompletions(policyNow.ref.id, completions.slice(start, start + 500));
-      result.completionsPosted = completions.length;
-      disposeParams(model.params);
-      log(`run ${run.id}: posted ${completions.length} new completions from policy v${policyNow.ref.version}`);
+      result.completionsPosted = await postFreshCompletions(config, policyNow.dir, policyNow.checkpointId, run.id);
+      log(`run ${run.id}: posted ${result.completionsPosted} new completions from ${policyNow.checkpointId ? `policy checkpoint ${policyNow.checkpointId}` : "the fallback policy"}`);
     }
 
     // 4. Done: the labels are trained.
