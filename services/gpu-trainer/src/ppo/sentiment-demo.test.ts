@@ -61,7 +61,8 @@ describe("prepare and the sentiment PPO demo (tiny sizes)", () => {
     }
     const jsonl = readFileSync(join(logsDir, "PPO-Sentiment-Zh.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(jsonl.map((m) => m.epoch)).toEqual([1, 2]);
-    expect(Object.keys(jsonl[0])).toEqual(expect.arrayContaining(["meanReward", "kl", "entropy", "policyLoss", "valueLoss", "clipFraction"]));
+    expect(Object.keys(jsonl[0])).toEqual(expect.arrayContaining(["env/reward_mean", "objective/kl", "objective/entropy", "ppo/loss/policy", "ppo/loss/value", "ppo/policy/clipfrac"]));
+    expect(jsonl[1]["env/reward_mean"]).toBe(history[1]!.meanReward);
     expect(readFileSync(join(logsDir, "PPO-Sentiment-Zh.png")).subarray(1, 4).toString()).toBe("PNG");
     expect(loadGpt2Dir(out).hasValueHead).toBe(true);
   }, 120_000);

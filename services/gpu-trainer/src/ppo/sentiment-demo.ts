@@ -39,6 +39,30 @@ export interface EpochMetrics extends PpoStats {
   seconds: { generation: number; scoring: number; optimisation: number };
 }
 
+/**
+ * One epoch's metrics under trl's names, as the JSONL log writes them. A healthy run:
+ * env/reward_mean rises; objective/kl grows then levels off near the KL target; entropy
+ * falls slowly (a collapse to ~0 means the policy repeats itself); clipfrac stays
+ * below ~0.2.
+ */
+export function trlMetrics(m: EpochMetrics): Record<string, number> {
+  return {
+    epoch: m.epoch,
+    "env/reward_mean": m.meanReward,
+    "objective/kl": m.kl,
+    "objective/kl_coef": m.klCoef,
+    "objective/entropy": m.entropy,
+    "ppo/loss/policy": m.policyLoss,
+    "ppo/loss/value": m.valueLoss,
+    "ppo/policy/clipfrac": m.clipFraction,
+    "ppo/policy/approxkl": m.approxKl,
+    "tokens/responses_len_mean": m.meanResponseLength,
+    "time/generation": m.seconds.generation,
+    "time/scoring": m.seconds.scoring,
+    "time/optimization": m.seconds.optimisation,
+  };
+}
+
 function plot(path: string, history: EpochMetrics[]) {
   const series = (name: string, pick: (m: EpochMetrics) => number) => ({ name, points: history.map((m) => ({ x: m.epoch, y: pick(m) })) });
   savePlotPng(path, [
@@ -112,7 +136,7 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
 
       const metrics: EpochMetrics = { epoch, meanReward: stats.meanScore, ...stats, seconds: { generation, scoring, optimisation } };
       history.push(metrics);
-      appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+      appendFileSync(metricsPath, `${JSON.stringify(trlMetrics(metrics))}\n`);
       plot(join(options.logsDir, `${options.runName}.png`), history);
       progress.log(`epoch ${epoch} mean-reward: ${stats.meanScore.toFixed(4)}  (KL ${stats.kl.toFixed(3)}, β ${stats.klCoef.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`);
       if (options.samplesShown > 0) {
