@@ -23,7 +23,9 @@ export type Task =
 /** What the bot asks of the API, on the typed client; every failure is ApiUnavailable or ApiRefused. */
 export function ranklabApi(url: string, token: string) {
   const api = createApiClient(url, token);
-  const call = async <T>(what: string, request: () => Promise<{ ok: boolean; status: number; text(): Promise<string>; json(): Promise<unknown> }>): Promise<T> => {
+  type Reply = { ok: boolean; status: number; text(): Promise<string>; json(): Promise<unknown> };
+  /** Sends a request, classifying failures; the reply is returned for the caller to read. */
+  const send = async (what: string, request: () => Promise<Reply>): Promise<Reply> => {
     let res;
     try {
       res = await request();
@@ -40,8 +42,9 @@ export function ranklabApi(url: string, token: string) {
     }
     if (res.status >= 500) throw new ApiUnavailable(`${what}: ${res.status} ${await res.text()}`);
     if (!res.ok) throw new ApiRefused(res.status, `${what}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+    return res;
   };
+  const call = async <T>(what: string, request: () => Promise<Reply>): Promise<T> => (await (await send(what, request)).json()) as T;
   return {
     registerRater: (externalId: string, displayName?: string) =>
       call<{ id: number; blocked: boolean }>("registering the rater", () => api.v1.raters.$post({ json: { externalId, ...(displayName ? { displayName } : {}) } })),
@@ -65,14 +68,8 @@ export function ranklabApi(url: string, token: string) {
       call<{ scores: number; rankings: number; agreement: { scoreMeanAbsDiff: number | null; scorePairs: number; rankKendallTau: number | null; rankPairs: number } }>("fetching stats", () =>
         api.v1.stats.raters[":id"].$get({ param: { id: String(raterId) } }),
       ),
-    exportTsv: async () => {
-      const res = await call<never>("exporting", async () => {
-        const r = await api.v1.exports["rankings.tsv"].$get({ query: {} });
-        // The body is TSV, not JSON: hand back a response whose json() is its text.
-        return { ok: r.ok, status: r.status, text: () => r.text(), json: () => r.text() };
-      });
-      return res as unknown as string;
-    },
+    /** The rank-list TSV (text, not JSON). */
+    exportTsv: async () => (await send("exporting", () => api.v1.exports["rankings.tsv"].$get({ query: {} }))).text(),
     session: {
       get: async (key: string) => {
         try {

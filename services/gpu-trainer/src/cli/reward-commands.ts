@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
 import { loadBertDir } from "../io/bert-dir.ts";
-import { readJsonFile } from "../io/json-file.ts";
+import { parseOrExplain, readJsonFile } from "../io/json-file.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { scoreTexts } from "../reward/score-tfjs.ts";
 import { trainRewardModel } from "../reward/train.ts";
@@ -9,7 +9,6 @@ import { RewardTrainConfigSchema } from "../reward/train-config.ts";
 import { disposeParams } from "../models/params.ts";
 import { z } from "zod";
 import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
-import { parseOrExplain } from "../io/json-file.ts";
 
 /** `reward train`: flags override a JSON config file, which overrides the defaults. */
 export async function rewardTrain(argv: string[]): Promise<void> {

@@ -54,6 +54,8 @@ function trainerApi(config: DaemonConfig) {
   };
   return {
     claim: () => call<{ run: Run | null }>("claiming a run", "/v1/training-runs/claim", { method: "POST", body: JSON.stringify({ trainer: config.trainer }) }),
+    running: () => call<{ items: { id: number; trainer: string | null }[] }>("listing running runs", "/v1/training-runs?status=running"),
+    requeue: (id: number) => call(`re-queueing run ${id}`, `/v1/training-runs/${id}`, { method: "PATCH", body: JSON.stringify({ status: "requested" }) }),
     finish: (id: number, status: "succeeded" | "failed", metrics: Record<string, number>, error?: string) =>
       call("updating the run", `/v1/training-runs/${id}`, { method: "PATCH", body: JSON.stringify({ status, metrics, ...(error ? { error: error.slice(0, 4000) } : {}) }) }),
     lease: () =>
@@ -76,14 +78,10 @@ function trainerApi(config: DaemonConfig) {
  * leases have expired or will, returning the labels to the pool.
  */
 export async function requeueOwnRuns(config: DaemonConfig, log: (line: string) => void = console.log): Promise<number[]> {
-  const headers = { authorization: `Bearer ${config.trainerToken}`, "content-type": "application/json" };
-  const res = await fetch(`${config.apiUrl}/v1/training-runs?status=running`, { headers });
-  if (!res.ok) throw new Error(`listing running runs: ${res.status} ${await res.text()}`);
-  const { items } = (await res.json()) as { items: { id: number; trainer: string | null }[] };
-  const mine = items.filter((r) => r.trainer === config.trainer).map((r) => r.id);
+  const api = trainerApi(config);
+  const mine = (await api.running()).items.filter((r) => r.trainer === config.trainer).map((r) => r.id);
   for (const id of mine) {
-    const patched = await fetch(`${config.apiUrl}/v1/training-runs/${id}`, { method: "PATCH", headers, body: JSON.stringify({ status: "requested" }) });
-    if (!patched.ok) throw new Error(`re-queueing run ${id}: ${patched.status} ${await patched.text()}`);
+    await api.requeue(id);
     log(`run ${id}: left running by an earlier ${config.trainer}; requested again`);
   }
   return mine;
@@ -177,8 +175,8 @@ export async function runOnce(config: DaemonConfig, log: (line: string) => void 
       log(`run ${run.id}: reward checkpoint v${published.version} active (held-out pairwise accuracy ${trained.bestAccuracy.toFixed(4)})`);
 
       // 2. PPO on the active policy with the new reward model.
-      const policy = (await fetchActiveCheckpoint(config.apiUrl, config.trainerToken, "policy", config.home))?.dir ?? config.fallbackPolicyDir;
-      if (config.ppoEpochs > 0 && policy && existsSync(join(policy, "config.json"))) {
+      const policy = (await currentPolicy(config))?.dir;
+      if (config.ppoEpochs > 0 && policy) {
         const reward = await modelReward(trained.bestDir);
         const prompts = (await api.prompts()).items.filter((p) => p.active).map((p) => p.text);
         const history = await runPpoDemo(
