@@ -9,7 +9,9 @@
  * - a ranking's completions all belong to its prompt (composite foreign keys
  *   through ranking_items.prompt_id);
  * - one ranking per rater and set of completions (unique on the sorted id set);
- * - at most one active checkpoint per kind (partial unique index).
+ * - at most one active checkpoint per kind (partial unique index), and at most one
+ *   reference checkpoint per kind (the policy PPO's KL is measured against);
+ * - a rejected checkpoint is never active.
  *
  * Times are integer milliseconds since the epoch (drizzle's `timestamp_ms`), so
  * lease expiry is a plain integer comparison in SQL.
@@ -103,6 +105,11 @@ export const checkpoints = sqliteTable(
     r2Key: text("r2_key").notNull().unique(),
     status: text("status", { enum: CHECKPOINT_STATUSES }).notNull().default("pending"),
     active: integer("active", { mode: "boolean" }).notNull().default(false),
+    // Why the trainer's gate refused it (worse held-out accuracy, KL over budget, …); null when it passed.
+    // A rejected checkpoint keeps its file and metrics, so it can be inspected, but never goes live.
+    rejectedReason: text("rejected_reason"),
+    // The policy the loop started from: PPO's KL is measured and penalised against it in every run.
+    reference: integer("reference", { mode: "boolean" }).notNull().default(false),
     metrics: text("metrics", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
     config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
     trainingRunId: integer("training_run_id").references(() => trainingRuns.id),
@@ -114,8 +121,10 @@ export const checkpoints = sqliteTable(
     unique("checkpoints_kind_sha256").on(t.kind, t.sha256),
     // At most one active checkpoint per kind, enforced by SQLite itself.
     uniqueIndex("checkpoints_one_active_per_kind").on(t.kind).where(sql`${t.active} = 1`),
+    uniqueIndex("checkpoints_one_reference_per_kind").on(t.kind).where(sql`${t.reference} = 1`),
     check("checkpoints_sha256_hex", sql`length(${t.sha256}) = 64`),
     check("checkpoints_active_is_ready", sql`${t.active} = 0 OR ${t.status} = 'ready'`),
+    check("checkpoints_rejected_not_active", sql`${t.active} = 0 OR ${t.rejectedReason} IS NULL`),
   ],
 );
 
@@ -146,6 +155,9 @@ export const leases = sqliteTable("leases", {
   createdAt: createdAt(),
   expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
   ackedAt: integer("acked_at", { mode: "timestamp_ms" }),
+  // A trainer gives labels back before the lease expires when it cannot use them yet (too few to train).
+  releasedAt: integer("released_at", { mode: "timestamp_ms" }),
+  releaseReason: text("release_reason"),
   scoreCount: integer("score_count").notNull(),
   rankingCount: integer("ranking_count").notNull(),
 });
@@ -209,12 +221,17 @@ export const rankings = sqliteTable(
   ],
 );
 
-/** One row per place in a ranking; position 0 is the best. */
+/**
+ * One row per place in a ranking; position 0 is the best. `level` is the dense rank
+ * (0 best): completions of equal level are ties ("equally good"), and no preference pair
+ * is made between them. Without ties, level = position.
+ */
 export const rankingItems = sqliteTable(
   "ranking_items",
   {
     rankingId: integer("ranking_id").notNull(),
     position: integer("position").notNull(),
+    level: integer("level").notNull(),
     promptId: integer("prompt_id").notNull(),
     completionId: integer("completion_id").notNull(),
   },
@@ -234,6 +251,7 @@ export const rankingItems = sqliteTable(
       foreignColumns: [completions.id, completions.promptId],
     }),
     check("ranking_items_position", sql`${t.position} >= 0`),
+    check("ranking_items_level", sql`${t.level} >= 0 AND ${t.level} <= ${t.position}`),
   ],
 );
 
@@ -252,6 +270,8 @@ export const trainingRuns = sqliteTable(
     startedAt: integer("started_at", { mode: "timestamp_ms" }),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
     metrics: text("metrics", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+    // One line a person reads: what the run trained on and what went live or was refused, and why.
+    summary: text("summary"),
     error: text("error"),
   },
   (t) => [index("training_runs_status").on(t.status)],

@@ -7,6 +7,7 @@ import { botSessionRoutes } from "./routes/bot-sessions.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { completionRoutes } from "./routes/completions.ts";
 import { exportRoutes } from "./routes/exports.ts";
+import { labelRoutes } from "./routes/labels.ts";
 import { leaseRoutes } from "./routes/leases.ts";
 import { promptRoutes } from "./routes/prompts.ts";
 import { rankingRoutes } from "./routes/rankings.ts";
@@ -50,6 +51,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/rankings", rankingRoutes)
   .route("/v1/exports", exportRoutes)
   .route("/v1/leases", leaseRoutes)
+  .route("/v1/labels", labelRoutes)
   .route("/v1/checkpoints", checkpointRoutes)
   .route("/v1/training-runs", trainingRunRoutes)
   .route("/v1/stats", statsRoutes)

@@ -7,6 +7,8 @@ export interface RankedCompletion {
   id: number;
   text: string;
   checkpointId: number | null;
+  /** Dense rank, 0 best; equal levels are ties. */
+  level: number;
 }
 
 export interface RankingView {
@@ -16,7 +18,7 @@ export interface RankingView {
   prompt: string;
   source: string;
   createdAt: Date;
-  /** Best first. */
+  /** Best first; ties share a level. */
   completions: RankedCompletion[];
 }
 
@@ -33,6 +35,7 @@ export async function rankingViews(db: Db, rows: RankingRow[]): Promise<RankingV
             id: completions.id,
             text: completions.text,
             checkpointId: completions.checkpointId,
+            level: rankingItems.level,
           })
           .from(rankingItems)
           .innerJoin(completions, eq(completions.id, rankingItems.completionId))

@@ -30,3 +30,23 @@ export const rankedCompletionIds = z
   .min(2)
   .max(16)
   .refine((ids) => new Set(ids).size === ids.length, "a completion may appear once");
+
+/**
+ * Ties in a rank list: `levels[i]` is the dense rank of `completionIds[i]` (0 best), so
+ * equal neighbours are "equally good". The first is 0 and each next one is the same as
+ * the previous (a tie) or one more. Left out, the list is strict: 0, 1, 2, ….
+ * @example completionIds [7, 9, 8, 6] with levels [0, 0, 1, 2]: 7 and 9 tie for best.
+ */
+export const rankLevels = z
+  .array(z.number().int().min(0).max(15))
+  .min(2)
+  .max(16)
+  .refine((levels) => levels[0] === 0 && levels.every((l, i) => i === 0 || l === levels[i - 1] || l === levels[i - 1]! + 1), {
+    message: "levels start at 0 and each one equals the previous (a tie) or is one more",
+  });
+
+/** For `.refine(...)` on a body with `completionIds` and optional `levels`: one level per id. */
+export const levelsMatchIds: [(b: { completionIds: number[]; levels?: number[] | undefined }) => boolean, { message: string; path: string[] }] = [
+  (b) => !b.levels || b.levels.length === b.completionIds.length,
+  { message: "levels must have one entry per completion id", path: ["levels"] },
+];

@@ -102,4 +102,39 @@ describe("checkpoints", () => {
       await expectError(await call("GET", "/v1/checkpoints/active/value", { as: "bot" }), 400, "invalid_request");
     });
   });
+
+  it("keeps a rejected checkpoint with its reason and file, and never activates it", async () => {
+    const bytes = fileBytes();
+    const sha256 = await sha256Hex(bytes);
+    const meta = await callJson("POST", "/v1/checkpoints", 201, {
+      as: "trainer",
+      json: { kind: "reward", sha256, sizeBytes: bytes.byteLength, metrics: { held_out_accuracy: 0.61, active_held_out_accuracy: 0.7 }, rejectedReason: "held-out accuracy 0.6100 < active 0.7000 on 120 pairs" },
+    });
+    expect(meta.rejectedReason).toMatch(/^held-out accuracy/);
+    await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    const error = await expectError(await call("POST", `/v1/checkpoints/${meta.id}/activate`, { as: "admin" }), 409, "conflict");
+    expect(error.message).toContain("rejected");
+    expect((await callJson("GET", `/v1/checkpoints/${meta.id}`, 200, { as: "bot" })).active).toBe(false);
+    // The database itself refuses it too.
+    await expect(env.DB.prepare("UPDATE checkpoints SET active = 1 WHERE id = ?").bind(meta.id).run()).rejects.toThrow(/CHECK/);
+  });
+
+  it("lets an admin mark one policy as PPO's reference, and only a ready policy", async () => {
+    await expectError(await call("GET", "/v1/checkpoints/reference/policy", { as: "trainer" }), 404, "not_found");
+    const upload = async (kind: "policy" | "reward") => {
+      const { meta, bytes } = await publish(kind);
+      await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+      return meta.id as number;
+    };
+    const [first, second, reward] = [await upload("policy"), await upload("policy"), await upload("reward")];
+    await expectError(await call("POST", `/v1/checkpoints/${first}/reference`, { as: "trainer" }), 403, "forbidden");
+    await expectError(await call("POST", `/v1/checkpoints/${reward}/reference`, { as: "admin" }), 400, "invalid_request");
+    const pending = (await publish("policy")).meta.id;
+    await expectError(await call("POST", `/v1/checkpoints/${pending}/reference`, { as: "admin" }), 409, "conflict");
+    await callJson("POST", `/v1/checkpoints/${first}/reference`, 200, { as: "admin" });
+    expect((await callJson("GET", "/v1/checkpoints/reference/policy", 200, { as: "trainer" })).id).toBe(first);
+    await callJson("POST", `/v1/checkpoints/${second}/reference`, 200, { as: "admin" });
+    expect((await callJson("GET", "/v1/checkpoints/reference/policy", 200, { as: "trainer" })).id).toBe(second);
+    expect((await callJson("GET", `/v1/checkpoints/${first}`, 200, { as: "trainer" })).reference).toBe(false);
+  });
 });

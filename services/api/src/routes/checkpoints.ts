@@ -6,7 +6,7 @@ import type { AppEnv } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { runBatch } from "../lib/batch.ts";
 import { requireCheckpoint } from "../lib/lookups.ts";
-import { anyRole, trainerOrAdmin } from "../lib/roles.ts";
+import { adminOnly, anyRole, trainerOrAdmin } from "../lib/roles.ts";
 import { id, idParam } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
@@ -22,6 +22,9 @@ const publishCheckpoint = z.object({
   // The run's config and the model's config.json, so a checkpoint can be reproduced.
   config: z.record(z.string().max(64), z.unknown()).default({}),
   trainingRunId: id.optional(),
+  // Set when the trainer's gate refused the checkpoint (e.g. "held-out accuracy 0.71 < active 0.78 on 240 pairs"):
+  // it is stored with its file and metrics for inspection, and can never be activated.
+  rejectedReason: z.string().trim().min(1).max(1000).optional(),
 }).strict();
 
 const listQuery = z.object({ kind: kind.optional(), status: z.enum(["pending", "ready"]).optional() });
@@ -79,6 +82,13 @@ export const checkpointRoutes = new Hono<AppEnv>()
     if (!active) throw notFound(`an active ${wanted} checkpoint`);
     return c.json(publicView(active));
   })
+  /** The policy an admin marked as PPO's reference; 404 when none is marked (the trainer then uses the policy it started from). */
+  .get("/reference/:kind", anyRole, validate("param", z.object({ kind })), async (c) => {
+    const wanted = c.req.valid("param").kind;
+    const [reference] = await c.get("db").select().from(checkpoints).where(and(eq(checkpoints.kind, wanted), eq(checkpoints.reference, true)));
+    if (!reference) throw notFound(`a reference ${wanted} checkpoint`);
+    return c.json(publicView(reference));
+  })
   .get("/:id", anyRole, validate("param", idParam), async (c) => c.json(publicView(await requireCheckpoint(c.get("db"), c.req.valid("param").id))))
   /**
    * Step 2: the file itself, streamed into R2. The body's length and sha256 must match
@@ -129,10 +139,27 @@ export const checkpointRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
     if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} cannot be activated before its file is uploaded`);
+    if (checkpoint.rejectedReason !== null) throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} was rejected by the trainer's gate (${checkpoint.rejectedReason}); it cannot go live`);
     const now = new Date();
     await runBatch(db, [
       db.update(checkpoints).set({ active: false }).where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.active, true))),
       db.update(checkpoints).set({ active: true, activatedAt: now }).where(eq(checkpoints.id, checkpoint.id)),
     ]);
     return c.json(publicView({ ...checkpoint, active: true, activatedAt: now }));
+  })
+  /**
+   * Marks a policy checkpoint as PPO's reference: from the next run on, every PPO run
+   * measures and penalises KL against it (and the policy gate's diversity is compared
+   * with it). One reference per kind; marking another moves the mark.
+   */
+  .post("/:id/reference", adminOnly, validate("param", idParam), async (c) => {
+    const db = c.get("db");
+    const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
+    if (checkpoint.kind !== "policy") throw new ApiError(400, "invalid_request", `checkpoint ${checkpoint.id} is a ${checkpoint.kind} checkpoint; only a policy can be PPO's reference`);
+    if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} has no file yet`);
+    await runBatch(db, [
+      db.update(checkpoints).set({ reference: false }).where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.reference, true))),
+      db.update(checkpoints).set({ reference: true }).where(eq(checkpoints.id, checkpoint.id)),
+    ]);
+    return c.json(publicView({ ...checkpoint, reference: true }));
   });

@@ -57,8 +57,8 @@ describe("exports", () => {
       const set = `${better},${worse}`;
       statements.push(
         env.DB.prepare("INSERT INTO rankings (rater_id, prompt_id, completion_set, source, created_at) VALUES (?, ?, ?, 'import', ?)").bind(raterId, promptId, set, Date.now()),
-        env.DB.prepare("INSERT INTO ranking_items SELECT id, 0, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(promptId, better, raterId, set),
-        env.DB.prepare("INSERT INTO ranking_items SELECT id, 1, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(promptId, worse, raterId, set),
+        env.DB.prepare("INSERT INTO ranking_items SELECT id, 0, 0, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(promptId, better, raterId, set),
+        env.DB.prepare("INSERT INTO ranking_items SELECT id, 1, 1, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(promptId, worse, raterId, set),
       );
     }
     await env.DB.batch(statements);

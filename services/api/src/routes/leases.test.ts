@@ -109,3 +109,33 @@ describe("leases", () => {
     expect(await poolSize()).toBe(1);
   });
 });
+
+describe("releasing a lease", () => {
+  it("gives its labels back to the pool untrained, with the reason, and refuses a later ack", async () => {
+    await drain();
+    await labels(2, 1);
+    const leased = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "trainer-r", limit: 10, ttlSeconds: 600 } });
+    expect(await poolSize()).toBe(0);
+    const released = await callJson("POST", `/v1/leases/${leased.lease.id}/release`, 200, { as: "trainer", json: { reason: "3 labels make no held-out pair yet" } });
+    expect(released.released).toEqual({ rankings: 1, scores: 2 });
+    expect(released.lease).toMatchObject({ releaseReason: "3 labels make no held-out pair yet", releasedAt: expect.any(String), ackedAt: null });
+    expect(await poolSize()).toBe(3);
+    await expectError(await call("POST", `/v1/leases/${leased.lease.id}/ack`, { as: "trainer" }), 409, "conflict");
+    // Releasing again answers the same; the labels can be leased by the next run.
+    expect((await callJson("POST", `/v1/leases/${leased.lease.id}/release`, 200, { as: "trainer", json: { reason: "again" } })).released).toEqual({ rankings: 0, scores: 0 });
+    const next = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "trainer-r", limit: 10 } });
+    expect(next.rankings.length + next.scores.length).toBe(3);
+    await callJson("POST", `/v1/leases/${next.lease.id}/ack`, 200, { as: "trainer" });
+    await expectError(await call("POST", `/v1/leases/${next.lease.id}/release`, { as: "trainer", json: { reason: "too late" } }), 409, "conflict");
+  });
+
+  it("refuses a release without a reason, and from any role but the trainer", async () => {
+    await drain();
+    await labels(1, 0);
+    const leased = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "trainer-r" } });
+    await expectError(await call("POST", `/v1/leases/${leased.lease.id}/release`, { as: "trainer", json: {} }), 400, "invalid_request");
+    await expectError(await call("POST", `/v1/leases/${leased.lease.id}/release`, { as: "trainer", json: { reason: " " } }), 400, "invalid_request");
+    await expectError(await call("POST", `/v1/leases/${leased.lease.id}/release`, { as: "bot", json: { reason: "x" } }), 403, "forbidden");
+    expect(await poolSize()).toBe(0);
+  });
+});

@@ -19,6 +19,7 @@ const createLease = z.object({
 }).strict();
 
 const extendLease = z.object({ ttlSeconds: z.number().int().min(1).max(24 * 3600) }).strict();
+const releaseLease = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 const leaseParam = z.object({ id: z.uuid() });
 
 type LabelTable = typeof scores | typeof rankings;
@@ -108,6 +109,7 @@ export const leaseRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const lease = await requireLease(db, c.req.valid("param").id);
     if (lease.ackedAt) return c.json({ lease, acknowledged: { rankings: 0, scores: 0 } });
+    if (lease.releasedAt) throw new ApiError(409, "conflict", `lease ${lease.id} was released (${lease.releaseReason}); its labels are back in the pool`);
     const now = new Date();
     if (lease.expiresAt.getTime() <= now.getTime()) {
       throw new ApiError(409, "lease_expired", `lease ${lease.id} expired at ${lease.expiresAt.toISOString()}; its labels are back in the pool`);
@@ -130,6 +132,7 @@ export const leaseRoutes = new Hono<AppEnv>()
     const lease = await requireLease(db, c.req.valid("param").id);
     const now = new Date();
     if (lease.ackedAt) throw new ApiError(409, "conflict", `lease ${lease.id} is already acknowledged`);
+    if (lease.releasedAt) throw new ApiError(409, "conflict", `lease ${lease.id} was released`);
     if (lease.expiresAt.getTime() <= now.getTime()) throw new ApiError(409, "lease_expired", `lease ${lease.id} expired at ${lease.expiresAt.toISOString()}`);
     const expiresAt = new Date(now.getTime() + c.req.valid("json").ttlSeconds * 1000);
     const held = (table: LabelTable) => and(eq(table.leaseId, lease.id), isNull(table.trainedAt));
@@ -139,4 +142,24 @@ export const leaseRoutes = new Hono<AppEnv>()
       db.update(scores).set({ leaseExpiresAt: expiresAt }).where(held(scores)),
     ]);
     return c.json({ ...lease, expiresAt });
+  })
+  /**
+   * Gives the lease's labels back to the pool before it expires, untrained, with the
+   * reason (e.g. too few labels to train on yet): a trainer acknowledges only what it
+   * trained on. Releasing a released lease answers it again; an acknowledged one is 409.
+   */
+  .post("/:id/release", trainerOnly, validate("param", leaseParam), validate("json", releaseLease), async (c) => {
+    const db = c.get("db");
+    const lease = await requireLease(db, c.req.valid("param").id);
+    if (lease.ackedAt) throw new ApiError(409, "conflict", `lease ${lease.id} is already acknowledged; its labels are trained`);
+    if (lease.releasedAt) return c.json({ lease, released: { rankings: 0, scores: 0 } });
+    const now = new Date();
+    const held = (table: LabelTable) => and(eq(table.leaseId, lease.id), isNull(table.trainedAt));
+    const [, freedRankings, freedScores] = await runBatch<{ id: number }[]>(db, [
+      db.update(leases).set({ releasedAt: now, releaseReason: c.req.valid("json").reason, expiresAt: now }).where(eq(leases.id, lease.id)).returning({ id: leases.id }),
+      db.update(rankings).set({ leaseId: null, leaseExpiresAt: null }).where(held(rankings)).returning({ id: rankings.id }),
+      db.update(scores).set({ leaseId: null, leaseExpiresAt: null }).where(held(scores)).returning({ id: scores.id }),
+    ]);
+    const [after] = await db.select().from(leases).where(eq(leases.id, lease.id));
+    return c.json({ lease: after!, released: { rankings: freedRankings!.length, scores: freedScores!.length } });
   });

@@ -7,22 +7,21 @@ import { notFound } from "../errors.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
 import { storeRanking } from "../lib/store-ranking.ts";
 import { anyRole, botOrAdmin } from "../lib/roles.ts";
-import { id, idParam, labelSource, paging, rankedCompletionIds } from "../lib/schemas.ts";
+import { id, idParam, labelSource, levelsMatchIds, paging, rankedCompletionIds, rankLevels } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
-const submitRanking = z.object({
-  raterId: id,
-  promptId: id,
-  completionIds: rankedCompletionIds,
-  source: labelSource,
-}).strict();
+const submitRanking = z
+  .object({ raterId: id, promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional(), source: labelSource })
+  .strict()
+  .refine(...levelsMatchIds);
 
 const listQuery = paging.extend({ raterId: id.optional(), promptId: id.optional() });
 
 export const rankingRoutes = new Hono<AppEnv>()
   /**
-   * Stores a rank list, best first, as one transaction (the ranking and its items).
-   * Idempotent like scores; the schema itself refuses a completion of another prompt.
+   * Stores a rank list, best first, with optional ties (`levels`), as one transaction
+   * (the ranking and its items). Idempotent like scores; the schema itself refuses a
+   * completion of another prompt.
    */
   .post("/", botOrAdmin, validate("json", submitRanking), async (c) => {
     const result = await storeRanking(c.get("db"), c.req.valid("json"));

@@ -7,7 +7,7 @@ import { chunk } from "../lib/chunk.ts";
 import { anyRole } from "../lib/roles.ts";
 import { idParam } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
-import { absoluteDifference, kendallTau, pairwiseAgreement, type Label } from "../stats/agreement.ts";
+import { absoluteDifference, pairwiseAgreement, rankAgreement, type Label, type RankOrder } from "../stats/agreement.ts";
 
 /** Scores on completions that more than one rater scored. */
 async function sharedScores(db: Db): Promise<Label<number>[]> {
@@ -18,27 +18,32 @@ async function sharedScores(db: Db): Promise<Label<number>[]> {
   return rows.map((r) => ({ raterId: r.raterId, item: String(r.completionId), value: r.value }));
 }
 
-/** Rank orders (best first) of completion sets that more than one rater ranked. */
-async function sharedRankings(db: Db): Promise<Label<number[]>[]> {
+/** Rank orders (best first, with ties) of completion sets that more than one rater ranked. */
+async function sharedRankings(db: Db): Promise<Label<RankOrder>[]> {
   const rows = await db
     .select({ id: rankings.id, raterId: rankings.raterId, set: rankings.completionSet })
     .from(rankings)
     .where(sql`${rankings.completionSet} IN (SELECT completion_set FROM rankings GROUP BY completion_set HAVING count(*) > 1)`);
-  const orders = new Map<number, number[]>();
+  const orders = new Map<number, RankOrder>();
   for (const ids of chunk(rows.map((r) => r.id), 90)) {
     const items = await db
-      .select({ rankingId: rankingItems.rankingId, completionId: rankingItems.completionId })
+      .select({ rankingId: rankingItems.rankingId, completionId: rankingItems.completionId, level: rankingItems.level })
       .from(rankingItems)
       .where(inArray(rankingItems.rankingId, ids))
       .orderBy(asc(rankingItems.rankingId), asc(rankingItems.position));
-    for (const item of items) orders.set(item.rankingId, [...(orders.get(item.rankingId) ?? []), item.completionId]);
+    for (const item of items) {
+      const order = orders.get(item.rankingId) ?? { ids: [], levels: [] };
+      order.ids.push(item.completionId);
+      order.levels.push(item.level);
+      orders.set(item.rankingId, order);
+    }
   }
-  return rows.map((r) => ({ raterId: r.raterId, item: r.set, value: orders.get(r.id) ?? [] }));
+  return rows.map((r) => ({ raterId: r.raterId, item: r.set, value: orders.get(r.id) ?? { ids: [], levels: [] } }));
 }
 
 async function agreement(db: Db) {
   const [scoreLabels, rankLabels] = await Promise.all([sharedScores(db), sharedRankings(db)]);
-  return { scores: pairwiseAgreement(scoreLabels, absoluteDifference), rankings: pairwiseAgreement(rankLabels, kendallTau) };
+  return { scores: pairwiseAgreement(scoreLabels, absoluteDifference), rankings: pairwiseAgreement(rankLabels, rankAgreement) };
 }
 
 const labelCounts = (db: Db) =>

@@ -22,6 +22,8 @@ const claimRun = z.object({ trainer: z.string().trim().min(1).max(128) }).strict
 const updateRun = z.object({
   status: z.enum(RUN_STATUSES),
   metrics: z.record(z.string().max(64), z.number()).optional(),
+  // One line a person reads: what the run trained on, what went live or was refused and why.
+  summary: z.string().max(2000).optional(),
   error: z.string().max(4000).optional(),
 }).strict();
 const listQuery = z.object({
@@ -85,6 +87,7 @@ export const trainingRunRoutes = new Hono<AppEnv>()
         status: body.status,
         ...(body.metrics ? { metrics: body.metrics } : {}),
         ...(body.error !== undefined ? { error: body.error } : {}),
+        ...(body.summary !== undefined ? { summary: body.summary } : {}),
         ...(finished ? { finishedAt: now } : {}),
         ...(body.status === "requested" ? { trainer: null, startedAt: null } : {}),
       })

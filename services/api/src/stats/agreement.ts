@@ -6,24 +6,46 @@
  */
 
 /**
- * Kendall's tau-a between two orders (best first) of the same items.
+ * Kendall's tau-b between two orders (best first) of the same items, with optional
+ * levels for ties (equal level = equally good). Without ties it is tau-a: concordant
+ * minus discordant pairs over all pairs. A pair tied by either rater is neither; the
+ * denominator √((n₀ − t_a)(n₀ − t_b)) leaves out each rater's own ties. NaN when one of
+ * the two orders ties everything (no order to agree with).
  * @example kendallTau([1, 2, 3], [1, 3, 2]) // 1/3: two pairs agree, one is swapped
  */
-export function kendallTau(a: readonly number[], b: readonly number[]): number {
+export function kendallTau(a: readonly number[], b: readonly number[], levelsA?: readonly number[], levelsB?: readonly number[]): number {
   if (a.length !== b.length || a.length < 2) throw new RangeError(`kendallTau needs two orders of the same ≥2 items, got ${a.length} and ${b.length}`);
-  const positionInB = new Map(b.map((item, i) => [item, i]));
-  if (positionInB.size !== b.length || a.some((item) => !positionInB.has(item))) throw new RangeError("kendallTau: the two orders rank different items");
+  const rankInB = new Map(b.map((item, i) => [item, levelsB?.[i] ?? i]));
+  if (rankInB.size !== b.length || a.some((item) => !rankInB.has(item))) throw new RangeError("kendallTau: the two orders rank different items");
+  const rankA = a.map((_, i) => levelsA?.[i] ?? i);
   let concordant = 0;
   let discordant = 0;
+  let tiedA = 0;
+  let tiedB = 0;
+  let pairs = 0;
   for (let i = 0; i < a.length; i++) {
     for (let j = i + 1; j < a.length; j++) {
-      // a puts a[i] above a[j]; does b agree?
-      if (positionInB.get(a[i]!)! < positionInB.get(a[j]!)!) concordant++;
+      pairs++;
+      const da = Math.sign(rankA[j]! - rankA[i]!);
+      const db = Math.sign(rankInB.get(a[j]!)! - rankInB.get(a[i]!)!);
+      if (da === 0) tiedA++;
+      if (db === 0) tiedB++;
+      if (da === 0 || db === 0) continue;
+      if (da === db) concordant++;
       else discordant++;
     }
   }
-  return (concordant - discordant) / (concordant + discordant);
+  const denominator = Math.sqrt((pairs - tiedA) * (pairs - tiedB));
+  return denominator === 0 ? Number.NaN : (concordant - discordant) / denominator;
 }
+
+/** A rank list as agreement reads it: ids best first and their levels (ties share one). */
+export interface RankOrder {
+  ids: number[];
+  levels: number[];
+}
+
+export const rankAgreement = (a: RankOrder, b: RankOrder) => kendallTau(a.ids, b.ids, a.levels, b.levels);
 
 export interface Label<V> {
   raterId: number;
@@ -42,7 +64,10 @@ export interface Agreement {
   perRater: Map<number, { pairs: number; mean: number }>;
 }
 
-/** Compares every pair of raters on every shared item with `statistic` and averages. */
+/**
+ * Compares every pair of raters on every shared item with `statistic` and averages. A
+ * statistic that is not a number for a pair (tau when one rater tied everything) is left out.
+ */
 export function pairwiseAgreement<V>(labels: readonly Label<V>[], statistic: (a: V, b: V) => number): Agreement {
   const byItem = new Map<string, Label<V>[]>();
   for (const label of labels) byItem.set(label.item, [...(byItem.get(label.item) ?? []), label]);
@@ -58,16 +83,18 @@ export function pairwiseAgreement<V>(labels: readonly Label<V>[], statistic: (a:
   };
   for (const group of byItem.values()) {
     if (group.length < 2) continue;
-    items++;
+    const before = pairs;
     for (let i = 0; i < group.length; i++) {
       for (let j = i + 1; j < group.length; j++) {
         const value = statistic(group[i]!.value, group[j]!.value);
+        if (!Number.isFinite(value)) continue;
         pairs++;
         sum += value;
         credit(group[i]!.raterId, value);
         credit(group[j]!.raterId, value);
       }
     }
+    if (pairs > before) items++;
   }
   return {
     items,

@@ -79,13 +79,39 @@ describe("the labeling page", () => {
     expect(tsv).toContain(saved.ranking.completions.map((c: { text: string }) => c.text).join("\t"));
   });
 
+  it("hands out the same groups of 4 as the bot, never one this rater ranked, and stores ties", async () => {
+    const { cookie, rater } = await loginAs("web:gina");
+    const { completions } = await promptWithCompletions("这双鞋穿起来很", 8);
+    const groups = [completions.slice(0, 4), completions.slice(4)].map((g: { id: number }[]) => g.map((c) => c.id).join(","));
+    const seen = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const task = await body(await page("GET", "/task", { cookie }));
+      const ids = task.completions.map((c: { id: number }) => c.id);
+      const set = [...ids].sort((a: number, b: number) => a - b).join(",");
+      // Other tests' prompts may come first; this prompt's tasks are exactly its two groups.
+      if (task.prompt.text !== "这双鞋穿起来很") {
+        await page("POST", "/rankings", { cookie, json: { promptId: task.prompt.id, completionIds: ids } });
+        i--;
+        continue;
+      }
+      expect(groups).toContain(set);
+      seen.add(set);
+      const saved = await body(await page("POST", "/rankings", { cookie, json: { promptId: task.prompt.id, completionIds: ids, levels: [0, 1, 1, 2] } }));
+      expect(saved.ranking.completions.map((c: { level: number }) => c.level)).toEqual([0, 1, 1, 2]);
+    }
+    expect(seen.size).toBe(2);
+    // The bot's rank task for the same rater has nothing left of this prompt either.
+    const next = await callJson("GET", `/v1/tasks/next?raterId=${rater.id}&kind=rank`, 200, { as: "bot" });
+    expect(next.task === null || next.task.prompt.text !== "这双鞋穿起来很").toBe(true);
+  });
+
   it("answers malformed page requests with 400 and stores nothing", async () => {
     const { cookie } = await loginAs("web:carol");
     const { prompt, completions } = await promptWithCompletions("这家餐厅很");
     await expectNothingStored(async () => {
       await expectError(await page("POST", "/login", { body: "{not json" }), 400, "malformed_json");
       await expectError(await page("POST", "/login", { json: { token: 5 } }), 400, "invalid_request");
-      for (const json of [{}, { promptId: prompt.id }, { promptId: prompt.id, completionIds: [completions[0].id] }, { promptId: "x", completionIds: [1, 2] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[0].id] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], raterId: 1 }]) {
+      for (const json of [{}, { promptId: prompt.id }, { promptId: prompt.id, completionIds: [completions[0].id] }, { promptId: "x", completionIds: [1, 2] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[0].id] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], raterId: 1 }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], levels: [0, 2] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], levels: [0] }]) {
         await expectError(await page("POST", "/rankings", { cookie, json }), 400, "invalid_request");
       }
       await expectError(await page("POST", "/rankings", { cookie, json: { promptId: prompt.id, completionIds: [completions[0].id, 999999] } }), 404, "not_found");

@@ -1,27 +1,20 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { desc, eq, lt } from "drizzle-orm";
 import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { completions, prompts, rankings } from "@ranklab/db";
+import { prompts, rankings } from "@ranklab/db";
 import { ApiError, notFound } from "../errors.ts";
 import { rankingToTsvLine } from "../lib/export-format.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
-import { id, idParam, paging, rankedCompletionIds, text } from "../lib/schemas.ts";
+import { id, idParam, levelsMatchIds, paging, rankedCompletionIds, rankLevels, text } from "../lib/schemas.ts";
 import { storeRanking } from "../lib/store-ranking.ts";
+import { nextRankTask } from "../lib/tasks.ts";
 import { validate } from "../middleware/validate.ts";
 import { streamRankings } from "../routes/exports.ts";
 import { LOGIN_COOKIE, raterForToken, requireWebAdmin, requireWebRater, type WebEnv } from "./session.ts";
 
-/** How many completions the page asks a person to order (the seed's tool: 4). */
-export const COMPLETIONS_PER_TASK = 4;
-
 const login = z.object({ token: z.string().trim().min(20).max(128) }).strict();
-const saveRanking = z
-  .object({
-    promptId: id,
-    completionIds: rankedCompletionIds,
-  })
-  .strict();
+const saveRanking = z.object({ promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional() }).strict().refine(...levelsMatchIds);
 const newPrompt = z.object({ text: text(2000) }).strict();
 const promptPatch = z.object({ active: z.boolean() }).strict();
 
@@ -44,25 +37,14 @@ export const webApi = new Hono<WebEnv>()
     return c.json({ id: rater.id, displayName: rater.displayName, role: rater.role, externalId: rater.externalId });
   })
   /**
-   * A random active prompt with at least two stored completions, and up to four of
-   * them in random order: what the person is asked to rank.
+   * The next group to rank: the same groups of 4 the bot hands out (lib/tasks.ts), one
+   * this person has not ranked, among the least-ranked; so a web ranking and a Telegram
+   * ranking of a group are of the same set, and agreement covers both.
    */
   .get("/task", async (c) => {
-    const db = c.get("db");
-    const [prompt] = await db
-      .select({ id: prompts.id, text: prompts.text })
-      .from(prompts)
-      .where(and(eq(prompts.active, true), sql`(SELECT count(*) FROM completions c WHERE c.prompt_id = ${prompts.id}) >= 2`))
-      .orderBy(sql`random()`)
-      .limit(1);
-    if (!prompt) throw new ApiError(404, "not_found", "no active prompt has two or more completions yet; the trainer posts them");
-    const items = await db
-      .select({ id: completions.id, text: completions.text })
-      .from(completions)
-      .where(eq(completions.promptId, prompt.id))
-      .orderBy(sql`random()`)
-      .limit(COMPLETIONS_PER_TASK);
-    return c.json({ prompt, completions: items });
+    const task = await nextRankTask(c.get("db"), c.get("rater").id);
+    if (!task || task.kind !== "rank") throw new ApiError(404, "not_found", "no group is waiting for you to rank; the trainer posts new completions after each run");
+    return c.json({ prompt: task.prompt, completions: task.completions });
   })
   .post("/rankings", validate("json", saveRanking), async (c) => {
     const body = c.req.valid("json");
