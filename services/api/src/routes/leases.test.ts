@@ -139,3 +139,38 @@ describe("releasing a lease", () => {
     expect(await poolSize()).toBe(0);
   });
 });
+
+describe("acknowledging what was used", () => {
+  it("marks only the listed labels trained and gives the lease's others back to the pool", async () => {
+    await drain();
+    await labels(3, 2);
+    const leased = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "trainer-p", limit: 10 } });
+    const usedRanking = leased.rankings[0].id as number;
+    const usedScores = leased.scores.slice(0, 2).map((s: { id: number }) => s.id) as number[];
+    const ack = await callJson("POST", `/v1/leases/${leased.lease.id}/ack`, 200, {
+      as: "trainer",
+      json: { rankingIds: [usedRanking], scoreIds: [...usedScores, 999999], releaseReason: "made no preference pair yet" },
+    });
+    expect(ack.acknowledged).toEqual({ rankings: 1, scores: 2 });
+    expect(ack.released).toEqual({ rankings: 1, scores: 1 });
+    expect(ack.lease.releaseReason).toBe("made no preference pair yet");
+    const trained = await env.DB.prepare("SELECT count(*) AS n FROM scores WHERE trained_at IS NOT NULL AND id IN (?, ?)").bind(usedScores[0]!, usedScores[1]!).first<{ n: number }>();
+    expect(trained!.n).toBe(2);
+    // The unused ranking and score are in the pool again; a second ack changes nothing.
+    expect(await poolSize()).toBe(2);
+    expect((await callJson("POST", `/v1/leases/${leased.lease.id}/ack`, 200, { as: "trainer" })).acknowledged).toEqual({ rankings: 0, scores: 0 });
+    expect(await poolSize()).toBe(2);
+  });
+
+  it("takes more used ids than one D1 statement binds", async () => {
+    await drain();
+    await labels(150, 0);
+    const leased = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "trainer-p", limit: 500 } });
+    const ids = leased.scores.map((s: { id: number }) => s.id) as number[];
+    const ack = await callJson("POST", `/v1/leases/${leased.lease.id}/ack`, 200, { as: "trainer", json: { rankingIds: [], scoreIds: ids.slice(0, 140) } });
+    expect(ack.acknowledged).toEqual({ rankings: 0, scores: 140 });
+    expect(ack.released).toEqual({ rankings: 0, scores: 10 });
+    await expectError(await call("POST", `/v1/leases/${leased.lease.id}/release`, { as: "trainer", json: { reason: "x" } }), 409, "conflict");
+    await expectNothingStored(() => call("POST", `/v1/leases/${leased.lease.id}/ack`, { as: "trainer", json: { scoreIds: ["x"] } }));
+  });
+});

@@ -8,6 +8,7 @@ import { runBatch } from "../lib/batch.ts";
 import { chunk } from "../lib/chunk.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
 import { trainerOnly } from "../lib/roles.ts";
+import { id } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 const createLease = z.object({
@@ -19,7 +20,20 @@ const createLease = z.object({
 }).strict();
 
 const extendLease = z.object({ ttlSeconds: z.number().int().min(1).max(24 * 3600) }).strict();
-const releaseLease = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+const releaseReason = z.string().trim().min(1).max(500);
+const releaseLease = z.object({ reason: releaseReason }).strict();
+/**
+ * Optional: the labels the trainer used. Left out, every label of the lease is
+ * acknowledged; given, only these are, and the lease's other labels go back to the pool
+ * with `releaseReason` (e.g. "made no preference pair yet").
+ */
+const ackLease = z
+  .object({
+    rankingIds: z.array(id).max(2000).optional(),
+    scoreIds: z.array(id).max(2000).optional(),
+    releaseReason: releaseReason.optional(),
+  })
+  .strict();
 const leaseParam = z.object({ id: z.uuid() });
 
 type LabelTable = typeof scores | typeof rankings;
@@ -102,28 +116,58 @@ export const leaseRoutes = new Hono<AppEnv>()
   })
   .get("/:id", trainerOnly, validate("param", leaseParam), async (c) => c.json(await requireLease(c.get("db"), c.req.valid("param").id)))
   /**
-   * Marks the lease's labels trained. Idempotent; refused with 409 once the lease has
-   * expired, because its labels are back in the pool and may be another trainer's now.
+   * Marks the lease's labels trained: all of them, or the `rankingIds`/`scoreIds` the
+   * trainer used, releasing the others to the pool. Idempotent; refused with 409 once
+   * the lease has expired or was released, because its labels are back in the pool and
+   * may be another trainer's now.
    */
-  .post("/:id/ack", trainerOnly, validate("param", leaseParam), async (c) => {
+  .post("/:id/ack", trainerOnly, validate("param", leaseParam), validate("json", ackLease), async (c) => {
     const db = c.get("db");
     const lease = await requireLease(db, c.req.valid("param").id);
-    if (lease.ackedAt) return c.json({ lease, acknowledged: { rankings: 0, scores: 0 } });
+    const body = c.req.valid("json");
+    if (lease.ackedAt) return c.json({ lease, acknowledged: { rankings: 0, scores: 0 }, released: { rankings: 0, scores: 0 } });
     if (lease.releasedAt) throw new ApiError(409, "conflict", `lease ${lease.id} was released (${lease.releaseReason}); its labels are back in the pool`);
     const now = new Date();
     if (lease.expiresAt.getTime() <= now.getTime()) {
       throw new ApiError(409, "lease_expired", `lease ${lease.id} expired at ${lease.expiresAt.toISOString()}; its labels are back in the pool`);
     }
+    const partial = body.rankingIds !== undefined || body.scoreIds !== undefined;
     const held = (table: LabelTable) => and(eq(table.leaseId, lease.id), isNull(table.trainedAt));
-    const [acked, ackedRankings, ackedScores] = await runBatch<{ id: number }[]>(db, [
-      db.update(leases).set({ ackedAt: now }).where(and(eq(leases.id, lease.id), isNull(leases.ackedAt))).returning({ id: leases.id }),
-      db.update(rankings).set({ trainedAt: now }).where(held(rankings)).returning({ id: rankings.id }),
-      db.update(scores).set({ trainedAt: now }).where(held(scores)).returning({ id: scores.id }),
+    // D1 binds at most 100 values a statement: the used ids go 90 at a time, in the same batch.
+    const train = (table: LabelTable, ids: number[] | undefined) =>
+      partial
+        ? chunk(ids ?? [], 90).map((part) => db.update(table).set({ trainedAt: now }).where(and(held(table), inArray(table.id, part))).returning({ id: table.id }))
+        : [db.update(table).set({ trainedAt: now }).where(held(table)).returning({ id: table.id })];
+    const rankingUpdates = train(rankings, body.rankingIds);
+    const scoreUpdates = train(scores, body.scoreIds);
+    // A batch runs in order, in one transaction: what the lease still holds after the updates above was not used.
+    const results = await runBatch<{ id: number }[]>(db, [
+      db
+        .update(leases)
+        .set({ ackedAt: now, ...(partial ? { releaseReason: body.releaseReason ?? "not used by the run" } : {}) })
+        .where(and(eq(leases.id, lease.id), isNull(leases.ackedAt)))
+        .returning({ id: leases.id }),
+      ...rankingUpdates,
+      ...scoreUpdates,
+      ...(partial
+        ? [
+            db.update(rankings).set({ leaseId: null, leaseExpiresAt: null }).where(held(rankings)).returning({ id: rankings.id }),
+            db.update(scores).set({ leaseId: null, leaseExpiresAt: null }).where(held(scores)).returning({ id: scores.id }),
+          ]
+        : []),
     ]);
+    const count = (from: number, n: number) => results.slice(from, from + n).reduce((sum, rows) => sum + rows.length, 0);
+    const acked = results[0]!;
+    const ackedRankings = count(1, rankingUpdates.length);
+    const ackedScores = count(1 + rankingUpdates.length, scoreUpdates.length);
+    const releasedRankings = partial ? results.at(-2)!.length : 0;
+    const releasedScores = partial ? results.at(-1)!.length : 0;
     const [after] = await db.select().from(leases).where(eq(leases.id, lease.id));
+    const done = acked!.length > 0;
     return c.json({
       lease: after!,
-      acknowledged: acked!.length > 0 ? { rankings: ackedRankings!.length, scores: ackedScores!.length } : { rankings: 0, scores: 0 },
+      acknowledged: done ? { rankings: ackedRankings, scores: ackedScores } : { rankings: 0, scores: 0 },
+      released: done ? { rankings: releasedRankings, scores: releasedScores } : { rankings: 0, scores: 0 },
     });
   })
   /** Keeps a long training step's labels: moves the expiry to now + ttlSeconds. */
