@@ -55,7 +55,7 @@ describe("the API under wrangler dev", () => {
 
     const lease = await (await trainer.v1.leases.$post({ json: { holder: "test-trainer" } })).json();
     expect(lease.rankings).toHaveLength(1);
-    const ack = await trainer.v1.leases[":id"].ack.$post({ param: { id: lease.lease!.id } });
+    const ack = await trainer.v1.leases[":id"].ack.$post({ param: { id: lease.lease!.id }, json: {} });
     expect((await ack.json()).acknowledged).toEqual({ rankings: 1, scores: 0 });
   });
 

@@ -3,7 +3,7 @@ import { UserError } from "../errors.ts";
 import { loadBertDir } from "../io/bert-dir.ts";
 import { parseOrExplain, readJsonFile } from "../io/json-file.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
-import { scoreTexts } from "../reward/score-tfjs.ts";
+import { asItems, scoreItems } from "../reward/score-tfjs.ts";
 import { trainRewardModel } from "../reward/train.ts";
 import { RewardTrainConfigSchema } from "../reward/train-config.ts";
 import { disposeParams } from "../models/params.ts";
@@ -60,6 +60,7 @@ export async function rewardScore(argv: string[]): Promise<void> {
     file: { type: "string" },
     "max-length": { type: "string" },
     "batch-size": { type: "string" },
+    prompt: { type: "string" },
     onnx: { type: "boolean" },
     backend: { type: "string" },
   });
@@ -74,13 +75,15 @@ export async function rewardScore(argv: string[]): Promise<void> {
   if (texts.length === 0) throw new UserError("reward score: no texts; pass them as arguments, with --file, or on stdin");
   const model = loadBertDir(values.model);
   const options = { maxLength: intFlag("max-length", values["max-length"], Math.min(128, model.config.max_position_embeddings))!, batchSize: intFlag("batch-size", values["batch-size"], 32)! };
+  // Each text is a completion of --prompt when given (a reward model trained on prompts wants it), else a whole text.
+  const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
   let scores: number[];
   if (values.onnx) {
     const scorer = await OnnxBertScorer.open(values.model, model);
-    scores = await scorer.score(texts, options);
+    scores = await scorer.score(items, options);
     await scorer.close();
   } else {
-    scores = scoreTexts(model, texts, options);
+    scores = scoreItems(model, items, options);
   }
   disposeParams(model.params);
   texts.forEach((t, i) => console.log(`${scores[i]!.toFixed(4)}\t${t}`));

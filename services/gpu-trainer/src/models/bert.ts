@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { attention, geluErf, geluTanh, layerNorm, linear, paddingBias } from "./layers.ts";
 import { get, type ParamSpec, type Params } from "./params.ts";
+import { REWARD_INPUTS } from "../reward/reward-input.ts";
 
 /**
  * A BERT-style encoder with a head on the first token: one output (a reward model, as
@@ -37,6 +38,9 @@ export const BertConfigSchema = z
     // token's (0 = none). Models trained from scratch on Chinese commonly use them
     // (a word is mostly two characters); a pretrained checkpoint has no such table.
     bigram_buckets: z.number().int().min(0).max(32768).default(0),
+    // ranklab's: how a (prompt, completion) becomes the model's input (reward/reward-input.ts).
+    // It changes no weight or layer, only the text fed in; absent in checkpoints from elsewhere.
+    reward_input: z.enum(REWARD_INPUTS).optional(),
   })
   .passthrough()
   .refine((c) => c.hidden_size % c.num_attention_heads === 0, { message: "hidden_size must be a multiple of num_attention_heads" });

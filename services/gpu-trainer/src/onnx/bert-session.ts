@@ -4,12 +4,14 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { ortSessionOptions } from "./session-options.ts";
 import type { BertModel } from "../io/bert-dir.ts";
+import { encodeRewardItems, rewardInputOf, type RewardItem } from "../reward/reward-input.ts";
 
 const int64 = (data: Int32Array | number[], dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(Array.from(data, BigInt)), dims);
 
 /**
  * A reward model or sentiment classifier on onnxruntime-node: the same scores as
- * scoreTexts (tfjs), several times faster on CPU (see `npm run bench`).
+ * scoreItems (tfjs), several times faster on CPU (see `npm run bench`), with the
+ * input the model was trained on (its `reward_input`).
  */
 export class OnnxBertScorer {
   private constructor(
@@ -24,10 +26,10 @@ export class OnnxBertScorer {
     return new OnnxBertScorer(session, model);
   }
 
-  /** Raw head outputs, [texts][num_labels]. */
-  async logits(texts: readonly string[], maxLength: number, prompts?: readonly string[]): Promise<number[][]> {
-    if (texts.length === 0) return [];
-    const enc = prompts ? this.model.tokenizer.encodeBatch(prompts, maxLength, texts) : this.model.tokenizer.encodeBatch(texts, maxLength);
+  /** Raw head outputs, [items][num_labels]. */
+  async logits(items: readonly RewardItem[], maxLength: number): Promise<number[][]> {
+    if (items.length === 0) return [];
+    const enc = encodeRewardItems(this.model.tokenizer, rewardInputOf(this.model.config), items, maxLength);
     const dims = [enc.batch, enc.length];
     const out = await this.session.run({
       input_ids: int64(enc.inputIds, dims),
@@ -39,11 +41,11 @@ export class OnnxBertScorer {
     return Array.from({ length: enc.batch }, (_, i) => Array.from(data.subarray(i * labels, (i + 1) * labels)));
   }
 
-  /** One number per text, as scoreTexts: the reward, or P(positive) for a classifier. */
-  async score(texts: readonly string[], options: { maxLength: number; batchSize: number; prompts?: readonly string[] }): Promise<number[]> {
+  /** One number per item, as scoreItems: the reward, or P(positive) for a classifier. */
+  async score(items: readonly RewardItem[], options: { maxLength: number; batchSize: number }): Promise<number[]> {
     const out: number[] = [];
-    for (let start = 0; start < texts.length; start += options.batchSize) {
-      const rows = await this.logits(texts.slice(start, start + options.batchSize), options.maxLength, options.prompts?.slice(start, start + options.batchSize));
+    for (let start = 0; start < items.length; start += options.batchSize) {
+      const rows = await this.logits(items.slice(start, start + options.batchSize), options.maxLength);
       for (const row of rows) {
         if (row.length === 1) out.push(row[0]!);
         else {

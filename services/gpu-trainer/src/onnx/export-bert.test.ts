@@ -6,7 +6,7 @@ import { selectBackend } from "../backend/select-backend.ts";
 import { saveBertDir, type BertModel } from "../io/bert-dir.ts";
 import { BertConfigSchema, bertParamSpecs, type BertConfig } from "../models/bert.ts";
 import { initParams } from "../models/params.ts";
-import { scoreTexts } from "../reward/score-tfjs.ts";
+import { asItems, scoreItems } from "../reward/score-tfjs.ts";
 import { vocabFromTokens } from "../tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { OnnxBertScorer } from "./bert-session.ts";
@@ -31,9 +31,10 @@ async function parity(overrides: Partial<BertConfig>) {
   saveBertDir(dir, model);
   exportBertOnnx(dir, model);
   const scorer = await OnnxBertScorer.open(dir, model);
-  const options = { maxLength: 16, batchSize: 8, prompts: overrides.type_vocab_size ? TEXTS.map(() => "这电影") : undefined };
-  const onnx = await scorer.score(TEXTS, options);
-  const tfjs = scoreTexts(model, TEXTS, options);
+  const options = { maxLength: 16, batchSize: 8 };
+  const items = asItems(TEXTS, overrides.type_vocab_size ? TEXTS.map(() => "这电影") : undefined);
+  const onnx = await scorer.score(items, options);
+  const tfjs = scoreItems(model, items, options);
   await scorer.close();
   return { onnx, tfjs };
 }

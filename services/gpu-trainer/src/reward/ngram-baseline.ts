@@ -1,5 +1,5 @@
 import { seededRandom, shuffled } from "../util/random.ts";
-import { pairsOf, pairwiseAccuracy, type RankList } from "./rank-data.ts";
+import { pairwiseAccuracy, preferencePairs, type RankList } from "./rank-data.ts";
 
 /**
  * The baseline a neural reward model has to beat: a linear score over character
@@ -91,7 +91,7 @@ export class NgramRanker {
         for (const li of order.slice(start, start + options.listsPerStep)) {
           const texts = vectors[li]!;
           const scores = texts.map((x) => ranker.dot(x));
-          for (const [i, j] of pairsOf(texts.length)) {
+          for (const [i, j] of preferencePairs(lists[li]!)) {
             // d/ds of −log σ(s_i − s_j) is −(1 − σ(s_i − s_j)) for i, the opposite for j.
             const g = -1 / (1 + Math.exp(scores[i]! - scores[j]!));
             for (const [x, sign] of [[texts[i]!, 1], [texts[j]!, -1]] as const) {

@@ -1,10 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
 
-/** Texts ordered best first, optionally with the prompt they answer. */
+/**
+ * Texts ordered best first, optionally with the prompt they answer. `levels` (dense
+ * ranks, 0 best) mark ties: texts of one level are equally good and make no pair.
+ * Without levels the list is strict.
+ */
 export interface RankList {
-  prompt?: string;
+  prompt?: string | undefined;
   texts: string[];
+  levels?: number[] | undefined;
 }
 
 /**
@@ -69,17 +74,27 @@ export function pairsOf(n: number): [number, number][] {
   return out;
 }
 
-export function countPairs(lists: readonly RankList[]): number {
-  return lists.reduce((sum, l) => sum + (l.texts.length * (l.texts.length - 1)) / 2, 0);
+/**
+ * The (better, worse) pairs a list states: every pair of different levels (all pairs of
+ * a strict list). A pair of two identical texts is left out: no model can order a text
+ * against itself, and counting it would only lower accuracy.
+ */
+export function preferencePairs(list: RankList): [number, number][] {
+  const level = (i: number) => list.levels?.[i] ?? i;
+  return pairsOf(list.texts.length).filter(([i, j]) => level(i) < level(j) && list.texts[i] !== list.texts[j]);
 }
 
-/** Pairwise accuracy: the share of (better, worse) pairs the scores put in the right order. */
+export function countPairs(lists: readonly RankList[]): number {
+  return lists.reduce((sum, l) => sum + preferencePairs(l).length, 0);
+}
+
+/** Pairwise accuracy: the share of (better, worse) pairs the scores put in the right order; ties count for nothing. */
 export function pairwiseAccuracy(lists: readonly RankList[], scores: readonly number[][]): { accuracy: number; margin: number; pairs: number } {
   let right = 0;
   let margin = 0;
   let pairs = 0;
   lists.forEach((list, l) => {
-    for (const [i, j] of pairsOf(list.texts.length)) {
+    for (const [i, j] of preferencePairs(list)) {
       const d = scores[l]![i]! - scores[l]![j]!;
       if (d > 0) right++;
       margin += d;

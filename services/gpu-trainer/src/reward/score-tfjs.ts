@@ -1,25 +1,23 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BertModel } from "../io/bert-dir.ts";
 import { bertForward } from "../models/bert.ts";
+import { encodeRewardItems, rewardInputOf, type RewardItem } from "./reward-input.ts";
 
 export interface ScoreOptions {
   maxLength: number;
   batchSize: number;
-  /** Prompts paired with the texts (`[CLS] prompt [SEP] text [SEP]`), when the model was trained that way. */
-  prompts?: readonly string[];
 }
 
 /**
- * One number per text: the reward (num_labels = 1), or the probability of the last
- * label, "positive", for a classifier (the seed's sentiment reward, 0.0–1.0).
+ * One number per item, fed as the model was trained (its `reward_input`): the reward
+ * (num_labels = 1), or the probability of the last label, "positive", for a classifier
+ * (the seed's sentiment reward, 0.0–1.0).
  */
-export function scoreTexts(model: BertModel, texts: readonly string[], options: ScoreOptions): number[] {
+export function scoreItems(model: BertModel, items: readonly RewardItem[], options: ScoreOptions): number[] {
+  const kind = rewardInputOf(model.config);
   const out: number[] = [];
-  for (let start = 0; start < texts.length; start += options.batchSize) {
-    const part = texts.slice(start, start + options.batchSize);
-    const prompts = options.prompts?.slice(start, start + options.batchSize);
-    // Pairs put the prompt first, as `[CLS] prompt [SEP] text [SEP]`.
-    const enc = prompts ? model.tokenizer.encodeBatch(prompts, options.maxLength, part) : model.tokenizer.encodeBatch(part, options.maxLength);
+  for (let start = 0; start < items.length; start += options.batchSize) {
+    const enc = encodeRewardItems(model.tokenizer, kind, items.slice(start, start + options.batchSize), options.maxLength);
     const values = tf.tidy(() => {
       const logits = bertForward(model.params, model.config, {
         inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
@@ -34,3 +32,6 @@ export function scoreTexts(model: BertModel, texts: readonly string[], options: 
   }
   return out;
 }
+
+/** Texts with no prompt (whole reviews, or completions scored alone). */
+export const asItems = (texts: readonly string[], prompts?: readonly string[]): RewardItem[] => texts.map((completion, i) => ({ completion, prompt: prompts?.[i] }));

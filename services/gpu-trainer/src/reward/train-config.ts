@@ -1,17 +1,24 @@
 import { z } from "zod";
 import { MlmSchema } from "./pretrain-mlm.ts";
+import { REWARD_INPUTS } from "./reward-input.ts";
 
 /** The reward-model training job's config; every default says why. Unknown keys are refused. */
 export const RewardTrainConfigSchema = z
   .object({
-    // Rank-list TSV and/or pairwise JSONL files.
-    train: z.array(z.string()).min(1),
+    // Rank-list TSV and/or pairwise JSONL files (`reward train`; the daemon passes its examples in memory instead).
+    train: z.array(z.string()).min(1).optional(),
     // Held-out rank lists for pairwise accuracy; the best checkpoint is chosen on it.
-    dev: z.string(),
+    dev: z.string().optional(),
     // Checkpoints go to <out>/best (highest dev accuracy) and <out>/last (to resume).
     out: z.string(),
     // A Hugging Face encoder folder to start from (config.json, model.safetensors, vocab.txt); none: a small model from scratch.
     baseModel: z.string().optional(),
+    // A model from scratch takes its vocabulary from this folder's vocab.txt (e.g. the policy's, so that it knows every
+    // character the policy can write); none: a character vocabulary built from the training texts.
+    vocabFrom: z.string().optional(),
+    // What the model sees for (prompt, completion) (reward/reward-input.ts): "auto" is "pair" when the data has prompts,
+    // else "concat" (whole texts). A base model that records its own keeps it.
+    rewardInput: z.enum(["auto", ...REWARD_INPUTS]).default("auto"),
     // Reviews are short: 128 tokens keep ~95% of the seed's reviews whole and attention cheap.
     maxLength: z.number().int().min(8).max(512).default(128),
     // 8 lists of 4 texts = 48 pairs a step: stable gradients, ~1 s steps on 2 CPU cores.
@@ -21,8 +28,6 @@ export const RewardTrainConfigSchema = z
     learningRate: z.number().positive().max(1).default(1e-3),
     // Dropout 0.1 as in BERT: the seed's data sets are small and a model overfits them fast.
     dropout: z.number().min(0).max(0.9).default(0.1),
-    // Pair the prompt with each text when the data has prompts (pairwise JSONL).
-    usePrompts: z.boolean().default(false),
     logEvery: z.number().int().positive().default(10),
     evalEvery: z.number().int().positive().default(100),
     seed: z.number().int().default(42),

@@ -6,7 +6,7 @@ import { selectBackend } from "../backend/select-backend.ts";
 import { generateRankLists, generateReviews, toRankTsv } from "../data/review-corpus.ts";
 import { loadBertDir } from "../io/bert-dir.ts";
 import { disposeParams } from "../models/params.ts";
-import { scoreTexts } from "./score-tfjs.ts";
+import { asItems, scoreItems } from "./score-tfjs.ts";
 import { trainRewardModel } from "./train.ts";
 import { RewardTrainConfigSchema } from "./train-config.ts";
 
@@ -38,8 +38,8 @@ describe("reward-model training on generated reviews", () => {
     await selectBackend("wasm");
     const train = generateRankLists(240, 1);
     const dev = generateRankLists(40, 2, new Set(train.flatMap((l) => l.texts)));
-    writeFileSync(config.train[0]!, toRankTsv(train));
-    writeFileSync(config.dev, toRankTsv(dev));
+    writeFileSync(config.train![0]!, toRankTsv(train));
+    writeFileSync(config.dev!, toRankTsv(dev));
     result = await trainRewardModel(config, (l) => lines.push(l));
   }, 240_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,7 +61,7 @@ describe("reward-model training on generated reviews", () => {
   it("scores held-out positive reviews above held-out negative ones in ≥ 95% of pairs", () => {
     const model = loadBertDir(result.bestDir);
     const heldOut = generateReviews(120, 99);
-    const scores = scoreTexts(model, heldOut.map((r) => r.text), { maxLength: 64, batchSize: 32 });
+    const scores = scoreItems(model, asItems(heldOut.map((r) => r.text)), { maxLength: 64, batchSize: 32 });
     const positive = scores.filter((_, i) => heldOut[i]!.label === "positive");
     const negative = scores.filter((_, i) => heldOut[i]!.label === "negative");
     let right = 0;

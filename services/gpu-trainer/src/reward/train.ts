@@ -6,14 +6,16 @@ import { readSafetensors, writeSafetensors, type TensorMap } from "../io/safeten
 import { savePlotPng } from "../metrics/plot.ts";
 import { BertConfigSchema, bertForward, bertParamSpecs } from "../models/bert.ts";
 import { disposeParams, initParams } from "../models/params.ts";
+import { UserError } from "../errors.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
-import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
+import { loadTokenizer, WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
-import { countPairs, pairsOf, pairwiseAccuracy, readRankFile, type RankList } from "./rank-data.ts";
+import { countPairs, pairwiseAccuracy, preferencePairs, readRankFile, type RankList } from "./rank-data.ts";
 import { pretrainMlm } from "./pretrain-mlm.ts";
 import { rankLoss } from "./rank-loss.ts";
-import { scoreTexts } from "./score-tfjs.ts";
+import { encodeRewardItems, rewardInputOf, type RewardInput, type RewardItem } from "./reward-input.ts";
+import { scoreItems } from "./score-tfjs.ts";
 import type { RewardTrainConfig } from "./train-config.ts";
 
 /** What <out>/last/state.json records so that a crashed run resumes where it stopped. */
@@ -33,12 +35,17 @@ export interface RewardTrainResult {
   history: TrainState["history"];
 }
 
+/** The reward input a new model gets: the config's, or "pair" when the data has prompts and "concat" (whole texts) otherwise. */
+function chosenRewardInput(config: RewardTrainConfig, lists: readonly RankList[]): RewardInput {
+  if (config.rewardInput !== "auto") return config.rewardInput;
+  return lists.some((l) => l.prompt) ? "pair" : "concat";
+}
+
 function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
-  const vocab = buildCharVocab(
-    lists.flatMap((l) => [...l.texts, l.prompt ?? ""]),
-    config.model.maxVocab,
-  );
-  const tokenizer = new WordPieceTokenizer(vocab, { lowercase: true, maxCharsPerWord: 100 });
+  const tokenizer = config.vocabFrom
+    ? loadTokenizer(config.vocabFrom)
+    : new WordPieceTokenizer(buildCharVocab(lists.flatMap((l) => [...l.texts, l.prompt ?? ""]), config.model.maxVocab), { lowercase: true, maxCharsPerWord: 100 });
+  const vocab = tokenizer.vocab;
   const bert = BertConfigSchema.parse({
     vocab_size: vocab.tokens.length,
     hidden_size: config.model.hiddenSize,
@@ -49,15 +56,18 @@ function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
     num_labels: 1,
     classifier_pooling: config.model.pooling,
     bigram_buckets: config.model.bigramBuckets,
+    reward_input: chosenRewardInput(config, lists),
   });
   return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), config.seed) };
 }
 
+/** Every text of `lists` as the reward model sees it, flattened in list order. */
+const itemsOf = (lists: readonly RankList[]): RewardItem[] => lists.flatMap((l) => l.texts.map((completion) => ({ prompt: l.prompt, completion })));
+
 /** Rewards for every text of `lists`, flattened in list order: [Σ texts]. */
 function forwardLists(model: BertModel, lists: RankList[], config: RewardTrainConfig, dropout: number): tf.Tensor1D {
-  const texts = lists.flatMap((l) => l.texts);
-  const prompts = config.usePrompts ? lists.flatMap((l) => l.texts.map(() => l.prompt ?? "")) : undefined;
-  const enc = prompts ? model.tokenizer.encodeBatch(prompts, config.maxLength, texts) : model.tokenizer.encodeBatch(texts, config.maxLength);
+  const items = itemsOf(lists);
+  const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), items, config.maxLength);
   const out = bertForward(
     model.params,
     model.config,
@@ -68,16 +78,16 @@ function forwardLists(model: BertModel, lists: RankList[], config: RewardTrainCo
     },
     dropout,
   );
-  return tf.reshape(out, [texts.length]) as tf.Tensor1D;
+  return tf.reshape(out, [items.length]) as tf.Tensor1D;
 }
 
-/** Index pairs (better, worse) into the flattened texts of `lists`. */
+/** Index pairs (better, worse) into the flattened texts of `lists`: every pair of different levels. */
 function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array } {
   const better: number[] = [];
   const worse: number[] = [];
   let offset = 0;
   for (const list of lists) {
-    for (const [i, j] of pairsOf(list.texts.length)) {
+    for (const [i, j] of preferencePairs(list)) {
       better.push(offset + i);
       worse.push(offset + j);
     }
@@ -86,13 +96,31 @@ function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array 
   return { better: Int32Array.from(better), worse: Int32Array.from(worse) };
 }
 
-export function evaluate(model: BertModel, lists: RankList[], config: Pick<RewardTrainConfig, "maxLength" | "usePrompts">) {
-  const texts = lists.flatMap((l) => l.texts);
-  const prompts = config.usePrompts ? lists.flatMap((l) => l.texts.map(() => l.prompt ?? "")) : undefined;
-  const flat = scoreTexts(model, texts, { maxLength: config.maxLength, batchSize: 64, ...(prompts ? { prompts } : {}) });
+/** Pairwise accuracy (over the pairs the lists order), mean margin and mean reward of `model` on `lists`. */
+export function evaluate(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">) {
+  const flat = scoreItems(model, itemsOf(lists), { maxLength: config.maxLength, batchSize: 64 });
   let k = 0;
   const perList = lists.map((l) => l.texts.map(() => flat[k++]!));
-  return { ...pairwiseAccuracy(lists, perList), meanReward: flat.reduce((a, b) => a + b, 0) / flat.length };
+  return { ...pairwiseAccuracy(lists, perList), meanReward: flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length) };
+}
+
+/**
+ * Mean and standard deviation of the model's rewards over the distinct training texts:
+ * stored with the checkpoint so PPO (and /v1/score) can put a reward on a scale that
+ * does not change from one reward model to the next.
+ */
+function rewardScale(model: BertModel, lists: readonly RankList[], maxLength: number): { mean: number; std: number } {
+  const seen = new Set<string>();
+  const items = itemsOf(lists).filter((i) => {
+    const key = `${i.prompt ?? ""}\u0000${i.completion}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const rewards = scoreItems(model, items, { maxLength, batchSize: 64 });
+  const mean = rewards.reduce((a, b) => a + b, 0) / Math.max(1, rewards.length);
+  const std = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / Math.max(1, rewards.length));
+  return { mean, std: std > 0 ? std : 1 };
 }
 
 function saveOptimizer(path: string, optimizer: tf.Optimizer): Promise<void> {
@@ -131,13 +159,23 @@ function plotCurves(config: RewardTrainConfig, history: TrainState["history"]) {
 }
 
 /**
- * Trains a reward model on rank lists with the pairwise rank loss over every pair of
- * each list. Resumes from <out>/last when it exists.
+ * `reward train`: a reward model from rank-list TSV or pairwise JSONL files (the
+ * config's `train` and `dev`). Resumes from <out>/last when it exists.
  */
 export async function trainRewardModel(config: RewardTrainConfig, log: (line: string) => void = console.log): Promise<RewardTrainResult> {
-  // 1. Data: every training file, and the dev file for pairwise accuracy.
-  const trainLists = config.train.flatMap(readRankFile);
-  const devLists = readRankFile(config.dev);
+  if (!config.train || !config.dev) throw new UserError("reward train: --train FILE (one or more) and --dev FILE are required");
+  return trainRewardModelOn(config, config.train.flatMap(readRankFile), readRankFile(config.dev), log);
+}
+
+/**
+ * Trains a reward model on rank lists (best first, ties by level) with the pairwise
+ * rank loss over every pair of different levels; the best checkpoint by dev pairwise
+ * accuracy goes to <out>/best. Resumes from <out>/last when it exists.
+ */
+export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: RankList[], devLists: RankList[], log: (line: string) => void = console.log): Promise<RewardTrainResult> {
+  // 1. Data: lists in memory; a list that orders nothing (all tied) teaches nothing.
+  trainLists = trainLists.filter((l) => preferencePairs(l).length > 0);
+  if (trainLists.length === 0) throw new UserError("reward model: the training data states no preference (every list is tied or has one text)");
   mkdirSync(config.out, { recursive: true });
   mkdirSync(config.logsDir, { recursive: true });
 
@@ -146,6 +184,8 @@ export async function trainRewardModel(config: RewardTrainConfig, log: (line: st
   const resuming = existsSync(join(lastDir, "config.json")) && existsSync(join(lastDir, "state.json"));
   const fresh = !resuming && !config.baseModel;
   const model = resuming ? loadBertDir(lastDir) : config.baseModel ? loadBertDir(config.baseModel, { num_labels: 1 }) : freshModel(config, trainLists);
+  // A base encoder from elsewhere has no reward input; one of ranklab's keeps the one it was trained with.
+  if (!model.config.reward_input) model.config = { ...model.config, reward_input: chosenRewardInput(config, trainLists) };
   if (fresh && config.pretrain.epochs > 0) {
     // Unlabeled use of the training texts only; dev texts stay unseen.
     const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
@@ -165,7 +205,7 @@ export async function trainRewardModel(config: RewardTrainConfig, log: (line: st
   const totalSteps = stepsPerEpoch * config.epochs;
   log(
     `training reward model: ${trainLists.length} rank lists (${countPairs(trainLists)} pairs), dev ${devLists.length} lists (${countPairs(devLists)} pairs), ` +
-      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, backend ${tf.getBackend()}`,
+      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, input ${rewardInputOf(model.config)}, backend ${tf.getBackend()}`,
   );
   const progress = createProgress(totalSteps, "reward", config.quiet, log);
   const started = performance.now();
@@ -218,8 +258,14 @@ export async function trainRewardModel(config: RewardTrainConfig, log: (line: st
   }
   if (state.history.at(-1)?.step !== state.step || state.history.at(-1)?.accuracy === undefined) await evaluateAndSave();
   progress.stop();
-  const seconds = (performance.now() - started) / 1000;
   disposeParams(model.params);
+  // The best model's reward scale over the training texts, beside its dev figures.
+  const best = loadBertDir(join(config.out, "best"));
+  const scale = rewardScale(best, trainLists, config.maxLength);
+  disposeParams(best.params);
+  const metricsPath = join(config.out, "best", "metrics.json");
+  writeFileSync(metricsPath, `${JSON.stringify({ ...readJsonIfExists<Record<string, number>>(metricsPath), train_reward_mean: scale.mean, train_reward_std: scale.std }, null, 2)}\n`);
+  const seconds = (performance.now() - started) / 1000;
   optimizer.dispose();
   log(`done: ${state.step} steps in ${seconds.toFixed(1)} s; best dev accuracy ${state.bestAccuracy.toFixed(4)}; curve in ${join(config.logsDir, `${config.runName}.png`)}`);
   return { bestAccuracy: state.bestAccuracy, bestDir: join(config.out, "best"), steps: state.step, seconds, history: state.history };

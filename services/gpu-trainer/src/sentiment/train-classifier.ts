@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import type { BertModel } from "../io/bert-dir.ts";
 import { bertForward } from "../models/bert.ts";
-import { scoreTexts } from "../reward/score-tfjs.ts";
+import { encodeRewardItems, rewardInputOf } from "../reward/reward-input.ts";
+import { asItems, scoreItems } from "../reward/score-tfjs.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 
@@ -40,7 +41,7 @@ export async function trainClassifier(model: BertModel, train: readonly Labelled
     let total = 0;
     for (let start = 0; start < order.length; start += config.batchSize) {
       const batch = order.slice(start, start + config.batchSize);
-      const enc = model.tokenizer.encodeBatch(batch.map((b) => b.text), config.maxLength);
+      const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), asItems(batch.map((b) => b.text)), config.maxLength);
       const loss = optimizer.minimize(
         () =>
           tf.losses.softmaxCrossEntropy(
@@ -57,7 +58,7 @@ export async function trainClassifier(model: BertModel, train: readonly Labelled
       loss.dispose();
       progress.update(++step);
     }
-    const p = scoreTexts(model, heldOut.map((h) => h.text), { maxLength: config.maxLength, batchSize: 64 });
+    const p = scoreItems(model, asItems(heldOut.map((h) => h.text)), { maxLength: config.maxLength, batchSize: 64 });
     accuracy = p.filter((v, i) => (v > 0.5 ? 1 : 0) === heldOut[i]!.label).length / heldOut.length;
     progress.log(`classifier epoch ${epoch + 1}/${config.epochs}: loss ${(total / steps).toFixed(4)}, held-out accuracy ${accuracy.toFixed(4)}`);
   }

@@ -1,6 +1,7 @@
 import { disposeParams } from "../models/params.ts";
 import { loadBertDir } from "../io/bert-dir.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
+import type { RewardItem } from "../reward/reward-input.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -47,12 +48,12 @@ export class HotSwapScorer {
   }
 
   /** Scores on the checkpoint current when the call starts; undefined when none is loaded yet. */
-  async score(texts: readonly string[], prompts?: readonly string[]): Promise<{ scores: number[]; checkpoint: CheckpointRef } | undefined> {
+  async score(items: readonly RewardItem[]): Promise<{ scores: number[]; checkpoint: CheckpointRef } | undefined> {
     const loaded = this.current;
     if (!loaded) return undefined;
     loaded.inFlight++;
     try {
-      const scores = await loaded.scorer.score(texts, { maxLength: loaded.maxLength, batchSize: 64, ...(prompts ? { prompts } : {}) });
+      const scores = await loaded.scorer.score(items, { maxLength: loaded.maxLength, batchSize: 64 });
       return { scores, checkpoint: loaded.ref };
     } finally {
       loaded.inFlight--;

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { fetchActiveCheckpoint } from "./checkpoint-sync.ts";
 import { HotSwapScorer } from "./hot-swap-scorer.ts";
+import { asItems } from "../reward/score-tfjs.ts";
 
 /** What POST /score takes: the API's /v1/score forwards its validated body here. */
 export const ScoreRequestSchema = z
@@ -77,7 +78,7 @@ export async function startScorerServer(options: ScorerServerOptions): Promise<{
       }
       const parsed = ScoreRequestSchema.safeParse(body);
       if (!parsed.success) return json(res, 400, { error: { code: "invalid_request", message: "invalid score request", issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) } });
-      const result = await scorer.score(parsed.data.texts, parsed.data.prompts);
+      const result = await scorer.score(asItems(parsed.data.texts, parsed.data.prompts));
       if (!result) return json(res, 503, { error: { code: "no_checkpoint", message: "no reward checkpoint is active yet" } });
       return json(res, 200, result);
     } catch (err) {

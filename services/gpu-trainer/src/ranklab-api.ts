@@ -1,0 +1,137 @@
+import { createApiClient } from "@ranklab/api/client";
+
+/** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
+export class ApiCallError extends Error {
+  override name = "ApiCallError";
+  constructor(
+    what: string,
+    readonly status: number,
+    body: string,
+  ) {
+    super(`${what}: ${status} ${body}`);
+  }
+}
+
+type Reply = { ok: boolean; status: number; text(): Promise<string>; json(): Promise<unknown> };
+
+/** The body of a successful reply, typed by the route (hc's response type); an error reply throws ApiCallError. */
+async function data<R extends Reply>(what: string, request: Promise<R>): Promise<Awaited<ReturnType<R["json"]>>> {
+  const res = await request;
+  if (!res.ok) throw new ApiCallError(what, res.status, await res.text());
+  return (await res.json()) as Awaited<ReturnType<R["json"]>>;
+}
+
+/** Undefined for a 404 (e.g. no active checkpoint yet), the body otherwise. */
+async function orNone<R extends Reply>(what: string, request: Promise<R>): Promise<Awaited<ReturnType<R["json"]>> | undefined> {
+  try {
+    return await data(what, request);
+  } catch (err) {
+    if (err instanceof ApiCallError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+export type CheckpointKind = "policy" | "reward";
+
+/**
+ * The trainer's side of the API on the typed client (`hc<AppType>`): runs, leases, the
+ * label history, prompts, completions and checkpoints. Every failure names the call.
+ * Only the checkpoint upload sends a raw request (a streamed binary body the typed
+ * client does not describe).
+ */
+export function trainerApi(apiUrl: string, token: string) {
+  const api = createApiClient(apiUrl, token);
+  return {
+    claimRun: (trainer: string) => data("claiming a run", api.v1["training-runs"].claim.$post({ json: { trainer } })),
+    runningRuns: () => data("listing running runs", api.v1["training-runs"].$get({ query: { status: "running" } })),
+    requeueRun: (id: number) => data(`re-queueing run ${id}`, api.v1["training-runs"][":id"].$patch({ param: { id: String(id) }, json: { status: "requested" } })),
+    finishRun: (id: number, result: { status: "succeeded" | "failed"; metrics?: Record<string, number>; summary?: string; error?: string }) =>
+      data(
+        `finishing run ${id}`,
+        api.v1["training-runs"][":id"].$patch({
+          param: { id: String(id) },
+          json: {
+            status: result.status,
+            ...(result.metrics ? { metrics: result.metrics } : {}),
+            ...(result.summary ? { summary: result.summary.slice(0, 2000) } : {}),
+            ...(result.error ? { error: result.error.slice(0, 4000) } : {}),
+          },
+        }),
+      ),
+
+    lease: (holder: string, limit: number, ttlSeconds: number) => data("leasing labels", api.v1.leases.$post({ json: { holder, limit, ttlSeconds } })),
+    /** Keeps the labels while a long phase runs: the lease then lasts only as long as the trainer does. */
+    extendLease: (id: string, ttlSeconds: number) => data("extending the lease", api.v1.leases[":id"].extend.$post({ param: { id }, json: { ttlSeconds } })),
+    /** Marks the labels the run used as trained and gives the lease's other labels back, with the reason. */
+    ackLease: (id: string, used: { rankingIds: number[]; scoreIds: number[] }, releaseReason: string) =>
+      data("acknowledging the lease", api.v1.leases[":id"].ack.$post({ param: { id }, json: { ...used, releaseReason } })),
+    releaseLease: (id: string, reason: string) => data("releasing the lease", api.v1.leases[":id"].release.$post({ param: { id }, json: { reason: reason.slice(0, 500) } })),
+
+    /** Every trained label, and those `leaseId` holds: the whole history a run learns from, page by page. */
+    async labelHistory(leaseId?: string) {
+      const page = (kind: "ranking" | "score", cursor: number | null) =>
+        data(
+          `reading the ${kind} history`,
+          api.v1.labels.$get({ query: { kind, limit: "500", ...(leaseId ? { lease: leaseId } : {}), ...(cursor ? { cursor: String(cursor) } : {}) } }),
+        );
+      type Page = Awaited<ReturnType<typeof page>>;
+      const readAll = async (kind: "ranking" | "score") => {
+        const pages: Page[] = [];
+        let cursor: number | null = null;
+        do {
+          const next: Page = await page(kind, cursor);
+          pages.push(next);
+          cursor = next.nextCursor;
+        } while (cursor);
+        return pages;
+      };
+      const [rankingPages, scorePages] = await Promise.all([readAll("ranking"), readAll("score")]);
+      return { rankings: rankingPages.flatMap((p) => p.rankings ?? []), scores: scorePages.flatMap((p) => p.scores ?? []) };
+    },
+
+    activePrompts: async () => (await data("listing prompts", api.v1.prompts.$get({ query: { limit: "200" } }))).items.filter((p) => p.active),
+    postCompletions: (checkpointId: number | null, generation: Record<string, string | number | boolean | null>, completions: { promptId: number; text: string }[]) =>
+      data("posting completions", api.v1.completions.$post({ json: { checkpointId, generation, completions } })),
+
+    activeCheckpoint: (kind: CheckpointKind) => orNone(`the active ${kind} checkpoint`, api.v1.checkpoints.active[":kind"].$get({ param: { kind } })),
+    referenceCheckpoint: (kind: CheckpointKind) => orNone(`the reference ${kind} checkpoint`, api.v1.checkpoints.reference[":kind"].$get({ param: { kind } })),
+    checkpoints: (kind: CheckpointKind) => data(`listing ${kind} checkpoints`, api.v1.checkpoints.$get({ query: { kind } })),
+    /** The archive of a ready checkpoint, as bytes. */
+    async downloadCheckpoint(id: number): Promise<Uint8Array> {
+      const res = await api.v1.checkpoints[":id"].file.$get({ param: { id: String(id) } });
+      if (!res.ok) throw new ApiCallError(`downloading checkpoint ${id}`, res.status, await res.text());
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    recordCheckpoint: (record: {
+      kind: CheckpointKind;
+      sha256: string;
+      sizeBytes: number;
+      metrics: Record<string, number>;
+      config: Record<string, unknown>;
+      trainingRunId?: number | undefined;
+      rejectedReason?: string | undefined;
+    }) =>
+      data(
+        "publishing the checkpoint",
+        api.v1.checkpoints.$post({
+          json: {
+            ...record,
+            ...(record.trainingRunId ? { trainingRunId: record.trainingRunId } : {}),
+            ...(record.rejectedReason ? { rejectedReason: record.rejectedReason.slice(0, 1000) } : {}),
+          },
+        }),
+      ),
+    /** The archive itself, streamed into R2 by the API: a raw PUT, the one request the typed client does not describe. */
+    async uploadCheckpoint(id: number, archive: Uint8Array): Promise<void> {
+      const res = await fetch(`${apiUrl}/v1/checkpoints/${id}/file`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar", "content-length": String(archive.length) },
+        body: archive,
+      });
+      if (!res.ok) throw new ApiCallError(`uploading checkpoint ${id}`, res.status, await res.text());
+    },
+    activateCheckpoint: (id: number) => data(`activating checkpoint ${id}`, api.v1.checkpoints[":id"].activate.$post({ param: { id: String(id) } })),
+  };
+}
+
+export type TrainerApi = ReturnType<typeof trainerApi>;
