@@ -7,6 +7,7 @@ import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-re
 import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
+import { benchLoop } from "./bench/loop.ts";
 import { benchScoringEndpoint } from "./bench/scoring-endpoint.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
 // Minutes long: run by name (`npm run bench:reward`), not by default.
 const onRequest: Record<string, () => Promise<void>> = {
   "reward-on-reviews": () => benchRewardOnReviews(),
+  loop: () => benchLoop(),
 };
 
 const wanted = process.argv.slice(2);

@@ -37,9 +37,9 @@ try {
   // The scorer behind POST /v1/score: it serves the active reward checkpoint once one is published.
   group.start("scorer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
+    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
   });
-  const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN };
+  const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN };
   // The embedded default models (a GPT-2 policy and a sentiment classifier), made once in the
   // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
   if (!existsSync(join(ranklabHome(), "models", "prepare.json")) && process.env.RANKLAB_SKIP_PREPARE !== "1") {
@@ -51,7 +51,7 @@ try {
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
   group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: preparedPolicy },
+    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: preparedPolicy },
   });
   if (process.env.TELEGRAM_BOT_TOKEN) {
     group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/main.ts")], { cwd: REPO_ROOT, env: botEnv });

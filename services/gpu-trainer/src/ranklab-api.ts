@@ -33,6 +33,30 @@ async function orNone<R extends Reply>(what: string, request: Promise<R>): Promi
 
 export type CheckpointKind = "policy" | "reward";
 
+/** A request the API may safely receive twice: reads, and checkpoint publishing (keyed by sha256) and activation. */
+const idempotent = (method: string, url: string) => method === "GET" || /\/v1\/checkpoints(\/\d+\/(activate|file))?$/.test(new URL(url).pathname);
+
+/**
+ * fetch, once more (after 200 ms, then 1 s) when the connection dropped before any
+ * answer and the request is idempotent. A keep-alive socket the server closed as the
+ * client reused it ("other side closed") is the usual cause under load; a lost answer
+ * to a non-idempotent call (claim, lease, ack) is not retried but reported.
+ */
+const retryingFetch: typeof fetch = async (input, init) => {
+  const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+  const url = input instanceof Request ? input.url : String(input);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(input, init);
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      const dropped = code === "UND_ERR_SOCKET" || code === "ECONNRESET";
+      if (!dropped || attempt >= 2 || !idempotent(method, url) || init?.body instanceof ReadableStream) throw err;
+      await new Promise((r) => setTimeout(r, attempt === 0 ? 200 : 1000));
+    }
+  }
+};
+
 /**
  * The trainer's side of the API on the typed client (`hc<AppType>`): runs, leases, the
  * label history, prompts, completions and checkpoints. Every failure names the call.
@@ -40,7 +64,7 @@ export type CheckpointKind = "policy" | "reward";
  * client does not describe).
  */
 export function trainerApi(apiUrl: string, token: string) {
-  const api = createApiClient(apiUrl, token);
+  const api = createApiClient(apiUrl, token, retryingFetch);
   return {
     claimRun: (trainer: string) => data("claiming a run", api.v1["training-runs"].claim.$post({ json: { trainer } })),
     runningRuns: () => data("listing running runs", api.v1["training-runs"].$get({ query: { status: "running" } })),
@@ -123,7 +147,7 @@ export function trainerApi(apiUrl: string, token: string) {
       ),
     /** The archive itself, streamed into R2 by the API: a raw PUT, the one request the typed client does not describe. */
     async uploadCheckpoint(id: number, archive: Uint8Array): Promise<void> {
-      const res = await fetch(`${apiUrl}/v1/checkpoints/${id}/file`, {
+      const res = await retryingFetch(`${apiUrl}/v1/checkpoints/${id}/file`, {
         method: "PUT",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar", "content-length": String(archive.length) },
         body: archive,

@@ -1,7 +1,7 @@
 import { Telegraf, type Context, type MiddlewareFn } from "telegraf";
 import type { BotConfig } from "./config.ts";
 import { ApiUnavailable, type RanklabApi, type Task } from "./ranklab-api.ts";
-import { apiSessionStore, newTaskId, type BotSession, type CurrentTask } from "./session.ts";
+import { apiSessionStore, levelsOf, newTaskId, type BotSession, type CurrentTask } from "./session.ts";
 
 /**
  * Loads the chat's session from the API before each update and saves it after, if it
@@ -53,7 +53,7 @@ function oneAtATimePerChat(): MiddlewareFn<BotContext> {
 function toCurrent(task: Task): CurrentTask {
   return task.kind === "score"
     ? { id: newTaskId(), kind: "score", promptText: task.prompt.text, completionId: task.completion.id, completionText: task.completion.text }
-    : { id: newTaskId(), kind: "rank", promptId: task.prompt.id, promptText: task.prompt.text, options: task.completions, picked: [] };
+    : { id: newTaskId(), kind: "rank", promptId: task.prompt.id, promptText: task.prompt.text, options: task.completions, picked: [], ties: [] };
 }
 
 /**
@@ -162,19 +162,34 @@ export function createBot(config: BotConfig, api: RanklabApi, options: BotOption
       const n = current.options.length;
       if (parsed.action === "save") {
         if (current.picked.length !== n) return void (await ctx.answerCbQuery(TEXT.stale));
-        await api.rank(raterId, current.promptId, current.picked.map((i) => current.options[i]!.id));
+        const levels = levelsOf(current.ties ?? [], n);
+        // Without a tie the API gets a plain order, as before ties existed.
+        await api.rank(raterId, current.promptId, current.picked.map((i) => current.options[i]!.id), levels.at(-1) === n - 1 ? undefined : levels);
         await ctx.answerCbQuery(TEXT.saved);
         await showNext(ctx, "edit");
         return;
       }
+      const ties = current.ties ?? [];
       if (parsed.action === "undo") {
         // The last place was filled for the rater, not tapped: undo takes it back with the tap before it.
-        current.picked = current.picked.slice(0, current.picked.length === n ? n - 2 : Math.max(0, current.picked.length - 1));
+        const keep = current.picked.length === n ? n - 2 : Math.max(0, current.picked.length - 1);
+        current.picked = current.picked.slice(0, keep);
+        current.ties = ties.slice(0, keep);
+      } else if (parsed.action === "tl") {
+        // On the confirm screen: the auto-placed last one ties with the one before it, or no longer does.
+        if (current.picked.length !== n || n < 2) return void (await ctx.answerCbQuery(TEXT.stale));
+        current.ties = [...ties.slice(0, n - 1), !ties[n - 1]];
       } else {
-        const i = Number(parsed.action);
-        if (!Number.isInteger(i) || i < 0 || i >= n || current.picked.includes(i)) return void (await ctx.answerCbQuery(TEXT.stale));
+        // "3" places option 3 below the previous; "t3" places it as good as the previous.
+        const tie = parsed.action.startsWith("t");
+        const i = Number(tie ? parsed.action.slice(1) : parsed.action);
+        if (!Number.isInteger(i) || i < 0 || i >= n || current.picked.includes(i) || (tie && current.picked.length === 0)) return void (await ctx.answerCbQuery(TEXT.stale));
         current.picked = [...current.picked, i];
-        if (current.picked.length === n - 1) current.picked.push([...Array(n).keys()].find((k) => !current.picked.includes(k))!);
+        current.ties = [...ties.slice(0, current.picked.length - 1), tie];
+        if (current.picked.length === n - 1) {
+          current.picked.push([...Array(n).keys()].find((k) => !current.picked.includes(k))!);
+          current.ties.push(false);
+        }
       }
       ctx.session.current = { ...current };
       const view = renderTask(ctx.session.current);

@@ -62,8 +62,11 @@ export function ranklabApi(url: string, token: string) {
       ),
     score: (raterId: number, completionId: number, value: number) =>
       call<{ created: boolean }>("storing the score", () => api.v1.scores.$post({ json: { raterId, completionId, value, source: "telegram" } })),
-    rank: (raterId: number, promptId: number, completionIds: number[]) =>
-      call<{ created: boolean; ranking: { id: number } }>("storing the ranking", () => api.v1.rankings.$post({ json: { raterId, promptId, completionIds, source: "telegram" } })),
+    /** Best first; `levels` (dense ranks, 0 best) mark ties: equal levels are equally good. */
+    rank: (raterId: number, promptId: number, completionIds: number[], levels?: number[]) =>
+      call<{ created: boolean; ranking: { id: number } }>("storing the ranking", () =>
+        api.v1.rankings.$post({ json: { raterId, promptId, completionIds, ...(levels ? { levels } : {}), source: "telegram" } }),
+      ),
     stats: (raterId: number) =>
       call<{ scores: number; rankings: number; agreement: { scoreMeanAbsDiff: number | null; scorePairs: number; rankKendallTau: number | null; rankPairs: number } }>("fetching stats", () =>
         api.v1.stats.raters[":id"].$get({ param: { id: String(raterId) } }),

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { parseOrExplain, readJsonFile } from "../io/json-file.ts";
 import { SEED_PROMPTS, prepare } from "../prepare/prepare.ts";
-import { DemoSchema, runPpoDemo } from "../ppo/sentiment-demo.ts";
+import { PpoRunSchema, trainPpo } from "../ppo/train.ts";
 import { httpReward } from "../rewards/http-reward.ts";
 import { modelReward } from "../rewards/model-rewards.ts";
 import { apiLabelForwarder } from "../rewards/api-label-forwarder.ts";
@@ -79,7 +79,7 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   // A person reads every sample and scores a few a batch; trl's tutorial did the same with batch 4.
   // No progress bar under the questions: the epoch lines say where training is.
   const humanDefaults = mode === "human" ? { epochs: 1000, samplesShown: 0, runName: "PPO-Human-Zh", quiet: true, ppo: { batchSize: 4, miniBatchSize: 2 } } : { ppo: {} };
-  const options = parseOrExplain(values.config ?? `${command} flags`, DemoSchema, {
+  const options = parseOrExplain(values.config ?? `${command} flags`, PpoRunSchema, {
     ...humanDefaults,
     ...fromFile,
     policyDir: values.policy ?? defaults!.policyDir,
@@ -109,7 +109,7 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   } else if (values["reward-url"]) reward = httpReward(values["reward-url"], values["reward-token"] ? { token: values["reward-token"] } : {});
   else reward = await modelReward(values["reward-model"] ?? defaults!.classifierDir, { engine: options.engine });
   try {
-    await runPpoDemo(options, reward);
+    await trainPpo(options, reward);
   } finally {
     await reward.close?.();
   }

@@ -6,11 +6,9 @@ import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-export interface CheckpointRef {
-  id: number;
-  version: number;
-  sha256: string;
-}
+import type { CheckpointRef } from "../checkpoints/fetch.ts";
+
+export type { CheckpointRef };
 
 interface Loaded {
   ref: CheckpointRef;

@@ -6,7 +6,7 @@ import { startScorerServer } from "./scorer-server.ts";
 /** The scorer's configuration, from the environment, checked at start. */
 const EnvSchema = z.object({
   RANKLAB_API_URL: z.url(),
-  RANKLAB_TRAINER_TOKEN: z.string().min(16),
+  TRAINER_API_TOKEN: z.string().min(16),
   SCORER_PORT: z.coerce.number().int().min(1).max(65535).default(8790),
   SCORER_TOKEN: z.string().min(16).optional(),
   SCORER_POLL_SECONDS: z.coerce.number().positive().default(10),
@@ -24,7 +24,7 @@ await selectBackend();
 const server = await startScorerServer({
   port: env.SCORER_PORT,
   apiUrl: env.RANKLAB_API_URL,
-  apiToken: env.RANKLAB_TRAINER_TOKEN,
+  apiToken: env.TRAINER_API_TOKEN,
   ...(env.SCORER_TOKEN ? { token: env.SCORER_TOKEN } : {}),
   home: join(env.RANKLAB_HOME, "scorer"),
   pollSeconds: env.SCORER_POLL_SECONDS,

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
-import { fetchActiveCheckpoint } from "./checkpoint-sync.ts";
+import { fetchActiveCheckpoint } from "../checkpoints/fetch.ts";
+import { trainerApi } from "../ranklab-api.ts";
 import { HotSwapScorer } from "./hot-swap-scorer.ts";
 import { asItems } from "../reward/score-tfjs.ts";
 
@@ -45,11 +46,12 @@ async function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string> 
 export async function startScorerServer(options: ScorerServerOptions): Promise<{ url: string; scorer: HotSwapScorer; syncNow(): Promise<void>; stop(): Promise<void> }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const scorer = new HotSwapScorer();
+  const api = trainerApi(options.apiUrl, options.apiToken);
   let syncing: Promise<void> | undefined;
   const syncNow = () =>
     (syncing ??= (async () => {
       try {
-        const active = await fetchActiveCheckpoint(options.apiUrl, options.apiToken, "reward", options.home);
+        const active = await fetchActiveCheckpoint(api, "reward", options.home);
         if (active && active.ref.id !== scorer.checkpoint?.id) {
           await scorer.swapTo(active.dir, active.ref);
           log(`scorer: now serving reward checkpoint v${active.ref.version} (id ${active.ref.id}, sha256 ${active.ref.sha256.slice(0, 12)}…)`);

@@ -13,11 +13,17 @@ import type { RewardFunction } from "../rewards/reward-function.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom } from "../util/random.ts";
 import { PpoConfigSchema } from "./config.ts";
+import { distinct2 } from "../metrics/diversity.ts";
 import { PpoTrainer, type PpoStats } from "./trainer.ts";
+import { trlMetrics } from "./trl-metrics.ts";
 
-export const DemoSchema = z
+export const PpoRunSchema = z
   .object({
     policyDir: z.string(),
+    // The fixed policy KL is measured and penalised against (same architecture); none: the policy as it starts.
+    referenceDir: z.string().optional(),
+    // β to start from, e.g. the previous run's (the adaptive controller carries on); none: ppo.initKlCoef.
+    klCoef: z.number().min(0).optional(),
     // PPO steps; the seed calls each one an epoch.
     epochs: z.number().int().min(1).default(40),
     prompts: z.array(z.string().min(1)).min(1),
@@ -31,36 +37,13 @@ export const DemoSchema = z
     quiet: z.boolean().default(false),
   })
   .strict();
-export type DemoOptions = z.infer<typeof DemoSchema>;
+export type PpoRunOptions = z.infer<typeof PpoRunSchema>;
 
 export interface EpochMetrics extends PpoStats {
   epoch: number;
-  meanReward: number;
+  /** distinct-2 of the epoch's responses (metrics/diversity.ts): falls when the policy starts repeating itself. */
+  distinct2: number;
   seconds: { generation: number; scoring: number; optimisation: number };
-}
-
-/**
- * One epoch's metrics under trl's names, as the JSONL log writes them. A healthy run:
- * env/reward_mean rises; objective/kl grows then levels off near the KL target; entropy
- * falls slowly (a collapse to ~0 means the policy repeats itself); clipfrac stays
- * below ~0.2.
- */
-export function trlMetrics(m: EpochMetrics): Record<string, number> {
-  return {
-    epoch: m.epoch,
-    "env/reward_mean": m.meanReward,
-    "objective/kl": m.kl,
-    "objective/kl_coef": m.klCoef,
-    "objective/entropy": m.entropy,
-    "ppo/loss/policy": m.policyLoss,
-    "ppo/loss/value": m.valueLoss,
-    "ppo/policy/clipfrac": m.clipFraction,
-    "ppo/policy/approxkl": m.approxKl,
-    "tokens/responses_len_mean": m.meanResponseLength,
-    "time/generation": m.seconds.generation,
-    "time/scoring": m.seconds.scoring,
-    "time/optimization": m.seconds.optimisation,
-  };
 }
 
 function plot(path: string, history: EpochMetrics[]) {
@@ -68,7 +51,8 @@ function plot(path: string, history: EpochMetrics[]) {
   savePlotPng(path, [
     { title: "mean reward", xLabel: "epoch", series: [series("reward", (m) => m.meanReward)] },
     { title: "KL to the reference", xLabel: "epoch", series: [series("KL", (m) => m.kl)] },
-    { title: "entropy", xLabel: "epoch", series: [series("entropy", (m) => m.entropy)] },
+    { title: "entropy per token", xLabel: "epoch", series: [series("entropy", (m) => m.entropy)] },
+    { title: "distinct-2 of the samples", xLabel: "epoch", series: [series("distinct-2", (m) => m.distinct2)] },
     { title: "losses", xLabel: "epoch", series: [series("policy", (m) => m.policyLoss), series("value", (m) => m.valueLoss)] },
     { title: "clip fraction", xLabel: "epoch", series: [series("clipfrac", (m) => m.clipFraction)] },
     { title: "KL coefficient β", xLabel: "epoch", series: [series("β", (m) => m.klCoef)] },
@@ -76,15 +60,18 @@ function plot(path: string, history: EpochMetrics[]) {
 }
 
 /**
- * The seed's step 1 (and, with a person as the reward, step 2): PPO on a GPT-2 that
- * continues review prompts, rewarded by `reward`. Prints `epoch N mean-reward: X` and
- * five samples each epoch, writes metrics as JSONL and a PNG under logsDir, and saves
- * the final policy to `out`.
+ * PPO on a GPT-2 that continues review prompts, rewarded by `reward`: the seed's step 1
+ * (`ppo demo`, the sentiment classifier as reward), step 2 (`ppo human`, a person) and
+ * the loop's policy phase (the active reward model). Prints `epoch N mean-reward: X` and
+ * samples each epoch, writes trl-named metrics as JSONL and a PNG under logsDir, and
+ * saves the final policy (with its PPO config and last metrics) to `out`.
  */
-export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, log: (line: string) => void = console.log): Promise<EpochMetrics[]> {
+export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, log: (line: string) => void = console.log): Promise<EpochMetrics[]> {
   const policy = loadGpt2Dir(options.policyDir, { valueHead: true, seed: options.ppo.seed });
   const tok = policy.tokenizer;
-  const trainer = new PpoTrainer(policy, options.ppo);
+  const reference = options.referenceDir ? loadGpt2Dir(options.referenceDir, { valueHead: false }) : undefined;
+  if (reference && reference.tokenizer.size !== tok.size) throw new Error(`PPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
+  const trainer = new PpoTrainer(policy, options.ppo, { ...(reference ? { reference: reference.params } : {}), ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}) });
   const random = seededRandom(options.ppo.seed + 5);
   const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
   mkdirSync(options.logsDir, { recursive: true });
@@ -94,7 +81,7 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
   const history: EpochMetrics[] = [];
   // A person (human-reward.ts) can ask to save and quit.
   const stopRequested = () => (reward as { stopRequested?: boolean }).stopRequested === true;
-  log(`PPO on ${options.policyDir} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, generation on ${options.engine}`);
+  log(`PPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, generation on ${options.engine}`);
   const progress = createProgress(options.epochs, "ppo", options.quiet, log);
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -134,11 +121,11 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
       const stats = await trainer.step(kept.map((i) => queries[i]!), kept.map((i) => responses[i]!), kept.map((i) => scores[i]!));
       const optimisation = (performance.now() - t) / 1000;
 
-      const metrics: EpochMetrics = { epoch, meanReward: stats.meanScore, ...stats, seconds: { generation, scoring, optimisation } };
+      const metrics: EpochMetrics = { epoch, ...stats, distinct2: distinct2(texts), seconds: { generation, scoring, optimisation } };
       history.push(metrics);
       appendFileSync(metricsPath, `${JSON.stringify(trlMetrics(metrics))}\n`);
       plot(join(options.logsDir, `${options.runName}.png`), history);
-      progress.log(`epoch ${epoch} mean-reward: ${stats.meanScore.toFixed(4)}  (KL ${stats.kl.toFixed(3)}, β ${stats.klCoef.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`);
+      progress.log(`epoch ${epoch} mean-reward: ${stats.meanReward.toFixed(4)}  (KL ${stats.kl.toFixed(3)}, distinct-2 ${metrics.distinct2.toFixed(2)}, β ${stats.klCoef.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`);
       if (options.samplesShown > 0) {
         progress.log(`Random Sample ${options.samplesShown} text(s) of model output:`);
         const shown = [...prompts.keys()].sort(() => random() - 0.5).slice(0, options.samplesShown);
@@ -154,7 +141,8 @@ export async function runPpoDemo(options: DemoOptions, reward: RewardFunction, l
     progress.stop();
     rmSync(onnxDir, { recursive: true, force: true });
   }
-  saveGpt2Dir(options.out, policy, { "metrics.json": history.at(-1) ?? {}, "ppo_config.json": options.ppo });
+  const last = history.at(-1);
+  saveGpt2Dir(options.out, policy, { "metrics.json": last ? trlMetrics(last) : {}, "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
   exportGpt2Onnx(options.out, policy);
   log(`policy saved to ${options.out}; metrics in ${metricsPath} and ${join(options.logsDir, `${options.runName}.png`)}`);
   trainer.dispose();

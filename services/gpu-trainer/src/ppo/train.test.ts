@@ -7,7 +7,7 @@ import { loadGpt2Dir } from "../io/gpt2-dir.ts";
 import { prepare, SEED_PROMPTS } from "../prepare/prepare.ts";
 import { modelReward } from "../rewards/model-rewards.ts";
 import { PpoConfigSchema } from "./config.ts";
-import { runPpoDemo } from "./sentiment-demo.ts";
+import { trainPpo } from "./train.ts";
 
 /** A prepare recipe small enough for a test: the pipeline is the real one, the sizes tiny. */
 const TINY = {
@@ -43,7 +43,7 @@ describe("prepare and the sentiment PPO demo (tiny sizes)", () => {
     const reward = await modelReward(paths.classifierDir);
     const out = join(home, "run");
     const logsDir = join(home, "logs");
-    const history = await runPpoDemo(
+    const history = await trainPpo(
       { policyDir: paths.policyDir, epochs: 2, prompts: SEED_PROMPTS, out, logsDir, runName: "PPO-Sentiment-Zh", engine: "onnx", samplesShown: 5, quiet: true, ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }) },
       reward,
       (l) => lines.push(l),
