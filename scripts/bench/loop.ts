@@ -31,6 +31,8 @@ import { ProcessGroup } from "../lib/processes.ts";
 const RUNS = Number(process.env.LOOP_RUNS ?? 8);
 // Labels a run waits for at most; the raters usually finish their tasks sooner.
 const LABEL_WAIT_SECONDS = Number(process.env.LOOP_LABEL_WAIT_SECONDS ?? 120);
+// Fresh samples the gold reward is measured on (at least 64, the issue's floor).
+const JUDGE_SAMPLES = Math.max(64, Number(process.env.LOOP_JUDGE_SAMPLES ?? 128));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 interface Judged extends PolicyEvaluation {
@@ -63,14 +65,15 @@ export async function benchLoop(): Promise<void> {
     const trainer = trainerApi(config.apiUrl, config.trainerToken);
     const prompts = (await trainer.activePrompts()).map((p) => p.text);
 
-    // The judge: the raters' own rule, on fresh samples the trainer never sees.
-    const judge = async (policyDir: string, referenceDir: string, seed: number): Promise<Judged> => {
-      const e = await evaluatePolicy(policyDir, referenceDir, prompts, { samples: 64, sampling: { ...config.ppo.config.generation, seed } });
+    // The judge: the raters' own rule, on fresh samples the trainer never sees. One seed for
+    // every policy (common random numbers), so run-to-run differences are the policy's, not the draw's.
+    const judge = async (policyDir: string, referenceDir: string): Promise<Judged> => {
+      const e = await evaluatePolicy(policyDir, referenceDir, prompts, { samples: JUDGE_SAMPLES, sampling: { ...config.ppo.config.generation, seed: 777 } });
       return { ...e, gold: mean(e.samples.map((text) => liking(text))) };
     };
     const start = (await currentPolicy(trainer, config))!;
     const reference = await referencePolicy(trainer, config, start);
-    const baseline = await judge(start.dir, reference.dir, 777);
+    const baseline = await judge(start.dir, reference.dir);
     const row = (name: string, j: Judged) =>
       `${name.padEnd(10)} gold ${j.gold.toFixed(3)}  distinct-2 ${j.distinct2.toFixed(3)}  mean length ${j.meanChars.toFixed(1)}  KL to ref ${j.klToReference.toFixed(3)}`;
     console.log(row("start", baseline));
@@ -83,7 +86,7 @@ export async function benchLoop(): Promise<void> {
     });
 
     const waitForLabels = async () => {
-      // Until the raters are idle (no new label for 6 s) or the wait is over.
+      // Until the raters are idle (no new label for 10 s) or the wait is over.
       const deadline = Date.now() + LABEL_WAIT_SECONDS * 1000;
       let last = -1;
       let stableSince = Date.now();
@@ -94,7 +97,7 @@ export async function benchLoop(): Promise<void> {
           last = waiting;
           stableSince = Date.now();
         }
-        if ((waiting > 0 && Date.now() - stableSince > 6000) || Date.now() > deadline) return waiting;
+        if ((waiting > 0 && Date.now() - stableSince > 10_000) || Date.now() > deadline) return waiting;
         await new Promise((r) => setTimeout(r, 1000));
       }
     };
@@ -105,10 +108,17 @@ export async function benchLoop(): Promise<void> {
       const waiting = await waitForLabels();
       await admin.v1["training-runs"].$post({ json: { kind: "full" } });
       const t = performance.now();
-      const run = (await runNextTrainingRun(config, () => {}))!;
+      let run: RunResult;
+      try {
+        run = (await runNextTrainingRun(config, () => {}))!;
+      } catch (err) {
+        // A failed run gives its lease back; the loop goes on, as the daemon's does.
+        console.log(`run ${i}: failed: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
       const seconds = (performance.now() - t) / 1000;
       const policy = (await currentPolicy(trainer, config))!;
-      const judged = await judge(policy.dir, reference.dir, 777 + i);
+      const judged = await judge(policy.dir, reference.dir);
       results.push({ run, judged });
       const r = run.reward;
       if (r?.verdict.activate && r.activeAccuracy !== undefined && r.candidateAccuracy < r.activeAccuracy) activatedWorse++;
