@@ -26,8 +26,8 @@ export function parseByteRange(header: string | undefined, size: number): ByteRa
     return { offset: size - length, length };
   }
   const start = Number(first);
-  const end = last === "" ? size - 1 : Number(last);
-  if (end < start) return undefined;
+  if (last !== "" && Number(last) < start) return undefined;
   if (start >= size) return "unsatisfiable";
-  return { offset: start, length: Math.min(end, size - 1) - start + 1 };
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  return { offset: start, length: end - start + 1 };
 }
