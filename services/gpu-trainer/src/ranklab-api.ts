@@ -1,4 +1,5 @@
 import { createApiClient } from "@ranklab/api/client";
+import { uploadCheckpointArchive, type ArchiveSource } from "./serve/upload-checkpoint.ts";
 
 /** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
 export class ApiCallError extends Error {
@@ -36,8 +37,8 @@ export type CheckpointKind = "policy" | "reward";
 /**
  * The trainer's side of the API on the typed client (`hc<AppType>`): runs, leases, the
  * label history, prompts, completions and checkpoints. Every failure names the call.
- * Only the checkpoint upload sends a raw request (a streamed binary body the typed
- * client does not describe).
+ * Only the checkpoint upload's parts go as raw requests (binary bodies the typed
+ * client does not describe; see serve/upload-checkpoint.ts).
  */
 export function trainerApi(apiUrl: string, token: string) {
   const api = createApiClient(apiUrl, token);
@@ -121,15 +122,8 @@ export function trainerApi(apiUrl: string, token: string) {
           },
         }),
       ),
-    /** The archive itself, streamed into R2 by the API: a raw PUT, the one request the typed client does not describe. */
-    async uploadCheckpoint(id: number, archive: Uint8Array): Promise<void> {
-      const res = await fetch(`${apiUrl}/v1/checkpoints/${id}/file`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar", "content-length": String(archive.length) },
-        body: archive,
-      });
-      if (!res.ok) throw new ApiCallError(`uploading checkpoint ${id}`, res.status, await res.text());
-    },
+    /** The archive itself (a file's path, or its bytes), in parts under Cloudflare's body limit, resuming an upload cut short. */
+    uploadCheckpoint: (id: number, archive: ArchiveSource) => uploadCheckpointArchive(apiUrl, token, id, archive),
     activateCheckpoint: (id: number) => data(`activating checkpoint ${id}`, api.v1.checkpoints[":id"].activate.$post({ param: { id: String(id) } })),
   };
 }
