@@ -196,4 +196,25 @@ describe("checkpoint uploads in parts", () => {
     expect(error.message).toContain(`/v1/checkpoints/${meta.id}/uploads`);
     expect(await env.CHECKPOINTS.head(meta.r2Key)).toBeNull();
   });
+
+  it("answers an upload R2 forgot with 409, and finishes one R2 completed before the Worker could answer", async () => {
+    const bytes = archive();
+    const meta = await publish(bytes);
+    const first = await start(meta.id);
+    await sendPart(meta.id, first.uploadId, bytes, 1);
+    // R2 drops unfinished uploads after a while (7 days by default); here at once.
+    await env.CHECKPOINTS.resumeMultipartUpload(meta.r2Key, first.uploadId).abort();
+    const part2 = partOf(bytes, 2);
+    const expired = await expectError(await putPart(meta.id, first.uploadId, 2, part2, await sha256Hex(part2)), 409, "conflict");
+    expect(expired.message).toContain("start a new one");
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM checkpoint_uploads WHERE checkpoint_id = ?").bind(meta.id).first("n")).toBe(0);
+
+    // A complete whose answer was lost: R2 holds the object, D1 still the upload.
+    const second = await start(meta.id, 201);
+    for (const n of [1, 2, 3]) await sendPart(meta.id, second.uploadId, bytes, n);
+    const { results } = await env.DB.prepare("SELECT part_number AS partNumber, etag FROM checkpoint_upload_parts WHERE checkpoint_id = ? ORDER BY part_number").bind(meta.id).all<R2UploadedPart>();
+    await env.CHECKPOINTS.resumeMultipartUpload(meta.r2Key, second.uploadId).complete(results);
+    expect((await complete(meta.id, second.uploadId)).status).toBe(200);
+    expect((await callJson("GET", `/v1/checkpoints/${meta.id}`, 200, { as: "bot" })).status).toBe("ready");
+  });
 });

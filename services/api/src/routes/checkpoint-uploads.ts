@@ -171,8 +171,12 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
       await multipart.complete(parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
     } catch (err) {
       if (!isNoSuchUpload(err)) throw err;
-      await db.delete(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpointId));
-      throw new ApiError(409, "conflict", `R2 no longer has upload ${uploadId} of checkpoint ${checkpointId} (expired or aborted); start a new one`);
+      // An earlier try may have completed it and then failed (its answer lost, or the Worker
+      // stopped while checking): the object is there, and is checked below like a fresh one.
+      if (!(await c.env.CHECKPOINTS.head(checkpoint.r2Key))) {
+        await db.delete(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpointId));
+        throw new ApiError(409, "conflict", `R2 no longer has upload ${uploadId} of checkpoint ${checkpointId} (expired or aborted); start a new one`);
+      }
     }
     // The whole archive, checked by the Worker itself: "ready" keeps meaning "R2 holds exactly the published sha256".
     const object = await c.env.CHECKPOINTS.get(checkpoint.r2Key);
