@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@ranklab/api/client";
-import { tarDirToFile } from "../services/gpu-trainer/src/io/tar.ts";
+import { tarDir, tarDirToFile } from "../services/gpu-trainer/src/io/tar.ts";
+import { trainerApi } from "../services/gpu-trainer/src/ranklab-api.ts";
 import { fetchActiveCheckpoint } from "../services/gpu-trainer/src/serve/checkpoint-sync.ts";
 import { downloadCheckpointFile } from "../services/gpu-trainer/src/serve/download-checkpoint.ts";
 import { publishCheckpoint } from "../services/gpu-trainer/src/serve/publish-checkpoint.ts";
@@ -105,6 +106,16 @@ describe("checkpoints larger than one part, under wrangler dev", () => {
     await expect(downloadCheckpointFile(api.url, api.tokens.BOT_API_TOKEN, record, dest)).rejects.toThrow(/sha256 .* published .*; refused/);
     expect(readdirSync(home).includes("downloaded.tar.partial")).toBe(false);
     expect(await downloadCheckpointFile(api.url, api.tokens.BOT_API_TOKEN, record, dest)).toEqual({ bytes: size, resumedFrom: 0 });
+  });
+
+  it("goes through the trainer's API client too: bytes in memory up in parts, back streamed to disk", async () => {
+    const client = trainerApi(api.url, api.tokens.TRAINER_API_TOKEN);
+    const bytes = tarDir(checkpointFolder());
+    const record = await client.recordCheckpoint({ kind: "policy", sha256: sha256(bytes), sizeBytes: bytes.byteLength, metrics: {}, config: {} });
+    expect(await client.uploadCheckpoint(record.id, bytes)).toEqual({ partCount: 3, partSize: PART, partsSkipped: 0, bytesSent: bytes.byteLength });
+    const dest = join(home, "client.tar");
+    expect(await client.downloadCheckpointTo(record, dest)).toEqual({ bytes: bytes.byteLength, resumedFrom: 0 });
+    expect(readFileSync(dest).equals(bytes)).toBe(true);
   });
 
   it("refuses the archive in one PUT: it is larger than one part", async () => {

@@ -1,4 +1,5 @@
 import { createApiClient } from "@ranklab/api/client";
+import { downloadCheckpointFile } from "./serve/download-checkpoint.ts";
 import { uploadCheckpointArchive, type ArchiveSource } from "./serve/upload-checkpoint.ts";
 
 /** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
@@ -97,12 +98,14 @@ export function trainerApi(apiUrl: string, token: string) {
     activeCheckpoint: (kind: CheckpointKind) => orNone(`the active ${kind} checkpoint`, api.v1.checkpoints.active[":kind"].$get({ param: { kind } })),
     referenceCheckpoint: (kind: CheckpointKind) => orNone(`the reference ${kind} checkpoint`, api.v1.checkpoints.reference[":kind"].$get({ param: { kind } })),
     checkpoints: (kind: CheckpointKind) => data(`listing ${kind} checkpoints`, api.v1.checkpoints.$get({ query: { kind } })),
-    /** The archive of a ready checkpoint, as bytes. */
+    /** The archive of a ready checkpoint, as bytes: held in memory, so for small ones; downloadCheckpointTo streams to disk. */
     async downloadCheckpoint(id: number): Promise<Uint8Array> {
       const res = await api.v1.checkpoints[":id"].file.$get({ param: { id: String(id) } });
       if (!res.ok) throw new ApiCallError(`downloading checkpoint ${id}`, res.status, await res.text());
       return new Uint8Array(await res.arrayBuffer());
     },
+    /** The archive of a ready checkpoint streamed to `dest` and checked against its sha256, resuming a download cut short. */
+    downloadCheckpointTo: (checkpoint: { id: number; sha256: string }, dest: string) => downloadCheckpointFile(apiUrl, token, checkpoint, dest),
     recordCheckpoint: (record: {
       kind: CheckpointKind;
       sha256: string;
