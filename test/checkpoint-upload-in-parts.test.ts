@@ -6,6 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -94,6 +96,8 @@ describe("checkpoints larger than one part, under wrangler dev", () => {
     expect(lines.join("\n")).toContain("1 of 3 part(s) already stored");
     const ready = await (await trainer.v1.checkpoints[":id"].$get({ param: { id: String(record.id) } })).json();
     expect(ready.status).toBe("ready");
+    // A trainer that crashed after completing asks again and has nothing to send.
+    expect(await uploadCheckpointArchive(api.url, api.tokens.TRAINER_API_TOKEN, record.id, archive)).toEqual({ partCount: 0, partSize: 0, partsSkipped: 0, bytesSent: 0 });
 
     // Downloading: a cut download resumes with a Range request; a damaged one is refused and deleted.
     const dest = join(home, "downloaded.tar");
@@ -116,6 +120,37 @@ describe("checkpoints larger than one part, under wrangler dev", () => {
     const dest = join(home, "client.tar");
     expect(await client.downloadCheckpointTo(record, dest)).toEqual({ bytes: bytes.byteLength, resumedFrom: 0 });
     expect(readFileSync(dest).equals(bytes)).toBe(true);
+  });
+
+  it("sends a part again when it arrives damaged", async () => {
+    // A proxy in front of the API that flips one byte of the first part it carries.
+    let damaged = 0;
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (req.url?.includes("/parts/") && damaged++ === 0) body[1000] = body[1000]! ^ 0x01;
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "transfer-encoding"].includes(k))) as Record<string, string>;
+      const answer = await fetch(`${api.url}${req.url}`, { method: req.method!, headers, ...(body.length > 0 ? { body } : {}) });
+      res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/octet-stream" });
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const via = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const bytes = tarDir(checkpointFolder());
+      const record = await trainerApi(via, api.tokens.TRAINER_API_TOKEN).recordCheckpoint({ kind: "reward", sha256: sha256(bytes), sizeBytes: bytes.byteLength, metrics: {}, config: {} });
+      const lines: string[] = [];
+      const report = await uploadCheckpointArchive(via, api.tokens.TRAINER_API_TOKEN, record.id, bytes, { retryDelayMs: 10, log: (l) => lines.push(l) });
+      expect(report.bytesSent).toBe(bytes.byteLength);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/uploading part 1 of 3 .*: 400 .*checksum_mismatch.*\(try 1 of 4\)/);
+      const dest = join(home, "after-damage.tar");
+      await downloadCheckpointFile(api.url, api.tokens.BOT_API_TOKEN, record, dest);
+      expect(readFileSync(dest).equals(bytes)).toBe(true);
+    } finally {
+      proxy.close();
+    }
   });
 
   it("refuses the archive in one PUT: it is larger than one part", async () => {

@@ -13,6 +13,7 @@ export interface UploadOptions {
   log?: (line: string) => void;
 }
 
+/** What an upload did; all zero when the checkpoint already had its file. */
 export interface UploadReport {
   partCount: number;
   partSize: number;
@@ -72,8 +73,11 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
   const api = createApiClient(apiUrl, token);
   const id = String(checkpointId);
 
-  /** Runs `request` until it answers 2xx, retrying network errors and 5xx; a 4xx throws at once. */
-  async function withRetries<R extends { ok: boolean; status: number; text(): Promise<string> }>(what: string, request: () => Promise<R>): Promise<R> {
+  /**
+   * Runs `request` until it answers 2xx, retrying network errors and 5xx; a 4xx throws at
+   * once, except a part's checksum_mismatch (`damagedIsRetryable`): bytes damaged on the way.
+   */
+  async function withRetries<R extends { ok: boolean; status: number; text(): Promise<string> }>(what: string, request: () => Promise<R>, damagedIsRetryable = false): Promise<R> {
     let last: CheckpointUploadError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) await sleep(retryDelayMs * 2 ** (attempt - 2));
@@ -87,17 +91,29 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
       }
       if (res.ok) return res;
       last = new CheckpointUploadError(what, res.status, await res.text());
-      // A part that arrived damaged (checksum_mismatch) is worth sending again; other refusals are not.
-      if (res.status < 500 && !(res.status === 400 && last.message.includes("checksum_mismatch"))) throw last;
+      if (res.status < 500 && !(damagedIsRetryable && res.status === 400 && last.message.includes("checksum_mismatch"))) throw last;
       log(`trainer: ${last.message} (try ${attempt} of ${attempts})`);
     }
     throw last!;
   }
 
+  /** After a refusal that an earlier, finished upload explains (a lost answer, a crash after completing). */
+  const alreadyReady = async () => {
+    const res = await api.v1.checkpoints[":id"].$get({ param: { id } });
+    return res.ok && (await res.json()).status === "ready";
+  };
+
   const archive = openSource(source);
   try {
     // 1. Start, or resume: the API answers the parts it already holds.
-    const upload = await (await withRetries(`starting the upload of checkpoint ${id}`, () => api.v1.checkpoints[":id"].uploads.$post({ param: { id } }))).json();
+    let started;
+    try {
+      started = await withRetries(`starting the upload of checkpoint ${id}`, () => api.v1.checkpoints[":id"].uploads.$post({ param: { id } }));
+    } catch (err) {
+      if (err instanceof CheckpointUploadError && err.status === 409 && (await alreadyReady())) return { partCount: 0, partSize: 0, partsSkipped: 0, bytesSent: 0 };
+      throw err;
+    }
+    const upload = await started.json();
     if (upload.sizeBytes !== archive.size) {
       throw new CheckpointUploadError(`uploading checkpoint ${id}`, undefined, `the archive has ${archive.size} bytes but the checkpoint was published with ${upload.sizeBytes}`);
     }
@@ -121,12 +137,18 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
           headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream", "content-length": String(bytes.byteLength), "x-part-sha256": sha256 },
           body: bytes,
         }),
+        true,
       );
       report.bytesSent += bytes.byteLength;
     }
 
     // 3. The API assembles the parts and checks the whole archive's sha256.
-    await withRetries(`completing the upload of checkpoint ${id}`, () => api.v1.checkpoints[":id"].uploads[":uploadId"].complete.$post({ param: { id, uploadId: upload.uploadId } }));
+    try {
+      await withRetries(`completing the upload of checkpoint ${id}`, () => api.v1.checkpoints[":id"].uploads[":uploadId"].complete.$post({ param: { id, uploadId: upload.uploadId } }));
+    } catch (err) {
+      // A retry after a try that completed (and answered 5xx or nothing) finds the upload gone.
+      if (!(err instanceof CheckpointUploadError && err.status === 404 && (await alreadyReady()))) throw err;
+    }
     return report;
   } finally {
     archive.close();
