@@ -11,7 +11,8 @@
  * - one ranking per rater and set of completions (unique on the sorted id set);
  * - at most one active checkpoint per kind (partial unique index), and at most one
  *   reference checkpoint per kind (the policy PPO's KL is measured against);
- * - a rejected checkpoint is never active.
+ * - a rejected checkpoint is never active;
+ * - one upload in flight per checkpoint, each of its parts recorded once (primary keys).
  *
  * Times are integer milliseconds since the epoch (drizzle's `timestamp_ms`), so
  * lease expiry is a plain integer comparison in SQL.
