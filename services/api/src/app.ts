@@ -31,7 +31,7 @@ const jsonBodyLimit = bodyLimit({
   },
 });
 
-const CHECKPOINT_UPLOAD = /^\/v1\/checkpoints\/\d+\/file$/;
+const CHECKPOINT_UPLOAD = /^\/v1\/checkpoints\/\d+\/(file|uploads\/[^/]+\/parts\/\d+)$/;
 
 export const app = new Hono<AppEnv>()
   .onError(onError)
@@ -39,7 +39,7 @@ export const app = new Hono<AppEnv>()
   /** Liveness, and the benchmark's ceiling: the cheapest route the Worker can answer. */
   .get("/health", (c) => c.json({ ok: true }))
   .get("/openapi.json", (c) => c.json(OPENAPI))
-  // Checkpoint files have their own limit (MAX_CHECKPOINT_BYTES), checked against their declared size.
+  // Checkpoint files and their parts have their own limits (declared size, part size), checked by their routes.
   .use("/v1/*", (c, next) => (CHECKPOINT_UPLOAD.test(c.req.path) ? next() : jsonBodyLimit(c, next)))
   .use("/v1/*", withDb)
   .route("/v1/prompts", promptRoutes)

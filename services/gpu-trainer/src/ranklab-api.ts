@@ -1,4 +1,6 @@
 import { createApiClient } from "@ranklab/api/client";
+import { downloadCheckpointFile } from "./checkpoints/download.ts";
+import { uploadCheckpointArchive, type ArchiveSource } from "./checkpoints/upload.ts";
 
 /** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
 export class ApiCallError extends Error {
@@ -60,8 +62,8 @@ const retryingFetch: typeof fetch = async (input, init) => {
 /**
  * The trainer's side of the API on the typed client (`hc<AppType>`): runs, leases, the
  * label history, prompts, completions and checkpoints. Every failure names the call.
- * Only the checkpoint upload sends a raw request (a streamed binary body the typed
- * client does not describe).
+ * Only the checkpoint upload's parts go as raw requests (binary bodies the typed
+ * client does not describe; see checkpoints/upload.ts).
  */
 export function trainerApi(apiUrl: string, token: string) {
   const api = createApiClient(apiUrl, token, retryingFetch);
@@ -120,12 +122,14 @@ export function trainerApi(apiUrl: string, token: string) {
     activeCheckpoint: (kind: CheckpointKind) => orNone(`the active ${kind} checkpoint`, api.v1.checkpoints.active[":kind"].$get({ param: { kind } })),
     referenceCheckpoint: (kind: CheckpointKind) => orNone(`the reference ${kind} checkpoint`, api.v1.checkpoints.reference[":kind"].$get({ param: { kind } })),
     checkpoints: (kind: CheckpointKind) => data(`listing ${kind} checkpoints`, api.v1.checkpoints.$get({ query: { kind } })),
-    /** The archive of a ready checkpoint, as bytes. */
+    /** The archive of a ready checkpoint, as bytes: held in memory, so for small ones; downloadCheckpointTo streams to disk. */
     async downloadCheckpoint(id: number): Promise<Uint8Array> {
       const res = await api.v1.checkpoints[":id"].file.$get({ param: { id: String(id) } });
       if (!res.ok) throw new ApiCallError(`downloading checkpoint ${id}`, res.status, await res.text());
       return new Uint8Array(await res.arrayBuffer());
     },
+    /** The archive of a ready checkpoint streamed to `dest` and checked against its sha256, resuming a download cut short. */
+    downloadCheckpointTo: (checkpoint: { id: number; sha256: string }, dest: string) => downloadCheckpointFile(apiUrl, token, checkpoint, dest),
     recordCheckpoint: (record: {
       kind: CheckpointKind;
       sha256: string;
@@ -145,15 +149,8 @@ export function trainerApi(apiUrl: string, token: string) {
           },
         }),
       ),
-    /** The archive itself, streamed into R2 by the API: a raw PUT, the one request the typed client does not describe. */
-    async uploadCheckpoint(id: number, archive: Uint8Array): Promise<void> {
-      const res = await retryingFetch(`${apiUrl}/v1/checkpoints/${id}/file`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar", "content-length": String(archive.length) },
-        body: archive,
-      });
-      if (!res.ok) throw new ApiCallError(`uploading checkpoint ${id}`, res.status, await res.text());
-    },
+    /** The archive itself (a file's path, or its bytes), in parts under Cloudflare's body limit, resuming an upload cut short. */
+    uploadCheckpoint: (id: number, archive: ArchiveSource) => uploadCheckpointArchive(apiUrl, token, id, archive),
     activateCheckpoint: (id: number) => data(`activating checkpoint ${id}`, api.v1.checkpoints[":id"].activate.$post({ param: { id: String(id) } })),
   };
 }

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { untarTo } from "../io/tar.ts";
+import { untarFile } from "../io/tar.ts";
 import type { CheckpointKind, TrainerApi } from "../ranklab-api.ts";
 
 /** What identifies a published checkpoint: the scorer reports it with every score. */
@@ -20,20 +19,27 @@ export interface LocalCheckpoint {
 
 /**
  * A published checkpoint, downloaded into `<home>/checkpoints` when it is not there yet.
- * A file whose sha256 differs from the one published is refused (nothing is unpacked).
+ * The archive streams to disk (resuming a cut download with Range) and is unpacked from
+ * there, so a several-hundred-MB model is never held twice in memory; a file whose
+ * sha256 differs from the one published is refused and nothing is unpacked.
  */
 export async function fetchCheckpoint(api: TrainerApi, checkpoint: CheckpointRef & { kind: CheckpointKind; metrics?: unknown }, home: string): Promise<LocalCheckpoint> {
   const ref = { id: checkpoint.id, version: checkpoint.version, sha256: checkpoint.sha256 };
   const metrics = (checkpoint.metrics && typeof checkpoint.metrics === "object" ? checkpoint.metrics : {}) as Record<string, unknown>;
   const dir = join(home, "checkpoints", `${checkpoint.kind}-v${checkpoint.version}-${checkpoint.sha256.slice(0, 12)}`);
   if (existsSync(join(dir, "config.json"))) return { ref, dir, metrics };
-  const bytes = await api.downloadCheckpoint(checkpoint.id);
-  const actual = createHash("sha256").update(bytes).digest("hex");
-  if (actual !== checkpoint.sha256) throw new Error(`checkpoint ${checkpoint.id}: downloaded file has sha256 ${actual}, published ${checkpoint.sha256}; refused`);
+  mkdirSync(join(home, "checkpoints"), { recursive: true });
+  // Named by the sha256, so a download cut short resumes into the same file next time.
+  const archive = join(home, "checkpoints", `${checkpoint.sha256}.tar`);
+  await api.downloadCheckpointTo(checkpoint, archive);
   // Unpack beside, then rename: a crash never leaves a half-written checkpoint folder.
   const tmp = `${dir}.partial-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  untarTo(bytes, tmp, `checkpoint ${checkpoint.id}`);
+  try {
+    untarFile(archive, tmp, `checkpoint ${checkpoint.id}`);
+  } finally {
+    rmSync(archive, { force: true });
+  }
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return { ref, dir, metrics };
