@@ -7,7 +7,8 @@ import { paramsFromTensors, paramsToTensors, type Params } from "../models/param
 import { vocabTxt } from "../tokenizer/vocab.ts";
 import { loadTokenizer, type WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { parseOrExplain, readJsonFile, writeJsonFile } from "./json-file.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { readCheckpointWeights } from "./checkpoint-weights.ts";
+import { writeSafetensors } from "./safetensors.ts";
 
 export interface BertModel {
   config: BertConfig;
@@ -53,11 +54,7 @@ export function loadBertDir(dir: string, overrides: Partial<BertConfig> = {}): B
   const id2label = raw.id2label as Record<string, string> | undefined;
   const numLabels = id2label ? Object.keys(id2label).length : raw.num_labels;
   const config = parseOrExplain(configPath, BertConfigSchema, { ...raw, num_labels: numLabels, ...overrides });
-  const weightsPath = join(dir, "model.safetensors");
-  if (!existsSync(weightsPath)) {
-    throw new UserError(`${dir}: no model.safetensors${existsSync(join(dir, "pytorch_model.bin")) ? " (pytorch_model.bin is not read; convert it with safetensors' convert script)" : ""}`);
-  }
-  const { tensors } = readSafetensors(weightsPath);
+  const { tensors, path: weightsPath } = readCheckpointWeights(dir);
   // Base encoders (BertModel) name weights without the `bert.` prefix.
   const prefix = config.model_type === "ernie" ? "ernie." : "bert.";
   const aliases = (name: string) => bertWeightAliases(name).flatMap((n) => [n, n.startsWith(prefix) ? n.slice(prefix.length) : n]);
