@@ -33,7 +33,9 @@ export const BertConfigSchema = z
     // ranklab's own small models: "mean" feeds the head the average of the unpadded
     // tokens instead of [CLS]. A model trained from scratch on a few thousand texts
     // learns a bag of contextual features far sooner than it learns to gather them
-    // into [CLS]. Hugging Face checkpoints have no such field and keep "cls".
+    // into [CLS]. Hugging Face checkpoints have no such field and keep "cls"; a model with
+    // "mean" is saved as model_type ranklab_bert (io/bert-dir.ts), which transformers refuses
+    // unless the README's loading code is registered.
     classifier_pooling: z.enum(["cls", "mean"]).default("cls"),
     // ranklab's own small models: hashed character-bigram embeddings added to each
     // token's (0 = none). Models trained from scratch on Chinese commonly use them
