@@ -94,6 +94,17 @@ describe("pytorch_model.bin reader", () => {
     expect(out.trim()).toBe("ok True");
   });
 
+  it("reads a zip64 archive (sizes and offsets in zip64 fields, as for checkpoints over 4 GB)", () => {
+    const tensors: [string, SavedTensor][] = [["w", { key: "0", dtype: "F32", storage: floatBytes([1, 2, 3], "F32"), shape: [3] }]];
+    const path = join(dir, "zip64.bin");
+    writeFileSync(path, torchSave(tensors, undefined, { zip64: true }));
+    expect([...readTorchBin(path).get("w")!.data]).toEqual([1, 2, 3]);
+    if (hasPython) {
+      const out = execFileSync("python3", ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(z.read('archive/byteorder').decode())", path]).toString();
+      expect(out.trim()).toBe("little");
+    }
+  });
+
   it.skipIf(!hasPython)("reads the pickle CPython itself writes for a state dict (protocols 2 and 4)", () => {
     // torch.save is CPython's pickler plus persistent_id; stand-ins with torch's module and class names give the same bytes.
     const script = `

@@ -147,8 +147,12 @@ function crc32(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A zip of stored records, data 64-byte aligned, as torch's PyTorchFileWriter lays them out. */
-export function storedZip(records: [string, Uint8Array][]): Buffer {
+/**
+ * A zip of stored records, data 64-byte aligned, as torch's PyTorchFileWriter lays them
+ * out. `zip64`: the central directory and its end carry their sizes and offsets in zip64
+ * fields, as miniz writes them for checkpoints over 4 GB.
+ */
+export function storedZip(records: [string, Uint8Array][], { zip64 = false } = {}): Buffer {
   const chunks: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
@@ -172,28 +176,52 @@ export function storedZip(records: [string, Uint8Array][]): Buffer {
     chunks.push(local, nameBytes, extra, Buffer.from(data));
     const cd = Buffer.alloc(46);
     cd.writeUInt32LE(0x02014b50, 0);
-    cd.writeUInt16LE(20, 4);
-    cd.writeUInt16LE(20, 6);
+    cd.writeUInt16LE(zip64 ? 45 : 20, 4);
+    cd.writeUInt16LE(zip64 ? 45 : 20, 6);
     cd.writeUInt32LE(crc, 16);
-    cd.writeUInt32LE(data.length, 20);
-    cd.writeUInt32LE(data.length, 24);
+    cd.writeUInt32LE(zip64 ? 0xffffffff : data.length, 20);
+    cd.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
     cd.writeUInt16LE(nameBytes.length, 28);
-    cd.writeUInt32LE(offset, 42);
-    central.push(cd, nameBytes);
+    cd.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    // The zip64 extra field: uncompressed size, compressed size, local header offset.
+    const extra64 = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra64.writeUInt16LE(1, 0);
+      extra64.writeUInt16LE(24, 2);
+      extra64.writeBigUInt64LE(BigInt(data.length), 4);
+      extra64.writeBigUInt64LE(BigInt(data.length), 12);
+      extra64.writeBigUInt64LE(BigInt(offset), 20);
+    }
+    cd.writeUInt16LE(extra64.length, 30);
+    central.push(cd, nameBytes, extra64);
     offset += 30 + nameBytes.length + extra.length + data.length;
   }
   const cdBytes = Buffer.concat(central);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(records.length, 8);
-  end.writeUInt16LE(records.length, 10);
-  end.writeUInt32LE(cdBytes.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...chunks, cdBytes, end]);
+  end.writeUInt16LE(zip64 ? 0xffff : records.length, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : records.length, 10);
+  end.writeUInt32LE(zip64 ? 0xffffffff : cdBytes.length, 12);
+  end.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
+  if (!zip64) return Buffer.concat([...chunks, cdBytes, end]);
+  const end64 = Buffer.alloc(56);
+  end64.writeUInt32LE(0x06064b50, 0);
+  end64.writeBigUInt64LE(44n, 4);
+  end64.writeUInt16LE(45, 12);
+  end64.writeUInt16LE(45, 14);
+  end64.writeBigUInt64LE(BigInt(records.length), 24);
+  end64.writeBigUInt64LE(BigInt(records.length), 32);
+  end64.writeBigUInt64LE(BigInt(cdBytes.length), 40);
+  end64.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + cdBytes.length), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([...chunks, cdBytes, end64, locator, end]);
 }
 
 /** A whole `pytorch_model.bin`: pickle, byte order, one record per storage key, version. */
-export function torchSave(tensors: [string, SavedTensor][], pickle: Uint8Array = stateDictPickle(tensors)): Buffer {
+export function torchSave(tensors: [string, SavedTensor][], pickle: Uint8Array = stateDictPickle(tensors), options: { zip64?: boolean } = {}): Buffer {
   const storages = new Map<string, Uint8Array>();
   for (const [, t] of tensors) if (t.storage && !storages.has(t.key)) storages.set(t.key, t.storage);
   return storedZip([
@@ -202,7 +230,7 @@ export function torchSave(tensors: [string, SavedTensor][], pickle: Uint8Array =
     ...[...storages].map(([key, data]): [string, Uint8Array] => [`archive/data/${key}`, data]),
     ["archive/version", Buffer.from("3\n")],
     ["archive/.data/serialization_id", Buffer.from("1234567890123456789012345678901234567890")],
-  ]);
+  ], options);
 }
 
 /** Float32 values as F32, F16 or BF16 little-endian bytes (F16/BF16 truncated; tests pick exactly representable values). */
