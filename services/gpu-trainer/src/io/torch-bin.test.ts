@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readTorchBin, unpickleStateDict } from "./torch-bin.ts";
-import { floatBytes, PickleWriter, stateDictPickle, torchSave, type SavedTensor } from "./torch-save.test-helper.ts";
+import { readTorchBin } from "./torch-bin.ts";
+import { unpickleStateDict } from "./torch-pickle.ts";
+import { floatBytes, PickleWriter, stateDictPickle, torchSave, torchSaveLegacy, type SavedTensor } from "./torch-save.test-helper.ts";
 import { ZipReader } from "./zip.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "torch-bin-"));
@@ -168,11 +169,65 @@ sys.stdout.buffer.write(out.getvalue())`;
     expect(() => unpickleStateDict(w((p) => p.byte(0x7d).str("w").str("not a storage").byte(0x51, 0x73)), "x")).toThrow(/persistent id that is not a storage/);
   });
 
-  it("names the file when it is damaged, truncated, or in torch's legacy format", () => {
+  it("reads torch's legacy (pre-1.6) format: pickles in a row, then each storage's element count and bytes", () => {
+    const tensors: [string, SavedTensor][] = [
+      ["bert.embeddings.position_ids", { key: "140230", dtype: "I64", storage: i64([0, 1, 2]), shape: [1, 3] }],
+      ["a.weight", { key: "140231", dtype: "F32", storage: floatBytes([1, 2, 3, 4, 5, 6], "F32"), shape: [3, 2] }],
+      ["a.tied", { key: "140231", dtype: "F32", shape: [2, 3], stride: [1, 2] }],
+      ["b.bias", { key: "140229", dtype: "F16", storage: floatBytes([0.5, -4], "F16"), shape: [2] }],
+    ];
+    const path = join(dir, "legacy.bin");
+    writeFileSync(path, torchSaveLegacy(tensors));
+    const t = readTorchBin(path, { skip: (name) => name.endsWith("position_ids") });
+    expect([...t.keys()]).toEqual(["a.weight", "a.tied", "b.bias"]);
+    expect([...t.get("a.weight")!.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...t.get("a.tied")!.data]).toEqual([1, 3, 5, 2, 4, 6]);
+    expect([...t.get("b.bias")!.data]).toEqual([0.5, -4]);
+    const bigEndian = join(dir, "big-endian.bin");
+    writeFileSync(bigEndian, torchSaveLegacy(tensors, { littleEndian: false }));
+    expect(() => readTorchBin(bigEndian)).toThrow(/big-endian\.bin: saved on a big-endian machine/);
+    const cut = join(dir, "legacy-cut.bin");
+    writeFileSync(cut, torchSaveLegacy(tensors).subarray(0, -5));
+    expect(() => readTorchBin(cut)).toThrow(/legacy-cut\.bin: storage 140231 runs past the end of the file/);
+  });
+
+  it.skipIf(!hasPython)("reads a legacy file written by CPython's pickler the way torch < 1.6 wrote it", () => {
+    const script = `
+import sys, types, pickle, struct, collections
+torch = types.ModuleType("torch"); utils = types.ModuleType("torch._utils")
+sys.modules["torch"] = torch; sys.modules["torch._utils"] = utils; torch._utils = utils
+class FloatStorage: pass
+FloatStorage.__module__ = "torch"; torch.FloatStorage = FloatStorage
+def _rebuild_tensor_v2(*a): pass
+_rebuild_tensor_v2.__module__ = "torch._utils"; utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+class Storage:
+    def __init__(s, key, values): s.key, s.values = key, values
+class Tensor:
+    def __init__(s, storage, offset, size, stride): s.args = (storage, offset, size, stride, False, collections.OrderedDict())
+    def __reduce_ex__(s, proto): return (_rebuild_tensor_v2, s.args)
+st = Storage("94251", [0.5, 1.5, -2.0, 3.0])
+def pid(o): return ("storage", FloatStorage, o.key, "cpu", len(o.values), None) if isinstance(o, Storage) else None
+sd = collections.OrderedDict([("w", Tensor(st, 0, (2, 2), (2, 1))), ("b", Tensor(st, 3, (1,), (1,)))])
+sd._metadata = collections.OrderedDict([("", {"version": 1})])
+f = sys.stdout.buffer
+pickle.dump(0x1950a86a20f9469cfc6c, f, protocol=2)
+pickle.dump(1001, f, protocol=2)
+pickle.dump(dict(protocol_version=1001, little_endian=True, type_sizes=dict(short=2, int=4, long=8)), f, protocol=2)
+p = pickle.Pickler(f, protocol=2); p.persistent_id = pid; p.dump(sd)
+pickle.dump(sorted([st.key]), f, protocol=2)
+f.write(struct.pack("<q", 4)); f.write(struct.pack("<4f", *st.values))`;
+    const path = join(dir, "cpython-legacy.bin");
+    writeFileSync(path, execFileSync("python3", ["-c", script]));
+    const t = readTorchBin(path);
+    expect(t.get("w")).toEqual({ shape: [2, 2], data: Float32Array.from([0.5, 1.5, -2, 3]) });
+    expect(t.get("b")).toEqual({ shape: [1], data: Float32Array.from([3]) });
+  });
+
+  it("names the file when it is damaged or truncated", () => {
     const good = torchSave([["w", { key: "0", dtype: "F32", storage: floatBytes([1, 2, 3, 4], "F32"), shape: [4] }]]);
-    const legacy = join(dir, "legacy.bin");
-    writeFileSync(legacy, Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
-    expect(() => readTorchBin(legacy)).toThrow(/legacy\.bin: not a zip archive.*legacy \(pre-1\.6\)/);
+    const notTorch = join(dir, "not-torch.bin");
+    writeFileSync(notTorch, "hello");
+    expect(() => readTorchBin(notTorch)).toThrow(/not-torch\.bin: neither a zip archive nor torch's legacy format/);
     const truncated = join(dir, "truncated.bin");
     writeFileSync(truncated, good.subarray(0, good.length - 30));
     expect(() => readTorchBin(truncated)).toThrow(/truncated\.bin: not a readable zip archive/);

@@ -1,375 +1,26 @@
 import { existsSync, readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
 import { toFloat32, type TensorMap } from "./safetensors.ts";
+import { isKind, stateDictOf, unpickle, unpickleStateDict, type TensorRef } from "./torch-pickle.ts";
 import { ZipReader } from "./zip.ts";
 
 /**
- * `pytorch_model.bin`, the format `torch.save(model.state_dict())` writes since torch
- * 1.6: a zip archive holding `<name>/data.pkl` (a pickle of the state dict) and one
- * record per storage (`<name>/data/<key>`, raw little-endian bytes).
- *
- * The pickle is read by a small interpreter that understands only what a state dict
- * needs and never runs code: a whitelist of opcodes (no INST/OBJ/NEWOBJ, no
- * extension registry) and of globals (`collections.OrderedDict`,
- * `torch._utils._rebuild_tensor_v2`/`_rebuild_parameter`, `torch.*Storage`), each of
- * which it evaluates itself. Tensors come from persistent ids
- * `("storage", torch.FloatStorage, key, location, numel)`. Anything else is refused
- * with the opcode or global named.
+ * `pytorch_model.bin`, as `torch.save(model.state_dict())` writes it, in both containers:
+ * - torch ≥ 1.6: a zip archive holding `<name>/data.pkl` (a pickle of the state dict)
+ *   and one record per storage (`<name>/data/<key>`, raw little-endian bytes);
+ * - torch < 1.6 (the "legacy" format, as in many Hub checkpoints from 2019–2020):
+ *   pickles in a row (magic number, protocol 1001, system info, the state dict, the
+ *   storage keys), then each storage as an int64 element count and its bytes.
+ * The pickles are read by torch-pickle.ts, which never runs code.
  *
  * Weights may be float32, float16 or bfloat16 (read as float32). Integer and bool
  * tensors (the `position_ids` and `attn.bias` buffers) are accepted only when `skip`
  * drops them by name.
  */
 
-/** Storage classes torch pickles by name, and their safetensors dtype. */
-const STORAGES: Record<string, { dtype: string; width: number }> = {
-  FloatStorage: { dtype: "F32", width: 4 },
-  HalfStorage: { dtype: "F16", width: 2 },
-  BFloat16Storage: { dtype: "BF16", width: 2 },
-  DoubleStorage: { dtype: "F64", width: 8 },
-  LongStorage: { dtype: "I64", width: 8 },
-  IntStorage: { dtype: "I32", width: 4 },
-  ShortStorage: { dtype: "I16", width: 2 },
-  CharStorage: { dtype: "I8", width: 1 },
-  ByteStorage: { dtype: "U8", width: 1 },
-  BoolStorage: { dtype: "BOOL", width: 1 },
-};
 const WEIGHT_DTYPES = new Set(["F32", "F16", "BF16"]);
-
-const ORDERED_DICT = "collections.OrderedDict";
-const REBUILD_TENSOR = "torch._utils._rebuild_tensor_v2";
-const REBUILD_PARAMETER = "torch._utils._rebuild_parameter";
-const GLOBALS = new Set([ORDERED_DICT, REBUILD_TENSOR, REBUILD_PARAMETER, ...Object.keys(STORAGES).map((s) => `torch.${s}`)]);
-
-// The values the interpreter builds. Python ints become numbers (bigint only past 2^53).
-type Value = null | boolean | number | bigint | string | Tuple | List | Dict | Global | Storage | TensorRef;
-interface Tuple { kind: "tuple"; items: Value[] }
-interface List { kind: "list"; items: Value[] }
-interface Dict { kind: "dict"; entries: Map<string | number, Value>; ordered: boolean }
-interface Global { kind: "global"; name: string }
-interface Storage { kind: "storage"; dtype: string; width: number; key: string; numel: number }
-interface TensorRef { kind: "tensor"; storage: Storage; offset: number; shape: number[]; stride: number[] }
-const MARK = Symbol("mark");
-type Slot = Value | typeof MARK;
-
-const isKind = <K extends string>(v: Value | undefined, kind: K): v is Extract<Value, { kind: K }> => typeof v === "object" && v !== null && (v as { kind?: string }).kind === kind;
-
-const OPCODE_NAMES: Record<number, string> = { 0x63: "GLOBAL", 0x69: "INST", 0x6f: "OBJ", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x82: "EXT1", 0x50: "PERSID", 0x52: "REDUCE", 0x62: "BUILD" };
-
-/** Interprets a state-dict pickle; `source` names the file in every error. */
-export function unpickleStateDict(data: Uint8Array, source: string): Map<string, TensorRef> {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const refuse = (why: string) => new UserError(`${source}: not a plain state dict (${why}); ranklab reads only tensors saved by torch.save(model.state_dict()) and never runs pickled code. Convert the checkpoint to model.safetensors (safetensors' convert script) if it holds more.`);
-  const damaged = (why: string) => new UserError(`${source}: damaged pickle (${why})`);
-  const stack: Slot[] = [];
-  const marks: number[] = [];
-  const memo = new Map<number, Value>();
-  let p = 0;
-  const need = (n: number) => {
-    if (p + n > buf.length) throw damaged(`ends inside an opcode at byte ${p}`);
-  };
-  const pop = (): Value => {
-    const v = stack.pop();
-    if (v === undefined || v === MARK) throw damaged(`stack underflow at byte ${p}`);
-    return v;
-  };
-  const top = (): Value => {
-    const v = stack[stack.length - 1];
-    if (v === undefined || v === MARK) throw damaged(`stack underflow at byte ${p}`);
-    return v;
-  };
-  const popMark = (): Value[] => {
-    const at = marks.pop();
-    if (at === undefined) throw damaged(`no MARK at byte ${p}`);
-    const items = stack.splice(at + 1) as Value[];
-    stack.pop(); // the MARK itself
-    return items;
-  };
-  const line = (): string => {
-    const end = buf.indexOf(0x0a, p);
-    if (end < 0) throw damaged("unterminated GLOBAL");
-    const s = buf.subarray(p, end).toString("latin1");
-    p = end + 1;
-    return s;
-  };
-  const text = (n: number, encoding: BufferEncoding) => {
-    need(n);
-    const s = buf.subarray(p, p + n).toString(encoding);
-    p += n;
-    return s;
-  };
-  const global = (module: string, name: string): Global => {
-    const full = `${module}.${name}`;
-    if (!GLOBALS.has(full)) throw refuse(`it names the global ${full}`);
-    return { kind: "global", name: full };
-  };
-  const setItem = (dict: Value, key: Value, value: Value) => {
-    if (!isKind(dict, "dict")) throw refuse("SETITEM on something other than a dict");
-    if (typeof key !== "string" && typeof key !== "number") throw refuse("a dict key that is not a string or an int");
-    dict.entries.set(key, value);
-  };
-  const int = (v: Value, what: string): number => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw refuse(`${what} is ${String(v)}, not a non-negative int`);
-    return v;
-  };
-  const ints = (v: Value, what: string): number[] => {
-    if (!isKind(v, "tuple")) throw refuse(`${what} is not a tuple`);
-    return v.items.map((x, i) => int(x, `${what}[${i}]`));
-  };
-
-  for (;;) {
-    need(1);
-    const op = buf[p++]!;
-    switch (op) {
-      case 0x80: // PROTO
-        need(1);
-        if (buf[p]! > 5) throw damaged(`pickle protocol ${buf[p]}`);
-        p += 1;
-        break;
-      case 0x95: // FRAME (protocol 4): a length we do not need
-        need(8);
-        p += 8;
-        break;
-      case 0x2e: {
-        // STOP
-        const result = pop();
-        return stateDictOf(result, refuse);
-      }
-      case 0x28: // MARK
-        marks.push(stack.length);
-        stack.push(MARK);
-        break;
-      case 0x29: // EMPTY_TUPLE
-        stack.push({ kind: "tuple", items: [] });
-        break;
-      case 0x74: {
-        // TUPLE
-        const items = popMark();
-        stack.push({ kind: "tuple", items });
-        break;
-      }
-      case 0x85:
-      case 0x86:
-      case 0x87: {
-        // TUPLE1/2/3
-        const n = op - 0x84;
-        const items: Value[] = [];
-        for (let i = 0; i < n; i++) items.unshift(pop());
-        stack.push({ kind: "tuple", items });
-        break;
-      }
-      case 0x5d: // EMPTY_LIST
-        stack.push({ kind: "list", items: [] });
-        break;
-      case 0x61: {
-        // APPEND
-        const v = pop();
-        const list = top();
-        if (!isKind(list, "list")) throw refuse("APPEND to something other than a list");
-        list.items.push(v);
-        break;
-      }
-      case 0x65: {
-        // APPENDS
-        const items = popMark();
-        const list = top();
-        if (!isKind(list, "list")) throw refuse("APPENDS to something other than a list");
-        list.items.push(...items);
-        break;
-      }
-      case 0x7d: // EMPTY_DICT
-        stack.push({ kind: "dict", entries: new Map(), ordered: false });
-        break;
-      case 0x73: {
-        // SETITEM
-        const value = pop();
-        const key = pop();
-        setItem(top(), key, value);
-        break;
-      }
-      case 0x75: {
-        // SETITEMS
-        const items = popMark();
-        if (items.length % 2) throw damaged("SETITEMS with an odd number of items");
-        const dict = top();
-        for (let i = 0; i < items.length; i += 2) setItem(dict, items[i]!, items[i + 1]!);
-        break;
-      }
-      case 0x4e: // NONE
-        stack.push(null);
-        break;
-      case 0x88: // NEWTRUE
-        stack.push(true);
-        break;
-      case 0x89: // NEWFALSE
-        stack.push(false);
-        break;
-      case 0x4a: // BININT
-        need(4);
-        stack.push(buf.readInt32LE(p));
-        p += 4;
-        break;
-      case 0x4b: // BININT1
-        need(1);
-        stack.push(buf[p]!);
-        p += 1;
-        break;
-      case 0x4d: // BININT2
-        need(2);
-        stack.push(buf.readUInt16LE(p));
-        p += 2;
-        break;
-      case 0x8a: {
-        // LONG1: n bytes of little-endian two's complement
-        need(1);
-        const n = buf[p++]!;
-        need(n);
-        let v = 0n;
-        for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[p + i]!);
-        if (n > 0 && buf[p + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
-        p += n;
-        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
-        break;
-      }
-      case 0x47: // BINFLOAT: big-endian double
-        need(8);
-        stack.push(buf.readDoubleBE(p));
-        p += 8;
-        break;
-      case 0x58: // BINUNICODE
-        need(4);
-        p += 4;
-        stack.push(text(buf.readUInt32LE(p - 4), "utf8"));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        need(1);
-        p += 1;
-        stack.push(text(buf[p - 1]!, "utf8"));
-        break;
-      case 0x8d: {
-        // BINUNICODE8
-        need(8);
-        const n = Number(buf.readBigUInt64LE(p));
-        p += 8;
-        stack.push(text(n, "utf8"));
-        break;
-      }
-      case 0x55: // SHORT_BINSTRING (Python 2 str)
-        need(1);
-        p += 1;
-        stack.push(text(buf[p - 1]!, "latin1"));
-        break;
-      case 0x54: // BINSTRING
-        need(4);
-        p += 4;
-        stack.push(text(buf.readUInt32LE(p - 4), "latin1"));
-        break;
-      case 0x63: {
-        // GLOBAL "module\nname\n"
-        const module = line();
-        stack.push(global(module, line()));
-        break;
-      }
-      case 0x93: {
-        // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== "string" || typeof name !== "string") throw damaged("STACK_GLOBAL without two strings");
-        stack.push(global(module, name));
-        break;
-      }
-      case 0x71: // BINPUT
-        need(1);
-        memo.set(buf[p++]!, top());
-        break;
-      case 0x72: // LONG_BINPUT
-        need(4);
-        memo.set(buf.readUInt32LE(p), top());
-        p += 4;
-        break;
-      case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
-        break;
-      case 0x68: // BINGET
-      case 0x6a: {
-        // LONG_BINGET
-        const n = op === 0x68 ? 1 : 4;
-        need(n);
-        const key = n === 1 ? buf[p]! : buf.readUInt32LE(p);
-        p += n;
-        if (!memo.has(key)) throw damaged(`memo ${key} read before it is written`);
-        stack.push(memo.get(key)!);
-        break;
-      }
-      case 0x51: {
-        // BINPERSID: ("storage", torch.XStorage, key, location, numel)
-        const pid = pop();
-        if (!isKind(pid, "tuple") || pid.items.length !== 5 || pid.items[0] !== "storage") throw refuse("a persistent id that is not a storage");
-        const [, type, key, location, numel] = pid.items;
-        if (!isKind(type, "global") || typeof key !== "string" || typeof location !== "string") throw refuse("a malformed storage persistent id");
-        const info = STORAGES[type.name.slice("torch.".length)];
-        if (!info) throw refuse(`a storage of type ${type.name}`);
-        stack.push({ kind: "storage", ...info, key, numel: int(numel ?? null, "a storage's size") });
-        break;
-      }
-      case 0x52: {
-        // REDUCE: only the three calls a state dict makes, evaluated here.
-        const args = pop();
-        const fn = pop();
-        if (!isKind(fn, "global") || !isKind(args, "tuple")) throw refuse("REDUCE on something other than a whitelisted global");
-        stack.push(reduce(fn.name, args.items));
-        break;
-      }
-      case 0x62: {
-        // BUILD: the state dict's `_metadata` attribute (module versions), which changes no weight.
-        const state = pop();
-        const obj = top();
-        if (!isKind(obj, "dict") || !obj.ordered || !isKind(state, "dict")) throw refuse("BUILD on something other than an OrderedDict's attributes");
-        break;
-      }
-      default:
-        throw refuse(`opcode 0x${op.toString(16).padStart(2, "0")}${OPCODE_NAMES[op] ? ` (${OPCODE_NAMES[op]})` : ""} at byte ${p - 1}`);
-    }
-  }
-
-  function reduce(name: string, args: Value[]): Value {
-    if (name === ORDERED_DICT) {
-      if (args.length !== 0) throw refuse("OrderedDict called with arguments");
-      return { kind: "dict", entries: new Map(), ordered: true };
-    }
-    if (name === REBUILD_TENSOR) {
-      // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-      if (args.length < 6 || args.length > 7) throw refuse(`_rebuild_tensor_v2 with ${args.length} arguments`);
-      const [storage, offset, size, stride] = args;
-      if (!isKind(storage, "storage")) throw refuse("_rebuild_tensor_v2 without a storage");
-      const shape = ints(size!, "a tensor's size");
-      const strides = ints(stride!, "a tensor's stride");
-      if (shape.length !== strides.length) throw refuse("a tensor whose size and stride differ in length");
-      return { kind: "tensor", storage, offset: int(offset!, "a storage offset"), shape, stride: strides };
-    }
-    if (name === REBUILD_PARAMETER) {
-      // (data, requires_grad, backward_hooks): a tensor saved as an nn.Parameter.
-      const [data] = args;
-      if (!isKind(data, "tensor")) throw refuse("_rebuild_parameter without a tensor");
-      return data;
-    }
-    throw refuse(`it calls ${name}`);
-  }
-}
-
-function stateDictOf(result: Value, refuse: (why: string) => UserError): Map<string, TensorRef> {
-  if (!isKind(result, "dict")) throw refuse("the pickle is not a dict");
-  const out = new Map<string, TensorRef>();
-  for (const [key, value] of result.entries) {
-    if (typeof key !== "string") throw refuse(`key ${key} is not a string`);
-    if (!isKind(value, "tensor")) {
-      const what = isKind(value, "dict") ? "a dict (a training checkpoint? save model.state_dict() alone)" : typeof value === "object" && value ? value.kind : String(value);
-      throw refuse(`"${key}" is ${what}, not a tensor`);
-    }
-    out.set(key, value);
-  }
-  return out;
-}
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
 
 /** A tensor's bytes laid out contiguously (row-major), following its offset and strides within the storage. */
 function contiguousBytes(t: TensorRef, storageBytes: Buffer): Buffer {
@@ -400,14 +51,34 @@ export interface ReadOptions {
   skip?: (name: string) => boolean;
 }
 
-/** Reads a `pytorch_model.bin` (torch ≥ 1.6 zip format) into float32 tensors. */
+/** Reads a `pytorch_model.bin` (zip or legacy container) into float32 tensors. */
 export function readTorchBin(path: string, options: ReadOptions = {}): TensorMap {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
   const bytes = readFileSync(path);
-  if (bytes.length < 4 || bytes.readUInt32LE(0) !== 0x04034b50) {
-    const legacy = bytes[0] === 0x80 ? " It looks like PyTorch's legacy (pre-1.6) pickle format." : "";
-    throw new UserError(`${path}: not a zip archive, so not a torch.save file of torch 1.6 or later.${legacy} Re-save it with a recent torch, or convert it to model.safetensors.`);
+  const { refs, storage } = bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50 ? zipContainer(bytes, path) : legacyContainer(bytes, path);
+  const tensors: TensorMap = new Map();
+  for (const [name, t] of refs) {
+    if (options.skip?.(name)) continue;
+    if (!WEIGHT_DTYPES.has(t.storage.dtype)) throw new UserError(`${path}: tensor ${name} has dtype ${t.storage.dtype}; ranklab reads F32, F16 and BF16 weights`);
+    const data = storage(t.storage.key);
+    const { width, numel } = t.storage;
+    if (data.length < numel * width) throw new UserError(`${path}: storage ${t.storage.key} has ${data.length} bytes, expected ${numel * width}`);
+    let last = t.offset;
+    for (let d = 0; d < t.shape.length; d++) if (t.shape[d]! > 0) last += (t.shape[d]! - 1) * t.stride[d]!;
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count > 0 && last >= numel) throw new UserError(`${path}: tensor ${name} [${t.shape}] reaches past the end of its storage (${numel} elements)`);
+    tensors.set(name, { shape: t.shape, data: toFloat32(contiguousBytes(t, data), t.storage.dtype, count) });
   }
+  return tensors;
+}
+
+interface Container {
+  refs: Map<string, TensorRef>;
+  /** A storage's raw bytes by key. */
+  storage: (key: string) => Buffer;
+}
+
+function zipContainer(bytes: Buffer, path: string): Container {
   const zip = new ZipReader(bytes, path);
   const pickles = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pickles.length !== 1) throw new UserError(`${path}: expected one <name>/data.pkl in the archive, found ${pickles.length}; is this a torch.save file?`);
@@ -417,23 +88,52 @@ export function readTorchBin(path: string, options: ReadOptions = {}): TensorMap
     if (order !== "little") throw new UserError(`${path}: saved with byte order "${order}"; ranklab reads little-endian checkpoints`);
   }
   const refs = unpickleStateDict(zip.read(pickles[0]!), `${path} (${pickles[0]})`);
+  const cache = new Map<string, Buffer>();
+  return {
+    refs,
+    storage: (key) => {
+      if (!cache.has(key)) cache.set(key, zip.read(`${prefix}data/${key}`));
+      return cache.get(key)!;
+    },
+  };
+}
+
+function legacyContainer(bytes: Buffer, path: string): Container {
+  const notTorch = () => new UserError(`${path}: neither a zip archive nor torch's legacy format, so not a torch.save file; convert the checkpoint to model.safetensors`);
+  if (bytes.length < 2 || bytes[0] !== 0x80) throw notTorch();
+  // 1. Magic number, protocol version, and the saving machine's byte order.
+  const magic = unpickle(bytes, 0, path);
+  if (magic.value !== LEGACY_MAGIC) throw notTorch();
+  const protocol = unpickle(bytes, magic.end, path);
+  if (protocol.value !== LEGACY_PROTOCOL) throw new UserError(`${path}: torch legacy format protocol ${String(protocol.value)}; ranklab reads ${LEGACY_PROTOCOL}`);
+  const sysInfo = unpickle(bytes, protocol.end, path);
+  if (!isKind(sysInfo.value, "dict") || sysInfo.value.entries.get("little_endian") !== true) throw new UserError(`${path}: saved on a big-endian machine (or without system info); ranklab reads little-endian checkpoints`);
+  // 2. The state dict, then the keys of the storages that follow, in file order.
+  const main = unpickle(bytes, sysInfo.end, path);
+  const refs = stateDictOf(main.value, path);
+  const keys = unpickle(bytes, main.end, path);
+  if (!isKind(keys.value, "list") || !keys.value.items.every((k) => typeof k === "string")) throw new UserError(`${path}: the legacy storage key list is damaged`);
+  // 3. Each storage: an int64 element count, then its bytes (the width comes from the tensors that use it).
+  const widths = new Map<string, number>();
+  for (const t of refs.values()) widths.set(t.storage.key, t.storage.width);
   const storages = new Map<string, Buffer>();
-  const tensors: TensorMap = new Map();
-  for (const [name, t] of refs) {
-    if (options.skip?.(name)) continue;
-    if (!WEIGHT_DTYPES.has(t.storage.dtype)) throw new UserError(`${path}: tensor ${name} has dtype ${t.storage.dtype}; ranklab reads F32, F16 and BF16 weights`);
-    let storage = storages.get(t.storage.key);
-    if (!storage) {
-      storage = zip.read(`${prefix}data/${t.storage.key}`);
-      storages.set(t.storage.key, storage);
-    }
-    const { width, numel } = t.storage;
-    if (storage.length < numel * width) throw new UserError(`${path}: storage ${t.storage.key} has ${storage.length} bytes, expected ${numel * width}`);
-    let last = t.offset;
-    for (let d = 0; d < t.shape.length; d++) if (t.shape[d]! > 0) last += (t.shape[d]! - 1) * t.stride[d]!;
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count > 0 && last >= numel) throw new UserError(`${path}: tensor ${name} [${t.shape}] reaches past the end of its storage (${numel} elements)`);
-    tensors.set(name, { shape: t.shape, data: toFloat32(contiguousBytes(t, storage), t.storage.dtype, count) });
+  let p = keys.end;
+  for (const key of keys.value.items as string[]) {
+    if (p + 8 > bytes.length) throw new UserError(`${path}: ends before storage ${key} (truncated download?)`);
+    const count = Number(bytes.readBigInt64LE(p));
+    const width = widths.get(key);
+    if (width === undefined) throw new UserError(`${path}: storage ${key} is used by no tensor`);
+    const end = p + 8 + count * width;
+    if (count < 0 || end > bytes.length) throw new UserError(`${path}: storage ${key} runs past the end of the file (truncated download?)`);
+    storages.set(key, bytes.subarray(p + 8, end));
+    p = end;
   }
-  return tensors;
+  return {
+    refs,
+    storage: (key) => {
+      const data = storages.get(key);
+      if (!data) throw new UserError(`${path}: no data for storage ${key}`);
+      return data;
+    },
+  };
 }

@@ -92,8 +92,8 @@ export class PickleWriter {
   }
 }
 
-/** The pickle `torch.save` writes for an OrderedDict state dict. */
-export function stateDictPickle(tensors: [string, SavedTensor][]): Uint8Array {
+/** The pickle `torch.save` writes for an OrderedDict state dict (`legacy`: torch < 1.6's persistent ids, with view_metadata None). */
+export function stateDictPickle(tensors: [string, SavedTensor][], { legacy = false } = {}): Uint8Array {
   const numels = new Map<string, number>();
   for (const [, t] of tensors) if (t.storage && !numels.has(t.key)) numels.set(t.key, t.storage.length / WIDTH[t.dtype]);
   const w = new PickleWriter();
@@ -106,7 +106,9 @@ export function stateDictPickle(tensors: [string, SavedTensor][]): Uint8Array {
     w.byte(0x28); // MARK: the call's arguments
     // The persistent id ("storage", torch.FloatStorage, key, location, numel), then BINPERSID.
     const numel = numels.get(t.key) ?? 0;
-    w.byte(0x28).str("storage").global("torch", STORAGE_CLASS[t.dtype]).str(t.key).str("cpu").int(numel).byte(0x74);
+    w.byte(0x28).str("storage").global("torch", STORAGE_CLASS[t.dtype]).str(t.key).str("cpu").int(numel);
+    if (legacy) w.byte(0x4e);
+    w.byte(0x74);
     w.put();
     w.byte(0x51);
     w.int(t.offset ?? 0);
@@ -249,4 +251,50 @@ export function floatBytes(values: number[], dtype: "F32" | "F16" | "BF16"): Uin
     return out.writeUInt16LE(half, i * 2);
   });
   return out;
+}
+
+/**
+ * A `pytorch_model.bin` in torch < 1.6's legacy format: pickles of the magic number,
+ * protocol 1001 and system info, the state dict, the sorted storage keys; then each
+ * storage as an int64 element count and its bytes.
+ */
+export function torchSaveLegacy(tensors: [string, SavedTensor][], { littleEndian = true } = {}): Buffer {
+  const one = (build: (w: PickleWriter) => void) => {
+    const w = new PickleWriter();
+    w.byte(0x80, 2);
+    build(w);
+    return Buffer.from(w.byte(0x2e).bytes());
+  };
+  const magic = Buffer.alloc(10);
+  magic.writeBigUInt64LE(0x1950a86a20f9469cfc6cn & 0xffffffffffffffffn, 0);
+  magic.writeUInt16LE(0x1950, 8);
+  const storages = new Map<string, SavedTensor>();
+  for (const [, t] of tensors) if (t.storage && !storages.has(t.key)) storages.set(t.key, t);
+  const keys = [...storages.keys()].sort();
+  const parts = [
+    one((w) => w.byte(0x8a, 10, ...magic)),
+    one((w) => w.int(1001)),
+    one((w) => {
+      w.byte(0x7d);
+      w.put();
+      w.byte(0x28).str("protocol_version").int(1001).str("little_endian").byte(littleEndian ? 0x88 : 0x89).str("type_sizes").byte(0x7d);
+      w.put();
+      w.byte(0x28).str("short").int(2).str("int").int(4).str("long").int(4).byte(0x75, 0x75);
+    }),
+    Buffer.from(stateDictPickle(tensors, { legacy: true })),
+    one((w) => {
+      w.byte(0x5d);
+      w.put();
+      w.byte(0x28);
+      for (const key of keys) w.str(key);
+      w.byte(0x65);
+    }),
+  ];
+  for (const key of keys) {
+    const t = storages.get(key)!;
+    const count = Buffer.alloc(8);
+    count.writeBigInt64LE(BigInt(t.storage!.length / WIDTH[t.dtype]));
+    parts.push(count, Buffer.from(t.storage!));
+  }
+  return Buffer.concat(parts);
 }
