@@ -1,6 +1,6 @@
 /**
- * BERT's basic tokenization, as Hugging Face's BasicTokenizer does it: drop control and
- * other category-C characters, put spaces around every CJK character (so Chinese is one token per
+ * BERT's basic tokenization, as Hugging Face's BertTokenizer does it: drop control,
+ * format, private-use and surrogate characters, put spaces around every CJK character (so Chinese is one token per
  * character), optionally lower-case and strip accents, then split on whitespace and
  * punctuation.
  */
@@ -29,13 +29,16 @@ function isWhitespace(ch: string): boolean {
 }
 
 /**
- * Dropped before tokenizing, as BERT's `_is_control` does: every Unicode "other"
- * character (C: Cc controls, Cf formats such as U+200B, Co private use such as U+E403,
- * Cs lone surrogates, Cn unassigned), except \t, \n and \r, which are whitespace.
+ * Dropped before tokenizing, as BertTokenizer does: the Unicode "other" characters Cc
+ * (controls), Cf (formats such as U+200B and the soft hyphen), Co (private use such as
+ * U+E403) and Cs (lone surrogates), except \t, \n and \r, which are whitespace.
+ * Unassigned code points (Cn) are kept, and so become [UNK]: that is what transformers
+ * 5.17's BertTokenizer does (checked on U+0378, io/fixtures/hf-5.17); the Python
+ * BertTokenizer of transformers 4 dropped them too.
  */
 function isControl(ch: string): boolean {
   if (ch === "\t" || ch === "\n" || ch === "\r") return false;
-  return /\p{C}/u.test(ch);
+  return /[\p{Cc}\p{Cf}\p{Co}\p{Cs}]/u.test(ch);
 }
 
 /** ASCII symbols count as punctuation (as in BERT), and so does Unicode P*: ，。！ etc. */
