@@ -23,6 +23,7 @@ const expected = JSON.parse(readFileSync(join(FIXTURES, "expected.json"), "utf8"
   texts: string[];
   ids: number[][];
   bert: number[];
+  ranklab_bert: { ids: number[][]; scores: number[]; scores_after_from_pretrained: number[] };
 };
 const GPT2_IDS = [2, 5, 7, 8, 9, 3];
 
@@ -96,5 +97,33 @@ describe("checkpoints written by torch and transformers", () => {
       }).dataSync(),
     );
     [...scores].forEach((s, i) => expect(Math.abs(s - expected.bert[i]!)).toBeLessThan(1e-5));
+  });
+
+  it("a ranklab_bert folder saved by transformers with the README's loading code (mean pooling, bigram table) scores the same in ranklab", () => {
+    const model = loadBertDir(join(FIXTURES, "ranklab-bert"));
+    expect(model.config).toMatchObject({ model_type: "bert", classifier_pooling: "mean", bigram_buckets: 7, add_pooling_layer: true });
+    const { ids, scores, scores_after_from_pretrained } = expected.ranklab_bert;
+    expect(scores_after_from_pretrained).toEqual(scores);
+    const ours = tf.tidy(() =>
+      bertForward(model.params, model.config, {
+        inputIds: tf.tensor2d(ids, undefined, "int32"),
+        attentionMask: tf.tensor2d(ids.map((row) => row.map((id) => (id > 0 ? 1 : 0))), undefined, "int32"),
+      }).dataSync(),
+    );
+    [...ours].forEach((s, i) => expect(Math.abs(s - scores[i]!)).toBeLessThan(1e-5));
+    // [CLS] pooling on the same weights (what plain BertForSequenceClassification would do) is not within that tolerance.
+    const cls = tf.tidy(() =>
+      bertForward(model.params, { ...model.config, classifier_pooling: "cls" }, {
+        inputIds: tf.tensor2d(ids, undefined, "int32"),
+        attentionMask: tf.tensor2d(ids.map((row) => row.map((id) => (id > 0 ? 1 : 0))), undefined, "int32"),
+      }).dataSync(),
+    );
+    expect(Math.max(...[...cls].map((s, i) => Math.abs(s - scores[i]!)))).toBeGreaterThan(1e-4);
+  });
+
+  it("the README's loading code is services/gpu-trainer/python/ranklab_bert.py, word for word", () => {
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "..", "README.md"), "utf8");
+    const block = readme.split("```python\n")[1]!.split("```")[0]!;
+    expect(block).toBe(readFileSync(join(import.meta.dirname, "..", "..", "python", "ranklab_bert.py"), "utf8"));
   });
 });
