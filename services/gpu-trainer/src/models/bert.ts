@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { isFalse, refuseUnsupported } from "./config-fields.ts";
+import { isFalse, PRUNED_HEADS, refuseUnsupported } from "./config-fields.ts";
 import { activate, ACTIVATIONS, attention, layerNorm, linear, paddingBias } from "./layers.ts";
 import { get, type ParamSpec, type Params } from "./params.ts";
 import { REWARD_INPUTS } from "../reward/reward-input.ts";
@@ -52,6 +52,7 @@ export const BertConfigSchema = z
       { field: "position_embedding_type", accepts: (v) => v === "absolute", why: "ranklab's encoder adds absolute position embeddings; relative_key/relative_key_query change the attention scores" },
       { field: "is_decoder", accepts: isFalse, why: "ranklab's encoder attends both ways; a decoder's causal mask is not computed" },
       { field: "add_cross_attention", accepts: isFalse, why: "ranklab's encoder has no cross-attention layers" },
+      PRUNED_HEADS,
     ]),
   );
 

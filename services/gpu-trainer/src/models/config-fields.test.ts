@@ -28,5 +28,8 @@ describe("config fields that change the math", () => {
     expect(() => bertConfig({ is_decoder: true })).toThrow(/is_decoder: true is not supported/);
     expect(() => bertConfig({ add_cross_attention: true })).toThrow(/add_cross_attention: true is not supported/);
     expect(() => bertConfig({ hidden_act: "silu" })).toThrow(/bert\/config\.json: hidden_act: /);
+    expect(() => bertConfig({ pruned_heads: { "0": [1] } })).toThrow(/pruned_heads: \{"0":\[1\]\} is not supported: ranklab computes every attention head/);
+    expect(() => gpt2Config({ pruned_heads: { "1": [0] } })).toThrow(/gpt2\/config\.json: pruned_heads: /);
+    expect(bertConfig({ pruned_heads: {} }).hidden_size).toBe(8);
   });
 });

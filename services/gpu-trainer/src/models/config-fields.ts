@@ -22,3 +22,10 @@ export function refuseUnsupported(fields: readonly UnsupportedField[]) {
 }
 
 export const isFalse = (v: unknown) => v === false || v === null;
+
+/** `pruned_heads: {}` (transformers writes it empty): pruned heads change the attention's shapes and are not computed. */
+export const PRUNED_HEADS: UnsupportedField = {
+  field: "pruned_heads",
+  accepts: (v) => v === null || (typeof v === "object" && !Array.isArray(v) && Object.keys(v as object).length === 0),
+  why: "ranklab computes every attention head; re-save the model from transformers after pruning to get plain weights",
+};

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { refuseUnsupported, isFalse } from "./config-fields.ts";
+import { isFalse, PRUNED_HEADS, refuseUnsupported } from "./config-fields.ts";
 import { activate, ACTIVATIONS, headAttention, layerNorm } from "./layers.ts";
 import { get, type ParamSpec, type Params } from "./params.ts";
 
@@ -36,7 +36,7 @@ export const Gpt2ConfigSchema = z
   .passthrough()
   .refine((c) => c.n_embd % c.n_head === 0, { message: "n_embd must be a multiple of n_head" })
   // reorder_and_upcast_attn is accepted: it computes the same scores in float32 (for fp16 training), and ranklab computes in float32.
-  .superRefine(refuseUnsupported([{ field: "add_cross_attention", accepts: isFalse, why: "ranklab's GPT-2 has no cross-attention layers" }]));
+  .superRefine(refuseUnsupported([{ field: "add_cross_attention", accepts: isFalse, why: "ranklab's GPT-2 has no cross-attention layers" }, PRUNED_HEADS]));
 
 export type Gpt2Config = z.infer<typeof Gpt2ConfigSchema>;
 
