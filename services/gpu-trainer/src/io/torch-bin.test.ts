@@ -233,7 +233,12 @@ f.write(struct.pack("<q", 4)); f.write(struct.pack("<4f", *st.values))`;
     expect(() => readTorchBin(truncated)).toThrow(/truncated\.bin: not a readable zip archive/);
     // A shape that reaches past its storage.
     const over = save([["w", { key: "0", dtype: "F32", storage: floatBytes([1, 2, 3], "F32"), shape: [2, 2] }]]);
-    expect(() => readTorchBin(over)).toThrow(/tensor w \[2,2\] reaches past the end of its storage \(3 elements\)/);
+    expect(() => readTorchBin(over)).toThrow(/tensor w \[2,2\] has more elements than its storage \(3\)/);
+    const past = save([["w", { key: "0", dtype: "F32", storage: floatBytes([1, 2, 3], "F32"), shape: [2], offset: 2 }]]);
+    expect(() => readTorchBin(past)).toThrow(/tensor w \[2\] reaches past the end of its storage \(3 elements\)/);
+    // A stride-0 view claiming 10^12 elements is refused before anything is allocated.
+    const huge = save([["w", { key: "0", dtype: "F32", storage: floatBytes([1], "F32"), shape: [1000000, 1000000], stride: [0, 0] }]]);
+    expect(() => readTorchBin(huge)).toThrow(/has more elements than its storage/);
     expect(() => readTorchBin(join(dir, "missing.bin"))).toThrow(/missing\.bin: no such file/);
   });
 });

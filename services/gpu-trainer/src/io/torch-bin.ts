@@ -66,6 +66,8 @@ export function readTorchBin(path: string, options: ReadOptions = {}): TensorMap
     let last = t.offset;
     for (let d = 0; d < t.shape.length; d++) if (t.shape[d]! > 0) last += (t.shape[d]! - 1) * t.stride[d]!;
     const count = t.shape.reduce((a, b) => a * b, 1);
+    // A stride-0 (expanded) view may have more elements than its storage; none of a model's weights does.
+    if (count > numel) throw new UserError(`${path}: tensor ${name} [${t.shape}] has more elements than its storage (${numel}); expanded views are not weights`);
     if (count > 0 && last >= numel) throw new UserError(`${path}: tensor ${name} [${t.shape}] reaches past the end of its storage (${numel} elements)`);
     tensors.set(name, { shape: t.shape, data: toFloat32(contiguousBytes(t, data), t.storage.dtype, count) });
   }
