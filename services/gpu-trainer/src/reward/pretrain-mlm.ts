@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import type { BertModel } from "../io/bert-dir.ts";
 import { bertEncode } from "../models/bert.ts";
-import { geluErf, layerNorm } from "../models/layers.ts";
+import { activate, layerNorm } from "../models/layers.ts";
 import { disposeParams, get, initParams, type Params } from "../models/params.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
@@ -90,7 +90,7 @@ function mlmLoss(model: BertModel, head: Params, batch: MaskedBatch, dropout: nu
   );
   const picked = tf.gather(tf.reshape(x, [batch.batch * batch.length, H]), tf.tensor1d(batch.positions, "int32")) as tf.Tensor2D; // [M, H]
   const dense = tf.add(tf.matMul(picked, get(head, "cls.predictions.transform.dense.weight"), false, true), get(head, "cls.predictions.transform.dense.bias"));
-  const h = layerNorm(head, "cls.predictions.transform.LayerNorm", geluErf(dense), model.config.layer_norm_eps) as tf.Tensor2D;
+  const h = layerNorm(head, "cls.predictions.transform.LayerNorm", activate(model.config.hidden_act, dense), model.config.layer_norm_eps) as tf.Tensor2D;
   const logits = tf.add(tf.matMul(h, get(model.params, `${p}.embeddings.word_embeddings.weight`), false, true), get(head, "cls.predictions.bias")); // [M, V]
   const logProbs = tf.logSoftmax(logits);
   return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(batch.labels, "int32"), model.config.vocab_size), logProbs), 1))) as tf.Scalar;

@@ -42,7 +42,8 @@ export const RewardTrainConfigSchema = z
         heads: z.number().int().positive().default(4),
         intermediateSize: z.number().int().positive().default(512),
         maxVocab: z.number().int().min(100).default(6000),
-        // Mean pooling: see BertConfig.classifier_pooling.
+        // Mean pooling (BertConfig.classifier_pooling): learns sooner from scratch. transformers has no such pooling, so
+        // the checkpoint is written as model_type ranklab_bert (README); "cls" writes a plain BertForSequenceClassification.
         pooling: z.enum(["cls", "mean"]).default("mean"),
         // Hashed character-bigram embeddings (BertConfig.bigram_buckets); 0 turns them off.
         bigramBuckets: z.number().int().min(0).max(32768).default(0),
