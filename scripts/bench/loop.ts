@@ -21,7 +21,7 @@ import { evaluatePolicy, type PolicyEvaluation } from "../../services/gpu-traine
 import { currentPolicy, referencePolicy } from "../../services/gpu-trainer/src/daemon/policy-phase.ts";
 import { postFreshCompletions, runNextTrainingRun, type RunResult } from "../../services/gpu-trainer/src/daemon/training-run.ts";
 import { prepare } from "../../services/gpu-trainer/src/prepare/prepare.ts";
-import { trainerApi } from "../../services/gpu-trainer/src/ranklab-api.ts";
+import { retryingFetch, trainerApi } from "../../services/gpu-trainer/src/ranklab-api.ts";
 import { liking } from "../../services/labeler-bot/src/local/simulated-rater.ts";
 import { seedPrompts, startApiDev } from "../lib/api-dev.ts";
 import { freePort } from "../lib/free-port.ts";
@@ -30,7 +30,7 @@ import { ProcessGroup } from "../lib/processes.ts";
 
 const RUNS = Number(process.env.LOOP_RUNS ?? 8);
 // Labels a run waits for at most; the raters usually finish their tasks sooner.
-const LABEL_WAIT_SECONDS = Number(process.env.LOOP_LABEL_WAIT_SECONDS ?? 120);
+const LABEL_WAIT_SECONDS = Number(process.env.LOOP_LABEL_WAIT_SECONDS ?? 300);
 // Fresh samples the gold reward is measured on (at least 64, the issue's floor).
 const JUDGE_SAMPLES = Math.max(64, Number(process.env.LOOP_JUDGE_SAMPLES ?? 128));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -53,7 +53,8 @@ export async function benchLoop(): Promise<void> {
     process.env.RANKLAB_HOME = home;
     const api = await startApiDev({ port: await freePort(), group });
     await seedPrompts(api);
-    const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
+    // wrangler dev closes idle keep-alive sockets as clients reuse them; reads are retried.
+    const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN, retryingFetch);
     const config = DaemonConfigSchema.parse({
       apiUrl: api.url,
       trainerToken: api.tokens.TRAINER_API_TOKEN,
@@ -86,7 +87,7 @@ export async function benchLoop(): Promise<void> {
     });
 
     const waitForLabels = async () => {
-      // Until the raters are idle (no new label for 10 s) or the wait is over.
+      // Until the raters are idle (no new label for 20 s: they check back for work every 2 s) or the wait is over.
       const deadline = Date.now() + LABEL_WAIT_SECONDS * 1000;
       let last = -1;
       let stableSince = Date.now();
@@ -97,8 +98,18 @@ export async function benchLoop(): Promise<void> {
           last = waiting;
           stableSince = Date.now();
         }
-        if ((waiting > 0 && Date.now() - stableSince > 10_000) || Date.now() > deadline) return waiting;
+        if ((waiting > 0 && Date.now() - stableSince > 20_000) || Date.now() > deadline) return waiting;
         await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
+
+    // Requesting a run is not idempotent, so a dropped connection is checked before asking again.
+    const requestRun = async () => {
+      try {
+        await admin.v1["training-runs"].$post({ json: { kind: "full" } });
+      } catch {
+        const { items } = await (await admin.v1["training-runs"].$get({ query: { status: "requested" } })).json();
+        if (items.length === 0) await admin.v1["training-runs"].$post({ json: { kind: "full" } });
       }
     };
 
@@ -106,7 +117,7 @@ export async function benchLoop(): Promise<void> {
     let activatedWorse = 0;
     for (let i = 1; i <= RUNS; i++) {
       const waiting = await waitForLabels();
-      await admin.v1["training-runs"].$post({ json: { kind: "full" } });
+      await requestRun();
       const t = performance.now();
       let run: RunResult;
       try {

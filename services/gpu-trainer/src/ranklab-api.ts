@@ -44,7 +44,7 @@ const idempotent = (method: string, url: string) => method === "GET" || /\/v1\/c
  * client reused it ("other side closed") is the usual cause under load; a lost answer
  * to a non-idempotent call (claim, lease, ack) is not retried but reported.
  */
-const retryingFetch: typeof fetch = async (input, init) => {
+export const retryingFetch: typeof fetch = async (input, init) => {
   const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
   const url = input instanceof Request ? input.url : String(input);
   for (let attempt = 0; ; attempt++) {
