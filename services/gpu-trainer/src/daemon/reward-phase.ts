@@ -7,9 +7,10 @@ import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { toRankList, type PreferenceExample } from "../preferences/examples.ts";
 import type { Split } from "../preferences/split.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
-import { countPairs, type RankList } from "../reward/rank-data.ts";
+import { agreementOf } from "../preferences/agreement.ts";
+import { countPairs, pairwiseAccuracy, type RankList } from "../reward/rank-data.ts";
 import { rewardInputOf } from "../reward/reward-input.ts";
-import { evaluate, trainRewardModelOn } from "../reward/train.ts";
+import { scoreLists, trainRewardModelOn } from "../reward/train.ts";
 import { rewardScaleOf } from "../rewards/model-rewards.ts";
 import { RewardTrainConfigSchema } from "../reward/train-config.ts";
 import type { DaemonSettings } from "./config.ts";
@@ -26,13 +27,24 @@ export interface RewardPhaseResult {
   metrics: Record<string, number>;
 }
 
+/** A checkpoint's pairwise accuracy on the held-out lists, and its rewards for them (for agreement). */
 function heldOutAccuracy(dir: string, lists: RankList[], maxLength: number) {
   const model = loadBertDir(dir);
   try {
-    return evaluate(model, lists, { maxLength });
+    const scores = scoreLists(model, lists, { maxLength });
+    return { ...pairwiseAccuracy(lists, scores), scores };
   } finally {
     disposeParams(model.params);
   }
+}
+
+/** Live agreement: the candidate against each rater on labels it never trained on, beside rater–rater agreement on the same groups. */
+function agreementMetrics(examples: PreferenceExample[], scores: number[][]): Record<string, number> {
+  const a = agreementOf(examples, scores);
+  const out: Record<string, number> = {};
+  for (const [rater, r] of a.modelByRater) if (r.pairs > 0) Object.assign(out, { [`held_out_accuracy/rater_${rater}`]: r.accuracy, [`held_out_pairs/rater_${rater}`]: r.pairs });
+  if (a.raterRater.pairs > 0) Object.assign(out, { "agreement/rater_rater_tau": a.raterRater.tau, "agreement/model_rater_tau": a.modelRater.tau, "agreement/shared_pairs": a.raterRater.pairs });
+  return out;
 }
 
 /**
@@ -84,6 +96,7 @@ export async function rewardPhase(
     train_pairs: countPairs(train),
     validation_accuracy: trained.bestAccuracy,
     ...(scale ? { train_reward_mean: scale.mean, train_reward_std: scale.std } : {}),
+    ...agreementMetrics(split.held_out, candidate.scores),
   };
   const published = await publishCheckpoint(api, trained.bestDir, {
     kind: "reward",

@@ -96,11 +96,17 @@ function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array 
   return { better: Int32Array.from(better), worse: Int32Array.from(worse) };
 }
 
-/** Pairwise accuracy (over the pairs the lists order), mean margin and mean reward of `model` on `lists`. */
-export function evaluate(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">) {
+/** The model's reward for every text of every list, list by list. */
+export function scoreLists(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">): number[][] {
   const flat = scoreItems(model, itemsOf(lists), { maxLength: config.maxLength, batchSize: 64 });
   let k = 0;
-  const perList = lists.map((l) => l.texts.map(() => flat[k++]!));
+  return lists.map((l) => l.texts.map(() => flat[k++]!));
+}
+
+/** Pairwise accuracy (over the pairs the lists order), mean margin and mean reward of `model` on `lists`. */
+export function evaluate(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">) {
+  const perList = scoreLists(model, lists, config);
+  const flat = perList.flat();
   return { ...pairwiseAccuracy(lists, perList), meanReward: flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length) };
 }
 
