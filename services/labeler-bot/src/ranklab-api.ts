@@ -24,7 +24,7 @@ export function ranklabApi(url: string, token: string) {
   const api = createApiClient(url, token);
   /** Sends a request, classifying failures; the reply is returned for the caller to read. */
   const send = async <R extends Reply>(what: string, request: () => Promise<R>): Promise<R> => {
-    let res;
+    let res: R;
     try {
       res = await request();
     } catch {
