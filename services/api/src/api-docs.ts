@@ -14,7 +14,7 @@ export const API_DOCS: OpenApiOptions = {
     description: "Prompts, completions, human labels (scores and rankings), leases for trainers, checkpoints and reward-model scoring.",
   },
   securitySchemes: {
-    bearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN, BOT_TOKEN or TRAINER_API_TOKEN; each route checks the role" },
+    bearer: { type: "http", scheme: "bearer", description: "ADMIN_API_TOKEN, BOT_API_TOKEN or TRAINER_API_TOKEN; each route checks the role" },
     loginCookie: { type: "apiKey", in: "cookie", name: LOGIN_COOKIE, description: "set by POST /app/api/login" },
   },
   security: (path) => (path.startsWith("/v1/") ? [{ bearer: [] }] : path.startsWith("/app/api/") && path !== "/app/api/login" ? [{ loginCookie: [] }] : undefined),
