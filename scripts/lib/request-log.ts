@@ -1,4 +1,5 @@
 /** ANSI colour codes, which wrangler adds when it thinks a terminal reads it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what starts an ANSI code
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** wrangler dev's line per request: `[wrangler:info] GET /v1/tasks/next 200 OK (12ms)`. */
