@@ -13,6 +13,8 @@ const MAX_BODY_BYTES = 1 << 20;
 
 export interface ScorerServerOptions {
   port: number;
+  /** The address to listen on: loopback by default; the container listens on 0.0.0.0 (SCORER_HOST). */
+  hostname?: string;
   apiUrl: string;
   /** A token the API accepts for reading checkpoints (any role). */
   apiToken: string;
@@ -103,11 +105,12 @@ export async function startScorerServer(options: ScorerServerOptions): Promise<{
     })());
 
   const app = scorerApp(scorer, { token: options.token, log });
+  const hostname = options.hostname ?? "127.0.0.1";
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: options.port, hostname: "127.0.0.1" }, (info: AddressInfo) => resolve({ server, port: info.port }));
+    const server = serve({ fetch: app.fetch, port: options.port, hostname }, (info: AddressInfo) => resolve({ server, port: info.port }));
     server.once("error", reject); // e.g. the port is taken
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${port}`;
   await syncNow();
   const timer = setInterval(() => void syncNow(), options.pollSeconds * 1000);
   timer.unref();
