@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 // The API's /openapi.json, generated from its routes and their zod schemas, checked as
 // OpenAPI 3.1 in Node (the validator compiles JSON Schemas to code, which workerd forbids).
-type Operation = { parameters?: { name: string; in: string; required: boolean }[]; requestBody?: { content: Record<string, { schema: { required?: string[] } }> }; security?: unknown[] };
+type Operation = { "x-roles"?: string[]; parameters?: { name: string; in: string; required: boolean }[]; requestBody?: { content: Record<string, { schema: { required?: string[] } }> }; security?: unknown[] };
 type Spec = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
 const spec = async () => (await (await app.request("/openapi.json")).json()) as Spec;
@@ -43,8 +43,15 @@ describe("GET /openapi.json", () => {
         if (["POST", "PUT", "PATCH"].includes(method.toUpperCase()) && !bodiless.has(key)) expect(op.requestBody, key).toBeDefined();
         for (const name of path.match(/\{(\w+)\}/g) ?? []) expect(op.parameters?.map((p) => `${p.in}:${p.name}`), key).toContain(`path:${name.slice(1, -1)}`);
         expect(op.security, key).toEqual(path.startsWith("/v1/") ? [{ bearer: [] }] : expect.any(Array));
+        if (path.startsWith("/v1/")) expect(op["x-roles"], key).toEqual(expect.arrayContaining([expect.stringMatching(/^(bot|trainer|admin)$/)]));
       }
     }
+    // Who may call, from the guard each route uses.
+    expect(paths["/v1/leases"]!.post!["x-roles"]).toEqual(["trainer"]);
+    expect(paths["/v1/scores"]!.post!["x-roles"]).toEqual(["bot", "admin"]);
+    expect(paths["/v1/prompts/{id}"]!.patch!["x-roles"]).toEqual(["admin"]);
+    expect(paths["/v1/score"]!.post!["x-roles"]).toEqual(["bot", "trainer", "admin"]);
+    expect(paths["/health"]!.get!["x-roles"]).toBeUndefined();
     expect(paths["/v1/scores"]!.post!.requestBody!.content["application/json"]!.schema.required).toEqual(expect.arrayContaining(["raterId", "completionId", "value"]));
     expect(paths["/v1/tasks/next"]!.get!.parameters).toContainEqual(expect.objectContaining({ name: "raterId", in: "query", required: true }));
     expect(paths["/v1/tasks/next"]!.get!.parameters).toContainEqual(expect.objectContaining({ name: "exclude", in: "query", required: false }));

@@ -15,6 +15,15 @@ type Target = keyof ValidationTargets;
 /** The schemas validators check, by the middleware function that checks them. */
 const checkedBy = new WeakMap<object, { target: Target; schema: ZodType }>();
 
+/** The roles a guard middleware lets through, by the middleware. */
+const guardedBy = new WeakMap<object, readonly string[]>();
+
+/** Records which roles a guard admits, so the document can say who may call a route (`x-roles`). */
+export function documentRoles<M extends object>(middleware: M, roles: readonly string[]): M {
+  guardedBy.set(middleware, roles);
+  return middleware;
+}
+
 /** Records what a validator middleware checks, so the document can describe it. */
 export function documentValidator<M extends object>(middleware: M, target: Target, schema: ZodType): M {
   checkedBy.set(middleware, { target, schema });
@@ -99,13 +108,15 @@ const unwrap = (handler: unknown): unknown =>
  * @example app.get("/openapi.json", (c) => c.json(openApiDocument(app, { info: { title: "x", version: "1" } })))
  */
 export function openApiDocument(app: { routes: readonly RouteEntry[] }, options: OpenApiOptions): OpenApiDocument {
-  const operations = new Map<string, { method: string; path: string; checks: { target: Target; schema: ZodType }[] }>();
+  const operations = new Map<string, { method: string; path: string; checks: { target: Target; schema: ZodType }[]; roles?: readonly string[] }>();
   for (const route of app.routes) {
     if (route.method === "ALL" || route.path.includes("*")) continue; // middleware, not an operation
     const key = `${route.method} ${route.path}`;
     const op = operations.get(key) ?? { method: route.method, path: route.path, checks: [] };
-    const check = checkedBy.get(unwrap(route.handler) as object);
+    const handler = unwrap(route.handler) as object;
+    const check = checkedBy.get(handler);
     if (check) op.checks.push(check);
+    op.roles ??= guardedBy.get(handler);
     operations.set(key, op);
   }
 
@@ -158,10 +169,11 @@ export function openApiDocument(app: { routes: readonly RouteEntry[] }, options:
       operationId: `${op.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
       tags: [tag],
       ...(doc.summary ? { summary: doc.summary } : {}),
-      ...(doc.description ? { description: doc.description } : {}),
+      ...(doc.description || op.roles ? { description: [doc.description, op.roles && `Roles: ${op.roles.join(", ")}.`].filter(Boolean).join("\n\n") } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
       ...(security ? { security } : { security: [] }),
+      ...(op.roles ? { "x-roles": op.roles } : {}),
       responses: {
         ...success,
         default: { description: "An error: `{error: {code, message, issues?}}`", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
