@@ -1,6 +1,7 @@
 import { Telegraf, type Context, type MiddlewareFn } from "telegraf";
 import type { BotConfig } from "./config.ts";
-import { ApiUnavailable, type RanklabApi, type Task } from "./ranklab-api.ts";
+import type { Task } from "@ranklab/api";
+import { ApiUnavailable, type RanklabApi } from "./ranklab-api.ts";
 import { apiSessionStore, levelsOf, newTaskId, type BotSession, type CurrentTask } from "./session.ts";
 
 /**

@@ -103,12 +103,13 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
     return res.ok && (await res.json()).status === "ready";
   };
 
+  const startUpload = () => withRetries(`starting the upload of checkpoint ${id}`, () => api.v1.checkpoints[":id"].uploads.$post({ param: { id } }));
   const archive = openSource(source);
   try {
     // 1. Start, or resume: the API answers the parts it already holds.
-    let started;
+    let started: Awaited<ReturnType<typeof startUpload>>;
     try {
-      started = await withRetries(`starting the upload of checkpoint ${id}`, () => api.v1.checkpoints[":id"].uploads.$post({ param: { id } }));
+      started = await startUpload();
     } catch (err) {
       if (err instanceof CheckpointUploadError && err.status === 409 && (await alreadyReady())) return { partCount: 0, partSize: 0, partsSkipped: 0, bytesSent: 0 };
       throw err;

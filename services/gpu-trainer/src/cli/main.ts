@@ -8,13 +8,14 @@ import { rewardScore, rewardTrain } from "./reward-commands.ts";
 
 const HELP = `ranklab-trainer: train and run ranklab's models.
 
-  reward train --train FILE... --dev FILE --out DIR [--config JSON] [--epochs N] [--max-length N]
+  reward train --train FILE... --dev FILE --out DIR [--config FILE|JSON] [--epochs N] [--max-length N]
                [--lists-per-step N] [--lr X] [--base-model DIR] [--eval-every N] [--log-every N] [--quiet]
       Train a reward model on rank lists (TSV: one list a line, best first, tab-separated) or
       pairwise JSONL (chosen/rejected). Best checkpoint by dev pairwise accuracy in DIR/best,
       resumable state in DIR/last, curve in logs/<run-name>.png.
   reward score --model DIR [--onnx] [--file FILE | TEXT...]
       Print one score per text (tab, the text). Texts from arguments, a file, or stdin.
+      --onnx scores on onnxruntime, exporting DIR/model.onnx first when it is missing.
   data generate --out DIR [--train-lists N] [--dev-lists N] [--reviews N] [--seed S]
       Write the project's generated Chinese reviews: rank_train.tsv, rank_dev.tsv, reviews.jsonl.
   onnx export DIR...
@@ -22,12 +23,12 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   generate --model DIR [--engine onnx|tfjs] [--max-new-tokens N] [--temperature T] [--top-k K]
            [--top-p P] [--seed S] [--samples N] PROMPT...
       Continue prompts with a GPT-2 folder.
-  prepare [--home DIR] [--config JSON] [--quiet]
+  prepare [--home DIR] [--config FILE|JSON] [--quiet]
       Make the embedded defaults once (cached under DIR, default .ranklab): generated reviews,
       a small GPT-2 pretrained on them, and a sentiment classifier.
   ppo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]...
            [--batch-size N] [--mini-batch-size N] [--lr X] [--max-new-tokens N] [--engine onnx|tfjs]
-           [--config JSON] [--out DIR] [--logs-dir DIR] [--quiet]
+           [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]
       The seed's step 1: PPO until the policy writes positive reviews. Prints
       "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
   ppo human [--scale 0-1|1-5] [--labels FILE] [--api-url URL --api-token T] [--rater NAME]
@@ -38,6 +39,7 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   backend
       Print the tfjs backend that would be used.
 
+--config takes the path of a JSON file or the JSON itself (--config '{"epochs": 2}'); flags override it.
 Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present).
 Exit status: 0 done, 2 bad input (the message says what and where), 1 anything else.`;
 

@@ -1,7 +1,6 @@
 import { join } from "node:path";
-import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { parseOrExplain, readJsonFile } from "../io/json-file.ts";
+import { parseOrExplain } from "../io/json-file.ts";
 import { SEED_PROMPTS, prepare } from "../prepare/prepare.ts";
 import { PpoRunSchema, trainPpo } from "../ppo/train.ts";
 import { httpReward } from "../rewards/http-reward.ts";
@@ -9,12 +8,12 @@ import { modelReward } from "../rewards/model-rewards.ts";
 import { apiLabelForwarder } from "../rewards/api-label-forwarder.ts";
 import { humanReward } from "../rewards/human-reward.ts";
 import type { RewardFunction } from "../rewards/reward-function.ts";
-import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
+import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 
 /** `prepare`: the embedded default models, made once and cached under --home. */
 export async function prepareCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs("prepare", argv, { home: { type: "string" }, config: { type: "string" }, quiet: { type: "boolean" } });
-  const fromFile = values.config ? readJsonFile(values.config, z.record(z.string(), z.unknown())) : {};
+  const { values: fromFile } = readConfigFlag(values.config, "prepare flags");
   const result = await prepare({ ...fromFile, ...(values.home ? { home: values.home } : {}), ...(values.quiet ? { quiet: true } : {}) });
   console.log(result.cached ? `prepare: up to date (${result.policyDir}, ${result.classifierDir})` : `prepare: made ${result.policyDir} and ${result.classifierDir}`);
 }
@@ -65,7 +64,7 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   // The embedded defaults are made (or found cached) only when a model is not given.
   const needsDefaults = !values.policy || (mode === "demo" && !values["reward-model"] && !values["reward-url"]);
   const defaults = needsDefaults ? await prepare({ home, quiet: values.quiet ?? false }) : undefined;
-  const fromFile = values.config ? readJsonFile(values.config, z.record(z.string(), z.unknown())) : {};
+  const { values: fromFile, name: configName } = readConfigFlag(values.config, `${command} flags`);
   const ppoFromFile = (fromFile.ppo ?? {}) as Record<string, unknown>;
   const ppoFlags = Object.fromEntries(
     Object.entries({
@@ -79,7 +78,7 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   // A person reads every sample and scores a few a batch; trl's tutorial did the same with batch 4.
   // No progress bar under the questions: the epoch lines say where training is.
   const humanDefaults = mode === "human" ? { epochs: 1000, samplesShown: 0, runName: "PPO-Human-Zh", quiet: true, ppo: { batchSize: 4, miniBatchSize: 2 } } : { ppo: {} };
-  const options = parseOrExplain(values.config ?? `${command} flags`, PpoRunSchema, {
+  const options = parseOrExplain(configName, PpoRunSchema, {
     ...humanDefaults,
     ...fromFile,
     policyDir: values.policy ?? defaults!.policyDir,

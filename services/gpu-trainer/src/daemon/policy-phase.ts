@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fetchActiveCheckpoint, fetchCheckpoint } from "../checkpoints/fetch.ts";
 import { publishCheckpoint, type Published } from "../checkpoints/publish.ts";
-import { trainPpo } from "../ppo/train.ts";
+import { trainPpo, type EpochMetrics } from "../ppo/train.ts";
 import { TRL, trlMetrics } from "../ppo/trl-metrics.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
 import { modelReward, rewardScaleOf } from "../rewards/model-rewards.ts";
@@ -71,7 +71,7 @@ export async function policyPhase(
   const reward = await modelReward(rewardDir, { normalize: rewardScaleOf(rewardDir) !== undefined });
   const previousBeta = current.metrics[TRL.klCoef];
   const out = join(runDir, "policy");
-  let history;
+  let history: EpochMetrics[];
   try {
     history = await trainPpo(
       {

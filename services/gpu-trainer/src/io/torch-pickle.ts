@@ -42,7 +42,17 @@ type Slot = Value | typeof MARK;
 
 export const isKind = <K extends string>(v: Value | undefined, kind: K): v is Extract<Value, { kind: K }> => typeof v === "object" && v !== null && (v as { kind?: string }).kind === kind;
 
-const OPCODE_NAMES: Record<number, string> = { 0x63: "GLOBAL", 0x69: "INST", 0x6f: "OBJ", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x82: "EXT1", 0x50: "PERSID", 0x52: "REDUCE", 0x62: "BUILD" };
+const OPCODE_NAMES = new Map<number, string>([
+  [0x63, "GLOBAL"],
+  [0x69, "INST"],
+  [0x6f, "OBJ"],
+  [0x81, "NEWOBJ"],
+  [0x92, "NEWOBJ_EX"],
+  [0x82, "EXT1"],
+  [0x50, "PERSID"],
+  [0x52, "REDUCE"],
+  [0x62, "BUILD"],
+]);
 
 /** The error for anything a state dict does not hold. */
 export const notAStateDict = (source: string, why: string) =>
@@ -325,7 +335,7 @@ export function unpickle(buf: Buffer, start: number, source: string): { value: V
         break;
       }
       default:
-        throw refuse(`opcode 0x${op.toString(16).padStart(2, "0")}${OPCODE_NAMES[op] ? ` (${OPCODE_NAMES[op]})` : ""} at byte ${p - 1}`);
+        throw refuse(`opcode 0x${op.toString(16).padStart(2, "0")}${OPCODE_NAMES.has(op) ? ` (${OPCODE_NAMES.get(op)})` : ""} at byte ${p - 1}`);
     }
   }
 

@@ -68,8 +68,14 @@ export class ZipReader {
         const length = bytes.readUInt16LE(e + 2);
         if (id === 1) {
           let q = e + 4;
-          if (size === MAX32) (size = this.u64(q)), (q += 8);
-          if (compressedSize === MAX32) (compressedSize = this.u64(q)), (q += 8);
+          if (size === MAX32) {
+            size = this.u64(q);
+            q += 8;
+          }
+          if (compressedSize === MAX32) {
+            compressedSize = this.u64(q);
+            q += 8;
+          }
           if (localHeaderOffset === MAX32) localHeaderOffset = this.u64(q);
         }
         e += 4 + length;

@@ -124,14 +124,6 @@ export function causalBias(attentionMask: tf.Tensor2D, newTokens: number): tf.Te
   });
 }
 
-/** Position ids that start at 0 on each row's first real token (left padding skipped), as Hugging Face computes them. */
-export function positionIdsFromMask(mask: number[][]): number[][] {
-  return mask.map((row) => {
-    let seen = 0;
-    return row.map((m) => (m ? seen++ : 0));
-  });
-}
-
 /** The forward pass over new positions, with an optional cache of earlier ones. Call inside tf.tidy. */
 export function gpt2Forward(params: Params, config: Gpt2Config, inputs: Gpt2Inputs): Gpt2Outputs {
   const [B, T] = inputs.inputIds.shape;

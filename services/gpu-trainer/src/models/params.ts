@@ -69,9 +69,3 @@ export function get(params: Params, name: string): tf.Variable {
   if (!p) throw new Error(`no parameter ${name}`);
   return p;
 }
-
-export function countParams(params: Params): number {
-  let n = 0;
-  for (const v of params.values()) n += v.size;
-  return n;
-}

@@ -8,6 +8,8 @@ const EnvSchema = z.object({
   RANKLAB_API_URL: z.url(),
   TRAINER_API_TOKEN: z.string().min(16),
   SCORER_PORT: z.coerce.number().int().min(1).max(65535).default(8790),
+  // Loopback unless the scorer must be reached from elsewhere (the container sets 0.0.0.0).
+  SCORER_HOST: z.string().min(1).default("127.0.0.1"),
   SCORER_TOKEN: z.string().min(16).optional(),
   SCORER_POLL_SECONDS: z.coerce.number().positive().default(10),
   RANKLAB_HOME: z.string().default(".ranklab"),
@@ -23,6 +25,7 @@ const env = parsed.data;
 await selectBackend();
 const server = await startScorerServer({
   port: env.SCORER_PORT,
+  hostname: env.SCORER_HOST,
   apiUrl: env.RANKLAB_API_URL,
   apiToken: env.TRAINER_API_TOKEN,
   ...(env.SCORER_TOKEN ? { token: env.SCORER_TOKEN } : {}),

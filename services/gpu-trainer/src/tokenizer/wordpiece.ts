@@ -193,6 +193,7 @@ export function tokenizerFromJson(path: string): WordPieceTokenizer {
     if (tokens[id] !== undefined) throw new UserError(`${path}: id ${id} is given to both "${tokens[id]}" and "${token}"`);
     tokens[id] = token;
   }
+  // biome-ignore lint/complexity/useIndexOf: findIndex visits the holes of this sparse array; indexOf(undefined) skips them
   const missing = tokens.findIndex((t) => t === undefined);
   if (missing >= 0 || tokens.length === 0) throw new UserError(`${path}: the vocabulary's ids are not contiguous (id ${missing} has no token)`);
   return new WordPieceTokenizer(vocabFromTokens(tokens, path), {
