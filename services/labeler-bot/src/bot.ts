@@ -123,7 +123,16 @@ export function createBot(config: BotConfig, api: RanklabApi, options: BotOption
       s.agreement.scorePairs > 0 ? `打分平均差 score mean abs. difference ${s.agreement.scoreMeanAbsDiff!.toFixed(3)} (${s.agreement.scorePairs} pairs)` : "打分一致性：暂无 score agreement: none yet",
       s.agreement.rankPairs > 0 ? `排序 Kendall τ ${s.agreement.rankKendallTau!.toFixed(3)} (${s.agreement.rankPairs} pairs)` : "排序一致性：暂无 rank agreement: none yet",
     ];
-    await ctx.reply([`打分 Scores: ${s.scores}`, `排序 Rankings: ${s.rankings}`, ...agreement].join("\n"));
+    // The live reward model against this rater, on labels it never trained on, beside how raters agree with each other.
+    const rm = s.rewardModel;
+    const mine = rm?.perRater[0];
+    const model = rm
+      ? [
+          mine?.accuracy != null ? `奖励模型与你一致 reward model agrees with you: ${(mine.accuracy * 100).toFixed(1)}% (${mine.pairs} pairs)` : "奖励模型与你：暂无 reward model vs you: none yet",
+          rm.modelRaterTau != null && rm.raterRaterTau != null ? `模型–标注员 τ ${rm.modelRaterTau.toFixed(3)} · 标注员之间 τ ${rm.raterRaterTau.toFixed(3)} (model–rater vs rater–rater, ${rm.sharedPairs} pairs)` : undefined,
+        ].filter((line): line is string => line !== undefined)
+      : [];
+    await ctx.reply([`打分 Scores: ${s.scores}`, `排序 Rankings: ${s.rankings}`, ...agreement, ...model].join("\n"));
   });
 
   bot.command("export", async (ctx) => {
