@@ -11,7 +11,7 @@ import { disposeParams, initParams } from "../src/models/params.ts";
 import { PpoConfigSchema } from "../src/ppo/config.ts";
 import { trainPpo, type EpochMetrics } from "../src/ppo/train.ts";
 import { SEED_PROMPTS } from "../src/prepare/prepare.ts";
-import { modelReward } from "../src/rewards/model-rewards.ts";
+import { modelReward } from "../src/reward-functions/model-rewards.ts";
 import { buildCharVocab } from "../src/tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../src/tokenizer/wordpiece.ts";
 import { fmt } from "./timing.ts";

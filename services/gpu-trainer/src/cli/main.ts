@@ -2,8 +2,8 @@
 import { ZodError } from "zod";
 import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
 import { UserError } from "../errors.ts";
-import { dataGenerate, generateCommand, onnxExport } from "./other-commands.ts";
-import { ppoDemoCommand, prepareCommand } from "./ppo-commands.ts";
+import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
+import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardScore, rewardTrain } from "./reward-commands.ts";
 
 const HELP = `ranklab-trainer: train and run ranklab's models.
@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       await prepareCommand(rest.slice(1));
     } else if (key === "ppo demo" || key === "ppo human") {
       await useBackend(backend);
-      await ppoDemoCommand(args, sub === "human" ? "human" : "demo");
+      await ppoCommand(args, sub === "human" ? "human" : "demo");
     } else if (command === "backend") await useBackend(backend);
     else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
     else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);

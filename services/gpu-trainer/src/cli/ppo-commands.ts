@@ -3,11 +3,11 @@ import { UserError } from "../errors.ts";
 import { parseOrExplain } from "../io/json-file.ts";
 import { SEED_PROMPTS, prepare } from "../prepare/prepare.ts";
 import { PpoRunSchema, trainPpo } from "../ppo/train.ts";
-import { httpReward } from "../rewards/http-reward.ts";
-import { modelReward } from "../rewards/model-rewards.ts";
-import { apiLabelForwarder } from "../rewards/api-label-forwarder.ts";
-import { humanReward } from "../rewards/human-reward.ts";
-import type { RewardFunction } from "../rewards/reward-function.ts";
+import { httpReward } from "../reward-functions/http-reward.ts";
+import { modelReward } from "../reward-functions/model-rewards.ts";
+import { apiLabelForwarder } from "../reward-functions/api-label-forwarder.ts";
+import { humanReward } from "../reward-functions/human-reward.ts";
+import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 
 /** `prepare`: the embedded default models, made once and cached under --home. */
@@ -23,7 +23,7 @@ export async function prepareCommand(argv: string[]): Promise<void> {
  * --reward-model / --reward-url say otherwise. `ppo human`: the same loop with a person
  * typing each score (the seed's step 2).
  */
-export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "demo"): Promise<void> {
+export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"): Promise<void> {
   const command = `ppo ${mode}`;
   const { values } = parseCommandArgs(command, argv, {
     scale: { type: "string" },

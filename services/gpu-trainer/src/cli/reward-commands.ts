@@ -5,9 +5,9 @@ import { loadBertDir } from "../io/bert-dir.ts";
 import { parseOrExplain } from "../io/json-file.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
-import { asItems, scoreItems } from "../reward/score-tfjs.ts";
-import { trainRewardModel } from "../reward/train.ts";
-import { RewardTrainConfigSchema } from "../reward/train-config.ts";
+import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
+import { trainRewardModel } from "../reward-model/train.ts";
+import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { disposeParams } from "../models/params.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 

@@ -5,7 +5,7 @@ import { publishCheckpoint, type Published } from "../checkpoints/publish.ts";
 import { trainPpo, type EpochMetrics } from "../ppo/train.ts";
 import { TRL, trlMetrics } from "../ppo/trl-metrics.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
-import { modelReward, rewardScaleOf } from "../rewards/model-rewards.ts";
+import { modelReward, rewardScaleOf } from "../reward-functions/model-rewards.ts";
 import type { DaemonSettings } from "./config.ts";
 import { policyGate, type Verdict } from "./gates.ts";
 import { evaluatePolicy, type PolicyEvaluation } from "./policy-eval.ts";

@@ -8,11 +8,11 @@ import { toRankList, type PreferenceExample } from "../preferences/examples.ts";
 import type { Split } from "../preferences/split.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
 import { agreementOf } from "../preferences/agreement.ts";
-import { countPairs, pairwiseAccuracy, type RankList } from "../reward/rank-data.ts";
-import { rewardInputOf } from "../reward/reward-input.ts";
-import { scoreLists, trainRewardModelOn } from "../reward/train.ts";
-import { rewardScaleOf } from "../rewards/model-rewards.ts";
-import { RewardTrainConfigSchema } from "../reward/train-config.ts";
+import { countPairs, pairwiseAccuracy, type RankList } from "../reward-model/rank-data.ts";
+import { rewardInputOf } from "../reward-model/reward-input.ts";
+import { scoreLists, trainRewardModelOn } from "../reward-model/train.ts";
+import { rewardScaleOf } from "../reward-functions/model-rewards.ts";
+import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import type { DaemonSettings } from "./config.ts";
 import { rewardGate, type Verdict } from "./gates.ts";
 

@@ -6,7 +6,7 @@ import { disposeParams } from "../models/params.ts";
 import { examplesFromLabels, type ExampleSet, type PreferenceExample } from "../preferences/examples.ts";
 import { splitExamples } from "../preferences/split.ts";
 import { trainerApi, type TrainerApi } from "../ranklab-api.ts";
-import { countPairs } from "../reward/rank-data.ts";
+import { countPairs } from "../reward-model/rank-data.ts";
 import { toRankList } from "../preferences/examples.ts";
 import { DaemonConfigSchema, type DaemonConfig, type DaemonSettings } from "./config.ts";
 import { currentPolicy, policyPhase, type PolicyPhaseResult } from "./policy-phase.ts";

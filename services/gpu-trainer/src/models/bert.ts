@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isFalse, PRUNED_HEADS, refuseUnsupported } from "./config-fields.ts";
 import { activate, ACTIVATIONS, attention, layerNorm, linear, paddingBias } from "./layers.ts";
 import { get, type ParamSpec, type Params } from "./params.ts";
-import { REWARD_INPUTS } from "../reward/reward-input.ts";
+import { REWARD_INPUTS } from "../reward-model/reward-input.ts";
 
 /**
  * A BERT-style encoder with a head on the first token: one output (a reward model, as

@@ -6,7 +6,7 @@ import { selectBackend } from "../backend/select-backend.ts";
 import { saveBertDir, type BertModel } from "../io/bert-dir.ts";
 import { BertConfigSchema, bertParamSpecs, type BertConfig } from "../models/bert.ts";
 import { initParams } from "../models/params.ts";
-import { asItems, scoreItems } from "../reward/score-tfjs.ts";
+import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
 import { vocabFromTokens } from "../tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { OnnxBertScorer } from "./bert-session.ts";

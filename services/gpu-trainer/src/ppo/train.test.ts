@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend/select-backend.ts";
 import { loadGpt2Dir } from "../io/gpt2-dir.ts";
 import { prepare, SEED_PROMPTS } from "../prepare/prepare.ts";
-import { modelReward } from "../rewards/model-rewards.ts";
+import { modelReward } from "../reward-functions/model-rewards.ts";
 import { PpoConfigSchema } from "./config.ts";
 import { trainPpo } from "./train.ts";
 

@@ -9,7 +9,7 @@ import { savePlotPng } from "../metrics/plot.ts";
 import { disposeParams } from "../models/params.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
-import type { RewardFunction } from "../rewards/reward-function.ts";
+import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom } from "../util/random.ts";
 import { PpoConfigSchema } from "./config.ts";

@@ -1,5 +1,5 @@
-import type { RankList } from "../reward/rank-data.ts";
-import { preferencePairs } from "../reward/rank-data.ts";
+import type { RankList } from "../reward-model/rank-data.ts";
+import { preferencePairs } from "../reward-model/rank-data.ts";
 
 /** A stored rank list as the API's label history gives it: best first, ties share a level. */
 export interface RankingLabel {

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { fetchActiveCheckpoint } from "../checkpoints/fetch.ts";
 import { trainerApi } from "../ranklab-api.ts";
 import { HotSwapScorer } from "./hot-swap-scorer.ts";
-import { asItems } from "../reward/score-tfjs.ts";
+import { asItems } from "../reward-model/score-tfjs.ts";
 
 /** Request bodies above this are refused before they are read (64 texts of 2,000 characters are ~0.4 MB as UTF-8). */
 const MAX_BODY_BYTES = 1 << 20;

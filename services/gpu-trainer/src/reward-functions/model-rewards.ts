@@ -4,8 +4,8 @@ import { loadBertDir, readJsonIfExists, type BertModel } from "../io/bert-dir.ts
 import { disposeParams } from "../models/params.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
-import { rewardInputOf, type RewardItem } from "../reward/reward-input.ts";
-import { scoreItems } from "../reward/score-tfjs.ts";
+import { rewardInputOf, type RewardItem } from "../reward-model/reward-input.ts";
+import { scoreItems } from "../reward-model/score-tfjs.ts";
 import type { Generation, RewardFunction } from "./reward-function.ts";
 
 export interface ModelRewardOptions {
