@@ -37,9 +37,11 @@ export const DaemonConfigSchema = z
         tolerance: z.number().min(0).max(1).default(0),
         // With no active model, the first candidate must beat chance by this much.
         firstModelMinAccuracy: z.number().min(0).max(1).default(0.55),
+        // Weight each rater's pairs by their estimated reliability (preferences/reliability.ts); false: every pair counts 1.
+        weightByReliability: z.boolean().default(true),
       })
       .strict()
-      .default({ epochs: 3, maxLength: 64, warmLearningRate: 3e-4, model: { hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }, minTrainPairs: 12, minHeldOutPairs: 12, tolerance: 0, firstModelMinAccuracy: 0.55 }),
+      .default({ epochs: 3, maxLength: 64, warmLearningRate: 3e-4, model: { hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }, minTrainPairs: 12, minHeldOutPairs: 12, tolerance: 0, firstModelMinAccuracy: 0.55, weightByReliability: true }),
 
     // PPO on the active policy with the active reward model, against the fixed reference.
     ppo: z

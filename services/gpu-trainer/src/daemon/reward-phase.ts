@@ -8,6 +8,7 @@ import { toRankList, type PreferenceExample } from "../preferences/examples.ts";
 import type { Split } from "../preferences/split.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
 import { agreementOf } from "../preferences/agreement.ts";
+import { raterReliability } from "../preferences/reliability.ts";
 import { countPairs, pairwiseAccuracy, type RankList } from "../reward-model/rank-data.ts";
 import { rewardInputOf } from "../reward-model/reward-input.ts";
 import { scoreLists, trainRewardModelOn } from "../reward-model/train.ts";
@@ -59,10 +60,13 @@ export async function rewardPhase(
   split: Record<Split, PreferenceExample[]>,
 ): Promise<RewardPhaseResult> {
   const { api, config, runId, runDir, log } = ctx;
-  const train = split.train.map(toRankList);
-  const heldOut = split.held_out.map(toRankList);
+  // Each rater's pairs count by their reliability, estimated from agreement on groups several raters labeled.
+  const reliability = raterReliability([...split.train, ...split.validation, ...split.held_out]);
+  const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
+  const train = split.train.map((e) => toRankList(e, weightOf(e)));
+  const heldOut = split.held_out.map((e) => toRankList(e));
   // Without validation groups yet, the best step is chosen on the training lists (the gate still uses held-out pairs only).
-  const validation = split.validation.length > 0 ? split.validation.map(toRankList) : train;
+  const validation = split.validation.length > 0 ? split.validation.map((e) => toRankList(e)) : train;
   const active = await fetchActiveCheckpoint(api, "reward", config.home);
   const trainConfig = RewardTrainConfigSchema.parse({
     out: join(runDir, "reward"),
@@ -97,6 +101,7 @@ export async function rewardPhase(
     validation_accuracy: trained.bestAccuracy,
     ...(scale ? { train_reward_mean: scale.mean, train_reward_std: scale.std } : {}),
     ...agreementMetrics(split.held_out, candidate.scores),
+    ...Object.fromEntries([...reliability].flatMap(([rater, r]) => [[`reliability/rater_${rater}`, r.accuracy], [`reliability_weight/rater_${rater}`, r.weight]])),
   };
   const published = await publishCheckpoint(api, trained.bestDir, {
     kind: "reward",

@@ -110,7 +110,7 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
     const history = await api.labelHistory(leaseId);
     const set = examplesFromLabels(history.rankings, history.scores);
     const split = splitExamples(set.examples);
-    const pairs = { train: countPairs(split.train.map(toRankList)), heldOut: countPairs(split.held_out.map(toRankList)) };
+    const pairs = { train: countPairs(split.train.map((e) => toRankList(e))), heldOut: countPairs(split.held_out.map((e) => toRankList(e))) };
     const result: RunResult = {
       runId: run.id,
       leased: { rankings: leased.rankings.length, scores: leased.scores.length },

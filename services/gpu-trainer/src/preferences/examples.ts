@@ -154,4 +154,4 @@ export function examplesFromLabels(rankings: readonly RankingLabel[], scores: re
 }
 
 /** An example as the reward-model trainer reads it. */
-export const toRankList = (e: PreferenceExample): RankList => ({ prompt: e.prompt, texts: e.texts, levels: e.levels });
+export const toRankList = (e: PreferenceExample, weight?: number): RankList => ({ prompt: e.prompt, texts: e.texts, levels: e.levels, ...(weight !== undefined ? { weight } : {}) });

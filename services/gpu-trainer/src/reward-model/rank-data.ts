@@ -10,6 +10,8 @@ export interface RankList {
   prompt?: string | undefined;
   texts: string[];
   levels?: number[] | undefined;
+  /** How much this list's pairs count in training (its rater's reliability); 1 when absent. */
+  weight?: number | undefined;
 }
 
 /**

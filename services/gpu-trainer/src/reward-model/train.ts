@@ -81,19 +81,23 @@ function forwardLists(model: BertModel, lists: RankList[], config: RewardTrainCo
   return tf.reshape(out, [items.length]) as tf.Tensor1D;
 }
 
-/** Index pairs (better, worse) into the flattened texts of `lists`: every pair of different levels. */
-function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array } {
+/** Index pairs (better, worse) into the flattened texts of `lists`: every pair of different levels, each with its list's weight. */
+function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array; weights?: Float32Array } {
   const better: number[] = [];
   const worse: number[] = [];
+  const weights: number[] = [];
   let offset = 0;
   for (const list of lists) {
     for (const [i, j] of preferencePairs(list)) {
       better.push(offset + i);
       worse.push(offset + j);
+      weights.push(list.weight ?? 1);
     }
     offset += list.texts.length;
   }
-  return { better: Int32Array.from(better), worse: Int32Array.from(worse) };
+  // Unweighted lists keep the plain mean (and its exact arithmetic).
+  const weighted = weights.some((w) => w !== 1);
+  return { better: Int32Array.from(better), worse: Int32Array.from(worse), ...(weighted ? { weights: Float32Array.from(weights) } : {}) };
 }
 
 /** The model's reward for every text of every list, list by list. */
@@ -240,9 +244,9 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
     const order = shuffled(trainLists, seededRandom(config.seed + state.epoch));
     for (; state.batchInEpoch < stepsPerEpoch; ) {
       const lists = order.slice(state.batchInEpoch * config.listsPerStep, (state.batchInEpoch + 1) * config.listsPerStep);
-      const { better, worse } = batchPairs(lists);
+      const { better, worse, weights } = batchPairs(lists);
       // 4. One step: rewards for every text, rank loss over every pair, Adam.
-      const loss = optimizer.minimize(() => rankLoss(forwardLists(model, lists, config, config.dropout), better, worse), true, variables)!;
+      const loss = optimizer.minimize(() => rankLoss(forwardLists(model, lists, config, config.dropout), better, worse, weights), true, variables)!;
       const value = (await loss.data())[0]!;
       loss.dispose();
       state.step++;
