@@ -53,6 +53,8 @@ export const DaemonConfigSchema = z
         klBudget: z.number().positive().default(8),
         // ...or its samples' distinct-2 falls below this share of the reference's (a collapse onto a few sentences).
         minDistinct2Share: z.number().min(0).max(1).default(0.8),
+        // PPO stops early once a batch's KL passes this share of the budget: the policy ends near the budget, not over it.
+        stopAtKlShare: z.number().positive().max(1).default(0.75),
         // Fresh samples each gate measures, from a seed of its own.
         evalSamples: z.number().int().min(8).max(1024).default(64),
       })
@@ -62,6 +64,7 @@ export const DaemonConfigSchema = z
         config: PpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, targetKl: 4, generation: { maxNewTokens: 24 } }),
         klBudget: 8,
         minDistinct2Share: 0.8,
+        stopAtKlShare: 0.75,
         evalSamples: 64,
       }),
 

@@ -79,6 +79,7 @@ export async function policyPhase(
         referenceDir: reference.dir,
         ...(typeof previousBeta === "number" && previousBeta > 0 ? { klCoef: previousBeta } : {}),
         epochs: config.ppo.steps,
+        stopAtKl: config.ppo.stopAtKlShare * config.ppo.klBudget,
         prompts,
         out,
         logsDir: join(runDir, "logs"),

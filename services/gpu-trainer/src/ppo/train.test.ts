@@ -66,4 +66,21 @@ describe("prepare and the sentiment PPO demo (tiny sizes)", () => {
     expect(readFileSync(join(logsDir, "PPO-Sentiment-Zh.png")).subarray(1, 4).toString()).toBe("PNG");
     expect(loadGpt2Dir(out).hasValueHead).toBe(true);
   }, 120_000);
+
+  it("against a fixed reference, stops once a batch's KL passes stopAtKl and says so", async () => {
+    const paths = await prepare({ home, ...TINY, seed: 2 });
+    const reward = await modelReward(paths.classifierDir);
+    const out: string[] = [];
+    // The reference is the prepared policy itself: KL starts at 0 and grows with the first update.
+    const history = await trainPpo(
+      { policyDir: paths.policyDir, referenceDir: paths.policyDir, stopAtKl: 1e-9, epochs: 5, prompts: SEED_PROMPTS, out: join(home, "stop"), logsDir: join(home, "stop-logs"), runName: "stop", engine: "onnx", samplesShown: 0, quiet: true, ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }) },
+      reward,
+      (l) => out.push(l),
+    );
+    await reward.close?.();
+    expect(history[0]!.kl).toBe(0);
+    expect(history).toHaveLength(2);
+    expect(history[1]!.kl).toBeGreaterThan(0);
+    expect(out.join("\n")).toMatch(/stopping after epoch 2: KL to the reference \d/);
+  }, 120_000);
 });

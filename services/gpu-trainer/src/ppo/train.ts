@@ -24,6 +24,9 @@ export const PpoRunSchema = z
     referenceDir: z.string().optional(),
     // β to start from, e.g. the previous run's (the adaptive controller carries on); none: ppo.initKlCoef.
     klCoef: z.number().min(0).optional(),
+    // Stop early once a batch's KL to the reference passes this (the loop passes part of its KL budget), so a run
+    // ends within the budget instead of overshooting it and being rejected; none: run every epoch.
+    stopAtKl: z.number().positive().optional(),
     // PPO steps; the seed calls each one an epoch.
     epochs: z.number().int().min(1).default(40),
     prompts: z.array(z.string().min(1)).min(1),
@@ -132,6 +135,10 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
         shown.forEach((i, k) => progress.log(`${k + 1}. ${prompts[i]}${texts[i]}  [${scores[i]!.toFixed(3)}]`));
       }
       progress.update(epoch);
+      if (options.stopAtKl !== undefined && stats.kl > options.stopAtKl) {
+        progress.log(`stopping after epoch ${epoch}: KL to the reference ${stats.kl.toFixed(3)} passed ${options.stopAtKl}`);
+        break;
+      }
       if (stopRequested()) {
         progress.log("stopping: the rater asked to save and quit");
         break;
