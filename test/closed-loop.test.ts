@@ -154,6 +154,8 @@ describe("the closed loop", () => {
     const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
     expect(run).toMatchObject({ status: "succeeded", metrics: { "labels/used_rankings": posted, "labels/used_scores": 0, "reward/activated": 1 } });
     expect(result!.completionsPosted).toBeGreaterThan(0);
+    // The live model scored what raters may rank next (every completion of the active prompts).
+    expect((run.metrics as Record<string, number>)["completions/rewards_posted"]).toBeGreaterThanOrEqual(posted * 4);
   }, 300_000);
 
   it("rejects a worse candidate: published as rejected with the reason, the active reward model stays and PPO uses it", async () => {

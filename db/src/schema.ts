@@ -328,6 +328,25 @@ export type Score = typeof scores.$inferSelect;
 export type Ranking = typeof rankings.$inferSelect;
 export type Checkpoint = typeof checkpoints.$inferSelect;
 export type TrainingRun = typeof trainingRuns.$inferSelect;
+/**
+ * A reward checkpoint's reward for a completion, posted by the trainer once the checkpoint
+ * is live: the API picks the next rank task among the groups whose rewards lie closest
+ * together (where the model is least sure), so labels go where they teach it most.
+ */
+export const completionRewards = sqliteTable(
+  "completion_rewards",
+  {
+    checkpointId: integer("checkpoint_id")
+      .notNull()
+      .references(() => checkpoints.id),
+    completionId: integer("completion_id")
+      .notNull()
+      .references(() => completions.id),
+    reward: real("reward").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.checkpointId, t.completionId] })],
+);
+
 export type Lease = typeof leases.$inferSelect;
 export type CheckpointUpload = typeof checkpointUploads.$inferSelect;
 export type CheckpointUploadPart = typeof checkpointUploadParts.$inferSelect;

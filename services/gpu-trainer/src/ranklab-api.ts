@@ -115,6 +115,29 @@ export function trainerApi(apiUrl: string, token: string) {
       return { rankings: rankingPages.flatMap((p) => p.rankings ?? []), scores: scorePages.flatMap((p) => p.scores ?? []) };
     },
 
+    /** A prompt's completions, newest first, at most `max` (pages of 200, the API's limit). */
+    async completionsOf(promptId: number, max = 1000) {
+      const page = (cursor: number | null) =>
+        data(`listing the completions of prompt ${promptId}`, api.v1.completions.$get({ query: { promptId: String(promptId), limit: "200", ...(cursor ? { cursor: String(cursor) } : {}) } }));
+      type Page = Awaited<ReturnType<typeof page>>;
+      const items: Page["items"] = [];
+      let cursor: number | null = null;
+      do {
+        const next: Page = await page(cursor);
+        items.push(...next.items);
+        cursor = next.nextCursor;
+      } while (cursor && items.length < max);
+      return items.slice(0, max);
+    },
+    /** A live reward checkpoint's rewards for completions (the API picks rank tasks where they lie closest), 500 a request. */
+    async postCompletionRewards(checkpointId: number, rewards: { completionId: number; reward: number }[]) {
+      for (let i = 0; i < rewards.length; i += 500) {
+        await data(
+          `posting completion rewards of checkpoint ${checkpointId}`,
+          api.v1.checkpoints[":id"]["completion-rewards"].$post({ param: { id: String(checkpointId) }, json: { rewards: rewards.slice(i, i + 500) } }),
+        );
+      }
+    },
     activePrompts: async () => (await data("listing prompts", api.v1.prompts.$get({ query: { limit: "200" } }))).items.filter((p) => p.active),
     postCompletions: (checkpointId: number | null, generation: Record<string, string | number | boolean | null>, completions: { promptId: number; text: string }[]) =>
       data("posting completions", api.v1.completions.$post({ json: { checkpointId, generation, completions } })),

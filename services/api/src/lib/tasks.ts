@@ -1,5 +1,5 @@
-import { inArray, sql } from "drizzle-orm";
-import { completions } from "@ranklab/db";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { checkpoints, completionRewards, completions } from "@ranklab/db";
 import type { Db } from "../env.ts";
 import { chunk } from "./chunk.ts";
 
@@ -38,28 +38,77 @@ export async function nextScoreTask(db: Db, raterId: number, exclude: number[] =
   return { kind: "score", prompt: { id: row.promptId, text: row.promptText }, completion: { id: row.id, text: row.text } };
 }
 
+/** Each group gets at least this many rankings before uncertainty may pass it over, so agreement can be computed on it. */
+export const MIN_RANKINGS_PER_GROUP = 2;
+/** Share of rank tasks picked without regard to the model, so coverage never starves. */
+export const UNIFORM_TASK_SHARE = 0.25;
+
 /**
- * A full group of an active prompt that this rater has not ranked, among the groups
- * with the fewest rankings, ties broken at random; its completions in random order, so
- * that the stored order reflects judgement, not position.
+ * How unsure the active reward model is about a group: the smallest gap between two of
+ * its completions' rewards (a pair it can barely tell apart). Undefined when a reward is
+ * missing (a group newer than the model), which counts as most unsure.
  */
-export async function nextRankTask(db: Db, raterId: number): Promise<Task | null> {
-  const row = await db.get<{ promptId: number; promptText: string; ids: string } | undefined>(sql`
+export function rewardMargin(ids: readonly number[], rewards: ReadonlyMap<number, number>): number | undefined {
+  const r = ids.map((i) => rewards.get(i));
+  if (r.some((x) => x === undefined)) return undefined;
+  const sorted = (r as number[]).sort((a, b) => a - b);
+  let margin = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < sorted.length; i++) margin = Math.min(margin, sorted[i]! - sorted[i - 1]!);
+  return margin;
+}
+
+/** Order of preference among candidate groups: under-rated first, then least sure (smallest margin, unknown first). */
+export function byNeed(a: { rankings: number; margin: number | undefined }, b: { rankings: number; margin: number | undefined }): number {
+  const under = (x: { rankings: number }) => (x.rankings < MIN_RANKINGS_PER_GROUP ? 0 : 1);
+  return under(a) - under(b) || (a.margin ?? Number.NEGATIVE_INFINITY) - (b.margin ?? Number.NEGATIVE_INFINITY) || a.rankings - b.rankings;
+}
+
+/**
+ * A full group of an active prompt that this rater has not ranked. Usually the one the
+ * active reward model is least sure about (its rewards, posted by the trainer, closest
+ * together), after groups with fewer than MIN_RANKINGS_PER_GROUP rankings; a quarter of
+ * the time (UNIFORM_TASK_SHARE) one of the groups with the fewest rankings at random, as
+ * before any model existed. Its completions come in random order, so that the stored
+ * order reflects judgement, not position.
+ */
+export async function nextRankTask(db: Db, raterId: number, random: () => number = Math.random): Promise<Task | null> {
+  const candidates = await db.all<{ promptId: number; promptText: string; ids: string; rankings: number }>(sql`
     WITH numbered AS (${numberedCompletions(sql`p.active = 1`)}),
     grouped AS (
       SELECT prompt_id, group_concat(id, ',' ORDER BY id) AS ids, count(*) AS n
       FROM numbered GROUP BY prompt_id, grp
     )
-    SELECT g.prompt_id AS promptId, p.text AS promptText, g.ids AS ids
+    SELECT g.prompt_id AS promptId, p.text AS promptText, g.ids AS ids,
+           (SELECT count(*) FROM rankings r WHERE r.completion_set = g.ids) AS rankings
     FROM grouped g JOIN prompts p ON p.id = g.prompt_id
     WHERE g.n = ${sql.raw(String(RANK_GROUP_SIZE))}
       AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.rater_id = ${raterId} AND r.completion_set = g.ids)
-    ORDER BY (SELECT count(*) FROM rankings r WHERE r.completion_set = g.ids), random()
-    LIMIT 1`);
-  if (!row) return null;
+    ORDER BY rankings, random()
+    LIMIT 200`);
+  if (candidates.length === 0) return null;
+  let row = candidates[0]!;
+  if (random() >= UNIFORM_TASK_SHARE) {
+    const groups = candidates.map((c) => ({ ...c, members: c.ids.split(",").map(Number) }));
+    const rewards = await activeRewards(db, groups.flatMap((g) => g.members));
+    if (rewards.size > 0) row = groups.map((g) => ({ ...g, margin: rewardMargin(g.members, rewards) })).sort(byNeed)[0]!;
+  }
   const ids = row.ids.split(",").map(Number);
   const rows = await db.select({ id: completions.id, text: completions.text }).from(completions).where(inArray(completions.id, ids));
   return { kind: "rank", prompt: { id: row.promptId, text: row.promptText }, completions: shuffle(rows) };
+}
+
+/** The active reward checkpoint's posted rewards for `completionIds` (empty without one). */
+async function activeRewards(db: Db, completionIds: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const part of chunk(completionIds, 90)) {
+    const rows = await db
+      .select({ id: completionRewards.completionId, reward: completionRewards.reward })
+      .from(completionRewards)
+      .innerJoin(checkpoints, eq(checkpoints.id, completionRewards.checkpointId))
+      .where(and(eq(checkpoints.kind, "reward"), eq(checkpoints.active, true), inArray(completionRewards.completionId, part)));
+    for (const r of rows) out.set(r.id, r.reward);
+  }
+  return out;
 }
 
 /** The group (completion ids, ascending) each of `completionIds` belongs to. */

@@ -1,7 +1,7 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { CHECKPOINT_KINDS, checkpointUploads, checkpoints, trainingRuns } from "@ranklab/db";
+import { CHECKPOINT_KINDS, checkpointUploads, checkpoints, completionRewards, completions, trainingRuns } from "@ranklab/db";
 import type { AppEnv } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { runBatch } from "../lib/batch.ts";
@@ -30,6 +30,9 @@ const publishCheckpoint = z.object({
   // it is stored with its file and metrics for inspection, and can never be activated.
   rejectedReason: z.string().trim().min(1).max(1000).optional(),
 }).strict();
+
+// At most 500 rewards a request; 3 bound values a row, 30 rows a statement (D1 binds 100).
+const postRewards = z.object({ rewards: z.array(z.object({ completionId: id, reward: z.number().finite() }).strict()).min(1).max(500) }).strict();
 
 const listQuery = z.object({ kind: kind.optional(), status: z.enum(["pending", "ready"]).optional() });
 
@@ -179,5 +182,35 @@ export const checkpointRoutes = new Hono<AppEnv>()
       db.update(checkpoints).set({ reference: true }).where(eq(checkpoints.id, checkpoint.id)),
     ]);
     return c.json(publicView({ ...checkpoint, reference: true }));
+  })
+  /**
+   * A reward checkpoint's rewards for completions, from the trainer once it is live: the
+   * next rank task then favours the groups whose rewards lie closest together, where the
+   * model is least sure. Posting a completion's reward again replaces it.
+   */
+  .post("/:id/completion-rewards", trainerOrAdmin, validate("param", idParam), validate("json", postRewards), async (c) => {
+    const db = c.get("db");
+    const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
+    if (checkpoint.kind !== "reward") throw new ApiError(400, "invalid_request", `checkpoint ${checkpoint.id} is a ${checkpoint.kind} checkpoint; only a reward model scores completions`);
+    const { rewards } = c.req.valid("json");
+    const ids = [...new Set(rewards.map((r) => r.completionId))];
+    if (ids.length !== rewards.length) throw new ApiError(400, "invalid_request", "each completion at most once a request");
+    const known = new Set<number>();
+    for (let i = 0; i < ids.length; i += 90) {
+      for (const row of await db.select({ id: completions.id }).from(completions).where(inArray(completions.id, ids.slice(i, i + 90)))) known.add(row.id);
+    }
+    const missing = ids.filter((i) => !known.has(i));
+    if (missing.length > 0) throw notFound(`completion ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`);
+    const statements = [];
+    for (let i = 0; i < rewards.length; i += 30) {
+      statements.push(
+        db
+          .insert(completionRewards)
+          .values(rewards.slice(i, i + 30).map((r) => ({ checkpointId: checkpoint.id, completionId: r.completionId, reward: r.reward })))
+          .onConflictDoUpdate({ target: [completionRewards.checkpointId, completionRewards.completionId], set: { reward: sql`excluded.reward` } }),
+      );
+    }
+    await runBatch(db, statements);
+    return c.json({ stored: rewards.length });
   })
   .route("/:id/uploads", checkpointUploadRoutes);

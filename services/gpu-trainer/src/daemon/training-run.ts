@@ -11,6 +11,7 @@ import { toRankList } from "../preferences/examples.ts";
 import { DaemonConfigSchema, type DaemonConfig, type DaemonSettings } from "./config.ts";
 import { currentPolicy, policyPhase, type PolicyPhaseResult } from "./policy-phase.ts";
 import { rewardPhase, type RewardPhaseResult } from "./reward-phase.ts";
+import { postTaskRewards } from "./task-rewards.ts";
 
 export { DaemonConfigSchema, type DaemonConfig };
 export { currentPolicy };
@@ -172,6 +173,13 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
       log(`run ${run.id}: posted ${result.completionsPosted} new completions from ${policy.checkpointId ? `policy checkpoint ${policy.checkpointId}` : "the fallback policy"}`);
     }
     metrics["completions/posted"] = result.completionsPosted;
+    // The live reward model's view of what raters may rank next, so tasks go where it is least sure.
+    const live = result.reward?.live;
+    if (live) {
+      const posted = await postTaskRewards(api, { dir: live.dir, checkpointId: live.ref.id });
+      metrics["completions/rewards_posted"] = posted;
+      log(`run ${run.id}: posted the live reward model's rewards for ${posted} completions (rank tasks favour the groups it is least sure about)`);
+    }
     await api.finishRun(run.id, { status: "succeeded", metrics, summary: result.summary });
     log(`run ${run.id}: succeeded; used ${result.used.rankings} rankings and ${result.used.scores} scores; ${result.summary}`);
     return result;
