@@ -1,0 +1,144 @@
+import * as tf from "@tensorflow/tfjs";
+import * as ort from "onnxruntime-node";
+import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Config } from "../models/gpt2.ts";
+import { get } from "../models/params.ts";
+import { ortSessionOptions } from "../onnx/session-options.ts";
+import { gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
+
+/** A batch as the forward pass takes it: [batch, T] row-major. */
+export interface Gpt2Batch {
+  ids: Int32Array;
+  /** 1 for real tokens, 0 for padding. */
+  mask: Int32Array;
+  positions: Int32Array;
+  batch: number;
+}
+
+export interface Gpt2ForwardResult {
+  /** [batch·T, vocab]. The LM loss overwrites it with its gradient (see lm-loss.ts). */
+  logits: Float32Array;
+  /** [batch·T], with a value head. */
+  values?: Float32Array;
+  /** What the backward pass needs: the ids and the saved activations, as onnxruntime returned them. */
+  feeds: Record<string, ort.Tensor>;
+}
+
+export interface EngineOptions {
+  /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
+  threads?: number;
+  /** Let onnxruntime's threads spin between ops (faster when nothing else shares the cores). */
+  spin?: boolean;
+}
+
+/** The additive attention bias [B, 1, T, T] that causalBias builds: −1e9 on future keys and on padding. */
+export function causalBiasArray(mask: Int32Array, batch: number): Float32Array {
+  const T = mask.length / batch;
+  const bias = new Float32Array(batch * T * T);
+  for (let b = 0; b < batch; b++)
+    for (let t = 0; t < T; t++) for (let j = 0; j < T; j++) bias[(b * T + t) * T + j] = j > t || mask[b * T + j] === 0 ? -1e9 : 0;
+  return bias;
+}
+
+const int64 = (values: Int32Array, dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
+
+/**
+ * GPT-2 training on onnxruntime-node: a forward run that returns the logits (and
+ * values) with the activations the backward run then turns, with the loss's gradient,
+ * into every parameter's gradient. The weights live here as Float32Arrays (Hugging
+ * Face names and layouts), each wrapped once in an ort.Tensor fed to both graphs; an
+ * optimiser updates them in place.
+ */
+export class OnnxGpt2Engine {
+  /** Every trained parameter's values, by Hugging Face name. */
+  readonly weights: Map<string, Float32Array>;
+  readonly shapes: Map<string, number[]>;
+  private readonly tensors: Map<string, ort.Tensor>;
+
+  private constructor(
+    readonly config: Gpt2Config,
+    readonly valueHead: boolean,
+    private readonly graphs: Gpt2TrainingGraphs,
+    private readonly forwardSession: ort.InferenceSession,
+    private readonly backwardSession: ort.InferenceSession,
+    weights: Map<string, Float32Array>,
+  ) {
+    this.weights = weights;
+    this.shapes = new Map(graphs.params.map((p) => [p.name, p.shape]));
+    this.tensors = new Map(graphs.params.map((p) => [p.name, new ort.Tensor("float32", weights.get(p.name)!, p.shape)]));
+  }
+
+  static async create(config: Gpt2Config, weights: Map<string, Float32Array>, valueHead: boolean, options: EngineOptions = {}): Promise<OnnxGpt2Engine> {
+    const graphs = gpt2TrainingGraphs(config, valueHead);
+    for (const p of graphs.params) {
+      const data = weights.get(p.name);
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      if (!data || data.length !== size) throw new Error(`weight ${p.name}: expected ${size} values, got ${data?.length ?? "none"}`);
+    }
+    const sessionOptions = ortSessionOptions(options);
+    const forward = await ort.InferenceSession.create(graphs.forward, sessionOptions);
+    const backward = await ort.InferenceSession.create(graphs.backward, sessionOptions);
+    return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights);
+  }
+
+  /** An engine over a copy of a tfjs model's weights (the value head's only when `valueHead`). */
+  static fromModel(model: Gpt2Model, options: EngineOptions & { valueHead?: boolean } = {}): Promise<OnnxGpt2Engine> {
+    const valueHead = options.valueHead ?? model.hasValueHead;
+    const weights = new Map<string, Float32Array>();
+    for (const [name, v] of model.params) if (valueHead || !name.startsWith("v_head.")) weights.set(name, Float32Array.from(v.dataSync() as Float32Array));
+    return OnnxGpt2Engine.create(model.config, weights, valueHead, options);
+  }
+
+  /** Copies the weights back into the tfjs model's variables. */
+  writeTo(model: Gpt2Model): void {
+    for (const [name, data] of this.weights) {
+      const variable = get(model.params, name);
+      tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
+    }
+  }
+
+  async forward(batch: Gpt2Batch): Promise<Gpt2ForwardResult> {
+    const T = batch.ids.length / batch.batch;
+    const dims = [batch.batch, T];
+    const inputIds = int64(batch.ids, dims);
+    const positionIds = int64(batch.positions, dims);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: inputIds,
+      position_ids: positionIds,
+      attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]),
+    };
+    for (const [name, t] of this.tensors) feeds[name] = t;
+    const out = await this.forwardSession.run(feeds);
+    const saved: Record<string, ort.Tensor> = { input_ids: inputIds, position_ids: positionIds };
+    for (const name of this.graphs.saved) saved[name] = out[name]!;
+    const values = out.values?.data as Float32Array | undefined;
+    return { logits: out.logits!.data as Float32Array, ...(values ? { values } : {}), feeds: saved };
+  }
+
+  /**
+   * Every parameter's gradient, from the forward run's saved activations and the loss's
+   * gradients with respect to the logits [B·T, vocab] and (with a value head) the values [B·T].
+   */
+  async backward(forward: Gpt2ForwardResult, dLogits: Float32Array, dValues?: Float32Array): Promise<Map<string, Float32Array>> {
+    const tokens = dLogits.length / this.config.vocab_size;
+    const feeds: Record<string, ort.Tensor> = { ...forward.feeds, dlogits: new ort.Tensor("float32", dLogits, [tokens, this.config.vocab_size]) };
+    if (this.valueHead) feeds.dvalues = new ort.Tensor("float32", dValues ?? new Float32Array(tokens), [tokens, 1]);
+    for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
+    const out = await this.backwardSession.run(feeds);
+    const grads = new Map<string, Float32Array>();
+    for (const p of this.graphs.params) grads.set(p.name, out[`grad.${p.name}`]!.data as Float32Array);
+    return grads;
+  }
+
+  /** The number of trained parameters. */
+  get parameterCount(): number {
+    let n = 0;
+    for (const w of this.weights.values()) n += w.length;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.forwardSession.release();
+    await this.backwardSession.release();
+  }
+}

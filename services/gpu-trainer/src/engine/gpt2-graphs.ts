@@ -1,0 +1,221 @@
+import type { Gpt2Config } from "../models/gpt2.ts";
+import { gpt2ParamSpecs } from "../models/gpt2.ts";
+import type { ParamSpec } from "../models/params.ts";
+import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
+import { DataType, type ValueInfo } from "../onnx/proto.ts";
+
+/**
+ * GPT-2's training pass as two ONNX graphs, written block by block as llm.c writes its
+ * backward passes, with every weight a graph input (so an optimiser step updates the
+ * Float32Arrays that the input tensors wrap, with no re-export):
+ *
+ * - forward: input_ids, position_ids [B, T] int64 and attention_bias [B, 1, T, T] →
+ *   logits [B·T, vocab], values [B·T, 1] (with the value head), and the activations the
+ *   backward pass reads (`saved.*`);
+ * - backward: the same ids, the saved activations, the weights it multiplies by, and the
+ *   loss's gradients dlogits [B·T, vocab] (and dvalues [B·T, 1]) → `grad.<name>` for
+ *   every parameter.
+ *
+ * The loss and its gradient with respect to the logits are computed in TypeScript
+ * between the two runs (see lm-loss.ts). Activations stay 2-D ([B·T, width]) so every
+ * dense layer is one Gemm, whose transA/transB flags give the weight gradients
+ * (xᵀ·dy) and input gradients (dy·Wᵀ) without a Transpose node.
+ */
+export interface Gpt2TrainingGraphs {
+  forward: Uint8Array;
+  backward: Uint8Array;
+  /** Names of the forward graph's saved activations, in order; the backward graph takes them by these names. */
+  saved: string[];
+  /** Every trained parameter, as gpt2ParamSpecs lists them. */
+  params: ParamSpec[];
+  /** The parameters the backward graph takes as inputs. */
+  backwardParams: string[];
+}
+
+const F = DataType.FLOAT;
+
+export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2TrainingGraphs {
+  const d = config.n_embd;
+  const heads = config.n_head;
+  const hd = d / heads;
+  const inner = config.n_inner ?? 4 * d;
+  const V = config.vocab_size;
+  const eps = config.layer_norm_epsilon;
+  const scale = 1 / Math.sqrt(hd);
+  const params = gpt2ParamSpecs(config, valueHead);
+  const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
+  const headName = config.tie_word_embeddings ? "transformer.wte.weight" : "lm_head.weight";
+  const saved: string[] = [];
+  const savedDims = new Map<string, (string | number)[]>();
+  const N = "tokens";
+
+  // ---------------------------------------------------------------- forward
+  const f = new GraphBuilder("ranklab-gpt2-train-forward");
+  const ones = f.float("ones_d", new Float32Array(d).fill(1), [d]);
+  const zeros = f.float("zeros_d", new Float32Array(d), [d]);
+  const save = (value: string, name: string, dims: (string | number)[]) => {
+    f.output(value, name);
+    saved.push(name);
+    savedDims.set(name, dims);
+  };
+  // LayerNorm as x̂ = LayerNormalization(x; 1, 0) (whose third output is 1/σ), then x̂·γ + β: the backward pass needs x̂ and 1/σ.
+  const layerNorm = (prefix: string, x: string, tag: string) => {
+    const [xhat, , rstd] = f.op("LayerNormalization", [x, ones, zeros], { axis: -1, epsilon: eps }, 3) as [string, string, string];
+    save(xhat, `saved.${tag}.xhat`, [N, d]);
+    save(rstd, `saved.${tag}.rstd`, [N, 1]);
+    return f.o("Add", [f.o("Mul", [xhat, `${prefix}.weight`]), `${prefix}.bias`]);
+  };
+  const dense = (prefix: string, x: string) => f.o("Gemm", [x, `${prefix}.weight`, `${prefix}.bias`]);
+
+  const ids = f.o("Reshape", ["input_ids", f.ints([-1])]);
+  const pos = f.o("Reshape", ["position_ids", f.ints([-1])]);
+  let x = f.o("Add", [f.o("Gather", ["transformer.wte.weight", ids]), f.o("Gather", ["transformer.wpe.weight", pos])]); // [N, d]
+  const qkvShape = f.o("Concat", [f.o("Shape", ["input_ids"]), f.ints([3, heads, hd])], { axis: 0 }); // [B, T, 3, h, hd]
+  const headDims = ["batch", heads, "seq", hd];
+  for (let l = 0; l < config.n_layer; l++) {
+    const b = `transformer.h.${l}`;
+    const qkv = dense(`${b}.attn.c_attn`, layerNorm(`${b}.ln_1`, x, `${l}.ln_1`)); // [N, 3d]
+    const stacked = f.o("Transpose", [f.o("Reshape", [qkv, qkvShape])], { perm: [2, 0, 3, 1, 4] }); // [3, B, h, T, hd]
+    const [q, k, v] = [0, 1, 2].map((i) => f.o("Gather", [stacked, f.ints([i], [])], { axis: 0 })) as [string, string, string];
+    save(q, `saved.${l}.q`, headDims);
+    save(k, `saved.${l}.k`, headDims);
+    save(v, `saved.${l}.v`, headDims);
+    const scores = f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(scale)]), "attention_bias"]);
+    const probs = f.o("Softmax", [scores], { axis: -1 });
+    save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
+    const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, d])]); // [N, d]
+    save(context, `saved.${l}.context`, [N, d]);
+    x = f.o("Add", [x, dense(`${b}.attn.c_proj`, context)]);
+    const pre = dense(`${b}.mlp.c_fc`, layerNorm(`${b}.ln_2`, x, `${l}.ln_2`)); // [N, inner]
+    save(pre, `saved.${l}.fc`, [N, inner]);
+    const act = onnxActivation(f, config.activation_function, pre);
+    save(act, `saved.${l}.act`, [N, inner]);
+    x = f.o("Add", [x, dense(`${b}.mlp.c_proj`, act)]);
+  }
+  const hidden = layerNorm("transformer.ln_f", x, "ln_f");
+  f.output(f.o("Gemm", [hidden, headName], { transB: 1 }), "logits"); // [N, V]: h · Wᵀ
+  if (valueHead) f.output(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
+
+  const forward = f.encode(
+    [
+      { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "attention_bias", dataType: F, dims: ["batch", 1, "seq", "seq"] },
+      ...params.map((p): ValueInfo => ({ name: p.name, dataType: F, dims: p.shape })),
+    ],
+    [
+      { name: "logits", dataType: F, dims: [N, V] },
+      ...(valueHead ? [{ name: "values", dataType: F, dims: [N, 1] }] : []),
+      ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
+    ],
+  );
+
+  // ---------------------------------------------------------------- backward
+  const g = new GraphBuilder("ranklab-gpt2-train-backward");
+  const used = new Set<string>();
+  const w = (name: string) => {
+    used.add(name);
+    return name;
+  };
+  const grads: string[] = [];
+  const grad = (value: string, name: string) => {
+    g.output(value, `grad.${name}`);
+    grads.push(name);
+  };
+  const sumRows = (t: string) => g.o("ReduceSum", [t, g.ints([0])], { keepdims: 0 });
+  const rowMean = (t: string) => g.o("ReduceMean", [t], { axes: [-1], keepdims: 1 });
+  /** LayerNorm's backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dy·γ. */
+  const layerNormBack = (prefix: string, tag: string, dy: string) => {
+    const xhat = `saved.${tag}.xhat`;
+    grad(sumRows(g.o("Mul", [dy, xhat])), `${prefix}.weight`);
+    grad(sumRows(dy), `${prefix}.bias`);
+    const dxhat = g.o("Mul", [dy, w(`${prefix}.weight`)]);
+    const centred = g.o("Sub", [g.o("Sub", [dxhat, rowMean(dxhat)]), g.o("Mul", [xhat, rowMean(g.o("Mul", [dxhat, xhat]))])]);
+    return g.o("Mul", [centred, `saved.${tag}.rstd`]);
+  };
+  const normed = (prefix: string, tag: string) => g.o("Add", [g.o("Mul", [`saved.${tag}.xhat`, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
+  /** y = x·W + b: dW = xᵀ·dy, db = Σ dy; returns dx = dy·Wᵀ. */
+  const denseBack = (prefix: string, x: string, dy: string) => {
+    grad(g.o("Gemm", [x, dy], { transA: 1 }), `${prefix}.weight`);
+    grad(sumRows(dy), `${prefix}.bias`);
+    return g.o("Gemm", [dy, w(`${prefix}.weight`)], { transB: 1 });
+  };
+  /** The activation's derivative times `da`, from the pre-activation `u`. */
+  const activationBack = (u: string, da: string) => {
+    const kind = config.activation_function;
+    if (kind === "relu") return g.o("Mul", [da, g.o("Cast", [g.o("Greater", [u, g.scalar(0)])], { to: F })]);
+    if (kind === "gelu") {
+      // d/du [u·Φ(u)] = Φ(u) + u·φ(u)
+      const cdf = g.o("Mul", [g.o("Add", [g.o("Erf", [g.o("Mul", [u, g.scalar(Math.SQRT1_2)])]), g.scalar(1)]), g.scalar(0.5)]);
+      const pdf = g.o("Mul", [g.o("Exp", [g.o("Mul", [g.o("Mul", [u, u]), g.scalar(-0.5)])]), g.scalar(1 / Math.sqrt(2 * Math.PI))]);
+      return g.o("Mul", [da, g.o("Add", [cdf, g.o("Mul", [u, pdf])])]);
+    }
+    // gelu_new: y = ½u(1 + t), t = tanh(c(u + a·u³)); y' = ½(1 + t)·(1 + u(1 − t)·c(1 + 3a·u²)).
+    const c = Math.sqrt(2 / Math.PI);
+    const a = 0.044715;
+    const u2 = g.o("Mul", [u, u]);
+    const t = g.o("Tanh", [g.o("Mul", [u, g.o("Add", [g.o("Mul", [u2, g.scalar(c * a)]), g.scalar(c)])])]);
+    const slope = g.o("Add", [g.o("Mul", [u2, g.scalar(3 * a * c)]), g.scalar(c)]);
+    const bracket = g.o("Add", [g.o("Mul", [g.o("Mul", [u, g.o("Sub", [g.scalar(1), t])]), slope]), g.scalar(1)]);
+    const half = g.o("Add", [g.o("Mul", [t, g.scalar(0.5)]), g.scalar(0.5)]);
+    return g.o("Mul", [da, g.o("Mul", [half, bracket])]);
+  };
+
+  const hiddenB = normed("transformer.ln_f", "ln_f");
+  const headGrad = g.o("Gemm", ["dlogits", hiddenB], { transA: 1 }); // [V, d]
+  let dHidden = g.o("MatMul", ["dlogits", w(headName)]); // [N, d]
+  if (valueHead) {
+    dHidden = g.o("Add", [dHidden, g.o("MatMul", ["dvalues", w("v_head.summary.weight")])]);
+    grad(g.o("Gemm", ["dvalues", hiddenB], { transA: 1 }), "v_head.summary.weight");
+    grad(sumRows("dvalues"), "v_head.summary.bias");
+  }
+  let dx = layerNormBack("transformer.ln_f", "ln_f", dHidden);
+  const headShape = g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([heads, hd])], { axis: 0 }); // [B, T, h, hd]
+  const swapLast = { perm: [0, 1, 3, 2] };
+  for (let l = config.n_layer - 1; l >= 0; l--) {
+    const b = `transformer.h.${l}`;
+    // MLP: x += c_proj(act(c_fc(ln_2(x)))).
+    const dAct = denseBack(`${b}.mlp.c_proj`, `saved.${l}.act`, dx);
+    const dPre = activationBack(`saved.${l}.fc`, dAct);
+    dx = g.o("Add", [dx, layerNormBack(`${b}.ln_2`, `${l}.ln_2`, denseBack(`${b}.mlp.c_fc`, normed(`${b}.ln_2`, `${l}.ln_2`), dPre))]);
+    // Attention: x += c_proj(softmax(q·kᵀ/√hd + bias)·v).
+    const dContext = denseBack(`${b}.attn.c_proj`, `saved.${l}.context`, dx); // [N, d]
+    const dCtx = g.o("Transpose", [g.o("Reshape", [dContext, headShape])], { perm: [0, 2, 1, 3] }); // [B, h, T, hd]
+    const [q, k, v, probs] = ["q", "k", "v", "probs"].map((n) => `saved.${l}.${n}`) as [string, string, string, string];
+    const dProbs = g.o("MatMul", [dCtx, g.o("Transpose", [v], swapLast)]); // [B, h, T, T]
+    const dV = g.o("MatMul", [g.o("Transpose", [probs], swapLast), dCtx]);
+    // Softmax: dS = P·(dP − Σ dP·P); the scale 1/√hd folds in here. The bias is constant.
+    const dScores = g.o("Mul", [g.o("Mul", [probs, g.o("Sub", [dProbs, g.o("ReduceSum", [g.o("Mul", [dProbs, probs]), g.ints([-1])], { keepdims: 1 })])]), g.scalar(scale)]);
+    const dQ = g.o("MatMul", [dScores, k]);
+    const dK = g.o("MatMul", [g.o("Transpose", [dScores], swapLast), q]);
+    const stacked = g.o("Concat", [dQ, dK, dV].map((t) => g.o("Unsqueeze", [t, g.ints([0])])), { axis: 0 }); // [3, B, h, T, hd]
+    const dQkv = g.o("Reshape", [g.o("Transpose", [stacked], { perm: [1, 3, 0, 2, 4] }), g.ints([-1, 3 * d])]); // [N, 3d]
+    dx = g.o("Add", [dx, layerNormBack(`${b}.ln_1`, `${l}.ln_1`, denseBack(`${b}.attn.c_attn`, normed(`${b}.ln_1`, `${l}.ln_1`), dQkv))]);
+  }
+  // Embeddings: scatter-add the input gradient into the rows the tokens and positions gathered.
+  const idsB = g.o("Reshape", ["input_ids", g.ints([-1, 1])]);
+  const posB = g.o("Reshape", ["position_ids", g.ints([-1, 1])]);
+  if (config.tie_word_embeddings) {
+    grad(g.o("ScatterND", [headGrad, idsB, dx], { reduction: "add" }), "transformer.wte.weight");
+  } else {
+    grad(headGrad, "lm_head.weight");
+    grad(g.o("ScatterND", [g.o("ConstantOfShape", [g.ints([V, d])]), idsB, dx], { reduction: "add" }), "transformer.wte.weight");
+  }
+  grad(g.o("ScatterND", [g.o("ConstantOfShape", [g.ints([config.n_positions, d])]), posB, dx], { reduction: "add" }), "transformer.wpe.weight");
+
+  const missing = params.filter((p) => !grads.includes(p.name));
+  if (missing.length > 0) throw new Error(`backward graph lacks gradients for ${missing.map((p) => p.name).join(", ")}`);
+  const backwardParams = params.map((p) => p.name).filter((n) => used.has(n));
+  const backward = g.encode(
+    [
+      { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "dlogits", dataType: F, dims: [N, V] },
+      ...(valueHead ? [{ name: "dvalues", dataType: F, dims: [N, 1] }] : []),
+      ...backwardParams.map((name): ValueInfo => ({ name, dataType: F, dims: shapeOf.get(name)! })),
+      ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
+    ],
+    params.map((p): ValueInfo => ({ name: `grad.${p.name}`, dataType: F, dims: p.shape })),
+  );
+  return { forward, backward, saved, params, backwardParams };
+}
