@@ -9,7 +9,7 @@ import { vocabFromTokens } from "../tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { AdamW, clipGradNorm, gradNorm } from "./adamw.ts";
 import { OnnxGpt2Engine } from "./gpt2-engine.ts";
-import { lmBatch, lmCrossEntropy } from "./lm-loss.ts";
+import { lmBatch, lmCrossEntropy, lmTargets } from "./lm-loss.ts";
 
 const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错垃圾喜欢失望，。！这电影".split("")];
 const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
@@ -66,8 +66,9 @@ function tfjsGrads(model: Gpt2Model, rows: number[][]): { loss: number; grads: M
 /** The engine's loss and gradients for the same objective. */
 async function onnxGrads(engine: OnnxGpt2Engine, rows: number[][]): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   const batch = lmBatch(rows, 0);
-  const fwd = await engine.forward(batch);
-  let loss = lmCrossEntropy(fwd.logits, batch, engine.config.vocab_size);
+  const fwd = await engine.forward(batch, lmTargets(batch));
+  const lm = lmCrossEntropy(fwd.targetLogprobs, batch);
+  let loss = lm.loss;
   let dValues: Float32Array | undefined;
   if (engine.valueHead) {
     const values = fwd.values!;
@@ -79,7 +80,7 @@ async function onnxGrads(engine: OnnxGpt2Engine, rows: number[][]): Promise<{ lo
       dValues[i] = (2 * (values[i]! - VALUE_TARGET)) / count;
     }
   }
-  return { loss, grads: await engine.backward(fwd, fwd.logits, dValues) };
+  return { loss, grads: await engine.backward(fwd, lm.dLogprobs, dValues) };
 }
 
 beforeAll(async () => {

@@ -16,11 +16,11 @@ export interface Gpt2Batch {
 }
 
 export interface Gpt2ForwardResult {
-  /** [batch·T, vocab]. The LM loss overwrites it with its gradient (see lm-loss.ts). */
-  logits: Float32Array;
+  /** [batch·T]: log p(target) at each position, for the targets the forward pass was given. */
+  targetLogprobs: Float32Array;
   /** [batch·T], with a value head. */
   values?: Float32Array;
-  /** What the backward pass needs: the ids and the saved activations, as onnxruntime returned them. */
+  /** What the backward pass needs: the ids, targets and saved activations, as onnxruntime returned them. */
   feeds: Record<string, ort.Tensor>;
 }
 
@@ -43,9 +43,9 @@ export function causalBiasArray(mask: Int32Array, batch: number): Float32Array {
 const int64 = (values: Int32Array, dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
 
 /**
- * GPT-2 training on onnxruntime-node: a forward run that returns the logits (and
- * values) with the activations the backward run then turns, with the loss's gradient,
- * into every parameter's gradient. The weights live here as Float32Arrays (Hugging
+ * GPT-2 training on onnxruntime-node: a forward run that returns the target tokens'
+ * log-probabilities (and values) with the activations the backward run then turns, with
+ * the loss's gradient, into every parameter's gradient (see gpt2-graphs.ts). The weights live here as Float32Arrays (Hugging
  * Face names and layouts), each wrapped once in an ort.Tensor fed to both graphs; an
  * optimiser updates them in place.
  */
@@ -97,31 +97,30 @@ export class OnnxGpt2Engine {
     }
   }
 
-  async forward(batch: Gpt2Batch): Promise<Gpt2ForwardResult> {
+  /** The forward pass over a batch; `targets` [batch·T] are the tokens whose log-probabilities the loss reads (e.g. lmTargets). */
+  async forward(batch: Gpt2Batch, targets: Int32Array): Promise<Gpt2ForwardResult> {
     const T = batch.ids.length / batch.batch;
     const dims = [batch.batch, T];
-    const inputIds = int64(batch.ids, dims);
-    const positionIds = int64(batch.positions, dims);
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: inputIds,
-      position_ids: positionIds,
-      attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]),
-    };
+    if (targets.length !== batch.ids.length) throw new Error(`forward: ${targets.length} targets for ${batch.ids.length} positions`);
+    const ids = { input_ids: int64(batch.ids, dims), position_ids: int64(batch.positions, dims), targets: int64(targets, dims) };
+    const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]) };
     for (const [name, t] of this.tensors) feeds[name] = t;
     const out = await this.forwardSession.run(feeds);
-    const saved: Record<string, ort.Tensor> = { input_ids: inputIds, position_ids: positionIds };
+    const saved: Record<string, ort.Tensor> = { ...ids };
     for (const name of this.graphs.saved) saved[name] = out[name]!;
     const values = out.values?.data as Float32Array | undefined;
-    return { logits: out.logits!.data as Float32Array, ...(values ? { values } : {}), feeds: saved };
+    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), feeds: saved };
   }
 
   /**
    * Every parameter's gradient, from the forward run's saved activations and the loss's
-   * gradients with respect to the logits [B·T, vocab] and (with a value head) the values [B·T].
+   * gradients with respect to the targets' log-probabilities [B·T] and (with a value
+   * head) the values [B·T].
    */
-  async backward(forward: Gpt2ForwardResult, dLogits: Float32Array, dValues?: Float32Array): Promise<Map<string, Float32Array>> {
-    const tokens = dLogits.length / this.config.vocab_size;
-    const feeds: Record<string, ort.Tensor> = { ...forward.feeds, dlogits: new ort.Tensor("float32", dLogits, [tokens, this.config.vocab_size]) };
+  async backward(forward: Gpt2ForwardResult, dLogprobs: Float32Array, dValues?: Float32Array): Promise<Map<string, Float32Array>> {
+    const tokens = forward.targetLogprobs.length;
+    if (dLogprobs.length !== tokens) throw new Error(`backward: ${dLogprobs.length} log-probability gradients for ${tokens} positions`);
+    const feeds: Record<string, ort.Tensor> = { ...forward.feeds, dlogprobs: new ort.Tensor("float32", dLogprobs, [tokens, 1]) };
     if (this.valueHead) feeds.dvalues = new ort.Tensor("float32", dValues ?? new Float32Array(tokens), [tokens, 1]);
     for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
     const out = await this.backwardSession.run(feeds);

@@ -9,15 +9,19 @@ import { DataType, type ValueInfo } from "../onnx/proto.ts";
  * backward passes, with every weight a graph input (so an optimiser step updates the
  * Float32Arrays that the input tensors wrap, with no re-export):
  *
- * - forward: input_ids, position_ids [B, T] int64 and attention_bias [B, 1, T, T] →
- *   logits [B·T, vocab], values [B·T, 1] (with the value head), and the activations the
- *   backward pass reads (`saved.*`);
- * - backward: the same ids, the saved activations, the weights it multiplies by, and the
- *   loss's gradients dlogits [B·T, vocab] (and dvalues [B·T, 1]) → `grad.<name>` for
- *   every parameter.
+ * - forward: input_ids, position_ids, targets [B, T] int64 and attention_bias
+ *   [B, 1, T, T] → target_logprobs [B·T, 1] (log p of each position's target token),
+ *   values [B·T, 1] (with the value head), and the activations the backward pass reads
+ *   (`saved.*`, the softmax over the vocabulary among them);
+ * - backward: the same ids and targets, the saved activations, the weights it multiplies
+ *   by, and the loss's gradients dlogprobs [B·T, 1] (dL/d target_logprobs) and dvalues
+ *   [B·T, 1] → `grad.<name>` for every parameter. dL/d logits = dlogprobs ·
+ *   (one-hot(target) − softmax) is formed in the graph.
  *
- * The loss and its gradient with respect to the logits are computed in TypeScript
- * between the two runs (see lm-loss.ts). Activations stay 2-D ([B·T, width]) so every
+ * The losses that train GPT-2 here (language modelling, PPO's clipped policy and value
+ * losses) depend on the logits only through the target tokens' log-probabilities, so the
+ * loss and its per-token gradient are computed in TypeScript between the two runs (see
+ * lm-loss.ts), and the O(B·T·vocab) softmax stays in onnxruntime. Activations stay 2-D ([B·T, width]) so every
  * dense layer is one Gemm, whose transA/transB flags give the weight gradients
  * (xᵀ·dy) and input gradients (dy·Wᵀ) without a Transpose node.
  */
@@ -93,7 +97,10 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     x = f.o("Add", [x, dense(`${b}.mlp.c_proj`, act)]);
   }
   const hidden = layerNorm("transformer.ln_f", x, "ln_f");
-  f.output(f.o("Gemm", [hidden, headName], { transB: 1 }), "logits"); // [N, V]: h · Wᵀ
+  const logits = f.o("Gemm", [hidden, headName], { transB: 1 }); // [N, V]: h · Wᵀ
+  // The softmax over the vocabulary runs here (vectorised; a JavaScript loop over B·T·V exps costs more than a layer).
+  save(f.o("Softmax", [logits], { axis: -1 }), "saved.probs", [N, V]);
+  f.output(f.o("GatherElements", [f.o("LogSoftmax", [logits], { axis: -1 }), f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 }), "target_logprobs"); // [N, 1]
   if (valueHead) f.output(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
 
   const forward = f.encode(
@@ -101,10 +108,11 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
       { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
       { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
       { name: "attention_bias", dataType: F, dims: ["batch", 1, "seq", "seq"] },
+      { name: "targets", dataType: DataType.INT64, dims: ["batch", "seq"] },
       ...params.map((p): ValueInfo => ({ name: p.name, dataType: F, dims: p.shape })),
     ],
     [
-      { name: "logits", dataType: F, dims: [N, V] },
+      { name: "target_logprobs", dataType: F, dims: [N, 1] },
       ...(valueHead ? [{ name: "values", dataType: F, dims: [N, 1] }] : []),
       ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
     ],
@@ -162,8 +170,12 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   };
 
   const hiddenB = normed("transformer.ln_f", "ln_f");
-  const headGrad = g.o("Gemm", ["dlogits", hiddenB], { transA: 1 }); // [V, d]
-  let dHidden = g.o("MatMul", ["dlogits", w(headName)]); // [N, d]
+  // d logp(target) / d logits = one-hot(target) − softmax, times the loss's dL/d logp(target) per token.
+  const targetIndex = g.o("Add", [g.o("Mul", [g.o("Range", [g.ints([0], []), g.o("Size", ["targets"]), g.ints([1], [])]), g.ints([V], [])]), g.o("Reshape", ["targets", g.ints([-1])])]);
+  const scaledProbs = g.o("Reshape", [g.o("Mul", ["saved.probs", g.o("Neg", ["dlogprobs"])]), g.ints([-1])]);
+  const dlogits = g.o("Reshape", [g.o("ScatterND", [scaledProbs, g.o("Unsqueeze", [targetIndex, g.ints([1])]), g.o("Reshape", ["dlogprobs", g.ints([-1])])], { reduction: "add" }), g.ints([-1, V])]);
+  const headGrad = g.o("Gemm", [dlogits, hiddenB], { transA: 1 }); // [V, d]
+  let dHidden = g.o("MatMul", [dlogits, w(headName)]); // [N, d]
   if (valueHead) {
     dHidden = g.o("Add", [dHidden, g.o("MatMul", ["dvalues", w("v_head.summary.weight")])]);
     grad(g.o("Gemm", ["dvalues", hiddenB], { transA: 1 }), "v_head.summary.weight");
@@ -210,7 +222,8 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     [
       { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
       { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
-      { name: "dlogits", dataType: F, dims: [N, V] },
+      { name: "targets", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "dlogprobs", dataType: F, dims: [N, 1] },
       ...(valueHead ? [{ name: "dvalues", dataType: F, dims: [N, 1] }] : []),
       ...backwardParams.map((name): ValueInfo => ({ name, dataType: F, dims: shapeOf.get(name)! })),
       ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),

@@ -17,34 +17,31 @@ export function lmBatch(rows: readonly (readonly number[])[], pad: number): Gpt2
   return { ids, mask, positions, batch: B };
 }
 
+/** Each position's next token where that token is real (the LM targets), 0 elsewhere. */
+export function lmTargets(batch: Gpt2Batch): Int32Array {
+  const T = batch.ids.length / batch.batch;
+  const targets = new Int32Array(batch.ids.length);
+  for (let b = 0; b < batch.batch; b++) for (let t = 0; t + 1 < T; t++) if (batch.mask[b * T + t + 1]) targets[b * T + t] = batch.ids[b * T + t + 1]!;
+  return targets;
+}
+
 /**
  * lmLoss's mean next-token cross-entropy over the real tokens of a right-padded batch,
- * and its gradient with respect to the logits, written over `logits` in place
- * ([B·T, vocab]; no second copy of the largest tensor): (softmax − one-hot(next)) / count
- * where the next token is real, 0 elsewhere.
+ * from the engine's log p(target) per position (targets from lmTargets), and its
+ * gradient with respect to those log-probabilities: −1/count where the next token is
+ * real, 0 elsewhere.
  */
-export function lmCrossEntropy(logits: Float32Array, batch: Gpt2Batch, vocab: number): number {
-  const B = batch.batch;
-  const T = batch.ids.length / B;
+export function lmCrossEntropy(targetLogprobs: Float32Array, batch: Gpt2Batch): { loss: number; dLogprobs: Float32Array } {
+  const T = batch.ids.length / batch.batch;
+  const dLogprobs = new Float32Array(targetLogprobs.length);
   let count = 0;
-  for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) count += batch.mask[b * T + t]!;
+  for (let b = 0; b < batch.batch; b++) for (let t = 0; t + 1 < T; t++) count += batch.mask[b * T + t + 1]!;
   let total = 0;
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++) {
-      const row = logits.subarray((b * T + t) * vocab, (b * T + t + 1) * vocab);
-      if (t === T - 1 || batch.mask[b * T + t + 1] === 0) {
-        row.fill(0);
-        continue;
-      }
-      let max = -Infinity;
-      for (let i = 0; i < vocab; i++) if (row[i]! > max) max = row[i]!;
-      let sum = 0;
-      for (let i = 0; i < vocab; i++) sum += Math.exp(row[i]! - max);
-      const target = batch.ids[b * T + t + 1]!;
-      total += Math.log(sum) + max - row[target]!;
-      const scale = 1 / (sum * count);
-      for (let i = 0; i < vocab; i++) row[i] = Math.exp(row[i]! - max) * scale;
-      row[target]! -= 1 / count;
+  for (let b = 0; b < batch.batch; b++)
+    for (let t = 0; t + 1 < T; t++) {
+      if (!batch.mask[b * T + t + 1]) continue;
+      total -= targetLogprobs[b * T + t]!;
+      dLogprobs[b * T + t] = -1 / count;
     }
-  return total / count;
+  return { loss: total / count, dLogprobs };
 }
