@@ -18,23 +18,40 @@ import { fmt, timeIt } from "./timing.ts";
 
 const THREADS = 2;
 
-/** onnxruntime's MatMul n³ in GFLOP/s, with the engine's session options. */
-async function matmulGflops(n: number): Promise<number> {
-  const g = new GraphBuilder("matmul");
-  g.output(g.o("MatMul", ["a", "b"]), "c");
-  const bytes = g.encode(
-    [
-      { name: "a", dataType: DataType.FLOAT, dims: [n, n] },
-      { name: "b", dataType: DataType.FLOAT, dims: [n, n] },
-    ],
-    [{ name: "c", dataType: DataType.FLOAT, dims: [n, n] }],
-  );
-  const session = await ort.InferenceSession.create(bytes, ortSessionOptions({ threads: THREADS }));
-  const a = new ort.Tensor("float32", Float32Array.from({ length: n * n }, Math.random), [n, n]);
-  const ms = await timeIt(() => session.run({ a, b: a }), { seconds: 3 });
-  await session.release();
-  return (2 * n ** 3) / ms / 1e6;
+/** onnxruntime's MatMul n³, with the engine's session options, measured between the steps it is the baseline for. */
+class MatMulBaseline {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly a: ort.Tensor,
+    private readonly n: number,
+  ) {}
+
+  static async open(n: number): Promise<MatMulBaseline> {
+    const g = new GraphBuilder("matmul");
+    g.output(g.o("MatMul", ["a", "b"]), "c");
+    const bytes = g.encode(
+      [
+        { name: "a", dataType: DataType.FLOAT, dims: [n, n] },
+        { name: "b", dataType: DataType.FLOAT, dims: [n, n] },
+      ],
+      [{ name: "c", dataType: DataType.FLOAT, dims: [n, n] }],
+    );
+    const session = await ort.InferenceSession.create(bytes, ortSessionOptions({ threads: THREADS }));
+    return new MatMulBaseline(session, new ort.Tensor("float32", Float32Array.from({ length: n * n }, Math.random), [n, n]), n);
+  }
+
+  /** GFLOP/s over about `seconds`. */
+  async measure(seconds: number): Promise<number> {
+    const ms = await timeIt(() => this.session.run({ a: this.a, b: this.a }), { seconds });
+    return (2 * this.n ** 3) / ms / 1e6;
+  }
+
+  close() {
+    return this.session.release();
+  }
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Seeded random weights as GPT-2 initialises them (N(0, 0.02)-like: uniform with that deviation; LayerNorm 1, biases 0). */
 function randomWeights(config: Gpt2Config, seed: number): Map<string, Float32Array> {
@@ -70,7 +87,12 @@ const rowsOf = (batch: number, T: number, vocab: number, seed: number) => {
   return Array.from({ length: batch }, () => Array.from({ length: T }, () => 5 + Math.floor(random() * (vocab - 5))));
 };
 
-async function benchModel(label: string, config: Gpt2Config, batch: number, T: number, matmul: number, withTfjs: boolean): Promise<void> {
+/**
+ * The cores are shared with other work, so the baseline is measured in rounds between
+ * the steps, and each figure's ratio is the median over rounds of step GFLOP/s over the
+ * MatMul GFLOP/s measured next to it.
+ */
+async function benchModel(label: string, config: Gpt2Config, batch: number, T: number, matmul: MatMulBaseline, withTfjs: boolean): Promise<void> {
   const flops = stepFlops(config, batch, T);
   const weights = randomWeights(config, 1);
   let all = 0;
@@ -102,14 +124,22 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
     return grads;
   };
   const big = flops.total > 1e11;
-  const onnxMs = await timeIt(step, big ? { seconds: 0, warmup: 1, minRuns: 3 } : { seconds: 4 });
-  const grads = await step();
+  const grads = await step(); // warm-up
+  const rounds = { ms: [] as number[], matmul: [] as number[], ratio: [] as number[] };
+  parts.forward = parts.loss = parts.backward = parts.runs = 0;
+  for (let round = 0; round < (big ? 3 : 5); round++) {
+    const mm = await matmul.measure(big ? 2 : 1);
+    const ms = await timeIt(step, big ? { seconds: 0, warmup: 0, minRuns: 1 } : { seconds: 1, warmup: 0 });
+    rounds.ms.push(ms);
+    rounds.matmul.push(mm);
+    rounds.ratio.push(flops.total / ms / 1e6 / mm);
+  }
   const adam = new AdamW(engine.weights, { learningRate: 1e-4, weightDecay: 0.01 });
   const adamMs = await timeIt(() => adam.step(grads), { seconds: 0, warmup: 1, minRuns: big ? 2 : 5 });
-  const gf = flops.total / onnxMs / 1e6;
+  const onnxMs = median(rounds.ms);
   const per = (v: number) => fmt(v / parts.runs, 0);
   console.log(
-    `  onnxruntime (${THREADS} threads): ${fmt(onnxMs, 0)} ms a step (forward ${per(parts.forward)}, loss ${per(parts.loss)}, backward ${per(parts.backward)}) = ${fmt(((batch * T) / onnxMs) * 1000, 0)} tokens/s, ${fmt(gf, 1)} GFLOP/s = ${fmt((100 * gf) / matmul, 0)}% of MatMul's ${fmt(matmul, 1)}; AdamW step ${fmt(adamMs, 0)} ms`,
+    `  onnxruntime (${THREADS} threads): ${fmt(onnxMs, 0)} ms a step (mean forward ${per(parts.forward)}, loss ${per(parts.loss)}, backward ${per(parts.backward)}) = ${fmt(((batch * T) / onnxMs) * 1000, 0)} tokens/s, ${fmt(flops.total / onnxMs / 1e6, 1)} GFLOP/s; ${fmt(100 * median(rounds.ratio), 0)}% of MatMul (median of ${rounds.ratio.length} rounds: ${rounds.ratio.map((r, i) => `${fmt(100 * r, 0)}% of ${fmt(rounds.matmul[i]!, 0)}`).join(", ")}); AdamW step ${fmt(adamMs, 0)} ms`,
   );
   await engine.close();
 
@@ -122,21 +152,26 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
     );
     const model: Gpt2Model = { config, tokenizer, params, hasValueHead: false };
     const variables = [...params.values()];
-    const tfMs = await timeIt(
-      () => {
-        const { value, grads } = tf.variableGrads(() => lmLoss(model, rows), variables);
-        value.dataSync();
-        tf.dispose([value, ...Object.values(grads)]);
-      },
-      { seconds: 4 },
-    );
-    const tgf = flops.total / tfMs / 1e6;
+    const tfStep = () => {
+      const { value, grads } = tf.variableGrads(() => lmLoss(model, rows), variables);
+      value.dataSync();
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    tfStep();
+    const tfRounds = { ms: [] as number[], ratio: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      const mm = await matmul.measure(1);
+      const ms = await timeIt(tfStep, { seconds: 2, warmup: 0 });
+      tfRounds.ms.push(ms);
+      tfRounds.ratio.push(flops.total / ms / 1e6 / mm);
+    }
+    const tfMs = median(tfRounds.ms);
     console.log(
-      `  tfjs ${tf.getBackend()}: ${fmt(tfMs, 0)} ms a step = ${fmt(((batch * T) / tfMs) * 1000, 0)} tokens/s, ${fmt(tgf, 1)} GFLOP/s = ${fmt((100 * tgf) / matmul, 0)}% of MatMul's; onnxruntime / tfjs = ${fmt(tfMs / onnxMs, 1)}×`,
+      `  tfjs ${tf.getBackend()}: ${fmt(tfMs, 0)} ms a step = ${fmt(((batch * T) / tfMs) * 1000, 0)} tokens/s, ${fmt(flops.total / tfMs / 1e6, 1)} GFLOP/s; ${fmt(100 * median(tfRounds.ratio), 0)}% of MatMul; onnxruntime / tfjs = ${fmt(tfMs / onnxMs, 1)}×`,
     );
     disposeParams(params);
   } else {
-    console.log("  tfjs: not run at this size (the wasm heap stops at 4 GB: a full-size forward+backward on 8 × 64 tokens aborts, issue 14)");
+    console.log(withTfjs ? "  tfjs: not run at this size (the wasm heap stops at 4 GB: a full-size forward+backward on 8 × 64 tokens aborts, issue 14)" : "  tfjs: not run (BENCH_TFJS=0)");
   }
 }
 
@@ -146,15 +181,16 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
  * measured in the same process with the same session options.
  */
 export async function benchTrainingEngine(): Promise<void> {
-  const backend = await selectBackend("wasm");
-  const matmul = await matmulGflops(1024);
-  console.log(`onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads; tfjs ${backend.name}. MatMul 1024³: ${fmt(matmul, 1)} GFLOP/s (the baseline)`);
+  // BENCH_TFJS=0 runs the onnxruntime figures only.
+  const withTfjs = process.env.BENCH_TFJS !== "0";
+  const backend = withTfjs ? await selectBackend("wasm") : { name: "not run" };
+  const matmul = await MatMulBaseline.open(1024);
+  console.log(`onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads; tfjs ${backend.name}. Baseline: onnxruntime MatMul 1024³, ${fmt(await matmul.measure(3), 1)} GFLOP/s now, measured again between rounds`);
   const small = Gpt2ConfigSchema.parse({ vocab_size: 3000, n_positions: 128, n_embd: 128, n_layer: 2, n_head: 4 });
-  await benchModel("small GPT-2 (prepare's policy)", small, 32, 64, matmul, true);
+  await benchModel("small GPT-2 (prepare's policy)", small, 32, 64, matmul, withTfjs);
   if (process.env.BENCH_SKIP_FULL !== "1") {
     const full = Gpt2ConfigSchema.parse({ vocab_size: 21128, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
     await benchModel("full-size GPT-2 (uer/gpt2-chinese-cluecorpussmall's shape, random weights)", full, 8, 64, matmul, false);
   }
-  const after = await matmulGflops(1024);
-  console.log(`MatMul 1024³ again after the runs: ${fmt(after, 1)} GFLOP/s (the cores are shared: a large gap means the figures above are noisy)`);
+  await matmul.close();
 }

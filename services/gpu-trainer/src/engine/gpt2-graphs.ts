@@ -16,7 +16,7 @@ import { DataType, type ValueInfo } from "../onnx/proto.ts";
  * - backward: the same ids and targets, the saved activations, the weights it multiplies
  *   by, and the loss's gradients dlogprobs [B·T, 1] (dL/d target_logprobs) and dvalues
  *   [B·T, 1] → `grad.<name>` for every parameter. dL/d logits = dlogprobs ·
- *   (one-hot(target) − softmax) is formed in the graph.
+ *   (one-hot(target) − softmax) is applied in the graph without being formed.
  *
  * The losses that train GPT-2 here (language modelling, PPO's clipped policy and value
  * losses) depend on the logits only through the target tokens' log-probabilities, so the
@@ -99,8 +99,11 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   const hidden = layerNorm("transformer.ln_f", x, "ln_f");
   const logits = f.o("Gemm", [hidden, headName], { transB: 1 }); // [N, V]: h · Wᵀ
   // The softmax over the vocabulary runs here (vectorised; a JavaScript loop over B·T·V exps costs more than a layer).
-  save(f.o("Softmax", [logits], { axis: -1 }), "saved.probs", [N, V]);
-  f.output(f.o("GatherElements", [f.o("LogSoftmax", [logits], { axis: -1 }), f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 }), "target_logprobs"); // [N, 1]
+  // log p(target) is the log of its softmax entry (float32 keeps p's relative precision down to 1e-38, where
+  // log p < −87; a second pass for LogSoftmax cost 5% of the full-size step).
+  const probs = f.o("Softmax", [logits], { axis: -1 });
+  save(probs, "saved.probs", [N, V]);
+  f.output(f.o("Log", [f.o("GatherElements", [probs, f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 })]), "target_logprobs"); // [N, 1]
   if (valueHead) f.output(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
 
   const forward = f.encode(
@@ -170,12 +173,16 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   };
 
   const hiddenB = normed("transformer.ln_f", "ln_f");
-  // d logp(target) / d logits = one-hot(target) − softmax, times the loss's dL/d logp(target) per token.
-  const targetIndex = g.o("Add", [g.o("Mul", [g.o("Range", [g.ints([0], []), g.o("Size", ["targets"]), g.ints([1], [])]), g.ints([V], [])]), g.o("Reshape", ["targets", g.ints([-1])])]);
-  const scaledProbs = g.o("Reshape", [g.o("Mul", ["saved.probs", g.o("Neg", ["dlogprobs"])]), g.ints([-1])]);
-  const dlogits = g.o("Reshape", [g.o("ScatterND", [scaledProbs, g.o("Unsqueeze", [targetIndex, g.ints([1])]), g.o("Reshape", ["dlogprobs", g.ints([-1])])], { reduction: "add" }), g.ints([-1, V])]);
-  const headGrad = g.o("Gemm", [dlogits, hiddenB], { transA: 1 }); // [V, d]
-  let dHidden = g.o("MatMul", [dlogits, w(headName)]); // [N, d]
+  // The LM head. d log p(target) / d logits = one-hot(target) − p, so with c = −dL/d log p(target) per row,
+  // dL/d logits = c·(p − one-hot), never formed as a [N, V] tensor: c scales the rows of h (head gradient
+  // Σ c·p·hᵀ, a Gemm over p) and of p·W (input gradient); the one-hot part is a scatter-add of −c·h into the
+  // target rows (joined with the embedding's scatter below) and a gather of W's target rows.
+  const c = g.o("Neg", ["dlogprobs"]); // [N, 1]
+  const targetRows = g.o("Reshape", ["targets", g.ints([-1, 1])]);
+  const scaledHidden = g.o("Mul", [hiddenB, c]); // [N, d]
+  const headGrad = g.o("Gemm", ["saved.probs", scaledHidden], { transA: 1 }); // [V, d]
+  const headScatter = { rows: targetRows, updates: g.o("Neg", [scaledHidden]) };
+  let dHidden = g.o("Mul", [g.o("Sub", [g.o("MatMul", ["saved.probs", w(headName)]), g.o("Gather", [w(headName), g.o("Reshape", ["targets", g.ints([-1])])])]), c]); // [N, d]
   if (valueHead) {
     dHidden = g.o("Add", [dHidden, g.o("MatMul", ["dvalues", w("v_head.summary.weight")])]);
     grad(g.o("Gemm", ["dvalues", hiddenB], { transA: 1 }), "v_head.summary.weight");
@@ -208,9 +215,10 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   const idsB = g.o("Reshape", ["input_ids", g.ints([-1, 1])]);
   const posB = g.o("Reshape", ["position_ids", g.ints([-1, 1])]);
   if (config.tie_word_embeddings) {
-    grad(g.o("ScatterND", [headGrad, idsB, dx], { reduction: "add" }), "transformer.wte.weight");
+    const rows = g.o("Concat", [headScatter.rows, idsB], { axis: 0 });
+    grad(g.o("ScatterND", [headGrad, rows, g.o("Concat", [headScatter.updates, dx], { axis: 0 })], { reduction: "add" }), "transformer.wte.weight");
   } else {
-    grad(headGrad, "lm_head.weight");
+    grad(g.o("ScatterND", [headGrad, headScatter.rows, headScatter.updates], { reduction: "add" }), "lm_head.weight");
     grad(g.o("ScatterND", [g.o("ConstantOfShape", [g.ints([V, d])]), idsB, dx], { reduction: "add" }), "transformer.wte.weight");
   }
   grad(g.o("ScatterND", [g.o("ConstantOfShape", [g.ints([config.n_positions, d])]), posB, dx], { reduction: "add" }), "transformer.wpe.weight");
