@@ -2,6 +2,7 @@ import type { Gpt2Config } from "../models/gpt2.ts";
 import { gpt2ParamSpecs } from "../models/gpt2.ts";
 import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
+import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 
 /**
@@ -133,45 +134,19 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     g.output(value, `grad.${name}`);
     grads.push(name);
   };
-  const sumRows = (t: string) => g.o("ReduceSum", [t, g.ints([0])], { keepdims: 0 });
-  const rowMean = (t: string) => g.o("ReduceMean", [t], { axes: [-1], keepdims: 1 });
-  /** LayerNorm's backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dy·γ. */
   const layerNormBack = (prefix: string, tag: string, dy: string) => {
-    const xhat = `saved.${tag}.xhat`;
-    grad(sumRows(g.o("Mul", [dy, xhat])), `${prefix}.weight`);
-    grad(sumRows(dy), `${prefix}.bias`);
-    const dxhat = g.o("Mul", [dy, w(`${prefix}.weight`)]);
-    const centred = g.o("Sub", [g.o("Sub", [dxhat, rowMean(dxhat)]), g.o("Mul", [xhat, rowMean(g.o("Mul", [dxhat, xhat]))])]);
-    return g.o("Mul", [centred, `saved.${tag}.rstd`]);
+    const { dx, dGamma, dBeta } = layerNormBackward(g, dy, `saved.${tag}.xhat`, `saved.${tag}.rstd`, w(`${prefix}.weight`));
+    grad(dGamma, `${prefix}.weight`);
+    grad(dBeta, `${prefix}.bias`);
+    return dx;
   };
   const normed = (prefix: string, tag: string) => g.o("Add", [g.o("Mul", [`saved.${tag}.xhat`, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
   /** y = x·W + b: dW = xᵀ·dy, db = Σ dy; returns dx = dy·Wᵀ. */
   const denseBack = (prefix: string, x: string, dy: string) => {
     grad(g.o("Gemm", [x, dy], { transA: 1 }), `${prefix}.weight`);
-    grad(sumRows(dy), `${prefix}.bias`);
+    grad(sumRows(g, dy), `${prefix}.bias`);
     return g.o("Gemm", [dy, w(`${prefix}.weight`)], { transB: 1 });
   };
-  /** The activation's derivative times `da`, from the pre-activation `u`. */
-  const activationBack = (u: string, da: string) => {
-    const kind = config.activation_function;
-    if (kind === "relu") return g.o("Mul", [da, g.o("Cast", [g.o("Greater", [u, g.scalar(0)])], { to: F })]);
-    if (kind === "gelu") {
-      // d/du [u·Φ(u)] = Φ(u) + u·φ(u)
-      const cdf = g.o("Mul", [g.o("Add", [g.o("Erf", [g.o("Mul", [u, g.scalar(Math.SQRT1_2)])]), g.scalar(1)]), g.scalar(0.5)]);
-      const pdf = g.o("Mul", [g.o("Exp", [g.o("Mul", [g.o("Mul", [u, u]), g.scalar(-0.5)])]), g.scalar(1 / Math.sqrt(2 * Math.PI))]);
-      return g.o("Mul", [da, g.o("Add", [cdf, g.o("Mul", [u, pdf])])]);
-    }
-    // gelu_new: y = ½u(1 + t), t = tanh(c(u + a·u³)); y' = ½(1 + t)·(1 + u(1 − t)·c(1 + 3a·u²)).
-    const c = Math.sqrt(2 / Math.PI);
-    const a = 0.044715;
-    const u2 = g.o("Mul", [u, u]);
-    const t = g.o("Tanh", [g.o("Mul", [u, g.o("Add", [g.o("Mul", [u2, g.scalar(c * a)]), g.scalar(c)])])]);
-    const slope = g.o("Add", [g.o("Mul", [u2, g.scalar(3 * a * c)]), g.scalar(c)]);
-    const bracket = g.o("Add", [g.o("Mul", [g.o("Mul", [u, g.o("Sub", [g.scalar(1), t])]), slope]), g.scalar(1)]);
-    const half = g.o("Add", [g.o("Mul", [t, g.scalar(0.5)]), g.scalar(0.5)]);
-    return g.o("Mul", [da, g.o("Mul", [half, bracket])]);
-  };
-
   const hiddenB = normed("transformer.ln_f", "ln_f");
   // The LM head. d log p(target) / d logits = one-hot(target) − p, so with c = −dL/d log p(target) per row,
   // dL/d logits = c·(p − one-hot), never formed as a [N, V] tensor: c scales the rows of h (head gradient
@@ -186,27 +161,20 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   if (valueHead) {
     dHidden = g.o("Add", [dHidden, g.o("MatMul", ["dvalues", w("v_head.summary.weight")])]);
     grad(g.o("Gemm", ["dvalues", hiddenB], { transA: 1 }), "v_head.summary.weight");
-    grad(sumRows("dvalues"), "v_head.summary.bias");
+    grad(sumRows(g, "dvalues"), "v_head.summary.bias");
   }
   let dx = layerNormBack("transformer.ln_f", "ln_f", dHidden);
   const headShape = g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([heads, hd])], { axis: 0 }); // [B, T, h, hd]
-  const swapLast = { perm: [0, 1, 3, 2] };
   for (let l = config.n_layer - 1; l >= 0; l--) {
     const b = `transformer.h.${l}`;
     // MLP: x += c_proj(act(c_fc(ln_2(x)))).
     const dAct = denseBack(`${b}.mlp.c_proj`, `saved.${l}.act`, dx);
-    const dPre = activationBack(`saved.${l}.fc`, dAct);
+    const dPre = activationBackward(g, config.activation_function, `saved.${l}.fc`, dAct);
     dx = g.o("Add", [dx, layerNormBack(`${b}.ln_2`, `${l}.ln_2`, denseBack(`${b}.mlp.c_fc`, normed(`${b}.ln_2`, `${l}.ln_2`), dPre))]);
     // Attention: x += c_proj(softmax(q·kᵀ/√hd + bias)·v).
     const dContext = denseBack(`${b}.attn.c_proj`, `saved.${l}.context`, dx); // [N, d]
     const dCtx = g.o("Transpose", [g.o("Reshape", [dContext, headShape])], { perm: [0, 2, 1, 3] }); // [B, h, T, hd]
-    const [q, k, v, probs] = ["q", "k", "v", "probs"].map((n) => `saved.${l}.${n}`) as [string, string, string, string];
-    const dProbs = g.o("MatMul", [dCtx, g.o("Transpose", [v], swapLast)]); // [B, h, T, T]
-    const dV = g.o("MatMul", [g.o("Transpose", [probs], swapLast), dCtx]);
-    // Softmax: dS = P·(dP − Σ dP·P); the scale 1/√hd folds in here. The bias is constant.
-    const dScores = g.o("Mul", [g.o("Mul", [probs, g.o("Sub", [dProbs, g.o("ReduceSum", [g.o("Mul", [dProbs, probs]), g.ints([-1])], { keepdims: 1 })])]), g.scalar(scale)]);
-    const dQ = g.o("MatMul", [dScores, k]);
-    const dK = g.o("MatMul", [g.o("Transpose", [dScores], swapLast), q]);
+    const { dQ, dK, dV } = attentionBackward(g, { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` }, dCtx, scale);
     const stacked = g.o("Concat", [dQ, dK, dV].map((t) => g.o("Unsqueeze", [t, g.ints([0])])), { axis: 0 }); // [3, B, h, T, hd]
     const dQkv = g.o("Reshape", [g.o("Transpose", [stacked], { perm: [1, 3, 0, 2, 4] }), g.ints([-1, 3 * d])]); // [N, 3d]
     dx = g.o("Add", [dx, layerNormBack(`${b}.ln_1`, `${l}.ln_1`, denseBack(`${b}.attn.c_attn`, normed(`${b}.ln_1`, `${l}.ln_1`), dQkv))]);
