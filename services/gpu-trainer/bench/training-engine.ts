@@ -7,7 +7,13 @@ import { lmBatch, lmCrossEntropy, lmTargets } from "../src/engine/lm-loss.ts";
 import type { Gpt2Model } from "../src/io/gpt2-dir.ts";
 import { lmLoss } from "../src/lm/pretrain-gpt2.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema, type Gpt2Config } from "../src/models/gpt2.ts";
-import { disposeParams, paramsFromTensors } from "../src/models/params.ts";
+import { disposeParams, initParams, paramsFromTensors } from "../src/models/params.ts";
+import { BertConfigSchema, bertForward, bertParamSpecs } from "../src/models/bert.ts";
+import type { BertModel } from "../src/io/bert-dir.ts";
+import { generateReviews } from "../src/data/review-corpus.ts";
+import { buildCharVocab } from "../src/tokenizer/build-vocab.ts";
+import { rankLoss } from "../src/reward/rank-loss.ts";
+import { OnnxBertEngine, rankLossGrad } from "../src/engine/bert-engine.ts";
 import { GraphBuilder } from "../src/onnx/graph-builder.ts";
 import { DataType } from "../src/onnx/proto.ts";
 import { ortSessionOptions } from "../src/onnx/session-options.ts";
@@ -87,11 +93,36 @@ const rowsOf = (batch: number, T: number, vocab: number, seed: number) => {
   return Array.from({ length: batch }, () => Array.from({ length: T }, () => 5 + Math.floor(random() * (vocab - 5))));
 };
 
+interface Measured {
+  ms: number;
+  ratio: number;
+  rounds: string;
+}
+
 /**
  * The cores are shared with other work, so the baseline is measured in rounds between
- * the steps, and each figure's ratio is the median over rounds of step GFLOP/s over the
+ * the steps, and a figure's ratio is the median over rounds of step GFLOP/s over the
  * MatMul GFLOP/s measured next to it.
  */
+async function measure(step: () => unknown, flop: number, matmul: MatMulBaseline, rounds: number, secondsPerRound: number): Promise<Measured> {
+  const ms: number[] = [];
+  const ratio: number[] = [];
+  const baseline: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const mm = await matmul.measure(Math.min(2, Math.max(1, secondsPerRound)));
+    const stepMs = await timeIt(step, { seconds: secondsPerRound, warmup: 0, minRuns: 1 });
+    ms.push(stepMs);
+    baseline.push(mm);
+    ratio.push(flop / stepMs / 1e6 / mm);
+  }
+  return { ms: median(ms), ratio: median(ratio), rounds: ratio.map((r, i) => `${fmt(100 * r, 0)}% of ${fmt(baseline[i]!, 0)}`).join(", ") };
+}
+
+const report = (engine: string, m: Measured, tokens: number, flop: number, extra = "") =>
+  console.log(
+    `  ${engine}: ${fmt(m.ms, 0)} ms a step = ${fmt((tokens / m.ms) * 1000, 0)} tokens/s, ${fmt(flop / m.ms / 1e6, 1)} GFLOP/s = ${fmt(100 * m.ratio, 0)}% of MatMul's (median of rounds: ${m.rounds})${extra}`,
+  );
+
 async function benchModel(label: string, config: Gpt2Config, batch: number, T: number, matmul: MatMulBaseline, withTfjs: boolean): Promise<void> {
   const flops = stepFlops(config, batch, T);
   const weights = randomWeights(config, 1);
@@ -125,22 +156,12 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
   };
   const big = flops.total > 1e11;
   const grads = await step(); // warm-up
-  const rounds = { ms: [] as number[], matmul: [] as number[], ratio: [] as number[] };
   parts.forward = parts.loss = parts.backward = parts.runs = 0;
-  for (let round = 0; round < (big ? 3 : 5); round++) {
-    const mm = await matmul.measure(big ? 2 : 1);
-    const ms = await timeIt(step, big ? { seconds: 0, warmup: 0, minRuns: 1 } : { seconds: 1, warmup: 0 });
-    rounds.ms.push(ms);
-    rounds.matmul.push(mm);
-    rounds.ratio.push(flops.total / ms / 1e6 / mm);
-  }
+  const onnx = await measure(step, flops.total, matmul, big ? 3 : 5, big ? 0 : 1);
   const adam = new AdamW(engine.weights, { learningRate: 1e-4, weightDecay: 0.01 });
   const adamMs = await timeIt(() => adam.step(grads), { seconds: 0, warmup: 1, minRuns: big ? 2 : 5 });
-  const onnxMs = median(rounds.ms);
   const per = (v: number) => fmt(v / parts.runs, 0);
-  console.log(
-    `  onnxruntime (${THREADS} threads): ${fmt(onnxMs, 0)} ms a step (mean forward ${per(parts.forward)}, loss ${per(parts.loss)}, backward ${per(parts.backward)}) = ${fmt(((batch * T) / onnxMs) * 1000, 0)} tokens/s, ${fmt(flops.total / onnxMs / 1e6, 1)} GFLOP/s; ${fmt(100 * median(rounds.ratio), 0)}% of MatMul (median of ${rounds.ratio.length} rounds: ${rounds.ratio.map((r, i) => `${fmt(100 * r, 0)}% of ${fmt(rounds.matmul[i]!, 0)}`).join(", ")}); AdamW step ${fmt(adamMs, 0)} ms`,
-  );
+  report(`onnxruntime (${THREADS} threads)`, onnx, batch * T, flops.total, `; mean forward ${per(parts.forward)} ms, loss ${per(parts.loss)} ms, backward ${per(parts.backward)} ms; AdamW step ${fmt(adamMs, 0)} ms`);
   await engine.close();
 
   if (withTfjs) {
@@ -158,17 +179,8 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
       tf.dispose([value, ...Object.values(grads)]);
     };
     tfStep();
-    const tfRounds = { ms: [] as number[], ratio: [] as number[] };
-    for (let round = 0; round < 3; round++) {
-      const mm = await matmul.measure(1);
-      const ms = await timeIt(tfStep, { seconds: 2, warmup: 0 });
-      tfRounds.ms.push(ms);
-      tfRounds.ratio.push(flops.total / ms / 1e6 / mm);
-    }
-    const tfMs = median(tfRounds.ms);
-    console.log(
-      `  tfjs ${tf.getBackend()}: ${fmt(tfMs, 0)} ms a step = ${fmt(((batch * T) / tfMs) * 1000, 0)} tokens/s, ${fmt(flops.total / tfMs / 1e6, 1)} GFLOP/s; ${fmt(100 * median(tfRounds.ratio), 0)}% of MatMul; onnxruntime / tfjs = ${fmt(tfMs / onnxMs, 1)}×`,
-    );
+    const tfjs = await measure(tfStep, flops.total, matmul, 3, 2);
+    report(`tfjs ${tf.getBackend()}`, tfjs, batch * T, flops.total, `; onnxruntime / tfjs = ${fmt(tfjs.ms / onnx.ms, 1)}×`);
     disposeParams(params);
   } else {
     console.log(withTfjs ? "  tfjs: not run at this size (the wasm heap stops at 4 GB: a full-size forward+backward on 8 × 64 tokens aborts, issue 14)" : "  tfjs: not run (BENCH_TFJS=0)");
@@ -176,8 +188,77 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
 }
 
 /**
- * `npm run bench training-engine`: GPT-2 forward+backward on the onnxruntime training
- * engine (and tfjs where it fits), each beside onnxruntime's MatMul 1024³ GFLOP/s
+ * The small reward model (bench trainer-kernels' shape: d=128, 2 layers, mean pooling)
+ * under the rank loss: 32 texts × 96 tokens, 48 pairs. FLOPs = 6 × (encoder matmul
+ * parameters) × tokens + attention 12 × layers × B × T² × d (the pooler and head act on
+ * 32 rows, not counted).
+ */
+async function benchRewardModel(matmul: MatMulBaseline, withTfjs: boolean): Promise<void> {
+  const texts = generateReviews(64, 3).map((r) => r.text);
+  const vocab = buildCharVocab(texts, 6000);
+  const config = BertConfigSchema.parse({
+    vocab_size: vocab.tokens.length,
+    hidden_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 512,
+    max_position_embeddings: 96,
+    num_labels: 1,
+    classifier_pooling: "mean",
+  });
+  const model: BertModel = { config, tokenizer: new WordPieceTokenizer(vocab), params: initParams(bertParamSpecs(config), 1) };
+  // Full rows (the batch's texts repeated to 96 tokens), so every figure counts real tokens.
+  const long = texts.map((t, i) => (t + texts[(i + 1) % texts.length] + texts[(i + 2) % texts.length]).repeat(3));
+  const enc = model.tokenizer.encodeBatch(long.slice(0, 32), 96);
+  const better = Int32Array.from({ length: 48 }, (_, i) => Math.floor(i / 6) * 4 + [0, 0, 0, 1, 1, 2][i % 6]!);
+  const worse = Int32Array.from({ length: 48 }, (_, i) => Math.floor(i / 6) * 4 + [1, 2, 3, 2, 3, 3][i % 6]!);
+  const { hidden_size: H, intermediate_size: I, num_hidden_layers: L } = config;
+  const tokens = enc.batch * enc.length;
+  const matmulParams = L * (4 * H * H + 2 * H * I);
+  const flop = 6 * matmulParams * tokens + 12 * L * enc.batch * enc.length ** 2 * H;
+  console.log(`small reward model (BERT ${L} layers × ${H}, mean pooling, rank loss on 48 pairs): ${enc.batch} × ${enc.length} tokens; ${fmt(matmulParams / 1e6, 2)}M parameters in matmuls`);
+  console.log(`  FLOPs per forward+backward = 6 × ${fmt(matmulParams / 1e6, 2)}M × ${tokens} tokens + attention 12 × ${L} × ${enc.batch} × ${enc.length}² × ${H} = ${fmt(flop / 1e9, 2)} GFLOP`);
+  const engine = await OnnxBertEngine.fromModel(model, { threads: THREADS });
+  const step = async () => {
+    const fwd = await engine.forward(enc);
+    return engine.backward(fwd, rankLossGrad(fwd.outputs, better, worse).dRewards);
+  };
+  await step();
+  const onnx = await measure(step, flop, matmul, 5, 1);
+  report(`onnxruntime (${THREADS} threads)`, onnx, tokens, flop);
+  await engine.close();
+  if (withTfjs) {
+    const variables = [...model.params.values()];
+    const tfStep = () => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          rankLoss(
+            tf.reshape(
+              bertForward(model.params, config, {
+                inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+                attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+              }),
+              [enc.batch],
+            ) as tf.Tensor1D,
+            better,
+            worse,
+          ),
+        variables,
+      );
+      value.dataSync();
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    tfStep();
+    const tfjs = await measure(tfStep, flop, matmul, 3, 2);
+    report(`tfjs ${tf.getBackend()}`, tfjs, tokens, flop, `; onnxruntime / tfjs = ${fmt(tfjs.ms / onnx.ms, 1)}×`);
+  }
+  disposeParams(model.params);
+}
+
+/**
+ * `npm run bench training-engine`: forward+backward of the small reward model, the
+ * small GPT-2 and the full-size GPT-2 on the onnxruntime training engine (and tfjs where
+ * it fits), each beside onnxruntime's MatMul 1024³ GFLOP/s
  * measured in the same process with the same session options.
  */
 export async function benchTrainingEngine(): Promise<void> {
@@ -186,6 +267,7 @@ export async function benchTrainingEngine(): Promise<void> {
   const backend = withTfjs ? await selectBackend("wasm") : { name: "not run" };
   const matmul = await MatMulBaseline.open(1024);
   console.log(`onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads; tfjs ${backend.name}. Baseline: onnxruntime MatMul 1024³, ${fmt(await matmul.measure(3), 1)} GFLOP/s now, measured again between rounds`);
+  await benchRewardModel(matmul, withTfjs);
   const small = Gpt2ConfigSchema.parse({ vocab_size: 3000, n_positions: 128, n_embd: 128, n_layer: 2, n_head: 4 });
   await benchModel("small GPT-2 (prepare's policy)", small, 32, 64, matmul, withTfjs);
   if (process.env.BENCH_SKIP_FULL !== "1") {
