@@ -55,7 +55,7 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
   const ones = f.float("ones_h", new Float32Array(H).fill(1), [H]);
   const zeros = f.float("zeros_h", new Float32Array(H), [H]);
   const save = (value: string, name: string, dims: (string | number)[]) => {
-    f.output(value, name);
+    f.outputInPlace(value, name);
     saved.push(name);
     savedDims.set(name, dims);
   };
@@ -107,7 +107,7 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
     first = f.o("Tanh", [linear(`${p}.pooler.dense`, pooled)]);
     save(first, "saved.pooler", ["batch", H]);
   }
-  f.output(linear("classifier", first), "outputs");
+  f.outputInPlace(linear("classifier", first), "outputs");
   const forward = f.encode(
     [...idInputs, { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] }, ...params.map((s): ValueInfo => ({ name: s.name, dataType: F, dims: s.shape }))],
     [{ name: "outputs", dataType: F, dims: ["batch", L] }, ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! }))],
@@ -122,7 +122,7 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
   };
   const grads = new Set<string>();
   const grad = (value: string, name: string) => {
-    g.output(value, `grad.${name}`);
+    g.outputInPlace(value, `grad.${name}`);
     grads.add(name);
   };
   const normed = (prefix: string, tag: string) => g.o("Add", [g.o("Mul", [`saved.${tag}.xhat`, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);

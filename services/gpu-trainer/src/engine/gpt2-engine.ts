@@ -22,6 +22,17 @@ export interface Gpt2ForwardResult {
   values?: Float32Array;
   /** What the backward pass needs: the ids, targets and saved activations, as onnxruntime returned them. */
   feeds: Record<string, ort.Tensor>;
+  /** The rows the backward pass scatter-adds into: tokens, positions, targets [batch·T]. */
+  rows: { ids: Int32Array; positions: Int32Array; targets: Int32Array };
+}
+
+/** table[index[i]] += rows[i] for each row of width d. */
+function scatterAddRows(table: Float32Array, index: Int32Array, rows: Float32Array, d: number): void {
+  for (let i = 0; i < index.length; i++) {
+    const to = index[i]! * d;
+    const from = i * d;
+    for (let j = 0; j < d; j++) table[to + j]! += rows[from + j]!;
+  }
 }
 
 export interface EngineOptions {
@@ -109,7 +120,7 @@ export class OnnxGpt2Engine {
     const saved: Record<string, ort.Tensor> = { ...ids };
     for (const name of this.graphs.saved) saved[name] = out[name]!;
     const values = out.values?.data as Float32Array | undefined;
-    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), feeds: saved };
+    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), feeds: saved, rows: { ids: batch.ids, positions: batch.positions, targets } };
   }
 
   /**
@@ -125,8 +136,24 @@ export class OnnxGpt2Engine {
     for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
     const out = await this.backwardSession.run(feeds);
     const grads = new Map<string, Float32Array>();
-    for (const p of this.graphs.params) grads.set(p.name, out[`grad.${p.name}`]!.data as Float32Array);
-    return grads;
+    for (const p of this.graphs.params) {
+      const g = out[`grad.${p.name}`];
+      if (g) grads.set(p.name, g.data as Float32Array);
+    }
+    // The embeddings' and the head's scatter-adds (see gpt2-graphs.ts).
+    const d = this.config.n_embd;
+    const { ids, positions, targets } = forward.rows;
+    const head = out.head_grad!.data as Float32Array;
+    scatterAddRows(head, targets, out.head_rows_grad!.data as Float32Array, d);
+    const embed = out.embed_rows_grad!.data as Float32Array;
+    const wte = this.config.tie_word_embeddings ? head : new Float32Array(this.config.vocab_size * d);
+    if (!this.config.tie_word_embeddings) grads.set("lm_head.weight", head);
+    scatterAddRows(wte, ids, embed, d);
+    grads.set("transformer.wte.weight", wte);
+    const wpe = new Float32Array(this.config.n_positions * d);
+    scatterAddRows(wpe, positions, embed, d);
+    grads.set("transformer.wpe.weight", wpe);
+    return new Map(this.graphs.params.map((p) => [p.name, grads.get(p.name)!]));
   }
 
   /** The number of trained parameters. */

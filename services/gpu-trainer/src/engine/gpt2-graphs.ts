@@ -16,8 +16,11 @@ import { DataType, type ValueInfo } from "../onnx/proto.ts";
  *   (`saved.*`, the softmax over the vocabulary among them);
  * - backward: the same ids and targets, the saved activations, the weights it multiplies
  *   by, and the loss's gradients dlogprobs [B·T, 1] (dL/d target_logprobs) and dvalues
- *   [B·T, 1] → `grad.<name>` for every parameter. dL/d logits = dlogprobs ·
- *   (one-hot(target) − softmax) is applied in the graph without being formed.
+ *   [B·T, 1] → `grad.<name>` for every parameter but the embeddings and the LM head,
+ *   whose gradients are head_grad [vocab, d] plus rows to scatter-add (head_rows_grad at
+ *   the targets, embed_rows_grad at the tokens and positions; OnnxGpt2Engine.backward
+ *   does it). dL/d logits = dlogprobs · (one-hot(target) − softmax) is applied in the
+ *   graph without being formed.
  *
  * The losses that train GPT-2 here (language modelling, PPO's clipped policy and value
  * losses) depend on the logits only through the target tokens' log-probabilities, so the
@@ -59,7 +62,7 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   const ones = f.float("ones_d", new Float32Array(d).fill(1), [d]);
   const zeros = f.float("zeros_d", new Float32Array(d), [d]);
   const save = (value: string, name: string, dims: (string | number)[]) => {
-    f.output(value, name);
+    f.outputInPlace(value, name);
     saved.push(name);
     savedDims.set(name, dims);
   };
@@ -104,8 +107,8 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   // log p < −87; a second pass for LogSoftmax cost 5% of the full-size step).
   const probs = f.o("Softmax", [logits], { axis: -1 });
   save(probs, "saved.probs", [N, V]);
-  f.output(f.o("Log", [f.o("GatherElements", [probs, f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 })]), "target_logprobs"); // [N, 1]
-  if (valueHead) f.output(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
+  f.outputInPlace(f.o("Log", [f.o("GatherElements", [probs, f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 })]), "target_logprobs"); // [N, 1]
+  if (valueHead) f.outputInPlace(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
 
   const forward = f.encode(
     [
@@ -131,7 +134,7 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   };
   const grads: string[] = [];
   const grad = (value: string, name: string) => {
-    g.output(value, `grad.${name}`);
+    g.outputInPlace(value, `grad.${name}`);
     grads.push(name);
   };
   const layerNormBack = (prefix: string, tag: string, dy: string) => {
@@ -150,13 +153,12 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   const hiddenB = normed("transformer.ln_f", "ln_f");
   // The LM head. d log p(target) / d logits = one-hot(target) − p, so with c = −dL/d log p(target) per row,
   // dL/d logits = c·(p − one-hot), never formed as a [N, V] tensor: c scales the rows of h (head gradient
-  // Σ c·p·hᵀ, a Gemm over p) and of p·W (input gradient); the one-hot part is a scatter-add of −c·h into the
-  // target rows (joined with the embedding's scatter below) and a gather of W's target rows.
+  // Σ c·p·hᵀ, a Gemm over p) and of p·W (input gradient); the one-hot part is −c·h added to the target rows
+  // (in TypeScript, with the embedding's rows: see below) and a gather of W's target rows.
   const c = g.o("Neg", ["dlogprobs"]); // [N, 1]
-  const targetRows = g.o("Reshape", ["targets", g.ints([-1, 1])]);
   const scaledHidden = g.o("Mul", [hiddenB, c]); // [N, d]
-  const headGrad = g.o("Gemm", ["saved.probs", scaledHidden], { transA: 1 }); // [V, d]
-  const headScatter = { rows: targetRows, updates: g.o("Neg", [scaledHidden]) };
+  g.outputInPlace(g.o("Gemm", ["saved.probs", scaledHidden], { transA: 1 }), "head_grad"); // [V, d]
+  g.outputInPlace(g.o("Neg", [scaledHidden]), "head_rows_grad"); // [N, d], to add at the target rows
   let dHidden = g.o("Mul", [g.o("Sub", [g.o("MatMul", ["saved.probs", w(headName)]), g.o("Gather", [w(headName), g.o("Reshape", ["targets", g.ints([-1])])])]), c]); // [N, d]
   if (valueHead) {
     dHidden = g.o("Add", [dHidden, g.o("MatMul", ["dvalues", w("v_head.summary.weight")])]);
@@ -179,19 +181,14 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     const dQkv = g.o("Reshape", [g.o("Transpose", [stacked], { perm: [1, 3, 0, 2, 4] }), g.ints([-1, 3 * d])]); // [N, 3d]
     dx = g.o("Add", [dx, layerNormBack(`${b}.ln_1`, `${l}.ln_1`, denseBack(`${b}.attn.c_attn`, normed(`${b}.ln_1`, `${l}.ln_1`), dQkv))]);
   }
-  // Embeddings: scatter-add the input gradient into the rows the tokens and positions gathered.
-  const idsB = g.o("Reshape", ["input_ids", g.ints([-1, 1])]);
-  const posB = g.o("Reshape", ["position_ids", g.ints([-1, 1])]);
-  if (config.tie_word_embeddings) {
-    const rows = g.o("Concat", [headScatter.rows, idsB], { axis: 0 });
-    grad(g.o("ScatterND", [headGrad, rows, g.o("Concat", [headScatter.updates, dx], { axis: 0 })], { reduction: "add" }), "transformer.wte.weight");
-  } else {
-    grad(g.o("ScatterND", [headGrad, headScatter.rows, headScatter.updates], { reduction: "add" }), "lm_head.weight");
-    grad(g.o("ScatterND", [g.o("ConstantOfShape", [g.ints([V, d])]), idsB, dx], { reduction: "add" }), "transformer.wte.weight");
-  }
-  grad(g.o("ScatterND", [g.o("ConstantOfShape", [g.ints([config.n_positions, d])]), posB, dx], { reduction: "add" }), "transformer.wpe.weight");
+  // Embeddings: the input gradient, to add at the rows the tokens and positions gathered. The scatter-adds
+  // (2·B·T rows of d) run in TypeScript (gpt2-engine.ts), into the head's gradient in place: onnxruntime's
+  // ScatterND copied the whole [vocab, d] table first (65 MB at the full size), and the position table's
+  // zeros are cheaper allocated there.
+  g.outputInPlace(dx, "embed_rows_grad"); // [N, d]
+  const scatteredInTypeScript = [headName, "transformer.wte.weight", "transformer.wpe.weight"];
 
-  const missing = params.filter((p) => !grads.includes(p.name));
+  const missing = params.filter((p) => !grads.includes(p.name) && !scatteredInTypeScript.includes(p.name));
   if (missing.length > 0) throw new Error(`backward graph lacks gradients for ${missing.map((p) => p.name).join(", ")}`);
   const backwardParams = params.map((p) => p.name).filter((n) => used.has(n));
   const backward = g.encode(
@@ -204,7 +201,12 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
       ...backwardParams.map((name): ValueInfo => ({ name, dataType: F, dims: shapeOf.get(name)! })),
       ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
     ],
-    params.map((p): ValueInfo => ({ name: `grad.${p.name}`, dataType: F, dims: p.shape })),
+    [
+      ...grads.map((name): ValueInfo => ({ name: `grad.${name}`, dataType: F, dims: shapeOf.get(name)! })),
+      { name: "head_grad", dataType: F, dims: [V, d] },
+      { name: "head_rows_grad", dataType: F, dims: [N, d] },
+      { name: "embed_rows_grad", dataType: F, dims: [N, d] },
+    ],
   );
   return { forward, backward, saved, params, backwardParams };
 }
