@@ -160,3 +160,17 @@ describe("AdamW and clipping", () => {
     expect([...params.get("transformer.h.0.ln_1.weight")!]).toEqual([1, -2]);
   });
 });
+
+describe("OnnxGpt2Engine's inputs", () => {
+  it("names a position past n_positions or a token outside the vocabulary", async () => {
+    const config = tinyConfig();
+    const model = tinyModel(config, false);
+    const engine = await OnnxGpt2Engine.fromModel(model, { threads: 1 });
+    const long = lmBatch([Array.from({ length: config.n_positions + 1 }, () => 5)], 0);
+    await expect(engine.forward(long, lmTargets(long))).rejects.toThrow(/position is outside 0\.\.15/);
+    const bad = lmBatch([[2, 5, config.vocab_size]], 0);
+    await expect(engine.forward(bad, lmTargets(bad))).rejects.toThrow(/outside the vocabulary/);
+    await engine.close();
+    disposeParams(model.params);
+  });
+});

@@ -113,6 +113,10 @@ export class OnnxGpt2Engine {
     const T = batch.ids.length / batch.batch;
     const dims = [batch.batch, T];
     if (targets.length !== batch.ids.length) throw new Error(`forward: ${targets.length} targets for ${batch.ids.length} positions`);
+    // onnxruntime's Gather reports an index out of range without saying which input; say it here.
+    const V = this.config.vocab_size;
+    if (batch.positions.some((p) => p < 0 || p >= this.config.n_positions)) throw new Error(`forward: a position is outside 0..${this.config.n_positions - 1} (n_positions)`);
+    if (batch.ids.some((t) => t < 0 || t >= V) || targets.some((t) => t < 0 || t >= V)) throw new Error(`forward: a token id or target is outside the vocabulary (0..${V - 1})`);
     const ids = { input_ids: int64(batch.ids, dims), position_ids: int64(batch.positions, dims), targets: int64(targets, dims) };
     const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]) };
     for (const [name, t] of this.tensors) feeds[name] = t;
