@@ -135,3 +135,14 @@ describe("BERT reward-model training on onnxruntime", () => {
     disposeParams(b.params);
   });
 });
+
+describe("OnnxBertEngine's inputs", () => {
+  it("names a sequence longer than max_position_embeddings", async () => {
+    const config = tinyConfig({ max_position_embeddings: 8 });
+    const model: BertModel = { config, tokenizer, params: initParams(bertParamSpecs(config), 1) };
+    const engine = await OnnxBertEngine.fromModel(model, { threads: 1 });
+    await expect(engine.forward(tokenizer.encodeBatch(TEXTS, 12))).rejects.toThrow(/exceeds max_position_embeddings 8/);
+    await engine.close();
+    disposeParams(model.params);
+  });
+});

@@ -76,6 +76,8 @@ export class OnnxBertEngine {
   async forward(enc: Encoded): Promise<BertForwardResult> {
     const { batch: B, length: T } = enc;
     const dims = [B, T];
+    if (T > this.config.max_position_embeddings) throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
+    if (enc.inputIds.some((t) => t < 0 || t >= this.config.vocab_size)) throw new Error(`forward: a token id is outside the vocabulary (0..${this.config.vocab_size - 1})`);
     const bias = new Float32Array(B * T);
     const pool = new Float32Array(B * T);
     for (let b = 0; b < B; b++) {
