@@ -8,6 +8,7 @@ import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchTrainingEngine } from "../services/gpu-trainer/bench/training-engine.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
+import { benchLoop } from "./bench/loop.ts";
 import { benchScoringEndpoint } from "./bench/scoring-endpoint.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<void>> = {
 // Minutes long: run by name (`npm run bench:reward`), not by default.
 const onRequest: Record<string, () => Promise<void>> = {
   "reward-on-reviews": () => benchRewardOnReviews(),
+  loop: () => benchLoop(),
   // Runs the full-size GPT-2 (102M parameters, ~2 GB): on request only.
   "training-engine": () => benchTrainingEngine(),
 };

@@ -4,16 +4,23 @@
  * Telegram when TELEGRAM_BOT_TOKEN is set, otherwise on a local Bot API server with
  * simulated raters; the scorer behind POST /v1/score; and the trainer daemon, which
  * trains on the labels when the cron trigger requests a run.
+ *
+ * The log shows each service's own lines; wrangler's line per request is counted in
+ * one summary a minute (5xx answers are still shown) unless `npm start -- --request-logs`
+ * or RANKLAB_REQUEST_LOGS=1 asks for every one.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { seedPrompts, startApiDev } from "./lib/api-dev.ts";
 import { ranklabHome, REPO_ROOT } from "./lib/local-env.ts";
 import { ProcessGroup } from "./lib/processes.ts";
+import { requestLogSummary } from "./lib/request-log.ts";
 
 const port = Number(process.env.RANKLAB_API_PORT ?? 8787);
 const group = new ProcessGroup();
 const log = (line: string) => process.stdout.write(`[start]    ${line}\n`);
+const requestLogs = process.argv.includes("--request-logs") || process.env.RANKLAB_REQUEST_LOGS === "1";
+const requests = requestLogSummary();
 
 let stopping = false;
 async function shutdown(code: number) {
@@ -29,7 +36,13 @@ process.on("SIGTERM", () => void shutdown(0));
 try {
   log(`state and tokens in ${ranklabHome()}`);
   const scorerPort = Number(process.env.RANKLAB_SCORER_PORT ?? port + 3);
-  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` } });
+  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` }, ...(requestLogs ? {} : { keep: requests.keep }) });
+  if (!requestLogs) {
+    setInterval(() => {
+      const summary = requests.summary();
+      if (summary) process.stdout.write(`${"[api]".padEnd(10)} ${summary}\n`);
+    }, 60_000).unref();
+  }
   const created = await seedPrompts(api);
   log(`API ready at ${api.url} (${created} seed prompts added); tokens in ${ranklabHome()}/secrets.env`);
   log(`labeling page: ${api.url}/app (an admin makes logins: POST /v1/raters/:id/web-logins)`);
@@ -37,9 +50,9 @@ try {
   // The scorer behind POST /v1/score: it serves the active reward checkpoint once one is published.
   group.start("scorer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
+    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
   });
-  const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN };
+  const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN };
   // The embedded default models (a GPT-2 policy and a sentiment classifier), made once in the
   // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
   if (!existsSync(join(ranklabHome(), "models", "prepare.json")) && process.env.RANKLAB_SKIP_PREPARE !== "1") {
@@ -51,7 +64,7 @@ try {
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
   group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: preparedPolicy },
+    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: preparedPolicy },
   });
   if (process.env.TELEGRAM_BOT_TOKEN) {
     group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/main.ts")], { cwd: REPO_ROOT, env: botEnv });

@@ -1,10 +1,12 @@
 /**
  * The closed loop on loopback: labels arrive through the API as raters would send
- * them, a training run is requested, the trainer daemon leases them, trains the reward
- * model, publishes and activates it (and a PPO'd policy), posts fresh completions and
- * acknowledges every label once; /v1/score then answers with the new checkpoint. A
- * trainer process killed mid-run leaves its labels to return to the pool, and the
- * restarted trainer takes the run back and finishes it.
+ * them, a training run is requested, the trainer daemon leases them, reads the label
+ * history, trains a reward-model candidate, gates it on held-out pairs, publishes it
+ * (activated or rejected), acknowledges exactly the labels it used, runs PPO against the
+ * fixed reference and gates the policy, and posts fresh completions; /v1/score then
+ * answers with the live checkpoint. Too few labels are given back untrained. A trainer
+ * process killed mid-run leaves its labels to return to the pool, and the restarted
+ * trainer takes the run back and finishes it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@ranklab/api/client";
 import { selectBackend } from "../services/gpu-trainer/src/backend/select-backend.ts";
-import { DaemonConfigSchema, runOnce } from "../services/gpu-trainer/src/daemon/training-run.ts";
+import { DaemonConfigSchema, runNextTrainingRun, type DaemonConfig } from "../services/gpu-trainer/src/daemon/training-run.ts";
 import { generateRankLists, generateReviews } from "../services/gpu-trainer/src/data/review-corpus.ts";
 import { saveGpt2Dir } from "../services/gpu-trainer/src/io/gpt2-dir.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../services/gpu-trainer/src/models/gpt2.ts";
@@ -45,10 +47,13 @@ const admin = () => createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
 const trainer = () => createApiClient(api.url, api.tokens.TRAINER_API_TOKEN);
 const bot = () => createApiClient(api.url, api.tokens.BOT_API_TOKEN);
 
-/** Raters' work: one prompt per generated rank list, its four texts as completions, ranked best first. */
-async function labelAsRaters(lists: number, seed: number) {
+/**
+ * Raters' work: one prompt per generated rank list, its four texts as completions, ranked
+ * best first. `hostile` lists get a newline, a tab and a CR inside their best text.
+ */
+async function labelAsRaters(lists: number, seed: number, hostile = 0) {
   const rater = await (await bot().v1.raters.$post({ json: { externalId: `tg:${7000 + seed}` } })).json();
-  const rankLists = generateRankLists(lists, seed);
+  const rankLists = generateRankLists(lists, seed).map((l, i) => (i < hostile ? { texts: [`${l.texts[0]}\n第二行\t制表符\r回车`, ...l.texts.slice(1)] } : l));
   const { prompts } = await (await admin().v1.prompts.$post({ json: { prompts: rankLists.map((_, i) => ({ text: `第${seed}-${i}条评论：` })) } })).json();
   for (const [i, list] of rankLists.entries()) {
     const prompt = prompts.find((p) => p.text === `第${seed}-${i}条评论：`)!;
@@ -59,17 +64,23 @@ async function labelAsRaters(lists: number, seed: number) {
   return rankLists.length;
 }
 
-const daemonConfig = () =>
+const daemonConfig = (over: { reward?: Record<string, unknown>; ppo?: Record<string, unknown> } = {}): DaemonConfig =>
   DaemonConfigSchema.parse({
     apiUrl: api.url,
     trainerToken: api.tokens.TRAINER_API_TOKEN,
     home: join(home, "daemon"),
-    rewardEpochs: 4,
-    ppoEpochs: 1,
+    reward: { epochs: 4, model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64 }, ...over.reward },
+    ppo: { steps: 1, evalSamples: 16, ...over.ppo },
     completionsPerPrompt: 1,
     fallbackPolicyDir: join(home, "policy"),
-    rewardModel: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64 },
   });
+
+const activeId = async (kind: "reward" | "policy") => {
+  const res = await admin().v1.checkpoints.active[":kind"].$get({ param: { kind } });
+  return res.status === 404 ? undefined : (await res.json()).id;
+};
+/** Trained labels, as the API's label history lists them. */
+const trainedRankings = async () => (await (await trainer().v1.labels.$get({ query: { kind: "ranking" } })).json()).rankings;
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -90,30 +101,75 @@ afterAll(async () => {
 });
 
 describe("the closed loop", () => {
-  it("trains on the new labels, publishes an active reward checkpoint that /v1/score uses, and acknowledges every label once", async () => {
-    const posted = await labelAsRaters(120, 1);
+  it("gives too few labels back untrained and acknowledges nothing", async () => {
+    await labelAsRaters(1, 9);
     await admin().v1["training-runs"].$post({ json: { kind: "full" } });
-    const result = await runOnce(daemonConfig(), () => {});
-    expect(result?.leased).toEqual({ rankings: posted, scores: 0 });
-    expect(result?.heldOutAccuracy).toBeGreaterThan(0.8);
+    const lines: string[] = [];
+    const result = await runNextTrainingRun(daemonConfig(), (l) => lines.push(l));
+    expect(result?.leased).toEqual({ rankings: 1, scores: 0 });
+    expect(result?.released).toMatch(/too few labels: \d+ train pairs \(need 12\) and \d+ held-out pairs/);
+    expect(result?.used).toEqual({ rankings: 0, scores: 0 });
+    expect(result?.reward).toBeUndefined();
+    expect(await trainedRankings()).toEqual([]);
+    expect(await activeId("reward")).toBeUndefined();
+    // Back in the pool at once (not after the lease's hour): the next lease takes it.
+    const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
+    expect(again.rankings).toHaveLength(1);
+    await trainer().v1.leases[":id"].release.$post({ param: { id: again.lease!.id }, json: { reason: "test: back to the pool" } });
+    const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
+    expect(run).toMatchObject({ status: "succeeded", summary: expect.stringContaining("released the lease: too few labels") });
+  }, 120_000);
 
-    const active = await (await admin().v1.checkpoints.active[":kind"].$get({ param: { kind: "reward" } })).json();
-    expect(active.id).toBe(result!.rewardCheckpoint!.id);
-    expect((await (await admin().v1.checkpoints.active[":kind"].$get({ param: { kind: "policy" } })).json()).id).toBe(result!.policyCheckpoint!.id);
+  it("trains on texts with a newline, a tab and a CR, publishes a gated reward model /v1/score uses, and acknowledges every label it used once", async () => {
+    const posted = (await labelAsRaters(120, 1, 10)) + 1; // + the one the first run gave back
+    await admin().v1["training-runs"].$post({ json: { kind: "full" } });
+    const result = await runNextTrainingRun(daemonConfig(), () => {});
+    expect(result?.leased).toEqual({ rankings: posted, scores: 0 });
+    expect(result?.used).toEqual({ rankings: posted, scores: 0 });
+    expect(result?.reward?.verdict).toEqual({ activate: true });
+    expect(result?.reward?.candidateAccuracy).toBeGreaterThan(0.8);
+    expect(result?.reward?.heldOutPairs).toBeGreaterThan(30);
+
+    const active = await activeId("reward");
+    expect(active).toBe(result!.reward!.candidate.id);
+    // The policy was trained against the fixed reference and gated; published either way, with its figures.
+    const policy = result!.policy!;
+    // A Monte Carlo estimate over 16 samples: near 0 after one small step, either sign.
+    expect(Number.isFinite(policy.metrics["eval/kl_to_reference"])).toBe(true);
+    expect(policy.metrics["eval/distinct_2"]).toBeGreaterThan(0);
+    expect(await activeId("policy")).toBe(policy.verdict.activate ? policy.published.id : undefined);
 
     await scorer.syncNow();
     const res = await fetch(`${api.url}/v1/score`, { method: "POST", headers: { authorization: `Bearer ${api.tokens.BOT_API_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ texts: [GOOD, BAD] }) });
     const body = (await res.json()) as { scores: number[]; checkpoint: { id: number } };
-    expect(body.checkpoint.id).toBe(active.id);
+    expect(body.checkpoint.id).toBe(active);
     expect(body.scores[0]).toBeGreaterThan(body.scores[1]!);
 
-    // Acknowledged once: nothing is left to lease, and the run says how many it trained on.
+    // Acknowledged once: nothing is left to lease, the hostile texts are stored intact, and the run says what it used.
     const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
     expect(again.lease).toBeNull();
-    const runs = await (await admin().v1["training-runs"].$get({ query: {} })).json();
-    expect(runs.items[0]).toMatchObject({ status: "succeeded", metrics: { rankings: posted, scores: 0 } });
-    // Fresh work for raters, from the new policy.
+    const trained = await trainedRankings();
+    expect(trained).toHaveLength(posted);
+    expect(trained.filter((r) => r.completions[0]!.text.endsWith("\n第二行\t制表符\r回车"))).toHaveLength(10);
+    const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
+    expect(run).toMatchObject({ status: "succeeded", metrics: { "labels/used_rankings": posted, "labels/used_scores": 0, "reward/activated": 1 } });
     expect(result!.completionsPosted).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("rejects a worse candidate: published as rejected with the reason, the active reward model stays and PPO uses it", async () => {
+    const before = await activeId("reward");
+    await labelAsRaters(20, 3);
+    await admin().v1["training-runs"].$post({ json: { kind: "full" } });
+    // A learning rate this large wrecks the warm-started model: its held-out accuracy falls below the active one's.
+    const result = await runNextTrainingRun(daemonConfig({ reward: { epochs: 2, warmLearningRate: 0.5 }, ppo: { steps: 0 } }), () => {});
+    expect(result?.reward?.verdict.activate).toBe(false);
+    expect(result!.reward!.candidateAccuracy).toBeLessThan(result!.reward!.activeAccuracy!);
+    expect(await activeId("reward")).toBe(before);
+    expect(result!.reward!.live?.ref.id).toBe(before);
+    const rejected = await (await admin().v1.checkpoints[":id"].$get({ param: { id: String(result!.reward!.candidate.id) } })).json();
+    expect(rejected).toMatchObject({ active: false, rejectedReason: expect.stringContaining("< the active model's") });
+    // Its labels were trained on (by the rejected candidate) and are acknowledged all the same.
+    expect(result?.used.rankings).toBe(20);
   }, 300_000);
 
   it("survives a trainer killed mid-run: the labels return to the pool and the restarted trainer finishes the run", async () => {
@@ -122,12 +178,13 @@ describe("the closed loop", () => {
     const daemonEnv = (epochs: number, leaseSeconds: number) => ({
       ...process.env,
       RANKLAB_API_URL: api.url,
-      RANKLAB_TRAINER_TOKEN: api.tokens.TRAINER_API_TOKEN,
+      TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN,
       RANKLAB_HOME: join(home, "killed"),
       TRAINER_NAME: "trainer-a",
       TRAINER_POLL_SECONDS: "1",
-      TRAINER_PPO_EPOCHS: "0",
+      TRAINER_PPO_STEPS: "0",
       TRAINER_REWARD_EPOCHS: String(epochs),
+      TRAINER_CONFIG: JSON.stringify({ reward: { model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64 } } }),
       TRAINER_LEASE_SECONDS: String(leaseSeconds),
     });
     const lines: string[] = [];
@@ -142,10 +199,10 @@ describe("the closed loop", () => {
     // Its lease expires (3 s) and the labels are back in the pool; the restarted trainer takes its run back.
     await new Promise((r) => setTimeout(r, 3500));
     logs.start("trainer-2", TSX, [daemon], { cwd: REPO_ROOT, env: daemonEnv(2, 600) });
-    await waitFor(() => lines.some((l) => l.includes("succeeded; acknowledged")), "the restarted trainer to finish", lines);
+    await waitFor(() => lines.some((l) => l.includes("succeeded; used")), "the restarted trainer to finish", lines);
     await logs.stop();
     expect(lines.some((l) => l.includes("left running by an earlier trainer-a; requested again"))).toBe(true);
-    expect(lines.find((l) => l.includes("succeeded; acknowledged"))).toContain(`acknowledged ${posted} rankings and 0 scores`);
+    expect(lines.find((l) => l.includes("succeeded; used"))).toContain(`used ${posted} rankings and 0 scores`);
     const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
     expect(run).toMatchObject({ id: runs.items[0]!.id, status: "succeeded" });
     const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();

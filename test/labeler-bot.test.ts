@@ -12,11 +12,7 @@ import { join } from "node:path";
 import type { Telegraf } from "telegraf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@ranklab/api/client";
-import { createBot, type BotContext } from "../services/labeler-bot/src/bot.ts";
-import { loadBotConfig } from "../services/labeler-bot/src/config.ts";
-import { startLocalBotApi, type LocalBotApi } from "../services/labeler-bot/src/local/bot-api-server.ts";
-import { LocalRater } from "../services/labeler-bot/src/local/simulated-rater.ts";
-import { ranklabApi } from "../services/labeler-bot/src/ranklab-api.ts";
+import { createBot, loadBotConfig, LocalRater, ranklabApi, startLocalBotApi, type BotContext, type LocalBotApi } from "@ranklab/labeler-bot";
 import { startApiDev, type ApiDev } from "../scripts/lib/api-dev.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { ProcessGroup } from "../scripts/lib/processes.ts";
@@ -221,6 +217,39 @@ describe("the labeler bot", () => {
     const rater = await (await admin().v1.raters["by-external"][":externalId"].$get({ param: { externalId: "tg:1003" } })).json();
     const { items } = await (await admin().v1.rankings.$get({ query: { raterId: String(rater.id), promptId: String(ranked.promptId) } })).json();
     expect(items[0]!.completions.map((c) => c.text)).toEqual(ranked.completions.map((c) => c.text));
+  });
+
+  it("ranks with ties: = X places a completion as good as the previous, the last one's tie can be toggled, and D1 stores the levels", async () => {
+    const ranked = await addPrompt("这台咖啡机", ["很好用，推荐。", "也很好用，推荐。", "一般。", "还行吧。"]);
+    const lin = new LocalRater(local, BOT_TOKEN, 1002, "Lin");
+    await lin.command("/start");
+    let task = await lin.waitFor((ms) => {
+      const t = ms.at(-1);
+      return t && (t.text.startsWith("排序") || t.text.startsWith("打分")) && t.text.includes("咖啡机") ? t : undefined;
+    }, "a coffee task");
+    while (!task.text.startsWith("排序")) {
+      const before = task.text;
+      await lin.tap(task.messageId, button(task, "3"));
+      task = await lin.waitFor((ms) => ms.find((m) => m.messageId === task.messageId && m.text !== before), "the next step");
+    }
+    const letter = (text: string) => /^([A-D])\. /m.exec(task.text.split("\n").find((l) => l.endsWith(text))!)![1]!;
+    const [a, b, c, d] = ranked.completions.map((x) => letter(x.text));
+    const step = async (label: string) => {
+      const shown = lin.messages().find((m) => m.messageId === task.messageId)!;
+      await lin.tap(task.messageId, button(shown, label));
+      return lin.waitFor((ms) => ms.find((m) => m.messageId === task.messageId && m.text !== shown.text), `after ${label}`);
+    };
+    await step(a!);
+    expect((await step(`= ${b}`)).text).toContain(`So far: ${a} = ${b}`);
+    let confirm = await step(c!);
+    expect(confirm.text).toContain(`confirm: ${a} = ${b} > ${c} > ${d}`);
+    confirm = await step(`${d} = ${c} 一样好 equal`);
+    expect(confirm.text).toContain(`confirm: ${a} = ${b} > ${c} = ${d}`);
+    await step("保存 Save");
+    const rater = await (await admin().v1.raters["by-external"][":externalId"].$get({ param: { externalId: "tg:1002" } })).json();
+    const { items } = await (await admin().v1.rankings.$get({ query: { raterId: String(rater.id), promptId: String(ranked.promptId) } })).json();
+    // Stored canonically: ties in id order.
+    expect(items[0]!.completions.map((x) => [x.text, x.level])).toEqual(ranked.completions.map((x, i) => [x.text, i < 2 ? 0 : 1]));
   });
 
   it("tells the rater politely when the API is down, and nothing is lost when it is back", async () => {

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../services/gpu-trainer/src/backend/select-backend.ts";
 import { generateRankLists, toRankTsv } from "../services/gpu-trainer/src/data/review-corpus.ts";
-import { trainRewardModel } from "../services/gpu-trainer/src/reward/train.ts";
-import { RewardTrainConfigSchema } from "../services/gpu-trainer/src/reward/train-config.ts";
-import { publishCheckpoint } from "../services/gpu-trainer/src/serve/publish-checkpoint.ts";
+import { trainRewardModel } from "../services/gpu-trainer/src/reward-model/train.ts";
+import { RewardTrainConfigSchema } from "../services/gpu-trainer/src/reward-model/train-config.ts";
+import { publishCheckpoint } from "../services/gpu-trainer/src/checkpoints/publish.ts";
+import { trainerApi } from "../services/gpu-trainer/src/ranklab-api.ts";
 import { startScorerServer } from "../services/gpu-trainer/src/serve/scorer-server.ts";
 import { startApiDev, type ApiDev } from "../scripts/lib/api-dev.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
@@ -66,7 +67,7 @@ describe("the scoring endpoint", () => {
   });
 
   it("scores with the active reward checkpoint: a positive review above a negative one", async () => {
-    const published = await publishCheckpoint(api.url, api.tokens.TRAINER_API_TOKEN, await tinyRewardModel(1), { kind: "reward", metrics: { accuracy: 1 }, activate: true });
+    const published = await publishCheckpoint(trainerApi(api.url, api.tokens.TRAINER_API_TOKEN), await tinyRewardModel(1), { kind: "reward", metrics: { accuracy: 1 }, activate: true });
     await scorer.syncNow();
     const { status, body } = await score([GOOD, BAD]);
     expect(status).toBe(200);
@@ -75,7 +76,7 @@ describe("the scoring endpoint", () => {
   }, 120_000);
 
   it("swaps to a newly activated checkpoint without dropping a request", async () => {
-    const second = await publishCheckpoint(api.url, api.tokens.TRAINER_API_TOKEN, await tinyRewardModel(2), { kind: "reward", activate: true });
+    const second = await publishCheckpoint(trainerApi(api.url, api.tokens.TRAINER_API_TOKEN), await tinyRewardModel(2), { kind: "reward", activate: true });
     // Requests in flight across the swap all succeed; later ones use the new checkpoint.
     const during = Array.from({ length: 24 }, (_, i) => score([i % 2 ? GOOD : BAD]));
     await scorer.syncNow();

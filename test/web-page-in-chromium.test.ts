@@ -80,6 +80,9 @@ describe("the labeling page in Chromium", () => {
       }
     }
     expect(await order()).toEqual(COMPLETIONS.map((c) => "这款手机用了一周，感觉" + c));
+    // The two worst are equally bad: "=" ties the last with the one above it.
+    await page.getByRole("button", { name: `As good as the one above: ${COMPLETIONS[3]}` }).click();
+    expect(await page.locator("#completions li .rank").allInnerTexts()).toEqual(["1", "2", "3", "3"]);
     await page.screenshot({ path: join(SHOTS, "3-ordered.png") });
 
     await page.getByRole("button", { name: /Save ranking/ }).click();
@@ -94,10 +97,12 @@ describe("the labeling page in Chromium", () => {
     // And in D1, through the API: one web ranking in this order.
     const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
     const tsv = await (await admin.v1.exports["rankings.tsv"].$get({ query: {} })).text();
-    expect(tsv).toBe(`${COMPLETIONS.join("\t")}\n`);
+    // The seed's TSV cannot say "equal": one strict line per way through the tie.
+    expect(tsv).toBe(`${COMPLETIONS.slice(0, 3).join("\t")}\n${[...COMPLETIONS.slice(0, 2), COMPLETIONS[3]].join("\t")}\n`);
     const list = await (await admin.v1.rankings.$get({ query: {} })).json();
     expect(list.items).toHaveLength(1);
     expect(list.items[0]).toMatchObject({ source: "web", promptId });
+    expect(list.items[0]!.completions.map((c) => c.level)).toEqual([0, 1, 2, 2]);
   });
 
   it("lets an admin rater add a prompt to the pool and switch one off", async () => {

@@ -11,7 +11,8 @@
  * - one ranking per rater and set of completions (unique on the sorted id set);
  * - at most one active checkpoint per kind (partial unique index), and at most one
  *   reference checkpoint per kind (the policy PPO's KL is measured against);
- * - a rejected checkpoint is never active.
+ * - a rejected checkpoint is never active;
+ * - one upload in flight per checkpoint, each of its parts recorded once (primary keys).
  *
  * Times are integer milliseconds since the epoch (drizzle's `timestamp_ms`), so
  * lease expiry is a plain integer comparison in SQL.
@@ -125,6 +126,49 @@ export const checkpoints = sqliteTable(
     check("checkpoints_sha256_hex", sql`length(${t.sha256}) = 64`),
     check("checkpoints_active_is_ready", sql`${t.active} = 0 OR ${t.status} = 'ready'`),
     check("checkpoints_rejected_not_active", sql`${t.active} = 0 OR ${t.rejectedReason} IS NULL`),
+  ],
+);
+
+/**
+ * A checkpoint archive arriving in parts through R2's multipart API (Cloudflare refuses
+ * request bodies over 100 MB). One upload per checkpoint at a time; the row outlives a
+ * crashed trainer, so the next try resumes with the parts already stored. It is deleted
+ * when the upload completes or is aborted.
+ */
+export const checkpointUploads = sqliteTable(
+  "checkpoint_uploads",
+  {
+    checkpointId: integer("checkpoint_id")
+      .primaryKey()
+      .references(() => checkpoints.id, { onDelete: "cascade" }),
+    // R2's id for the multipart upload (resumeMultipartUpload needs it with the key).
+    uploadId: text("upload_id").notNull(),
+    // Fixed when the upload starts, so a changed CHECKPOINT_PART_BYTES never splits one archive two ways.
+    partSize: integer("part_size").notNull(),
+    partCount: integer("part_count").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [check("checkpoint_uploads_part_size", sql`${t.partSize} > 0 AND ${t.partCount} > 0`)],
+);
+
+/** The parts of an upload that R2 holds, each checked against its sha256 as it arrived. */
+export const checkpointUploadParts = sqliteTable(
+  "checkpoint_upload_parts",
+  {
+    checkpointId: integer("checkpoint_id")
+      .notNull()
+      .references(() => checkpointUploads.checkpointId, { onDelete: "cascade" }),
+    // 1-based, as R2 numbers parts.
+    partNumber: integer("part_number").notNull(),
+    sha256: text("sha256").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    etag: text("etag").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.checkpointId, t.partNumber] }),
+    check("checkpoint_upload_parts_number", sql`${t.partNumber} >= 1`),
+    check("checkpoint_upload_parts_sha256_hex", sql`length(${t.sha256}) = 64`),
   ],
 );
 
@@ -285,5 +329,7 @@ export type Ranking = typeof rankings.$inferSelect;
 export type Checkpoint = typeof checkpoints.$inferSelect;
 export type TrainingRun = typeof trainingRuns.$inferSelect;
 export type Lease = typeof leases.$inferSelect;
+export type CheckpointUpload = typeof checkpointUploads.$inferSelect;
+export type CheckpointUploadPart = typeof checkpointUploadParts.$inferSelect;
 export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
 export type RunStatus = (typeof RUN_STATUSES)[number];

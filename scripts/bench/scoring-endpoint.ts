@@ -11,7 +11,8 @@ import { generateReviews } from "../../services/gpu-trainer/src/data/review-corp
 import { saveBertDir } from "../../services/gpu-trainer/src/io/bert-dir.ts";
 import { BertConfigSchema, bertParamSpecs } from "../../services/gpu-trainer/src/models/bert.ts";
 import { disposeParams, initParams } from "../../services/gpu-trainer/src/models/params.ts";
-import { publishCheckpoint } from "../../services/gpu-trainer/src/serve/publish-checkpoint.ts";
+import { publishCheckpoint } from "../../services/gpu-trainer/src/checkpoints/publish.ts";
+import { trainerApi } from "../../services/gpu-trainer/src/ranklab-api.ts";
 import { startScorerServer } from "../../services/gpu-trainer/src/serve/scorer-server.ts";
 import { buildCharVocab } from "../../services/gpu-trainer/src/tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../../services/gpu-trainer/src/tokenizer/wordpiece.ts";
@@ -40,7 +41,7 @@ export async function benchScoringEndpoint(seconds: number): Promise<void> {
 
     const scorerPort = await freePort();
     const api = await startApiDev({ port: await freePort(), group, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` } });
-    await publishCheckpoint(api.url, api.tokens.TRAINER_API_TOKEN, join(home, "rm"), { kind: "reward", activate: true });
+    await publishCheckpoint(trainerApi(api.url, api.tokens.TRAINER_API_TOKEN), join(home, "rm"), { kind: "reward", activate: true });
     scorer = await startScorerServer({ port: scorerPort, apiUrl: api.url, apiToken: api.tokens.TRAINER_API_TOKEN, home: join(home, "scorer"), pollSeconds: 3600, log: () => {} });
 
     const body = (i: number) => JSON.stringify({ texts: Array.from({ length: TEXTS_PER_REQUEST }, (_, k) => reviews[(i * TEXTS_PER_REQUEST + k) % reviews.length]!) });

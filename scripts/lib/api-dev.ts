@@ -22,6 +22,8 @@ export interface ApiDevOptions {
   group: ProcessGroup;
   /** Poll the Worker's scheduled handler this often, as the cron trigger would in production. */
   cronEverySeconds?: number;
+  /** Which of wrangler's output lines to show (all by default), e.g. to hide its line per request. */
+  keep?: (line: string) => boolean;
   /** Worker vars to override (wrangler dev --var NAME:VALUE), e.g. SCORER_URL. */
   vars?: Record<string, string>;
 }
@@ -35,7 +37,7 @@ export interface ApiDev {
  * Starts the API Worker under `wrangler dev` on 127.0.0.1 with a local D1 and R2
  * kept in `<home>/state`, after applying the D1 migrations there.
  */
-export async function startApiDev({ port, group, cronEverySeconds, vars = {} }: ApiDevOptions): Promise<ApiDev> {
+export async function startApiDev({ port, group, cronEverySeconds, keep, vars = {} }: ApiDevOptions): Promise<ApiDev> {
   const home = ranklabHome();
   const state = join(home, "state");
   const { tokens, file } = localTokens(home);
@@ -44,7 +46,7 @@ export async function startApiDev({ port, group, cronEverySeconds, vars = {} }: 
     "api",
     WRANGLER,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", file, "--test-scheduled", "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
-    { cwd: REPO_ROOT, env: wranglerEnv() },
+    { cwd: REPO_ROOT, env: wranglerEnv(), ...(keep ? { keep } : {}) },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(url);

@@ -10,13 +10,14 @@ export class ProcessGroup {
 
   constructor(private readonly log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {}
 
-  start(name: string, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  /** `keep`: which output lines to show (all by default). */
+  start(name: string, command: string, args: string[], { keep, ...options }: SpawnOptions & { keep?: (line: string) => boolean } = {}): ChildProcess {
     // detached: each child leads its own process group, so stop() reaches its children too (wrangler → workerd).
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: true, ...options });
     this.children.set(name, child);
     const prefix = `[${name}]`.padEnd(10);
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on("line", (line) => this.log(`${prefix} ${line}`));
+      if (stream) createInterface({ input: stream }).on("line", (line) => (keep && !keep(line) ? undefined : this.log(`${prefix} ${line}`)));
     }
     child.on("exit", (code, signal) => {
       this.children.delete(name);

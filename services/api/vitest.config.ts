@@ -18,7 +18,9 @@ export default defineConfig({
           TRAINER_API_TOKEN: TEST_TOKENS.trainer,
           ADMIN_API_TOKEN: TEST_TOKENS.admin,
           MIN_NEW_LABELS_FOR_RUN: "3",
-          MAX_CHECKPOINT_BYTES: String(1024 * 1024),
+          MAX_CHECKPOINT_BYTES: String(32 * 1024 * 1024),
+          // R2's smallest part, so a test archive of a few parts stays small.
+          CHECKPOINT_PART_BYTES: String(5 * 1024 * 1024),
         },
       },
     })),

@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env.ts";
+import { API_DOCS } from "./api-docs.ts";
 import { ApiError, onError, onNotFound } from "./errors.ts";
 import { withDb } from "./middleware/db.ts";
+import { openApiDocument, type OpenApiDocument } from "./openapi.ts";
 import { botSessionRoutes } from "./routes/bot-sessions.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { completionRoutes } from "./routes/completions.ts";
@@ -14,7 +16,6 @@ import { rankingRoutes } from "./routes/rankings.ts";
 import { raterRoutes } from "./routes/raters.ts";
 import { scoreRoutes } from "./routes/scores.ts";
 import { scoringRoutes } from "./routes/score.ts";
-import { OPENAPI } from "./web/openapi.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { trainingRunRoutes } from "./routes/training-runs.ts";
@@ -31,15 +32,19 @@ const jsonBodyLimit = bodyLimit({
   },
 });
 
-const CHECKPOINT_UPLOAD = /^\/v1\/checkpoints\/\d+\/file$/;
+const CHECKPOINT_UPLOAD = /^\/v1\/checkpoints\/\d+\/(file|uploads\/[^/]+\/parts\/\d+)$/;
+
+let openApi: OpenApiDocument | undefined;
+const openApiJson = (): OpenApiDocument => (openApi ??= openApiDocument(app, API_DOCS));
 
 export const app = new Hono<AppEnv>()
   .onError(onError)
   .notFound(onNotFound)
   /** Liveness, and the benchmark's ceiling: the cheapest route the Worker can answer. */
   .get("/health", (c) => c.json({ ok: true }))
-  .get("/openapi.json", (c) => c.json(OPENAPI))
-  // Checkpoint files have their own limit (MAX_CHECKPOINT_BYTES), checked against their declared size.
+  // Generated from the routes on first request (the app is complete by then).
+  .get("/openapi.json", (c) => c.json(openApiJson()))
+  // Checkpoint files and their parts have their own limits (declared size, part size), checked by their routes.
   .use("/v1/*", (c, next) => (CHECKPOINT_UPLOAD.test(c.req.path) ? next() : jsonBodyLimit(c, next)))
   .use("/v1/*", withDb)
   .route("/v1/prompts", promptRoutes)

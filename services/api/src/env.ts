@@ -7,6 +7,8 @@ export interface Env {
   CHECKPOINTS: R2Bucket;
   MIN_NEW_LABELS_FOR_RUN: string;
   MAX_CHECKPOINT_BYTES: string;
+  /** Bytes per part of a checkpoint upload (5 MiB to 95 MiB: R2's minimum, under Cloudflare's 100 MB body limit). */
+  CHECKPOINT_PART_BYTES: string;
   /** Where /v1/score forwards (the scorer in services/gpu-trainer); empty: scoring is off. */
   SCORER_URL?: string;
   SCORER_TOKEN?: string;

@@ -9,9 +9,9 @@ import { BertConfigSchema, bertParamSpecs } from "../src/models/bert.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../src/models/gpt2.ts";
 import { disposeParams, initParams } from "../src/models/params.ts";
 import { PpoConfigSchema } from "../src/ppo/config.ts";
-import { runPpoDemo, type EpochMetrics } from "../src/ppo/sentiment-demo.ts";
+import { trainPpo, type EpochMetrics } from "../src/ppo/train.ts";
 import { SEED_PROMPTS } from "../src/prepare/prepare.ts";
-import { modelReward } from "../src/rewards/model-rewards.ts";
+import { modelReward } from "../src/reward-functions/model-rewards.ts";
 import { buildCharVocab } from "../src/tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../src/tokenizer/wordpiece.ts";
 import { fmt } from "./timing.ts";
@@ -40,7 +40,7 @@ export async function benchPpoStep(): Promise<void> {
   const run = async (engine: "onnx" | "tfjs") => {
     const reward = await modelReward(join(dir, "classifier"), { engine });
     // Generation is sampled until [SEP] or 16 tokens; an untrained policy rarely stops early.
-    const history = await runPpoDemo(
+    const history = await trainPpo(
       { policyDir: join(dir, "policy"), epochs: steps, prompts: SEED_PROMPTS, out: join(dir, `out-${engine}`), logsDir: join(dir, "logs"), runName: `bench-${engine}`, engine, samplesShown: 0, quiet: true, ppo: PpoConfigSchema.parse({}) },
       reward,
       () => {},

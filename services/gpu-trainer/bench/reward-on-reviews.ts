@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { selectBackend } from "../src/backend/select-backend.ts";
-import { NGRAM_DEFAULTS, NgramRanker } from "../src/reward/ngram-baseline.ts";
-import { countPairs, readRankFile } from "../src/reward/rank-data.ts";
-import { trainRewardModel } from "../src/reward/train.ts";
-import { RewardTrainConfigSchema } from "../src/reward/train-config.ts";
+import { NGRAM_DEFAULTS, NgramRanker } from "../src/reward-model/ngram-baseline.ts";
+import { countPairs, readRankFile } from "../src/reward-model/rank-data.ts";
+import { trainRewardModel } from "../src/reward-model/train.ts";
+import { RewardTrainConfigSchema } from "../src/reward-model/train-config.ts";
 import { fmt } from "./timing.ts";
 
 /** The real reviews live outside the repository (never copied in): ../shared/data/reviews by default. */

@@ -12,7 +12,7 @@ import { BertConfigSchema, bertForward, bertParamSpecs } from "../src/models/ber
 import type { BertModel } from "../src/io/bert-dir.ts";
 import { generateReviews } from "../src/data/review-corpus.ts";
 import { buildCharVocab } from "../src/tokenizer/build-vocab.ts";
-import { rankLoss } from "../src/reward/rank-loss.ts";
+import { rankLoss } from "../src/reward-model/rank-loss.ts";
 import { OnnxBertEngine, rankLossGrad } from "../src/engine/bert-engine.ts";
 import { GraphBuilder } from "../src/onnx/graph-builder.ts";
 import { DataType } from "../src/onnx/proto.ts";

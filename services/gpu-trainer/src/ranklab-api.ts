@@ -1,4 +1,6 @@
 import { createApiClient } from "@ranklab/api/client";
+import { downloadCheckpointFile } from "./checkpoints/download.ts";
+import { uploadCheckpointArchive, type ArchiveSource } from "./checkpoints/upload.ts";
 
 /** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
 export class ApiCallError extends Error {
@@ -33,14 +35,38 @@ async function orNone<R extends Reply>(what: string, request: Promise<R>): Promi
 
 export type CheckpointKind = "policy" | "reward";
 
+/** A request the API may safely receive twice: reads, and checkpoint publishing (keyed by sha256) and activation. */
+const idempotent = (method: string, url: string) => method === "GET" || /\/v1\/checkpoints(\/\d+\/(activate|file))?$/.test(new URL(url).pathname);
+
+/**
+ * fetch, once more (after 200 ms, then 1 s) when the connection dropped before any
+ * answer and the request is idempotent. A keep-alive socket the server closed as the
+ * client reused it ("other side closed") is the usual cause under load; a lost answer
+ * to a non-idempotent call (claim, lease, ack) is not retried but reported.
+ */
+export const retryingFetch: typeof fetch = async (input, init) => {
+  const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+  const url = input instanceof Request ? input.url : String(input);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(input, init);
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      const dropped = code === "UND_ERR_SOCKET" || code === "ECONNRESET";
+      if (!dropped || attempt >= 2 || !idempotent(method, url) || init?.body instanceof ReadableStream) throw err;
+      await new Promise((r) => setTimeout(r, attempt === 0 ? 200 : 1000));
+    }
+  }
+};
+
 /**
  * The trainer's side of the API on the typed client (`hc<AppType>`): runs, leases, the
  * label history, prompts, completions and checkpoints. Every failure names the call.
- * Only the checkpoint upload sends a raw request (a streamed binary body the typed
- * client does not describe).
+ * Only the checkpoint upload's parts go as raw requests (binary bodies the typed
+ * client does not describe; see checkpoints/upload.ts).
  */
 export function trainerApi(apiUrl: string, token: string) {
-  const api = createApiClient(apiUrl, token);
+  const api = createApiClient(apiUrl, token, retryingFetch);
   return {
     claimRun: (trainer: string) => data("claiming a run", api.v1["training-runs"].claim.$post({ json: { trainer } })),
     runningRuns: () => data("listing running runs", api.v1["training-runs"].$get({ query: { status: "running" } })),
@@ -96,12 +122,14 @@ export function trainerApi(apiUrl: string, token: string) {
     activeCheckpoint: (kind: CheckpointKind) => orNone(`the active ${kind} checkpoint`, api.v1.checkpoints.active[":kind"].$get({ param: { kind } })),
     referenceCheckpoint: (kind: CheckpointKind) => orNone(`the reference ${kind} checkpoint`, api.v1.checkpoints.reference[":kind"].$get({ param: { kind } })),
     checkpoints: (kind: CheckpointKind) => data(`listing ${kind} checkpoints`, api.v1.checkpoints.$get({ query: { kind } })),
-    /** The archive of a ready checkpoint, as bytes. */
+    /** The archive of a ready checkpoint, as bytes: held in memory, so for small ones; downloadCheckpointTo streams to disk. */
     async downloadCheckpoint(id: number): Promise<Uint8Array> {
       const res = await api.v1.checkpoints[":id"].file.$get({ param: { id: String(id) } });
       if (!res.ok) throw new ApiCallError(`downloading checkpoint ${id}`, res.status, await res.text());
       return new Uint8Array(await res.arrayBuffer());
     },
+    /** The archive of a ready checkpoint streamed to `dest` and checked against its sha256, resuming a download cut short. */
+    downloadCheckpointTo: (checkpoint: { id: number; sha256: string }, dest: string) => downloadCheckpointFile(apiUrl, token, checkpoint, dest),
     recordCheckpoint: (record: {
       kind: CheckpointKind;
       sha256: string;
@@ -121,15 +149,8 @@ export function trainerApi(apiUrl: string, token: string) {
           },
         }),
       ),
-    /** The archive itself, streamed into R2 by the API: a raw PUT, the one request the typed client does not describe. */
-    async uploadCheckpoint(id: number, archive: Uint8Array): Promise<void> {
-      const res = await fetch(`${apiUrl}/v1/checkpoints/${id}/file`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar", "content-length": String(archive.length) },
-        body: archive,
-      });
-      if (!res.ok) throw new ApiCallError(`uploading checkpoint ${id}`, res.status, await res.text());
-    },
+    /** The archive itself (a file's path, or its bytes), in parts under Cloudflare's body limit, resuming an upload cut short. */
+    uploadCheckpoint: (id: number, archive: ArchiveSource) => uploadCheckpointArchive(apiUrl, token, id, archive),
     activateCheckpoint: (id: number) => data(`activating checkpoint ${id}`, api.v1.checkpoints[":id"].activate.$post({ param: { id: String(id) } })),
   };
 }

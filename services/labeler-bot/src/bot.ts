@@ -1,7 +1,8 @@
 import { Telegraf, type Context, type MiddlewareFn } from "telegraf";
 import type { BotConfig } from "./config.ts";
-import { ApiUnavailable, type RanklabApi, type Task } from "./ranklab-api.ts";
-import { apiSessionStore, newTaskId, type BotSession, type CurrentTask } from "./session.ts";
+import type { Task } from "@ranklab/api";
+import { ApiUnavailable, type RanklabApi } from "./ranklab-api.ts";
+import { apiSessionStore, levelsOf, newTaskId, type BotSession, type CurrentTask } from "./session.ts";
 
 /**
  * Loads the chat's session from the API before each update and saves it after, if it
@@ -53,7 +54,7 @@ function oneAtATimePerChat(): MiddlewareFn<BotContext> {
 function toCurrent(task: Task): CurrentTask {
   return task.kind === "score"
     ? { id: newTaskId(), kind: "score", promptText: task.prompt.text, completionId: task.completion.id, completionText: task.completion.text }
-    : { id: newTaskId(), kind: "rank", promptId: task.prompt.id, promptText: task.prompt.text, options: task.completions, picked: [] };
+    : { id: newTaskId(), kind: "rank", promptId: task.prompt.id, promptText: task.prompt.text, options: task.completions, picked: [], ties: [] };
 }
 
 /**
@@ -122,7 +123,16 @@ export function createBot(config: BotConfig, api: RanklabApi, options: BotOption
       s.agreement.scorePairs > 0 ? `打分平均差 score mean abs. difference ${s.agreement.scoreMeanAbsDiff!.toFixed(3)} (${s.agreement.scorePairs} pairs)` : "打分一致性：暂无 score agreement: none yet",
       s.agreement.rankPairs > 0 ? `排序 Kendall τ ${s.agreement.rankKendallTau!.toFixed(3)} (${s.agreement.rankPairs} pairs)` : "排序一致性：暂无 rank agreement: none yet",
     ];
-    await ctx.reply([`打分 Scores: ${s.scores}`, `排序 Rankings: ${s.rankings}`, ...agreement].join("\n"));
+    // The live reward model against this rater, on labels it never trained on, beside how raters agree with each other.
+    const rm = s.rewardModel;
+    const mine = rm?.perRater[0];
+    const model = rm
+      ? [
+          mine?.accuracy != null ? `奖励模型与你一致 reward model agrees with you: ${(mine.accuracy * 100).toFixed(1)}% (${mine.pairs} pairs)` : "奖励模型与你：暂无 reward model vs you: none yet",
+          rm.modelRaterTau != null && rm.raterRaterTau != null ? `模型–标注员 τ ${rm.modelRaterTau.toFixed(3)} · 标注员之间 τ ${rm.raterRaterTau.toFixed(3)} (model–rater vs rater–rater, ${rm.sharedPairs} pairs)` : undefined,
+        ].filter((line): line is string => line !== undefined)
+      : [];
+    await ctx.reply([`打分 Scores: ${s.scores}`, `排序 Rankings: ${s.rankings}`, ...agreement, ...model].join("\n"));
   });
 
   bot.command("export", async (ctx) => {
@@ -162,19 +172,34 @@ export function createBot(config: BotConfig, api: RanklabApi, options: BotOption
       const n = current.options.length;
       if (parsed.action === "save") {
         if (current.picked.length !== n) return void (await ctx.answerCbQuery(TEXT.stale));
-        await api.rank(raterId, current.promptId, current.picked.map((i) => current.options[i]!.id));
+        const levels = levelsOf(current.ties ?? [], n);
+        // Without a tie the API gets a plain order, as before ties existed.
+        await api.rank(raterId, current.promptId, current.picked.map((i) => current.options[i]!.id), levels.at(-1) === n - 1 ? undefined : levels);
         await ctx.answerCbQuery(TEXT.saved);
         await showNext(ctx, "edit");
         return;
       }
+      const ties = current.ties ?? [];
       if (parsed.action === "undo") {
         // The last place was filled for the rater, not tapped: undo takes it back with the tap before it.
-        current.picked = current.picked.slice(0, current.picked.length === n ? n - 2 : Math.max(0, current.picked.length - 1));
+        const keep = current.picked.length === n ? n - 2 : Math.max(0, current.picked.length - 1);
+        current.picked = current.picked.slice(0, keep);
+        current.ties = ties.slice(0, keep);
+      } else if (parsed.action === "tl") {
+        // On the confirm screen: the auto-placed last one ties with the one before it, or no longer does.
+        if (current.picked.length !== n || n < 2) return void (await ctx.answerCbQuery(TEXT.stale));
+        current.ties = [...ties.slice(0, n - 1), !ties[n - 1]];
       } else {
-        const i = Number(parsed.action);
-        if (!Number.isInteger(i) || i < 0 || i >= n || current.picked.includes(i)) return void (await ctx.answerCbQuery(TEXT.stale));
+        // "3" places option 3 below the previous; "t3" places it as good as the previous.
+        const tie = parsed.action.startsWith("t");
+        const i = Number(tie ? parsed.action.slice(1) : parsed.action);
+        if (!Number.isInteger(i) || i < 0 || i >= n || current.picked.includes(i) || (tie && current.picked.length === 0)) return void (await ctx.answerCbQuery(TEXT.stale));
         current.picked = [...current.picked, i];
-        if (current.picked.length === n - 1) current.picked.push([...Array(n).keys()].find((k) => !current.picked.includes(k))!);
+        current.ties = [...ties.slice(0, current.picked.length - 1), tie];
+        if (current.picked.length === n - 1) {
+          current.picked.push([...Array(n).keys()].find((k) => !current.picked.includes(k))!);
+          current.ties.push(false);
+        }
       }
       ctx.session.current = { ...current };
       const view = renderTask(ctx.session.current);

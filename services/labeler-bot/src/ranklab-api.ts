@@ -16,17 +16,15 @@ export class ApiRefused extends Error {
   }
 }
 
-export type Task =
-  | { kind: "score"; prompt: { id: number; text: string }; completion: { id: number; text: string } }
-  | { kind: "rank"; prompt: { id: number; text: string }; completions: { id: number; text: string }[] };
+/** What the bot reads of a reply; the reply itself is hc's ClientResponse, whose json() the route types. */
+type Reply = { ok: boolean; status: number; text(): Promise<string> };
 
 /** What the bot asks of the API, on the typed client; every failure is ApiUnavailable or ApiRefused. */
 export function ranklabApi(url: string, token: string) {
   const api = createApiClient(url, token);
-  type Reply = { ok: boolean; status: number; text(): Promise<string>; json(): Promise<unknown> };
   /** Sends a request, classifying failures; the reply is returned for the caller to read. */
-  const send = async (what: string, request: () => Promise<Reply>): Promise<Reply> => {
-    let res;
+  const send = async <R extends Reply>(what: string, request: () => Promise<R>): Promise<R> => {
+    let res: R;
     try {
       res = await request();
     } catch {
@@ -44,43 +42,43 @@ export function ranklabApi(url: string, token: string) {
     if (!res.ok) throw new ApiRefused(res.status, `${what}: ${res.status} ${await res.text()}`);
     return res;
   };
-  const call = async <T>(what: string, request: () => Promise<Reply>): Promise<T> => (await (await send(what, request)).json()) as T;
+  // Each body is read from the reply itself, so its type is the one the route declares (hc's ClientResponse).
   return {
-    registerRater: (externalId: string, displayName?: string) =>
-      call<{ id: number; blocked: boolean }>("registering the rater", () => api.v1.raters.$post({ json: { externalId, ...(displayName ? { displayName } : {}) } })),
+    registerRater: async (externalId: string, displayName?: string) =>
+      (await send("registering the rater", () => api.v1.raters.$post({ json: { externalId, ...(displayName ? { displayName } : {}) } }))).json(),
     findRater: async (externalId: string) => {
       try {
-        return await call<{ id: number; blocked: boolean }>("finding the rater", () => api.v1.raters["by-external"][":externalId"].$get({ param: { externalId } }));
+        return await (await send("finding the rater", () => api.v1.raters["by-external"][":externalId"].$get({ param: { externalId } }))).json();
       } catch (err) {
         if (err instanceof ApiRefused && err.status === 404) return undefined;
         throw err;
       }
     },
-    nextTask: (raterId: number, exclude: number[]) =>
-      call<{ task: Task | null }>("fetching the next task", () =>
-        api.v1.tasks.next.$get({ query: { raterId: String(raterId), ...(exclude.length > 0 ? { exclude: exclude.slice(-100).join(",") } : {}) } }),
-      ),
-    score: (raterId: number, completionId: number, value: number) =>
-      call<{ created: boolean }>("storing the score", () => api.v1.scores.$post({ json: { raterId, completionId, value, source: "telegram" } })),
-    rank: (raterId: number, promptId: number, completionIds: number[]) =>
-      call<{ created: boolean; ranking: { id: number } }>("storing the ranking", () => api.v1.rankings.$post({ json: { raterId, promptId, completionIds, source: "telegram" } })),
-    stats: (raterId: number) =>
-      call<{ scores: number; rankings: number; agreement: { scoreMeanAbsDiff: number | null; scorePairs: number; rankKendallTau: number | null; rankPairs: number } }>("fetching stats", () =>
-        api.v1.stats.raters[":id"].$get({ param: { id: String(raterId) } }),
-      ),
+    nextTask: async (raterId: number, exclude: number[]) =>
+      (
+        await send("fetching the next task", () =>
+          api.v1.tasks.next.$get({ query: { raterId: String(raterId), ...(exclude.length > 0 ? { exclude: exclude.slice(-100).join(",") } : {}) } }),
+        )
+      ).json(),
+    score: async (raterId: number, completionId: number, value: number) =>
+      (await send("storing the score", () => api.v1.scores.$post({ json: { raterId, completionId, value, source: "telegram" } }))).json(),
+    /** Best first; `levels` (dense ranks, 0 best) mark ties: equal levels are equally good. */
+    rank: async (raterId: number, promptId: number, completionIds: number[], levels?: number[]) =>
+      (await send("storing the ranking", () => api.v1.rankings.$post({ json: { raterId, promptId, completionIds, ...(levels ? { levels } : {}), source: "telegram" } }))).json(),
+    stats: async (raterId: number) => (await send("fetching stats", () => api.v1.stats.raters[":id"].$get({ param: { id: String(raterId) } }))).json(),
     /** The rank-list TSV (text, not JSON). */
     exportTsv: async () => (await send("exporting", () => api.v1.exports["rankings.tsv"].$get({ query: {} }))).text(),
     session: {
       get: async (key: string) => {
         try {
-          return (await call<{ value: unknown }>("reading the session", () => api.v1["bot-sessions"][":key"].$get({ param: { key } }))).value;
+          return (await (await send("reading the session", () => api.v1["bot-sessions"][":key"].$get({ param: { key } }))).json()).value;
         } catch (err) {
           if (err instanceof ApiRefused && err.status === 404) return undefined;
           throw err;
         }
       },
-      set: (key: string, value: unknown) => call("saving the session", () => api.v1["bot-sessions"][":key"].$put({ param: { key }, json: { value } })),
-      delete: (key: string) => call("deleting the session", () => api.v1["bot-sessions"][":key"].$delete({ param: { key } })),
+      set: async (key: string, value: unknown) => (await send("saving the session", () => api.v1["bot-sessions"][":key"].$put({ param: { key }, json: { value } }))).json(),
+      delete: async (key: string) => (await send("deleting the session", () => api.v1["bot-sessions"][":key"].$delete({ param: { key } }))).json(),
     },
   };
 }

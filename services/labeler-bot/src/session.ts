@@ -3,7 +3,24 @@ import type { RanklabApi } from "./ranklab-api.ts";
 /** The task on screen. `id` is in every button of its keyboard, so a stale keyboard is recognised. */
 export type CurrentTask =
   | { id: string; kind: "score"; promptText: string; completionId: number; completionText: string }
-  | { id: string; kind: "rank"; promptId: number; promptText: string; options: { id: number; text: string }[]; picked: number[] };
+  | {
+      id: string;
+      kind: "rank";
+      promptId: number;
+      promptText: string;
+      options: { id: number; text: string }[];
+      /** Option indices, best first. */
+      picked: number[];
+      /** Per picked place: true when it is as good as the place before it (a tie). */
+      ties?: boolean[];
+    };
+
+/** Dense levels (0 best) from the tie flags of a rank in order: [false, true, false] → [0, 0, 1]. */
+export function levelsOf(ties: readonly boolean[], n: number): number[] {
+  const levels: number[] = [];
+  for (let k = 0; k < n; k++) levels.push(k === 0 ? 0 : ties[k] ? levels[k - 1]! : levels[k - 1]! + 1);
+  return levels;
+}
 
 /** Per chat and user; stored in D1 through the API so a rank in progress survives a bot restart. */
 export interface BotSession {

@@ -21,14 +21,25 @@ export function renderTask(task: CurrentTask): { text: string; keyboard: InlineK
     };
   }
   const lines = task.options.map((o, i) => `${LETTERS[i]}. ${task.promptText}${o.text}`);
-  const order = task.picked.map((i) => LETTERS[i]).join(" > ");
+  const ties = task.ties ?? [];
+  // "A > B = C > D": = joins a place that is as good as the one before it.
+  const order = task.picked.map((i, k) => (k === 0 ? "" : ties[k] ? " = " : " > ") + LETTERS[i]).join("");
   const done = task.picked.length === task.options.length;
   const header = done
     ? `排序完成，请确认 Ranking complete; confirm: ${order}`
-    : `排序 Rank: 点出剩下的里最好的一条 tap the best of those left${order ? `\n目前 So far: ${order}` : ""}`;
+    : `排序 Rank: 点出剩下的里最好的一条；一样好就点「= X」tap the best of those left; "= X" if it is as good as the previous${order ? `\n目前 So far: ${order}` : ""}`;
   const left = task.options.map((_, i) => i).filter((i) => !task.picked.includes(i));
+  const last = task.picked.at(-1);
   const rows = done
-    ? [[button("保存 Save", `rk:${task.id}:save`), button("撤销 Undo", `rk:${task.id}:undo`)]]
-    : [left.map((i) => button(LETTERS[i]!, `rk:${task.id}:${i}`)), ...(task.picked.length > 0 ? [[button("撤销 Undo", `rk:${task.id}:undo`)]] : [])];
+    ? [
+        [button("保存 Save", `rk:${task.id}:save`), button("撤销 Undo", `rk:${task.id}:undo`)],
+        // The last place is filled for the rater; whether it ties with the one before is still theirs to say.
+        [button(ties[task.picked.length - 1] ? `${LETTERS[last!]} 不一样好 not equal` : `${LETTERS[last!]} = ${LETTERS[task.picked[task.picked.length - 2]!]} 一样好 equal`, `rk:${task.id}:tl`)],
+      ]
+    : [
+        left.map((i) => button(LETTERS[i]!, `rk:${task.id}:${i}`)),
+        ...(task.picked.length > 0 ? [left.map((i) => button(`= ${LETTERS[i]}`, `rk:${task.id}:t${i}`))] : []),
+        ...(task.picked.length > 0 ? [[button("撤销 Undo", `rk:${task.id}:undo`)]] : []),
+      ];
   return { text: `${header}\n\n提示 Prompt: ${task.promptText}\n\n${lines.join("\n")}`, keyboard: { inline_keyboard: rows } };
 }

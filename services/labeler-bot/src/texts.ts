@@ -6,7 +6,7 @@ export const TEXT = {
     "",
     "两种任务 Two kinds of task:",
     "• 打分 Score: 读一条续写，给 1–5 分（5 最好），或跳过。Read one continuation and give it 1–5 (5 is best), or skip.",
-    "• 排序 Rank: 同一提示的 4 条续写，依次点出剩下的里最好的一条，直到排完；可以撤销。For one prompt's 4 continuations, tap the best of those left until all are in order; Undo steps back.",
+    "• 排序 Rank: 同一提示的 4 条续写，依次点出剩下的里最好的一条，直到排完；一样好就点「= X」；可以撤销。For one prompt's 4 continuations, tap the best of those left until all are in order; tap “= X” when X is as good as the one before; Undo steps back.",
     "",
     "/stats 你的统计 your counts · /help 帮助 help",
   ].join("\n"),

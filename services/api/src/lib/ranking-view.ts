@@ -1,5 +1,5 @@
 import { asc, eq, inArray } from "drizzle-orm";
-import { completions, prompts, rankingItems, rankings } from "@ranklab/db";
+import { completions, prompts, rankingItems, type rankings } from "@ranklab/db";
 import type { Db } from "../env.ts";
 import { chunk } from "./chunk.ts";
 

@@ -94,7 +94,7 @@ describe("checkpoints", () => {
       ]) {
         await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json }), 400, "invalid_request");
       }
-      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "b".repeat(64), sizeBytes: 2 * 1024 * 1024 } }), 413, "payload_too_large");
+      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "b".repeat(64), sizeBytes: 64 * 1024 * 1024 } }), 413, "payload_too_large");
       await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "c".repeat(64), sizeBytes: 5, trainingRunId: 999999 } }), 404, "not_found");
       await expectError(await call("POST", "/v1/checkpoints", { as: "bot", json: { kind: "policy", sha256: "d".repeat(64), sizeBytes: 5 } }), 403, "forbidden");
       await expectError(await call("PUT", "/v1/checkpoints/999999/file", { as: "trainer", body: "abc", headers: { "content-length": "3" } }), 404, "not_found");

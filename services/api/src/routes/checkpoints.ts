@@ -1,14 +1,18 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { CHECKPOINT_KINDS, checkpoints, trainingRuns, type Checkpoint } from "@ranklab/db";
+import { CHECKPOINT_KINDS, checkpointUploads, checkpoints, trainingRuns } from "@ranklab/db";
 import type { AppEnv } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { runBatch } from "../lib/batch.ts";
+import { parseByteRange } from "../lib/byte-range.ts";
+import { publicView } from "../lib/checkpoint-view.ts";
+import { storeHashed } from "../lib/hashed-stream.ts";
 import { requireCheckpoint } from "../lib/lookups.ts";
 import { adminOnly, anyRole, trainerOrAdmin } from "../lib/roles.ts";
 import { id, idParam } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
+import { checkpointUploadRoutes, configuredPartSize, dropUpload } from "./checkpoint-uploads.ts";
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits");
 const kind = z.enum(CHECKPOINT_KINDS);
@@ -29,14 +33,11 @@ const publishCheckpoint = z.object({
 
 const listQuery = z.object({ kind: kind.optional(), status: z.enum(["pending", "ready"]).optional() });
 
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
-const publicView = (c: Checkpoint) => ({ ...c, fileUrl: `/v1/checkpoints/${c.id}/file` });
-
 export const checkpointRoutes = new Hono<AppEnv>()
   /**
    * Step 1 of publishing: records the checkpoint's metadata as `pending`. The file
-   * follows with PUT /:id/file. Publishing the same sha256 again returns the first record.
+   * follows in parts (POST /:id/uploads, see checkpoint-uploads.ts), or with one PUT
+   * /:id/file when it fits in one part. Publishing the same sha256 again returns the first record.
    */
   .post("/", trainerOrAdmin, validate("json", publishCheckpoint), async (c) => {
     const db = c.get("db");
@@ -91,13 +92,19 @@ export const checkpointRoutes = new Hono<AppEnv>()
   })
   .get("/:id", anyRole, validate("param", idParam), async (c) => c.json(publicView(await requireCheckpoint(c.get("db"), c.req.valid("param").id))))
   /**
-   * Step 2: the file itself, streamed into R2. The body's length and sha256 must match
-   * what step 1 declared; on a mismatch the object is deleted and the checkpoint stays pending.
+   * Step 2 for an archive of at most one part (CHECKPOINT_PART_BYTES): the file in one
+   * request, streamed into R2. The body's length and sha256 must match what step 1
+   * declared; on a mismatch the object is deleted and the checkpoint stays pending.
+   * A larger archive goes in parts (POST /:id/uploads): Cloudflare refuses bodies over 100 MB.
    */
   .put("/:id/file", trainerOrAdmin, validate("param", idParam), async (c) => {
     const db = c.get("db");
     const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
     if (checkpoint.status === "ready") return c.json(publicView(checkpoint), 200);
+    const partSize = configuredPartSize(c.env);
+    if (checkpoint.sizeBytes > partSize) {
+      throw new ApiError(413, "payload_too_large", `checkpoint ${checkpoint.id} has ${checkpoint.sizeBytes} bytes, more than one request may carry (${partSize}); upload it in parts with POST /v1/checkpoints/${checkpoint.id}/uploads`);
+    }
     const length = Number(c.req.header("content-length"));
     if (!Number.isInteger(length)) throw new ApiError(411, "invalid_request", "Content-Length is required for a checkpoint upload");
     if (length !== checkpoint.sizeBytes) {
@@ -105,33 +112,43 @@ export const checkpointRoutes = new Hono<AppEnv>()
     }
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, "invalid_request", "empty body");
-    // Hash while streaming, so a multi-GB file is never held in memory.
-    const [toHash, toStore] = body.tee();
-    const digest = new crypto.DigestStream("SHA-256");
-    const hashed = toHash.pipeTo(digest);
-    const sized = toStore.pipeThrough(new FixedLengthStream(length));
-    await Promise.all([c.env.CHECKPOINTS.put(checkpoint.r2Key, sized, { customMetadata: { sha256: checkpoint.sha256 } }), hashed]);
-    const actual = hex(await digest.digest);
+    // Hash while streaming, so the file is never held in memory.
+    const { sha256: actual } = await storeHashed(body, length, (sized) => c.env.CHECKPOINTS.put(checkpoint.r2Key, sized, { customMetadata: { sha256: checkpoint.sha256 } }));
     if (actual !== checkpoint.sha256) {
       await c.env.CHECKPOINTS.delete(checkpoint.r2Key);
       throw new ApiError(400, "checksum_mismatch", `uploaded file has sha256 ${actual}, checkpoint ${checkpoint.id} declared ${checkpoint.sha256}`);
     }
     const [ready] = await db.update(checkpoints).set({ status: "ready" }).where(eq(checkpoints.id, checkpoint.id)).returning();
+    // A multipart upload begun for the same archive has nothing left to do.
+    const [upload] = await db.select().from(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpoint.id));
+    if (upload) await dropUpload(c.env, db, checkpoint, upload);
     return c.json(publicView(ready!), 200);
   })
+  /**
+   * The archive, streamed from R2 (never held by the Worker). A `Range: bytes=…` header
+   * gets 206 with that slice, so a client can resume a cut download or read it in pieces.
+   */
   .get("/:id/file", anyRole, validate("param", idParam), async (c) => {
     const checkpoint = await requireCheckpoint(c.get("db"), c.req.valid("param").id);
     if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} has no file yet (status ${checkpoint.status})`);
-    const object = await c.env.CHECKPOINTS.get(checkpoint.r2Key);
+    const range = parseByteRange(c.req.header("range"), checkpoint.sizeBytes);
+    const headers: Record<string, string> = {
+      "content-type": "application/octet-stream",
+      "accept-ranges": "bytes",
+      etag: `"${checkpoint.sha256}"`,
+      "x-checkpoint-sha256": checkpoint.sha256,
+      "content-disposition": `attachment; filename="${checkpoint.kind}-v${checkpoint.version}.tar"`,
+    };
+    if (range === "unsatisfiable") {
+      return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${checkpoint.sizeBytes}` } });
+    }
+    const object = await c.env.CHECKPOINTS.get(checkpoint.r2Key, range ? { range } : {});
     if (!object) throw notFound(`file of checkpoint ${checkpoint.id}`);
+    if (!range) return new Response(object.body, { headers: { ...headers, "content-length": String(object.size) } });
+    const last = range.offset + range.length - 1;
     return new Response(object.body, {
-      headers: {
-        "content-type": "application/octet-stream",
-        "content-length": String(object.size),
-        etag: `"${checkpoint.sha256}"`,
-        "x-checkpoint-sha256": checkpoint.sha256,
-        "content-disposition": `attachment; filename="${checkpoint.kind}-v${checkpoint.version}.tar"`,
-      },
+      status: 206,
+      headers: { ...headers, "content-length": String(range.length), "content-range": `bytes ${range.offset}-${last}/${object.size}` },
     });
   })
   /** Makes this checkpoint the one in use for its kind, in one transaction. */
@@ -162,4 +179,5 @@ export const checkpointRoutes = new Hono<AppEnv>()
       db.update(checkpoints).set({ reference: true }).where(eq(checkpoints.id, checkpoint.id)),
     ]);
     return c.json(publicView({ ...checkpoint, reference: true }));
-  });
+  })
+  .route("/:id/uploads", checkpointUploadRoutes);

@@ -1,20 +1,9 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { anyRole } from "../lib/roles.ts";
+import { scoreAnswer, scoreRequest } from "../lib/score-schema.ts";
 import { validate } from "../middleware/validate.ts";
-
-/** At most 64 texts of 2,000 characters: one scorer batch, answered in well under a second. */
-export const scoreRequest = z
-  .object({
-    texts: z.array(z.string().min(1, "must not be empty").max(2000, "at most 2000 characters")).min(1).max(64),
-    prompts: z.array(z.string().max(2000, "at most 2000 characters")).optional(),
-  })
-  .strict()
-  .refine((b) => !b.prompts || b.prompts.length === b.texts.length, { message: "prompts must have one entry per text", path: ["prompts"] });
-
-const scorerAnswer = z.object({ scores: z.array(z.number()), checkpoint: z.object({ id: z.number(), version: z.number(), sha256: z.string() }) });
 
 /** How long the Worker waits for the scorer before answering 503. */
 const SCORER_TIMEOUT_MS = 15_000;
@@ -40,7 +29,7 @@ export const scoringRoutes = new Hono<AppEnv>().post("/", anyRole, validate("jso
   }
   if (res.status === 503) throw new ApiError(503, "scoring_unavailable", "no reward checkpoint is active yet");
   if (!res.ok) throw new ApiError(502, "scorer_failed", `the scorer answered ${res.status}`);
-  const answer = scorerAnswer.safeParse(await res.json().catch(() => null));
+  const answer = scoreAnswer.safeParse(await res.json().catch(() => null));
   if (!answer.success) throw new ApiError(502, "scorer_failed", "the scorer's answer was not {scores, checkpoint}");
   return c.json(answer.data);
 });

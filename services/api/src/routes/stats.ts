@@ -1,6 +1,6 @@
-import { asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { rankingItems, rankings, raters, scores } from "@ranklab/db";
+import { checkpoints, rankingItems, rankings, raters, scores } from "@ranklab/db";
 import type { AppEnv, Db } from "../env.ts";
 import { notFound } from "../errors.ts";
 import { chunk } from "../lib/chunk.ts";
@@ -71,6 +71,33 @@ function raterView(counts: Counts, agreed: Awaited<ReturnType<typeof agreement>>
   };
 }
 
+/**
+ * The live reward model beside its raters, as the trainer measured it on labels the model
+ * never trained on (the held-out split): overall and per-rater accuracy, and the
+ * model–rater and rater–rater agreement (Kendall-style tau) on the same shared pairs.
+ */
+async function rewardModelAgreement(db: Db, raterId?: number) {
+  const [active] = await db.select().from(checkpoints).where(and(eq(checkpoints.kind, "reward"), eq(checkpoints.active, true))).limit(1);
+  if (!active) return null;
+  const m = (active.metrics ?? {}) as Record<string, unknown>;
+  const num = (key: string) => (typeof m[key] === "number" ? (m[key] as number) : null);
+  const perRater = Object.keys(m)
+    .map((k) => /^held_out_accuracy\/rater_(\d+)$/.exec(k))
+    .filter((x): x is RegExpExecArray => x !== null)
+    .map((x) => ({ raterId: Number(x[1]), accuracy: num(x[0]), pairs: num(`held_out_pairs/rater_${x[1]}`) }))
+    .filter((r) => raterId === undefined || r.raterId === raterId);
+  return {
+    checkpointId: active.id,
+    version: active.version,
+    heldOutAccuracy: num("held_out_accuracy"),
+    heldOutPairs: num("held_out_pairs"),
+    modelRaterTau: num("agreement/model_rater_tau"),
+    raterRaterTau: num("agreement/rater_rater_tau"),
+    sharedPairs: num("agreement/shared_pairs"),
+    perRater,
+  };
+}
+
 export const statsRoutes = new Hono<AppEnv>()
   /** Counts per rater and prompt, labels waiting for a trainer, and inter-rater agreement. */
   .get("/", anyRole, async (c) => {
@@ -97,6 +124,7 @@ export const statsRoutes = new Hono<AppEnv>()
       agreement(db),
     ]);
     return c.json({
+      rewardModel: await rewardModelAgreement(db),
       totals: totals!,
       labelsWaiting: { scores: waiting!.scores, rankings: waiting!.rankings },
       labelsLeased: { scores: waiting!.leasedScores, rankings: waiting!.leasedRankings },
@@ -114,5 +142,5 @@ export const statsRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const [counts] = await labelCounts(db).where(eq(raters.id, id));
     if (!counts) throw notFound(`rater ${id}`);
-    return c.json(raterView(counts, await agreement(db)));
+    return c.json({ ...raterView(counts, await agreement(db)), rewardModel: await rewardModelAgreement(db, id) });
   });

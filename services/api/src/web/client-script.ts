@@ -51,23 +51,34 @@ $("#login-form").addEventListener("submit", async (e) => {
 $("#logout").addEventListener("click", async () => { await api("/logout", { method: "POST" }); await start(); });
 for (const t of document.querySelectorAll("[role=tab]")) t.addEventListener("click", () => showTab(t.dataset.tab));
 
-/* Rank: the list order is the ranking, best first. */
+/* Rank: the list order is the ranking, best first; "=" marks a completion as good as the one above it (a tie). */
+function levels() {
+  const out = [];
+  task.completions.forEach((c, i) => out.push(i === 0 ? 0 : c.tie ? out[i - 1] : out[i - 1] + 1));
+  return out;
+}
 function renderTask() {
   const list = $("#completions");
   list.replaceChildren();
   $("#prompt").textContent = task ? task.prompt.text : "";
   $("#save").disabled = !task;
   if (!task) return;
+  const level = levels();
   task.completions.forEach((c, i) => {
     const up = el("button", { type: "button", className: "move", textContent: "↑", title: "Move up" });
     const down = el("button", { type: "button", className: "move", textContent: "↓", title: "Move down" });
+    const tie = el("button", { type: "button", className: "tie", textContent: "=", title: "As good as the one above" });
     up.setAttribute("aria-label", "Move up: " + c.text);
     down.setAttribute("aria-label", "Move down: " + c.text);
+    tie.setAttribute("aria-label", "As good as the one above: " + c.text);
+    tie.setAttribute("aria-pressed", String(i > 0 && !!c.tie));
     up.disabled = i === 0;
     down.disabled = i === task.completions.length - 1;
+    tie.disabled = i === 0;
     up.addEventListener("click", () => move(i, i - 1));
     down.addEventListener("click", () => move(i, i + 1));
-    const item = el("li", { draggable: true, className: "completion" }, el("span", { className: "rank", textContent: String(i + 1) }), el("span", { className: "text", textContent: task.prompt.text + c.text }), up, down);
+    tie.addEventListener("click", () => { c.tie = !c.tie; renderTask(); document.querySelectorAll("#completions li")[i]?.querySelector("button.tie")?.focus(); });
+    const item = el("li", { draggable: true, className: "completion" }, el("span", { className: "rank", textContent: String(level[i] + 1) }), el("span", { className: "text", textContent: task.prompt.text + c.text }), tie, up, down);
     item.dataset.id = String(c.id);
     item.addEventListener("dragstart", (e) => { e.dataTransfer.setData("text/plain", String(i)); item.classList.add("dragging"); });
     item.addEventListener("dragend", () => item.classList.remove("dragging"));
@@ -88,7 +99,7 @@ function move(from, to) {
 $("#draw").addEventListener("click", async () => {
   try {
     task = await api("/task");
-    status("Order the completions, best first, then save.");
+    status("Order the completions, best first (= for one as good as the one above), then save.");
   } catch (err) {
     task = null;
     status(err.message, "error");
@@ -97,7 +108,10 @@ $("#draw").addEventListener("click", async () => {
 });
 $("#save").addEventListener("click", async () => {
   try {
-    const result = await api("/rankings", { method: "POST", body: JSON.stringify({ promptId: task.prompt.id, completionIds: task.completions.map((c) => c.id) }) });
+    const level = levels();
+    // A plain order needs no levels; with a tie, the API stores them (and makes no training pair of a tie).
+    const body = { promptId: task.prompt.id, completionIds: task.completions.map((c) => c.id), ...(level[level.length - 1] === level.length - 1 ? {} : { levels: level }) };
+    const result = await api("/rankings", { method: "POST", body: JSON.stringify(body) });
     status((result.created ? "Saved ranking #" : "Already saved as ranking #") + result.ranking.id + ".", "ok");
   } catch (err) {
     status(err.message, "error");

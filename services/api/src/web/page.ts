@@ -18,7 +18,8 @@ const STYLE = `
   li.completion { display: grid; grid-template-columns: 2rem 1fr auto auto; gap: .5rem; align-items: center; background: white; border: 1px solid #dde; border-radius: .5rem; padding: .6rem .8rem; margin: .4rem 0; cursor: grab; }
   li.completion.dragging { opacity: .5; }
   .rank { font-weight: 700; color: #2563eb; text-align: center; }
-  .move { padding: .2rem .6rem; }
+  .move, .tie { padding: .2rem .6rem; }
+  .tie[aria-pressed=true] { background: #dbeafe; }
   table { width: 100%; border-collapse: collapse; background: white; }
   th, td { text-align: left; vertical-align: top; border-bottom: 1px solid #e3e3ea; padding: .5rem; }
   td ol { margin: 0; padding-left: 1.2rem; }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -21,14 +21,11 @@ describe("ranklab-trainer CLI", () => {
   beforeAll(() => {
     const gen = cli(["data", "generate", "--out", data, "--train-lists", "200", "--dev-lists", "30", "--reviews", "200"]);
     expect(gen.code, gen.stderr).toBe(0);
-    writeFileSync(
-      join(dir, "tiny.json"),
-      JSON.stringify({ maxLength: 64, epochs: 3, learningRate: 2e-3, model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64, maxVocab: 800 } }),
-    );
   });
 
-  it("trains a reward model from the generated TSV, printing the seed's lines", () => {
-    const r = cli(["reward", "train", "--config", join(dir, "tiny.json"), "--train", join(data, "rank_train.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", out, "--logs-dir", join(dir, "logs"), "--eval-every", "25", "--quiet"]);
+  it("trains a reward model from the generated TSV (config given inline), printing the seed's lines", () => {
+    const tiny = JSON.stringify({ maxLength: 64, epochs: 3, learningRate: 2e-3, model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64, maxVocab: 800 } });
+    const r = cli(["reward", "train", "--config", tiny, "--train", join(data, "rank_train.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", out, "--logs-dir", join(dir, "logs"), "--eval-every", "25", "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/tfjs backend: wasm/);
     expect(r.stdout).toMatch(/global step \d+, epoch: \d+, loss: [\d.]+, speed: [\d.]+ step\/s/);
@@ -37,13 +34,15 @@ describe("ranklab-trainer CLI", () => {
     expect(existsSync(join(dir, "logs", "reward-model.png"))).toBe(true);
   });
 
-  it("scores texts with tfjs and, after export, with ONNX: the same numbers, positive above negative", () => {
+  it("scores texts with tfjs and with ONNX (exported on the way when missing): the same numbers, positive above negative", () => {
     const texts = ["说实话，真的很满意，质量很好，物流很快。强烈推荐！", "说实话，真的很失望，质量很差，物流太慢了。差评！"];
     const tfjs = cli(["reward", "score", "--model", join(out, "best"), ...texts]);
     expect(tfjs.code, tfjs.stderr).toBe(0);
-    expect(cli(["onnx", "export", join(out, "best")]).code).toBe(0);
+    rmSync(join(out, "best", "model.onnx"), { force: true });
     const onnx = cli(["reward", "score", "--model", join(out, "best"), "--onnx"], texts.join("\n"));
     expect(onnx.code, onnx.stderr).toBe(0);
+    expect(onnx.stderr).toMatch(/reward score: exported .*model\.onnx \(the folder had no model\.onnx\)/);
+    expect(existsSync(join(out, "best", "model.onnx"))).toBe(true);
     const parse = (s: string) => s.trim().split("\n").map((l) => Number(l.split("\t")[0]));
     const [a, b] = [parse(tfjs.stdout), parse(onnx.stdout)];
     expect(a).toHaveLength(2);
@@ -68,6 +67,8 @@ describe("ranklab-trainer CLI", () => {
     }, /model\.safetensors: .* has shape \[.*\] but config\.json implies/],
     ["an unknown flag", () => ["reward", "train", "--epoch", "3"], /reward train: Unknown option '--epoch'/],
     ["a bad config value", () => (writeFileSync(join(dir, "bad.json"), JSON.stringify({ train: ["a"], dev: "b", out: "c", learningRate: -1 })), ["reward", "train", "--config", join(dir, "bad.json")]), /bad\.json: learningRate: /],
+    ["a bad inline config value", () => ["reward", "train", "--config", '{"train": ["a"], "dev": "b", "out": "c", "learningRate": -1}'], /--config: learningRate: /],
+    ["inline config that is not JSON", () => ["reward", "train", "--config", "{epochs: 2}"], /--config: not valid JSON .*give a JSON object or the path of a \.json file/],
     ["an unknown backend", () => ["backend", "--backend", "tpu"], /--backend must be one of tensorflow-gpu, tensorflow, wasm, cpu, got "tpu"/],
   ];
   for (const [name, args, message] of bad) {

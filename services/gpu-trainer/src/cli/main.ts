@@ -2,19 +2,20 @@
 import { ZodError } from "zod";
 import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
 import { UserError } from "../errors.ts";
-import { dataGenerate, generateCommand, onnxExport } from "./other-commands.ts";
-import { ppoDemoCommand, prepareCommand } from "./ppo-commands.ts";
+import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
+import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardScore, rewardTrain } from "./reward-commands.ts";
 
 const HELP = `ranklab-trainer: train and run ranklab's models.
 
-  reward train --train FILE... --dev FILE --out DIR [--config JSON] [--epochs N] [--max-length N]
+  reward train --train FILE... --dev FILE --out DIR [--config FILE|JSON] [--epochs N] [--max-length N]
                [--lists-per-step N] [--lr X] [--base-model DIR] [--eval-every N] [--log-every N] [--quiet]
       Train a reward model on rank lists (TSV: one list a line, best first, tab-separated) or
       pairwise JSONL (chosen/rejected). Best checkpoint by dev pairwise accuracy in DIR/best,
       resumable state in DIR/last, curve in logs/<run-name>.png.
   reward score --model DIR [--onnx] [--file FILE | TEXT...]
       Print one score per text (tab, the text). Texts from arguments, a file, or stdin.
+      --onnx scores on onnxruntime, exporting DIR/model.onnx first when it is missing.
   data generate --out DIR [--train-lists N] [--dev-lists N] [--reviews N] [--seed S]
       Write the project's generated Chinese reviews: rank_train.tsv, rank_dev.tsv, reviews.jsonl.
   onnx export DIR...
@@ -22,13 +23,13 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   generate --model DIR [--engine onnx|tfjs] [--max-new-tokens N] [--temperature T] [--top-k K]
            [--top-p P] [--seed S] [--samples N] PROMPT...
       Continue prompts with a GPT-2 folder.
-  prepare [--home DIR] [--config JSON] [--engine onnx|tfjs] [--quiet]
+  prepare [--home DIR] [--config FILE|JSON] [--engine onnx|tfjs] [--quiet]
       Make the embedded defaults once (cached under DIR, default .ranklab): generated reviews,
       a small GPT-2 pretrained on them (on onnxruntime by default; --engine tfjs for tfjs),
       and a sentiment classifier.
   ppo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]...
            [--batch-size N] [--mini-batch-size N] [--lr X] [--max-new-tokens N] [--engine onnx|tfjs]
-           [--config JSON] [--out DIR] [--logs-dir DIR] [--quiet]
+           [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]
       The seed's step 1: PPO until the policy writes positive reviews. Prints
       "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
   ppo human [--scale 0-1|1-5] [--labels FILE] [--api-url URL --api-token T] [--rater NAME]
@@ -39,6 +40,7 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   backend
       Print the tfjs backend that would be used.
 
+--config takes the path of a JSON file or the JSON itself (--config '{"epochs": 2}'); flags override it.
 Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present).
 Exit status: 0 done, 2 bad input (the message says what and where), 1 anything else.`;
 
@@ -82,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       await prepareCommand(rest.slice(1));
     } else if (key === "ppo demo" || key === "ppo human") {
       await useBackend(backend);
-      await ppoDemoCommand(args, sub === "human" ? "human" : "demo");
+      await ppoCommand(args, sub === "human" ? "human" : "demo");
     } else if (command === "backend") await useBackend(backend);
     else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
     else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);

@@ -1,23 +1,22 @@
 import { join } from "node:path";
-import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { parseOrExplain, readJsonFile } from "../io/json-file.ts";
+import { parseOrExplain } from "../io/json-file.ts";
 import { SEED_PROMPTS, prepare } from "../prepare/prepare.ts";
-import { DemoSchema, runPpoDemo } from "../ppo/sentiment-demo.ts";
-import { httpReward } from "../rewards/http-reward.ts";
-import { modelReward } from "../rewards/model-rewards.ts";
-import { apiLabelForwarder } from "../rewards/api-label-forwarder.ts";
-import { humanReward } from "../rewards/human-reward.ts";
-import type { RewardFunction } from "../rewards/reward-function.ts";
-import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
+import { PpoRunSchema, trainPpo } from "../ppo/train.ts";
+import { httpReward } from "../reward-functions/http-reward.ts";
+import { modelReward } from "../reward-functions/model-rewards.ts";
+import { apiLabelForwarder } from "../reward-functions/api-label-forwarder.ts";
+import { humanReward } from "../reward-functions/human-reward.ts";
+import type { RewardFunction } from "../reward-functions/reward-function.ts";
+import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 
 /** `prepare`: the embedded default models, made once and cached under --home. */
 export async function prepareCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs("prepare", argv, { home: { type: "string" }, config: { type: "string" }, engine: { type: "string" }, quiet: { type: "boolean" } });
-  const fromFile = values.config ? readJsonFile(values.config, z.record(z.string(), z.unknown())) : {};
+  const { values: fromFile } = readConfigFlag(values.config, "prepare flags");
   const engine = (["onnx", "tfjs"] as const).find((e) => e === values.engine);
   if (values.engine !== undefined && !engine) throw new UserError(`prepare: --engine must be onnx or tfjs, got "${values.engine}"`);
-  // --engine picks what pretrains the policy (policy.train.engine), over the config file's choice.
+  // --engine picks what pretrains the policy (policy.train.engine), over the config's choice.
   const policy = (fromFile.policy ?? {}) as Record<string, unknown>;
   const withEngine = engine ? { policy: { ...policy, train: { ...((policy.train ?? {}) as Record<string, unknown>), engine } } } : {};
   const result = await prepare({ ...fromFile, ...withEngine, ...(values.home ? { home: values.home } : {}), ...(values.quiet ? { quiet: true } : {}) });
@@ -29,7 +28,7 @@ export async function prepareCommand(argv: string[]): Promise<void> {
  * --reward-model / --reward-url say otherwise. `ppo human`: the same loop with a person
  * typing each score (the seed's step 2).
  */
-export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "demo"): Promise<void> {
+export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"): Promise<void> {
   const command = `ppo ${mode}`;
   const { values } = parseCommandArgs(command, argv, {
     scale: { type: "string" },
@@ -70,7 +69,7 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   // The embedded defaults are made (or found cached) only when a model is not given.
   const needsDefaults = !values.policy || (mode === "demo" && !values["reward-model"] && !values["reward-url"]);
   const defaults = needsDefaults ? await prepare({ home, quiet: values.quiet ?? false }) : undefined;
-  const fromFile = values.config ? readJsonFile(values.config, z.record(z.string(), z.unknown())) : {};
+  const { values: fromFile, name: configName } = readConfigFlag(values.config, `${command} flags`);
   const ppoFromFile = (fromFile.ppo ?? {}) as Record<string, unknown>;
   const ppoFlags = Object.fromEntries(
     Object.entries({
@@ -84,7 +83,7 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   // A person reads every sample and scores a few a batch; trl's tutorial did the same with batch 4.
   // No progress bar under the questions: the epoch lines say where training is.
   const humanDefaults = mode === "human" ? { epochs: 1000, samplesShown: 0, runName: "PPO-Human-Zh", quiet: true, ppo: { batchSize: 4, miniBatchSize: 2 } } : { ppo: {} };
-  const options = parseOrExplain(values.config ?? `${command} flags`, DemoSchema, {
+  const options = parseOrExplain(configName, PpoRunSchema, {
     ...humanDefaults,
     ...fromFile,
     policyDir: values.policy ?? defaults!.policyDir,
@@ -114,7 +113,7 @@ export async function ppoDemoCommand(argv: string[], mode: "demo" | "human" = "d
   } else if (values["reward-url"]) reward = httpReward(values["reward-url"], values["reward-token"] ? { token: values["reward-token"] } : {});
   else reward = await modelReward(values["reward-model"] ?? defaults!.classifierDir, { engine: options.engine });
   try {
-    await runPpoDemo(options, reward);
+    await trainPpo(options, reward);
   } finally {
     await reward.close?.();
   }

@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { loadBertDir } from "../io/bert-dir.ts";
-import { parseOrExplain, readJsonFile } from "../io/json-file.ts";
+import { parseOrExplain } from "../io/json-file.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
-import { asItems, scoreItems } from "../reward/score-tfjs.ts";
-import { trainRewardModel } from "../reward/train.ts";
-import { RewardTrainConfigSchema } from "../reward/train-config.ts";
+import { exportBertOnnx } from "../onnx/export-bert.ts";
+import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
+import { trainRewardModel } from "../reward-model/train.ts";
+import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { disposeParams } from "../models/params.ts";
-import { z } from "zod";
-import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
+import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 
 /** `reward train`: flags override a JSON config file, which overrides the defaults. */
 export async function rewardTrain(argv: string[]): Promise<void> {
@@ -30,7 +31,7 @@ export async function rewardTrain(argv: string[]): Promise<void> {
     quiet: { type: "boolean" },
     backend: { type: "string" },
   });
-  const fromFile = values.config ? readJsonFile(values.config, z.record(z.string(), z.unknown())) : {};
+  const { values: fromFile, name: configName } = readConfigFlag(values.config, "reward train flags");
   const flags = Object.fromEntries(
     Object.entries({
       train: values.train,
@@ -49,7 +50,7 @@ export async function rewardTrain(argv: string[]): Promise<void> {
       quiet: values.quiet,
     }).filter(([, v]) => v !== undefined),
   );
-  const config = parseOrExplain(values.config ?? "reward train flags", RewardTrainConfigSchema, { ...fromFile, ...flags });
+  const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...flags });
   await trainRewardModel(config);
 }
 
@@ -79,6 +80,8 @@ export async function rewardScore(argv: string[]): Promise<void> {
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
   let scores: number[];
   if (values.onnx) {
+    // A checkpoint folder without model.onnx (e.g. reward train's best/) is exported once, next to its weights.
+    if (!existsSync(join(values.model, "model.onnx"))) console.error(`reward score: exported ${exportBertOnnx(values.model, model)} (the folder had no model.onnx)`);
     const scorer = await OnnxBertScorer.open(values.model, model);
     scores = await scorer.score(items, options);
     await scorer.close();

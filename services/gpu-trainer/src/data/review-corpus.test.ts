@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRankTsv } from "../reward/rank-data.ts";
+import { parseRankTsv } from "../reward-model/rank-data.ts";
 import { generateRankLists, generateReviews, toRankTsv } from "./review-corpus.ts";
 
 describe("generated review corpus", () => {

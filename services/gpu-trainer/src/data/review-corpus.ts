@@ -1,4 +1,4 @@
-import type { RankList } from "../reward/rank-data.ts";
+import type { RankList } from "../reward-model/rank-data.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import { ASPECTS, CONTRASTS, DOMAINS, INTENSIFIERS, JOINERS, OPENINGS, VERDICTS, type Domain } from "./review-vocab.ts";
 

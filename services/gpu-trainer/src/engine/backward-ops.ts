@@ -1,3 +1,4 @@
+import { activationForm, type Activation } from "../models/layers.ts";
 import type { GraphBuilder } from "../onnx/graph-builder.ts";
 import { DataType } from "../onnx/proto.ts";
 
@@ -15,10 +16,11 @@ export function layerNormBackward(g: GraphBuilder, dy: string, xhat: string, rst
   return { dx: g.o("Mul", [centred, rstd]), dGamma: sumRows(g, g.o("Mul", [dy, xhat])), dBeta: sumRows(g, dy) };
 }
 
-/** The activation's derivative at the pre-activation `u`, times `da`: GPT-2's gelu_new (tanh form), BERT's gelu (erf form), relu. */
-export function activationBackward(g: GraphBuilder, kind: "gelu" | "gelu_new" | "relu", u: string, da: string): string {
-  if (kind === "relu") return g.o("Mul", [da, g.o("Cast", [g.o("Greater", [u, g.scalar(0)])], { to: DataType.FLOAT })]);
-  if (kind === "gelu") {
+/** The activation's derivative at the pre-activation `u`, times `da`, for each form models/layers.ts computes: GELU's tanh form (gelu_new and its aliases), its erf form (gelu), relu. */
+export function activationBackward(g: GraphBuilder, kind: Activation, u: string, da: string): string {
+  const form = activationForm(kind);
+  if (form === "relu") return g.o("Mul", [da, g.o("Cast", [g.o("Greater", [u, g.scalar(0)])], { to: DataType.FLOAT })]);
+  if (form === "erf") {
     // d/du [u·Φ(u)] = Φ(u) + u·φ(u)
     const cdf = g.o("Mul", [g.o("Add", [g.o("Erf", [g.o("Mul", [u, g.scalar(Math.SQRT1_2)])]), g.scalar(1)]), g.scalar(0.5)]);
     const pdf = g.o("Mul", [g.o("Exp", [g.o("Mul", [g.o("Mul", [u, u]), g.scalar(-0.5)])]), g.scalar(1 / Math.sqrt(2 * Math.PI))]);

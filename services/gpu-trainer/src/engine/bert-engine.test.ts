@@ -4,7 +4,7 @@ import { selectBackend } from "../backend/select-backend.ts";
 import type { BertModel } from "../io/bert-dir.ts";
 import { BertConfigSchema, bertForward, bertParamSpecs, type BertConfig } from "../models/bert.ts";
 import { disposeParams, initParams } from "../models/params.ts";
-import { rankLoss } from "../reward/rank-loss.ts";
+import { rankLoss } from "../reward-model/rank-loss.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { AdamW } from "./adamw.ts";

@@ -97,6 +97,8 @@ describe("GPT-2 gradients on onnxruntime", () => {
     ["gelu_new, tied head, value head", {}, true],
     ["gelu (erf), untied head", { activation_function: "gelu", tie_word_embeddings: false }, false],
     ["relu, n_inner 24", { activation_function: "relu", n_inner: 24 }, false],
+    ["gelu_fast, scores scaled by 1/√hd and 1/(layer + 1)", { activation_function: "gelu_fast", scale_attn_by_inverse_layer_idx: true }, true],
+    ["gelu_python, unscaled scores", { activation_function: "gelu_python", scale_attn_weights: false }, false],
   ] as const) {
     it(`equal tfjs's for every parameter (${label})`, async () => {
       const model = tinyModel(tinyConfig(extra), valueHead);

@@ -1,5 +1,5 @@
 import type { Gpt2Config } from "../models/gpt2.ts";
-import { gpt2ParamSpecs } from "../models/gpt2.ts";
+import { gpt2AttentionScale, gpt2ParamSpecs } from "../models/gpt2.ts";
 import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
@@ -49,7 +49,6 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   const inner = config.n_inner ?? 4 * d;
   const V = config.vocab_size;
   const eps = config.layer_norm_epsilon;
-  const scale = 1 / Math.sqrt(hd);
   const params = gpt2ParamSpecs(config, valueHead);
   const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
   const headName = config.tie_word_embeddings ? "transformer.wte.weight" : "lm_head.weight";
@@ -88,7 +87,7 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     save(q, `saved.${l}.q`, headDims);
     save(k, `saved.${l}.k`, headDims);
     save(v, `saved.${l}.v`, headDims);
-    const scores = f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(scale)]), "attention_bias"]);
+    const scores = f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(gpt2AttentionScale(config, l))]), "attention_bias"]);
     const probs = f.o("Softmax", [scores], { axis: -1 });
     save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
     const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, d])]); // [N, d]
@@ -176,7 +175,7 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     // Attention: x += c_proj(softmax(q·kᵀ/√hd + bias)·v).
     const dContext = denseBack(`${b}.attn.c_proj`, `saved.${l}.context`, dx); // [N, d]
     const dCtx = g.o("Transpose", [g.o("Reshape", [dContext, headShape])], { perm: [0, 2, 1, 3] }); // [B, h, T, hd]
-    const { dQ, dK, dV } = attentionBackward(g, { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` }, dCtx, scale);
+    const { dQ, dK, dV } = attentionBackward(g, { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` }, dCtx, gpt2AttentionScale(config, l));
     const stacked = g.o("Concat", [dQ, dK, dV].map((t) => g.o("Unsqueeze", [t, g.ints([0])])), { axis: 0 }); // [3, B, h, T, hd]
     const dQkv = g.o("Reshape", [g.o("Transpose", [stacked], { perm: [1, 3, 0, 2, 4] }), g.ints([-1, 3 * d])]); // [N, 3d]
     dx = g.o("Add", [dx, layerNormBack(`${b}.ln_1`, `${l}.ln_1`, denseBack(`${b}.attn.c_attn`, normed(`${b}.ln_1`, `${l}.ln_1`), dQkv))]);

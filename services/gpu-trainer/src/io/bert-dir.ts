@@ -7,7 +7,8 @@ import { paramsFromTensors, paramsToTensors, type Params } from "../models/param
 import { vocabTxt } from "../tokenizer/vocab.ts";
 import { loadTokenizer, type WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { parseOrExplain, readJsonFile, writeJsonFile } from "./json-file.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { readCheckpointWeights } from "./checkpoint-weights.ts";
+import { writeSafetensors } from "./safetensors.ts";
 
 export interface BertModel {
   config: BertConfig;
@@ -15,12 +16,38 @@ export interface BertModel {
   tokenizer: WordPieceTokenizer;
 }
 
-/** Hugging Face's config.json for the head: `num_labels` is derived from id2label there. */
+/**
+ * What a config asks for that transformers' Bert/ErnieForSequenceClassification does not
+ * compute (it would ignore these fields and score differently, without a warning).
+ */
+export function ranklabOnlyFeatures(config: BertConfig): string[] {
+  const features: string[] = [];
+  if (config.classifier_pooling === "mean") features.push('classifier_pooling "mean"');
+  if (config.bigram_buckets > 0) features.push("bigram_buckets");
+  if (!config.add_pooling_layer) features.push("add_pooling_layer false");
+  return features;
+}
+
+/** The model_type ranklab writes for a model with ranklab-only features: transformers refuses it unless its loading code (README) is registered. */
+const RANKLAB_PREFIX = "ranklab_";
+
+/**
+ * Hugging Face's config.json for the head: `num_labels` is derived from id2label there.
+ * A model transformers computes exactly keeps model_type bert/ernie and the
+ * Bert/ErnieForSequenceClassification architecture. One with ranklab-only features
+ * (mean pooling, bigram embeddings, no pooler) is written as model_type
+ * `ranklab_bert`/`ranklab_ernie` and architecture `RanklabBertForSequenceClassification`,
+ * so AutoModelForSequenceClassification refuses it instead of loading it as plain BERT
+ * (which pools on [CLS] and scores differently); the README gives the loading code.
+ */
 function hfConfig(config: BertConfig) {
   const labels = config.num_labels === 2 ? ["negative", "positive"] : Array.from({ length: config.num_labels }, (_, i) => `LABEL_${i}`);
+  const own = ranklabOnlyFeatures(config).length > 0;
+  const base = config.model_type === "ernie" ? "Ernie" : "Bert";
   return {
     ...config,
-    architectures: [config.model_type === "ernie" ? "ErnieForSequenceClassification" : "BertForSequenceClassification"],
+    model_type: own ? `${RANKLAB_PREFIX}${config.model_type}` : config.model_type,
+    architectures: [own ? `Ranklab${base}ForSequenceClassification` : `${base}ForSequenceClassification`],
     id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
     label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
   };
@@ -52,12 +79,10 @@ export function loadBertDir(dir: string, overrides: Partial<BertConfig> = {}): B
   // Hugging Face derives num_labels from id2label.
   const id2label = raw.id2label as Record<string, string> | undefined;
   const numLabels = id2label ? Object.keys(id2label).length : raw.num_labels;
-  const config = parseOrExplain(configPath, BertConfigSchema, { ...raw, num_labels: numLabels, ...overrides });
-  const weightsPath = join(dir, "model.safetensors");
-  if (!existsSync(weightsPath)) {
-    throw new UserError(`${dir}: no model.safetensors${existsSync(join(dir, "pytorch_model.bin")) ? " (pytorch_model.bin is not read; convert it with safetensors' convert script)" : ""}`);
-  }
-  const { tensors } = readSafetensors(weightsPath);
+  // ranklab_bert/ranklab_ernie: ranklab's own variants of those encoders (see hfConfig).
+  const modelType = typeof raw.model_type === "string" && raw.model_type.startsWith(RANKLAB_PREFIX) ? raw.model_type.slice(RANKLAB_PREFIX.length) : raw.model_type;
+  const config = parseOrExplain(configPath, BertConfigSchema, { ...raw, model_type: modelType, num_labels: numLabels, ...overrides });
+  const { tensors, path: weightsPath } = readCheckpointWeights(dir);
   // Base encoders (BertModel) name weights without the `bert.` prefix.
   const prefix = config.model_type === "ernie" ? "ernie." : "bert.";
   const aliases = (name: string) => bertWeightAliases(name).flatMap((n) => [n, n.startsWith(prefix) ? n.slice(prefix.length) : n]);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
@@ -7,7 +7,8 @@ import { paramsFromTensors, paramsToTensors, type Params } from "../models/param
 import { loadTokenizer, type WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { writeTokenizerFiles } from "./bert-dir.ts";
 import { parseOrExplain, readJsonFile, writeJsonFile } from "./json-file.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { readCheckpointWeights } from "./checkpoint-weights.ts";
+import { writeSafetensors } from "./safetensors.ts";
 
 /**
  * A GPT-2 policy with a BERT WordPiece tokenizer, as Chinese GPT-2 checkpoints such as
@@ -40,9 +41,7 @@ export function saveGpt2Dir(dir: string, model: Gpt2Model, extra: Record<string,
 export function loadGpt2Dir(dir: string, options: { valueHead?: boolean; seed?: number } = {}): Gpt2Model {
   const configPath = join(dir, "config.json");
   const config = parseOrExplain(configPath, Gpt2ConfigSchema, readJsonFile(configPath, z.record(z.string(), z.unknown())));
-  const weightsPath = join(dir, "model.safetensors");
-  if (!existsSync(weightsPath)) throw new UserError(`${dir}: no model.safetensors`);
-  const { tensors } = readSafetensors(weightsPath);
+  const { tensors, path: weightsPath } = readCheckpointWeights(dir);
   const valueHead = options.valueHead ?? tensors.has("v_head.summary.weight");
   // GPT2Model checkpoints (no LM head) name weights without the `transformer.` prefix.
   const aliases = (name: string) => [name, name.replace(/^transformer\./, "")];

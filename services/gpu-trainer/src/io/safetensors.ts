@@ -4,7 +4,8 @@ import { UserError } from "../errors.ts";
 /**
  * The safetensors format Hugging Face checkpoints use: an 8-byte little-endian header
  * length, a JSON header `{name: {dtype, shape, data_offsets}}`, then the raw bytes.
- * Read: F32, F16, BF16 (converted to float32). Written: F32.
+ * Read: F32, F16, BF16 (converted to float32); tensors of any dtype may be skipped by
+ * name (the integer buffers some checkpoints carry). Written: F32.
  */
 export interface NamedTensor {
   shape: number[];
@@ -15,7 +16,10 @@ export type TensorMap = Map<string, NamedTensor>;
 
 const HEADER_LIMIT = 100 * 1024 * 1024;
 
-export function readSafetensors(path: string): { tensors: TensorMap; metadata: Record<string, string> } {
+/** Bytes per element of the safetensors dtypes a checkpoint may hold. */
+const WIDTHS: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+export function readSafetensors(path: string, options: { skip?: (name: string) => boolean } = {}): { tensors: TensorMap; metadata: Record<string, string> } {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
   const bytes = readFileSync(path);
   if (bytes.byteLength < 8) throw new UserError(`${path}: too short to be a safetensors file`);
@@ -36,9 +40,10 @@ export function readSafetensors(path: string): { tensors: TensorMap; metadata: R
       continue;
     }
     const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    if (options.skip?.(name)) continue;
     const count = shape.reduce((a, b) => a * b, 1);
     const width = dtype === "F32" ? 4 : dtype === "F16" || dtype === "BF16" ? 2 : 0;
-    if (!width) throw new UserError(`${path}: tensor ${name} has dtype ${dtype}; ranklab reads F32, F16 and BF16`);
+    if (!width) throw new UserError(`${path}: tensor ${name} has dtype ${dtype}${WIDTHS[dtype] ? "" : " (unknown)"}; ranklab reads F32, F16 and BF16 weights`);
     if (end - begin !== count * width || base + end > bytes.byteLength) throw new UserError(`${path}: tensor ${name} (${dtype} ${JSON.stringify(shape)}) has ${end - begin} bytes, expected ${count * width}`);
     const raw = bytes.subarray(base + begin, base + end);
     tensors.set(name, { shape, data: toFloat32(raw, dtype, count) });
@@ -46,12 +51,14 @@ export function readSafetensors(path: string): { tensors: TensorMap; metadata: R
   return { tensors, metadata };
 }
 
-function toFloat32(raw: Buffer, dtype: string, count: number): Float32Array {
+/** `count` little-endian F32, F16 or BF16 values as float32. */
+export function toFloat32(raw: Buffer, dtype: string, count: number): Float32Array {
   const out = new Float32Array(count);
   if (dtype === "F32") {
     for (let i = 0; i < count; i++) out[i] = raw.readFloatLE(i * 4);
     return out;
   }
+  if (dtype !== "F16" && dtype !== "BF16") throw new Error(`toFloat32: dtype ${dtype}`);
   const scratch = new DataView(new ArrayBuffer(4));
   for (let i = 0; i < count; i++) {
     const half = raw.readUInt16LE(i * 2);

@@ -1,6 +1,8 @@
 import { Resvg } from "@resvg/resvg-js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
 
 export interface Series {
   name: string;
@@ -13,60 +15,103 @@ export interface Panel {
   series: Series[];
 }
 
+/** matplotlib's first colours, which trl's and the seed's curves use. */
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
-const W = 520;
-const H = 300;
-const M = { left: 64, right: 16, top: 36, bottom: 44 };
+const WIDTH = 420;
+const HEIGHT = 220;
+/** The font the Dockerfile installs; resvg falls back to any system sans-serif. */
+const FONT = "DejaVu Sans";
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
-const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : Number(v.toPrecision(3)).toString());
+/** vega-scenegraph's SVG string renderer (what `toSVG` uses); vega exports it, its typings do not. */
+interface SvgStringRenderer {
+  initialize(el: null, width: number, height: number, origin: [number, number]): SvgStringRenderer;
+  background(color: unknown): SvgStringRenderer;
+  render(scene: unknown): SvgStringRenderer;
+  svg(): string;
+}
+const { SVGStringRenderer } = vega as unknown as { SVGStringRenderer: new (loader: unknown) => SvgStringRenderer };
 
-function panelSvg(panel: Panel, ox: number, oy: number): string {
-  return `<g transform="translate(0, ${oy})">${panelBody(panel, ox)}</g>`;
+/**
+ * One panel as a vega-lite line chart: a line per series, coloured with a legend, the
+ * axes on nice round ticks (vega's), whole-number ticks when x counts steps or epochs.
+ * Non-finite values are left out; a series of one point is drawn as a point.
+ */
+export function lineChart(panel: Panel) {
+  const values = panel.series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).map((p) => ({ series: s.name, x: p.x, y: p.y })));
+  const integralX = values.every((v) => Number.isInteger(v.x));
+  const fewPoints = panel.series.some((s) => s.points.length <= 1);
+  return {
+    title: values.length ? panel.title : `${panel.title}: no data`,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: "line" as const, strokeWidth: 2, point: fewPoints },
+    encoding: {
+      x: { field: "x", type: "quantitative" as const, title: panel.xLabel, scale: { zero: false, nice: true }, axis: integralX ? { format: "d", tickMinStep: 1 } : {} },
+      y: { field: "y", type: "quantitative" as const, title: null, scale: { zero: false, nice: true } },
+      color: {
+        field: "series",
+        type: "nominal" as const,
+        title: null,
+        scale: { domain: panel.series.map((s) => s.name), range: COLORS },
+        legend: { orient: "top" as const, direction: "horizontal" as const },
+      },
+    },
+  };
 }
 
-function panelBody(panel: Panel, ox: number): string {
-  const all = panel.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
-  if (all.length === 0) return `<text x="${ox + W / 2}" y="${H / 2}" text-anchor="middle">${esc(panel.title)}: no data</text>`;
-  let [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
-  let [y0, y1] = [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
-  if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
-  if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
-  const pad = (y1 - y0) * 0.05;
-  [y0, y1] = [y0 - pad, y1 + pad];
-  // Steps and epochs are whole numbers: label them so.
-  const integralX = all.every((p) => Number.isInteger(p.x));
-  const sx = (x: number) => ox + M.left + ((x - x0) / (x1 - x0)) * (W - M.left - M.right);
-  const sy = (y: number) => M.top + (1 - (y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
-  const parts: string[] = [`<text x="${ox + W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(panel.title)}</text>`];
-  for (let k = 0; k <= 4; k++) {
-    const yv = y0 + ((y1 - y0) * k) / 4;
-    const xv = x0 + ((x1 - x0) * k) / 4;
-    parts.push(
-      `<line x1="${ox + M.left}" x2="${ox + W - M.right}" y1="${sy(yv)}" y2="${sy(yv)}" stroke="#e5e5e5"/>`,
-      `<text x="${ox + M.left - 6}" y="${sy(yv) + 4}" text-anchor="end" font-size="11">${fmt(yv)}</text>`,
-      `<text x="${sx(xv)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${integralX ? Math.round(xv) : fmt(xv)}</text>`,
-    );
+/** Panels in a grid, `columns` wide, each with its own scales and legend. */
+export function panelGrid(panels: Panel[], columns = 3): TopLevelSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    background: "white",
+    padding: 12,
+    config: { font: FONT, title: { fontSize: 14 }, axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal" }, legend: { labelFontSize: 11 } },
+    columns: Math.min(columns, panels.length),
+    concat: panels.map(lineChart),
+    resolve: { scale: { x: "independent", y: "independent", color: "independent" } },
+  };
+}
+
+/** A vega-lite spec as SVG, rendered by vega in Node (no browser, no canvas); `view.toSVG()` is the same, awaited. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
   }
-  parts.push(`<text x="${ox + W / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${esc(panel.xLabel)}</text>`);
-  panel.series.forEach((s, i) => {
-    const pts = s.points.filter((p) => Number.isFinite(p.y));
-    const color = COLORS[i % COLORS.length];
-    if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${sx(p.x)},${sy(p.y)}`).join(" ")}"/>`);
-    else if (pts[0]) parts.push(`<circle cx="${sx(pts[0].x)}" cy="${sy(pts[0].y)}" r="3" fill="${color}"/>`);
-    parts.push(`<text x="${ox + W - M.right - 4}" y="${M.top + 14 + i * 14}" text-anchor="end" font-size="11" fill="${color}">${esc(s.name)}</text>`);
-  });
-  return parts.join("");
 }
 
-/** Panels in a grid (`columns` wide) as an SVG, rendered to PNG with resvg (no browser, no native canvas). */
+/**
+ * The same SVG without awaiting: the data are inline, so vega's dataflow runs at once
+ * and its SVG string renderer needs no image loads. The training loops plot between
+ * steps, synchronously. The view's size is private to vega (as `toSVG` reads it); the
+ * tests check this against `renderSvg`.
+ */
+export function renderSvgSync(spec: TopLevelSpec): string {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" }).run();
+  try {
+    const size = view as unknown as { _viewWidth: number; _viewHeight: number };
+    const padding = view.padding() as { left: number; right: number; top: number; bottom: number };
+    const origin = view.origin();
+    const width = size._viewWidth + padding.left + padding.right;
+    const height = size._viewHeight + padding.top + padding.bottom;
+    const scene = (view.scenegraph() as unknown as { root: unknown }).root;
+    return new SVGStringRenderer(view.loader())
+      .initialize(null, width, height, [padding.left + origin[0], padding.top + origin[1]])
+      .background(view.background())
+      .render(scene)
+      .svg();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Panels in a grid as a PNG: vega-lite spec → vega SVG → resvg. */
 export function savePlotPng(path: string, panels: Panel[], columns = 3): void {
-  const cols = Math.min(columns, panels.length);
-  const rows = Math.ceil(panels.length / cols);
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W * cols}" height="${H * rows}" font-family="DejaVu Sans, sans-serif"><rect width="100%" height="100%" fill="white"/>${panels
-    .map((p, i) => panelSvg(p, (i % cols) * W, Math.floor(i / cols) * H))
-    .join("")}</svg>`;
+  const svg = renderSvgSync(panelGrid(panels, columns));
   mkdirSync(dirname(path), { recursive: true });
-  const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" } }).render().asPng();
+  const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT } }).render().asPng();
   writeFileSync(path, png);
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,27 @@ describe("BERT encoder with a scalar head", () => {
     expect(loaded.config.hidden_size).toBe(16);
     expect([...loaded.params.keys()]).toContain("bert.encoder.layer.1.attention.self.query.weight");
     expect(forward(loaded.params, ["很好", "垃圾，失望"])).toEqual(forward(params, ["很好", "垃圾，失望"]));
+  });
+
+  it("writes a plain BERT as BertForSequenceClassification, and a model transformers would score differently under ranklab's own model_type", () => {
+    const written = (cfg: typeof config) => {
+      const dir = mkdtempSync(join(tmpdir(), "bert-"));
+      const params = initParams(bertParamSpecs(cfg), 5);
+      saveBertDir(dir, { config: cfg, params, tokenizer });
+      const json = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { model_type: string; architectures: string[] };
+      // Reloads as the same model, with the same outputs.
+      const loaded = loadBertDir(dir);
+      expect(loaded.config).toMatchObject({ model_type: cfg.model_type, classifier_pooling: cfg.classifier_pooling, bigram_buckets: cfg.bigram_buckets });
+      expect(forward(loaded.params, ["很好", "垃圾，失望"], loaded.config)).toEqual(forward(params, ["很好", "垃圾，失望"], cfg));
+      return [json.model_type, json.architectures[0]];
+    };
+    expect(written(config)).toEqual(["bert", "BertForSequenceClassification"]);
+    // transformers pools on [CLS] through the pooler and knows no bigram table: these would load there as plain BERT and score differently.
+    expect(written(BertConfigSchema.parse({ ...config, classifier_pooling: "mean" }))).toEqual(["ranklab_bert", "RanklabBertForSequenceClassification"]);
+    expect(written(BertConfigSchema.parse({ ...config, bigram_buckets: 31 }))).toEqual(["ranklab_bert", "RanklabBertForSequenceClassification"]);
+    expect(written(BertConfigSchema.parse({ ...config, add_pooling_layer: false }))).toEqual(["ranklab_bert", "RanklabBertForSequenceClassification"]);
+    expect(written(BertConfigSchema.parse({ ...config, model_type: "ernie", use_task_id: true }))).toEqual(["ernie", "ErnieForSequenceClassification"]);
+    expect(written(BertConfigSchema.parse({ ...config, model_type: "ernie", classifier_pooling: "mean" }))).toEqual(["ranklab_ernie", "RanklabErnieForSequenceClassification"]);
   });
 
   it("refuses a config.json that does not match the weights, naming the weight", () => {

@@ -1,8 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { attention, geluErf, geluTanh, layerNorm, linear, paddingBias } from "./layers.ts";
+import { isFalse, PRUNED_HEADS, refuseUnsupported } from "./config-fields.ts";
+import { activate, ACTIVATIONS, attention, layerNorm, linear, paddingBias } from "./layers.ts";
 import { get, type ParamSpec, type Params } from "./params.ts";
-import { REWARD_INPUTS } from "../reward/reward-input.ts";
+import { REWARD_INPUTS } from "../reward-model/reward-input.ts";
 
 /**
  * A BERT-style encoder with a head on the first token: one output (a reward model, as
@@ -20,7 +21,7 @@ export const BertConfigSchema = z
     num_hidden_layers: z.number().int().positive(),
     num_attention_heads: z.number().int().positive(),
     intermediate_size: z.number().int().positive(),
-    hidden_act: z.enum(["gelu", "gelu_new", "relu"]).default("gelu"),
+    hidden_act: z.enum(ACTIVATIONS).default("gelu"),
     max_position_embeddings: z.number().int().positive(),
     type_vocab_size: z.number().int().positive().default(2),
     layer_norm_eps: z.number().positive().default(1e-12),
@@ -32,7 +33,9 @@ export const BertConfigSchema = z
     // ranklab's own small models: "mean" feeds the head the average of the unpadded
     // tokens instead of [CLS]. A model trained from scratch on a few thousand texts
     // learns a bag of contextual features far sooner than it learns to gather them
-    // into [CLS]. Hugging Face checkpoints have no such field and keep "cls".
+    // into [CLS]. Hugging Face checkpoints have no such field and keep "cls"; a model with
+    // "mean" is saved as model_type ranklab_bert (io/bert-dir.ts), which transformers refuses
+    // unless the README's loading code is registered.
     classifier_pooling: z.enum(["cls", "mean"]).default("cls"),
     // ranklab's own small models: hashed character-bigram embeddings added to each
     // token's (0 = none). Models trained from scratch on Chinese commonly use them
@@ -43,7 +46,15 @@ export const BertConfigSchema = z
     reward_input: z.enum(REWARD_INPUTS).optional(),
   })
   .passthrough()
-  .refine((c) => c.hidden_size % c.num_attention_heads === 0, { message: "hidden_size must be a multiple of num_attention_heads" });
+  .refine((c) => c.hidden_size % c.num_attention_heads === 0, { message: "hidden_size must be a multiple of num_attention_heads" })
+  .superRefine(
+    refuseUnsupported([
+      { field: "position_embedding_type", accepts: (v) => v === "absolute", why: "ranklab's encoder adds absolute position embeddings; relative_key/relative_key_query change the attention scores" },
+      { field: "is_decoder", accepts: isFalse, why: "ranklab's encoder attends both ways; a decoder's causal mask is not computed" },
+      { field: "add_cross_attention", accepts: isFalse, why: "ranklab's encoder has no cross-attention layers" },
+      PRUNED_HEADS,
+    ]),
+  );
 
 export type BertConfig = z.infer<typeof BertConfigSchema>;
 
@@ -104,7 +115,7 @@ export interface BertInputs {
 }
 
 function activation(config: BertConfig, x: tf.Tensor): tf.Tensor {
-  return config.hidden_act === "gelu" ? geluErf(x) : config.hidden_act === "gelu_new" ? geluTanh(x) : tf.relu(x);
+  return activate(config.hidden_act, x);
 }
 
 /** Drops units at `rate` during training (inverted dropout), the identity otherwise. */

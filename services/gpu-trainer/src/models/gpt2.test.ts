@@ -85,6 +85,40 @@ describe("GPT-2", () => {
     expect(() => loadGpt2Dir(dir)).toThrow(/model\.safetensors: transformer\.wte\.weight has shape \[\d+,16\] but config\.json implies \[\d+,32\]/);
   });
 
+  it("scales attention as transformers does: scale_attn_by_inverse_layer_idx divides layer l's scores by l + 1, scale_attn_weights false drops 1/√head_dim", () => {
+    const base = tinyModel(7);
+    const hd = config.n_embd / config.n_head;
+    // Scores are linear in the queries, so scaling layer l's scores by f(l) equals scaling the
+    // query third of its c_attn weight and bias by f(l) in a model without the option.
+    const withQueriesScaled = (factor: (layer: number) => number): Gpt2Model => {
+      const params = new Map(base.params);
+      for (let l = 0; l < config.n_layer; l++) {
+        for (const part of ["weight", "bias"]) {
+          const name = `transformer.h.${l}.attn.c_attn.${part}`;
+          const v = base.params.get(name)!;
+          const data = Float32Array.from(v.dataSync());
+          const width = 3 * config.n_embd;
+          for (let i = 0; i < data.length; i++) if (i % width < config.n_embd) data[i]! *= factor(l);
+          params.set(name, tf.variable(tf.tensor(data, v.shape)));
+        }
+      }
+      return { ...base, params };
+    };
+    const cases: [Record<string, boolean>, (l: number) => number][] = [
+      [{ scale_attn_by_inverse_layer_idx: true }, (l) => 1 / (l + 1)],
+      [{ scale_attn_weights: false }, () => Math.sqrt(hd)],
+      [{ scale_attn_weights: false, scale_attn_by_inverse_layer_idx: true }, (l) => Math.sqrt(hd) / (l + 1)],
+    ];
+    const plain = fullLogits(base, ids);
+    for (const [flags, factor] of cases) {
+      const flagged = fullLogits({ ...base, config: Gpt2ConfigSchema.parse({ ...config, ...flags }) }, ids);
+      const reference = fullLogits(withQueriesScaled(factor), ids);
+      flagged.forEach((row, t) => row.forEach((v, i) => expect(v).toBeCloseTo(reference[t]![i]!, 4)));
+      // The flag changes the logits (by more than the tolerance above).
+      expect(Math.max(...flagged.flatMap((row, t) => row.map((v, i) => Math.abs(v - plain[t]![i]!))))).toBeGreaterThan(1e-3);
+    }
+  });
+
   it("generates deterministically under a seed, stops at [SEP], and batches like single prompts when greedy", async () => {
     const model = tinyModel(5);
     const prompts = [[2, ...tokenizer.encodeText("这电影")], [2, ...tokenizer.encodeText("很好")], [2]];

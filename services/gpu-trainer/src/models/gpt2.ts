@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { geluErf, geluTanh, headAttention, layerNorm } from "./layers.ts";
+import { isFalse, PRUNED_HEADS, refuseUnsupported } from "./config-fields.ts";
+import { activate, ACTIVATIONS, headAttention, layerNorm } from "./layers.ts";
 import { get, type ParamSpec, type Params } from "./params.ts";
 
 /**
@@ -21,15 +22,21 @@ export const Gpt2ConfigSchema = z
     n_head: z.number().int().positive(),
     // null in config.json means 4 × n_embd.
     n_inner: z.number().int().positive().nullable().default(null),
-    activation_function: z.enum(["gelu_new", "gelu", "relu"]).default("gelu_new"),
+    activation_function: z.enum(ACTIVATIONS).default("gelu_new"),
     layer_norm_epsilon: z.number().positive().default(1e-5),
+    // Attention scores are divided by √head_dim (when true, transformers' default) and,
+    // when scale_attn_by_inverse_layer_idx is true (as in Stanford CRFM's Mistral GPT-2s), also by layer + 1.
+    scale_attn_weights: z.boolean().default(true),
+    scale_attn_by_inverse_layer_idx: z.boolean().default(false),
     bos_token_id: z.number().int().nonnegative().optional(),
     eos_token_id: z.number().int().nonnegative().optional(),
     pad_token_id: z.number().int().nonnegative().nullable().optional(),
     tie_word_embeddings: z.boolean().default(true),
   })
   .passthrough()
-  .refine((c) => c.n_embd % c.n_head === 0, { message: "n_embd must be a multiple of n_head" });
+  .refine((c) => c.n_embd % c.n_head === 0, { message: "n_embd must be a multiple of n_head" })
+  // reorder_and_upcast_attn is accepted: it computes the same scores in float32 (for fp16 training), and ranklab computes in float32.
+  .superRefine(refuseUnsupported([{ field: "add_cross_attention", accepts: isFalse, why: "ranklab's GPT-2 has no cross-attention layers" }, PRUNED_HEADS]));
 
 export type Gpt2Config = z.infer<typeof Gpt2ConfigSchema>;
 
@@ -89,6 +96,12 @@ export interface Gpt2Outputs {
   present: KvCache;
 }
 
+/** The factor on layer `layer`'s attention scores q·kᵀ, as transformers' GPT2Attention computes it. */
+export function gpt2AttentionScale(config: Gpt2Config, layer: number): number {
+  const headDim = config.n_embd / config.n_head;
+  return (config.scale_attn_weights ? 1 / Math.sqrt(headDim) : 1) / (config.scale_attn_by_inverse_layer_idx ? layer + 1 : 1);
+}
+
 /** Conv1D as GPT-2 stores it: x [N, in] · W [in, out] + b. */
 function conv1d(params: Params, prefix: string, x: tf.Tensor2D): tf.Tensor2D {
   return tf.add(tf.matMul(x, get(params, `${prefix}.weight`)), get(params, `${prefix}.bias`)) as tf.Tensor2D;
@@ -111,14 +124,6 @@ export function causalBias(attentionMask: tf.Tensor2D, newTokens: number): tf.Te
   });
 }
 
-/** Position ids that start at 0 on each row's first real token (left padding skipped), as Hugging Face computes them. */
-export function positionIdsFromMask(mask: number[][]): number[][] {
-  return mask.map((row) => {
-    let seen = 0;
-    return row.map((m) => (m ? seen++ : 0));
-  });
-}
-
 /** The forward pass over new positions, with an optional cache of earlier ones. Call inside tf.tidy. */
 export function gpt2Forward(params: Params, config: Gpt2Config, inputs: Gpt2Inputs): Gpt2Outputs {
   const [B, T] = inputs.inputIds.shape;
@@ -126,7 +131,7 @@ export function gpt2Forward(params: Params, config: Gpt2Config, inputs: Gpt2Inpu
   const heads = config.n_head;
   const hd = d / heads;
   const eps = config.layer_norm_epsilon;
-  const act = (x: tf.Tensor) => (config.activation_function === "gelu_new" ? geluTanh(x) : config.activation_function === "gelu" ? geluErf(x) : tf.relu(x));
+  const act = (x: tf.Tensor) => activate(config.activation_function, x);
 
   // 1. Token + position embeddings.  [B, T, d]
   const wte = get(params, "transformer.wte.weight");
@@ -146,7 +151,7 @@ export function gpt2Forward(params: Params, config: Gpt2Config, inputs: Gpt2Inpu
     const key = past ? (tf.concat([past.key, k!], 2) as tf.Tensor4D) : k!; // [B, h, past+T, hd]
     const value = past ? (tf.concat([past.value, v!], 2) as tf.Tensor4D) : v!;
     present.push({ key, value });
-    const context = tf.reshape(tf.transpose(headAttention(q!, key, value, bias), [0, 2, 1, 3]), [B, T, d]); // [B, T, d]
+    const context = tf.reshape(tf.transpose(headAttention(q!, key, value, bias, gpt2AttentionScale(config, l)), [0, 2, 1, 3]), [B, T, d]); // [B, T, d]
     x = tf.add(x, tf.reshape(conv1d(params, `${b}.attn.c_proj`, tf.reshape(context, [B * T, d]) as tf.Tensor2D), [B, T, d]));
     const h2 = tf.reshape(layerNorm(params, `${b}.ln_2`, x, eps), [B * T, d]) as tf.Tensor2D;
     const mlp = conv1d(params, `${b}.mlp.c_proj`, act(conv1d(params, `${b}.mlp.c_fc`, h2)) as tf.Tensor2D);

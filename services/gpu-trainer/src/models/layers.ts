@@ -27,6 +27,25 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * The `hidden_act`/`activation_function` values of Hugging Face configs ranklab computes.
+ * "gelu" and "gelu_python" are the exact erf form; "gelu_new", "gelu_fast" and
+ * "gelu_pytorch_tanh" (torch's gelu(approximate="tanh")) are one function, the tanh
+ * approximation, written three ways. Any other value is refused by the config schemas.
+ */
+export const ACTIVATIONS = ["gelu", "gelu_python", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "relu"] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** Which formula an activation name stands for (shared with the ONNX export). */
+export function activationForm(name: Activation): "erf" | "tanh" | "relu" {
+  return name === "relu" ? "relu" : name === "gelu" || name === "gelu_python" ? "erf" : "tanh";
+}
+
+export function activate(name: Activation, x: tf.Tensor): tf.Tensor {
+  const form = activationForm(name);
+  return form === "erf" ? geluErf(x) : form === "tanh" ? geluTanh(x) : tf.relu(x);
+}
+
+/**
  * Scaled dot-product attention over heads.
  * q, k, v: [B, T, C] → [B, T, C]; `bias` is added to the scores [B|1, 1, T|1, T]
  * (−1e9 where attention is not allowed: padding, or the future for a causal model).
@@ -40,9 +59,12 @@ export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads:
   return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B, T, C]);
 }
 
-/** Attention on heads already split: q [B, h, T, hd], k and v [B, h, Tk, hd] → [B, h, T, hd]. */
-export function headAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor | null): tf.Tensor4D {
-  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(q.shape[3])); // [B, h, T, Tk]
+/**
+ * Attention on heads already split: q [B, h, T, hd], k and v [B, h, Tk, hd] → [B, h, T, hd].
+ * Scores are q·kᵀ times `scale` (1/√hd unless a config says otherwise).
+ */
+export function headAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor | null, scale = 1 / Math.sqrt(q.shape[3])): tf.Tensor4D {
+  let scores = tf.mul(tf.matMul(q, k, false, true), scale); // [B, h, T, Tk]
   if (bias) scores = tf.add(scores, bias);
   return tf.matMul(tf.softmax(scores, -1), v) as tf.Tensor4D;
 }

@@ -45,7 +45,7 @@ export function paramsFromTensors(specs: ParamSpec[], tensors: TensorMap, source
       for (const [name, v] of initParams([spec], options.seed ?? 0)) params.set(name, v);
       continue;
     }
-    if (!found) throw new UserError(`${source}: missing weight ${spec.name}; does config.json match this model.safetensors?`);
+    if (!found) throw new UserError(`${source}: missing weight ${spec.name}; does config.json match these weights?`);
     if (found.shape.join(",") !== spec.shape.join(",")) {
       throw new UserError(`${source}: ${spec.name} has shape [${found.shape}] but config.json implies [${spec.shape}]`);
     }
@@ -68,10 +68,4 @@ export function get(params: Params, name: string): tf.Variable {
   const p = params.get(name);
   if (!p) throw new Error(`no parameter ${name}`);
   return p;
-}
-
-export function countParams(params: Params): number {
-  let n = 0;
-  for (const v of params.values()) n += v.size;
-  return n;
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { ortSessionOptions } from "./session-options.ts";
 import type { BertModel } from "../io/bert-dir.ts";
-import { encodeRewardItems, rewardInputOf, type RewardItem } from "../reward/reward-input.ts";
+import { encodeRewardItems, rewardInputOf, type RewardItem } from "../reward-model/reward-input.ts";
 
 const int64 = (data: Int32Array | number[], dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(Array.from(data, BigInt)), dims);
 

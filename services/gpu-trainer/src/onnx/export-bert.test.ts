@@ -6,7 +6,7 @@ import { selectBackend } from "../backend/select-backend.ts";
 import { saveBertDir, type BertModel } from "../io/bert-dir.ts";
 import { BertConfigSchema, bertParamSpecs, type BertConfig } from "../models/bert.ts";
 import { initParams } from "../models/params.ts";
-import { asItems, scoreItems } from "../reward/score-tfjs.ts";
+import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
 import { vocabFromTokens } from "../tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { OnnxBertScorer } from "./bert-session.ts";
@@ -48,6 +48,7 @@ describe("BERT export to ONNX", () => {
     ["a reward model ([CLS] pooling, erf GELU)", { num_labels: 1 }],
     ["a 2-way sentiment classifier (P(positive))", { num_labels: 2 }],
     ["mean pooling, tanh GELU, no pooler", { num_labels: 1, classifier_pooling: "mean", hidden_act: "gelu_new", add_pooling_layer: false }],
+    ["torch's tanh GELU (gelu_pytorch_tanh)", { num_labels: 1, hidden_act: "gelu_pytorch_tanh" }],
     ["hashed bigram embeddings (ranklab's small models)", { num_labels: 1, classifier_pooling: "mean", bigram_buckets: 97 }],
     ["ERNIE with task-type embeddings and text pairs", { num_labels: 1, model_type: "ernie", use_task_id: true, type_vocab_size: 4 }],
   ];

@@ -54,6 +54,27 @@ describe("GPT-2 export to ONNX", () => {
     decoder.dispose(b.cache);
   });
 
+  it("mirrors transformers' attention scaling options and the torch-named tanh GELU", async () => {
+    const scaled = Gpt2ConfigSchema.parse({ ...config, scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false, activation_function: "gelu_pytorch_tanh" });
+    const other: Gpt2Model = { ...model, config: scaled };
+    const dir = mkdtempSync(join(tmpdir(), "ranklab-onnx-gpt2-scaled-"));
+    exportGpt2Onnx(dir, other);
+    const onnx = await OnnxGpt2Decoder.open(dir, scaled);
+    const ids = Int32Array.from([2, 5, 6, 7, 8]);
+    const mask = new Int32Array(5).fill(1);
+    const positions = Int32Array.from([0, 1, 2, 3, 4]);
+    const a = await tfjsDecoder(other).forward(ids, mask, positions, 1, null);
+    const b = await onnx.forward(ids, mask, positions, 1, null);
+    b.lastLogits.forEach((v, i) => expect(Math.abs(v - a.lastLogits[i]!)).toBeLessThan(1e-4));
+    // Not the unscaled model's logits.
+    const plain = await tfjsDecoder(model).forward(ids, mask, positions, 1, null);
+    expect(Math.max(...[...a.lastLogits].map((v, i) => Math.abs(v - plain.lastLogits[i]!)))).toBeGreaterThan(1e-3);
+    tfjsDecoder(other).dispose(a.cache);
+    tfjsDecoder(model).dispose(plain.cache);
+    onnx.dispose(b.cache);
+    await onnx.close();
+  });
+
   it("gives the value head's values within 1e-4", async () => {
     const ids = [2, 5, 6, 7, 8];
     const T = ids.length;

@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import { gpt2AttentionScale } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
 import { GraphBuilder, onnxActivation, transposed } from "./graph-builder.ts";
 import { DataType } from "./proto.ts";
@@ -39,7 +40,7 @@ export function gpt2ToOnnx(model: Gpt2Model): Uint8Array {
     const value = g.o("Concat", [`past_value.${l}`, v], { axis: 2 });
     g.output(key, `present_key.${l}`);
     g.output(value, `present_value.${l}`);
-    const scores = g.o("Add", [g.o("Mul", [g.o("MatMul", [q, g.o("Transpose", [key], { perm: [0, 1, 3, 2] })]), g.scalar(1 / Math.sqrt(hd))]), "attention_bias"]);
+    const scores = g.o("Add", [g.o("Mul", [g.o("MatMul", [q, g.o("Transpose", [key], { perm: [0, 1, 3, 2] })]), g.scalar(gpt2AttentionScale(config, l))]), "attention_bias"]);
     const context = g.o("Reshape", [g.o("Transpose", [g.o("MatMul", [g.o("Softmax", [scores], { axis: -1 }), value])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, d])]);
     x = g.o("Add", [x, conv(`${b}.attn.c_proj`, context)]);
     x = g.o("Add", [x, conv(`${b}.mlp.c_proj`, act(conv(`${b}.mlp.c_fc`, layerNorm(`${b}.ln_2`, x))))]);

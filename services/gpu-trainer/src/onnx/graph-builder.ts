@@ -1,4 +1,5 @@
 import { DataType, encodeModel, type AttributeValue, type NodeSpec, type TensorInit, type ValueInfo } from "./proto.ts";
+import { activationForm, type Activation } from "../models/layers.ts";
 
 /** ONNX opset 17: LayerNormalization is a standard op from 17 on. */
 export const OPSET = 17;
@@ -96,11 +97,12 @@ export function transposed(data: Float32Array, rows: number, cols: number): Floa
   return out;
 }
 
-/** The activations of BERT ("gelu", erf form), GPT-2 ("gelu_new", tanh form) and "relu", as ONNX ops on `x`. */
-export function onnxActivation(g: GraphBuilder, kind: "gelu" | "gelu_new" | "relu", x: string): string {
-  if (kind === "relu") return g.o("Relu", [x]);
+/** The activations ranklab computes (models/layers.ts: erf GELU, tanh GELU, ReLU), as ONNX ops on `x`. */
+export function onnxActivation(g: GraphBuilder, kind: Activation, x: string): string {
+  const form = activationForm(kind);
+  if (form === "relu") return g.o("Relu", [x]);
   const half = g.o("Mul", [x, g.scalar(0.5)]);
-  if (kind === "gelu") return g.o("Mul", [half, g.o("Add", [g.scalar(1), g.o("Erf", [g.o("Mul", [x, g.scalar(Math.SQRT1_2)])])])]);
+  if (form === "erf") return g.o("Mul", [half, g.o("Add", [g.scalar(1), g.o("Erf", [g.o("Mul", [x, g.scalar(Math.SQRT1_2)])])])]);
   const inner = g.o("Mul", [g.scalar(Math.sqrt(2 / Math.PI)), g.o("Add", [x, g.o("Mul", [g.scalar(0.044715), g.o("Pow", [x, g.scalar(3)])])])]);
   return g.o("Mul", [half, g.o("Add", [g.scalar(1), g.o("Tanh", [inner])])]);
 }

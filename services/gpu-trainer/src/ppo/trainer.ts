@@ -10,26 +10,40 @@ import { adaptiveKl, fixedKl, type KlController } from "./kl-controller.ts";
 
 export interface PpoStats {
   /** Mean score of the batch (before the KL penalty). */
-  meanScore: number;
+  meanReward: number;
   /** Mean over samples of Σ_t (log π − log π_ref): the KL to the reference. */
   kl: number;
-  /** Mean next-token entropy over response tokens. */
+  /** Mean next-token entropy over response tokens (trl: ppo/policy/entropy). */
   entropy: number;
+  /** Mean over samples of Σ_t −log π(response token t): trl's objective/entropy, a per-sample estimate. */
+  sampleEntropy: number;
   /** β after this step's update. */
   klCoef: number;
   policyLoss: number;
   valueLoss: number;
   /** Share of tokens whose ratio was clipped. */
   clipFraction: number;
-  /** ½·E[(log π_new − log π_old)²] at the end of the PPO epochs. */
+  /** ½·E[(log π_new − log π_old)²], averaged over every minibatch of every PPO epoch (as trl does). */
   approxKl: number;
   meanResponseLength: number;
 }
 
 const rows = (t: tf.Tensor2D) => t.arraySync() as number[][];
 
+export interface PpoTrainerOptions {
+  /**
+   * The reference's parameters (same config and vocabulary as the policy), owned by the
+   * trainer from then on. The loop passes the policy it started from, so KL is measured
+   * and penalised against one fixed model over every run; without it, the policy as it
+   * starts is copied (trl's default: KL bounded per run only).
+   */
+  reference?: Params;
+  /** β to start from (the loop carries the adaptive controller's value from run to run). */
+  klCoef?: number;
+}
+
 /**
- * PPO as trl's PPOTrainer does it: a frozen reference copy of the initial policy;
+ * PPO as trl's PPOTrainer does it: a frozen reference (by default a copy of the initial policy);
  * per-token rewards −β·KL plus the score on the last token; GAE on the value head's
  * estimates; `ppoEpochs` passes over shuffled minibatches with the clipped policy and
  * value losses; the KL controller updated once per batch.
@@ -43,13 +57,22 @@ export class PpoTrainer {
   constructor(
     readonly policy: Gpt2Model,
     readonly config: PpoConfig,
+    options: PpoTrainerOptions = {},
   ) {
     if (!policy.hasValueHead) throw new Error("PPO needs a policy with a value head (load it with valueHead: true)");
-    // The reference is the policy as it starts, frozen; it needs no value head.
-    this.reference = new Map(
-      [...policy.params.entries()].filter(([name]) => !name.startsWith("v_head.")).map(([name, v]) => [name, tf.variable(v.clone(), false, `ref/${name}/${Math.random().toString(36).slice(2)}`)]),
-    );
-    this.kl = config.adaptiveKl ? adaptiveKl(config.initKlCoef, config.targetKl, config.horizon) : fixedKl(config.initKlCoef);
+    if (options.reference) {
+      for (const [name, v] of policy.params) {
+        if (name.startsWith("v_head.")) continue;
+        const r = options.reference.get(name);
+        if (!r || r.shape.join("×") !== v.shape.join("×")) throw new Error(`PPO reference: ${name} is ${r ? r.shape.join("×") : "missing"}, the policy's is ${v.shape.join("×")}; the reference must be the same architecture`);
+      }
+    }
+    // The reference is frozen; it needs no value head.
+    this.reference =
+      options.reference ??
+      new Map([...policy.params.entries()].filter(([name]) => !name.startsWith("v_head.")).map(([name, v]) => [name, tf.variable(v.clone(), false, `ref/${name}/${Math.random().toString(36).slice(2)}`)]));
+    const beta = options.klCoef ?? config.initKlCoef;
+    this.kl = config.adaptiveKl ? adaptiveKl(beta, config.targetKl, config.horizon) : fixedKl(beta);
     this.optimizer = tf.train.adam(config.learningRate);
     this.random = seededRandom(config.seed + 1);
   }
@@ -100,22 +123,24 @@ export class PpoTrainer {
         policyLoss += stats.policyLoss;
         valueLoss += stats.valueLoss;
         clipFraction += stats.clipFraction;
-        if (epoch === cfg.ppoEpochs - 1) approxKl += stats.approxKl / Math.ceil(n / cfg.miniBatchSize);
+        approxKl += stats.approxKl;
       }
     }
 
     // 4. β follows the batch's KL.
     const meanKl = klPerSample.reduce((a, b) => a + b, 0) / klPerSample.length;
+    const sampleEntropy = oldLogprobs.reduce((s, row, i) => s - row.reduce((t, lp, j) => t + mask[i]![j]! * lp, 0), 0) / n;
     this.kl.update(meanKl, n);
     return {
-      meanScore: scores.reduce((a, b) => a + b, 0) / scores.length,
+      meanReward: scores.reduce((a, b) => a + b, 0) / scores.length,
       kl: meanKl,
       entropy: maskedMean(entropy, mask),
+      sampleEntropy,
       klCoef: this.kl.value,
       policyLoss: policyLoss / updates,
       valueLoss: valueLoss / updates,
       clipFraction: clipFraction / updates,
-      approxKl,
+      approxKl: approxKl / updates,
       meanResponseLength: responses.reduce((s, r) => s + r.length, 0) / responses.length,
     };
   }

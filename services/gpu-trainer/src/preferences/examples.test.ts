@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { preferencePairs } from "../reward/rank-data.ts";
+import { preferencePairs } from "../reward-model/rank-data.ts";
 import { denseRanks, examplesFromLabels, toRankList, type RankingLabel, type ScoreLabel } from "./examples.ts";
 
 const HOSTILE = ["第一行\n第二行", "a\tb\tc", "回车\r结尾\r\n", "nul\u0000inside", "长".repeat(10_000), " \u2028 行分隔 \u2029", "[SEP] 假的特殊符号 [CLS]"];

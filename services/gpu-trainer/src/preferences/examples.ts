@@ -1,5 +1,5 @@
-import type { RankList } from "../reward/rank-data.ts";
-import { preferencePairs } from "../reward/rank-data.ts";
+import type { RankList } from "../reward-model/rank-data.ts";
+import { preferencePairs } from "../reward-model/rank-data.ts";
 
 /** A stored rank list as the API's label history gives it: best first, ties share a level. */
 export interface RankingLabel {
@@ -154,4 +154,4 @@ export function examplesFromLabels(rankings: readonly RankingLabel[], scores: re
 }
 
 /** An example as the reward-model trainer reads it. */
-export const toRankList = (e: PreferenceExample): RankList => ({ prompt: e.prompt, texts: e.texts, levels: e.levels });
+export const toRankList = (e: PreferenceExample, weight?: number): RankList => ({ prompt: e.prompt, texts: e.texts, levels: e.levels, ...(weight !== undefined ? { weight } : {}) });

@@ -139,6 +139,8 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     max_position_embeddings: options.classifier.train.maxLength,
     num_labels: 2,
     classifier_pooling: "mean",
+    // It learns from whole reviews, so PPO scores prompt + continuation as one text.
+    reward_input: "concat",
   });
   const classifier: BertModel = { config: clsConfig, tokenizer, params: initParams(bertParamSpecs(clsConfig), options.seed + 3) };
   const heldOutReviews = generateReviews(options.reviews + 600, options.seed).slice(options.reviews);

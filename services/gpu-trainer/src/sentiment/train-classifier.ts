@@ -2,8 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import type { BertModel } from "../io/bert-dir.ts";
 import { bertForward } from "../models/bert.ts";
-import { encodeRewardItems, rewardInputOf } from "../reward/reward-input.ts";
-import { asItems, scoreItems } from "../reward/score-tfjs.ts";
+import { encodeRewardItems, rewardInputOf } from "../reward-model/reward-input.ts";
+import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 

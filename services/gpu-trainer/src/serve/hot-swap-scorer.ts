@@ -1,16 +1,14 @@
 import { disposeParams } from "../models/params.ts";
 import { loadBertDir } from "../io/bert-dir.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
-import type { RewardItem } from "../reward/reward-input.ts";
+import type { RewardItem } from "../reward-model/reward-input.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-export interface CheckpointRef {
-  id: number;
-  version: number;
-  sha256: string;
-}
+import type { CheckpointRef } from "../checkpoints/fetch.ts";
+
+export type { CheckpointRef };
 
 interface Loaded {
   ref: CheckpointRef;

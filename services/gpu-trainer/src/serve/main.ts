@@ -6,8 +6,10 @@ import { startScorerServer } from "./scorer-server.ts";
 /** The scorer's configuration, from the environment, checked at start. */
 const EnvSchema = z.object({
   RANKLAB_API_URL: z.url(),
-  RANKLAB_TRAINER_TOKEN: z.string().min(16),
+  TRAINER_API_TOKEN: z.string().min(16),
   SCORER_PORT: z.coerce.number().int().min(1).max(65535).default(8790),
+  // Loopback unless the scorer must be reached from elsewhere (the container sets 0.0.0.0).
+  SCORER_HOST: z.string().min(1).default("127.0.0.1"),
   SCORER_TOKEN: z.string().min(16).optional(),
   SCORER_POLL_SECONDS: z.coerce.number().positive().default(10),
   RANKLAB_HOME: z.string().default(".ranklab"),
@@ -23,8 +25,9 @@ const env = parsed.data;
 await selectBackend();
 const server = await startScorerServer({
   port: env.SCORER_PORT,
+  hostname: env.SCORER_HOST,
   apiUrl: env.RANKLAB_API_URL,
-  apiToken: env.RANKLAB_TRAINER_TOKEN,
+  apiToken: env.TRAINER_API_TOKEN,
   ...(env.SCORER_TOKEN ? { token: env.SCORER_TOKEN } : {}),
   home: join(env.RANKLAB_HOME, "scorer"),
   pollSeconds: env.SCORER_POLL_SECONDS,

@@ -1,21 +1,21 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { serve, type ServerType } from "@hono/node-server";
+import { ApiError, onError, onNotFound, openApiDocument, scoreAnswer, scoreRequest, validate, type OpenApiDocument, type OpenApiOptions } from "@ranklab/api";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import type { AddressInfo } from "node:net";
-import { z } from "zod";
-import { fetchActiveCheckpoint } from "./checkpoint-sync.ts";
+import { fetchActiveCheckpoint } from "../checkpoints/fetch.ts";
+import { trainerApi } from "../ranklab-api.ts";
 import { HotSwapScorer } from "./hot-swap-scorer.ts";
-import { asItems } from "../reward/score-tfjs.ts";
+import { asItems } from "../reward-model/score-tfjs.ts";
 
-/** What POST /score takes: the API's /v1/score forwards its validated body here. */
-export const ScoreRequestSchema = z
-  .object({
-    texts: z.array(z.string().min(1).max(2000)).min(1).max(64),
-    prompts: z.array(z.string().max(2000)).optional(),
-  })
-  .strict()
-  .refine((b) => !b.prompts || b.prompts.length === b.texts.length, { message: "prompts must have one entry per text", path: ["prompts"] });
+/** Request bodies above this are refused before they are read (64 texts of 2,000 characters are ~0.4 MB as UTF-8). */
+const MAX_BODY_BYTES = 1 << 20;
 
 export interface ScorerServerOptions {
   port: number;
+  /** The address to listen on: loopback by default; the container listens on 0.0.0.0 (SCORER_HOST). */
+  hostname?: string;
   apiUrl: string;
   /** A token the API accepts for reading checkpoints (any role). */
   apiToken: string;
@@ -26,16 +26,60 @@ export interface ScorerServerOptions {
   log?: (line: string) => void;
 }
 
-async function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error(`body over ${limit} bytes`), { status: 413 });
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+/**
+ * The scorer's HTTP face, a Hono app: POST /score takes what the API's /v1/score takes
+ * (the same zod schema, from @ranklab/api) and answers in the API's error shape;
+ * GET /health says which checkpoint is loaded; GET /openapi.json describes both.
+ */
+export function scorerApp(scorer: Pick<HotSwapScorer, "score" | "checkpoint">, options: { token?: string | undefined; log: (line: string) => void }) {
+  let openApi: OpenApiDocument | undefined;
+  const openApiJson = (): OpenApiDocument => (openApi ??= openApiDocument(app, SCORER_DOCS(options.token !== undefined)));
+  const app = new Hono()
+    .onError((err, c) => {
+      // Expected failures answer in the API's shape; anything else is logged here, behind a generic 500.
+      if (err instanceof HTTPException) return onError(err, c);
+      options.log(`scorer: ${err.stack ?? err.message}`);
+      return c.json({ error: { code: "internal", message: "scoring failed" } }, 500);
+    })
+    .notFound(onNotFound)
+    .get("/health", (c) => c.json({ ok: true, checkpoint: scorer.checkpoint ?? null }))
+    .get("/openapi.json", (c) => c.json(openApiJson()))
+    .post(
+      "/score",
+      async (c, next) => {
+        if (options.token && c.req.header("authorization") !== `Bearer ${options.token}`) throw new ApiError(401, "unauthorized", "missing or wrong bearer token");
+        await next();
+      },
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+        },
+      }),
+      validate("json", scoreRequest),
+      async (c) => {
+        const { texts, prompts } = c.req.valid("json");
+        const result = await scorer.score(asItems(texts, prompts));
+        if (!result) throw new ApiError(503, "scoring_unavailable", "no reward checkpoint is active yet");
+        return c.json({ scores: result.scores, checkpoint: { id: result.checkpoint.id, version: result.checkpoint.version, sha256: result.checkpoint.sha256 } });
+      },
+    );
+  return app;
 }
+
+const SCORER_DOCS = (withToken: boolean): OpenApiOptions => ({
+  info: { title: "ranklab scorer", version: "1", description: "Reward-model scores from the API's active reward checkpoint, on onnxruntime-node. The API's /v1/score forwards here." },
+  securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the API's SCORER_TOKEN" } },
+  security: (path: string) => (withToken && path === "/score" ? [{ bearer: [] }] : undefined),
+  docs: {
+    "POST /score": {
+      summary: "Score texts with the loaded reward checkpoint",
+      answer: { status: 200, description: "One score per text (higher is better), and the checkpoint that gave them; 503 until one is loaded", schema: scoreAnswer },
+    },
+    "GET /health": { summary: "Liveness, and the loaded checkpoint" },
+    "GET /openapi.json": { summary: "This document" },
+  },
+});
 
 /**
  * The reward scorer: POST /score answers reward-model scores from the API's active
@@ -45,11 +89,12 @@ async function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string> 
 export async function startScorerServer(options: ScorerServerOptions): Promise<{ url: string; scorer: HotSwapScorer; syncNow(): Promise<void>; stop(): Promise<void> }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const scorer = new HotSwapScorer();
+  const api = trainerApi(options.apiUrl, options.apiToken);
   let syncing: Promise<void> | undefined;
   const syncNow = () =>
     (syncing ??= (async () => {
       try {
-        const active = await fetchActiveCheckpoint(options.apiUrl, options.apiToken, "reward", options.home);
+        const active = await fetchActiveCheckpoint(api, "reward", options.home);
         if (active && active.ref.id !== scorer.checkpoint?.id) {
           await scorer.swapTo(active.dir, active.ref);
           log(`scorer: now serving reward checkpoint v${active.ref.version} (id ${active.ref.id}, sha256 ${active.ref.sha256.slice(0, 12)}…)`);
@@ -61,33 +106,13 @@ export async function startScorerServer(options: ScorerServerOptions): Promise<{
       }
     })());
 
-  const json = (res: import("node:http").ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-  };
-  const server: Server = createServer(async (req, res) => {
-    try {
-      if (req.method === "GET" && req.url === "/health") return json(res, 200, { ok: true, checkpoint: scorer.checkpoint ?? null });
-      if (req.method !== "POST" || req.url !== "/score") return json(res, 404, { error: { code: "not_found", message: "POST /score or GET /health" } });
-      if (options.token && req.headers.authorization !== `Bearer ${options.token}`) return json(res, 401, { error: { code: "unauthorized", message: "missing or wrong bearer token" } });
-      let body: unknown;
-      try {
-        body = JSON.parse(await readBody(req));
-      } catch (err) {
-        const status = (err as { status?: number }).status ?? 400;
-        return json(res, status, { error: { code: status === 413 ? "payload_too_large" : "malformed_json", message: err instanceof Error ? err.message : "bad body" } });
-      }
-      const parsed = ScoreRequestSchema.safeParse(body);
-      if (!parsed.success) return json(res, 400, { error: { code: "invalid_request", message: "invalid score request", issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) } });
-      const result = await scorer.score(asItems(parsed.data.texts, parsed.data.prompts));
-      if (!result) return json(res, 503, { error: { code: "no_checkpoint", message: "no reward checkpoint is active yet" } });
-      return json(res, 200, result);
-    } catch (err) {
-      log(`scorer: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      return json(res, 500, { error: { code: "internal", message: "scoring failed" } });
-    }
+  const app = scorerApp(scorer, { token: options.token, log });
+  const hostname = options.hostname ?? "127.0.0.1";
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: options.port, hostname }, (info: AddressInfo) => resolve({ server, port: info.port }));
+    server.once("error", reject); // e.g. the port is taken
   });
-  await new Promise<void>((resolve) => server.listen(options.port, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${port}`;
   await syncNow();
   const timer = setInterval(() => void syncNow(), options.pollSeconds * 1000);
   timer.unref();
@@ -98,7 +123,7 @@ export async function startScorerServer(options: ScorerServerOptions): Promise<{
     syncNow,
     async stop() {
       clearInterval(timer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
       await scorer.close();
     },
   };

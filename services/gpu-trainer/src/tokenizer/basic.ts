@@ -1,6 +1,6 @@
 /**
- * BERT's basic tokenization, as Hugging Face's BasicTokenizer does it: clean control
- * characters, put spaces around every CJK character (so Chinese is one token per
+ * BERT's basic tokenization, as Hugging Face's BertTokenizer does it: drop control,
+ * format, private-use and surrogate characters, put spaces around every CJK character (so Chinese is one token per
  * character), optionally lower-case and strip accents, then split on whitespace and
  * punctuation.
  */
@@ -19,13 +19,26 @@ export function isCjk(cp: number): boolean {
   );
 }
 
+/**
+ * Whitespace: space, \t, \n, \r and every Unicode separator (Z: Zs, and U+2028/U+2029,
+ * Zl/Zp). BERT's `_is_whitespace` names only Zs, but its `whitespace_tokenize` splits
+ * with Python's `str.split()`, which also splits on U+2028/U+2029.
+ */
 function isWhitespace(ch: string): boolean {
-  return ch === " " || ch === "\t" || ch === "\n" || ch === "\r" || /\p{Zs}/u.test(ch);
+  return ch === " " || ch === "\t" || ch === "\n" || ch === "\r" || /\p{Z}/u.test(ch);
 }
 
+/**
+ * Dropped before tokenizing, as BertTokenizer does: the Unicode "other" characters Cc
+ * (controls), Cf (formats such as U+200B and the soft hyphen), Co (private use such as
+ * U+E403) and Cs (lone surrogates), except \t, \n and \r, which are whitespace.
+ * Unassigned code points (Cn) are kept, and so become [UNK]: that is what transformers
+ * 5.17's BertTokenizer does (checked on U+0378, io/fixtures/hf-5.17); the Python
+ * BertTokenizer of transformers 4 dropped them too.
+ */
 function isControl(ch: string): boolean {
   if (ch === "\t" || ch === "\n" || ch === "\r") return false;
-  return /\p{Cc}|\p{Cf}/u.test(ch);
+  return /[\p{Cc}\p{Cf}\p{Co}\p{Cs}]/u.test(ch);
 }
 
 /** ASCII symbols count as punctuation (as in BERT), and so does Unicode P*: ，。！ etc. */

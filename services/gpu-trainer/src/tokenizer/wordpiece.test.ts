@@ -27,6 +27,37 @@ describe("WordPiece tokenizer", () => {
     expect(tokenizer.tokenize("好\u0000\u200b\t很\n好")).toEqual(["好", "很", "好"]);
   });
 
+  // The three cases where ranklab and transformers' BertTokenizer disagreed (issue 12), from real reviews and tricky strings.
+  it("drops private-use, format, control and surrogate characters, as BertTokenizer does", () => {
+    // U+E403 (Co) sat inside a real review; U+F0000 is Co in plane 15, U+D800 a lone
+    // surrogate (Cs), U+00AD a soft hyphen (Cf), U+0085 and U+001F controls (Cc).
+    expect(tokenizer.tokenize("很好\ue403！")).toEqual(["很", "好", "！"]);
+    expect(tokenizer.tokenize("好\u{f0000}很好\ud800感\u00ad觉\u0085有\u001f点")).toEqual(["好", "很", "好", "感", "觉", "有", "点"]);
+    // An unassigned code point (Cn) is kept, as transformers 5.17's BertTokenizer keeps it (io/fixtures/hf-5.17).
+    expect(tokenizer.tokenize("好\u0378")).toEqual(["好", "[UNK]"]);
+    // Dropped, not a separator: the word around it stays one word.
+    expect(tokenizer.tokenize("un\ue403aff\u200bable")).toEqual(["un", "##aff", "##able"]);
+  });
+
+  it("treats U+2028, U+2029 and every other Unicode separator as whitespace", () => {
+    expect(tokenizer.tokenize("好\u2028很\u2029好")).toEqual(["好", "很", "好"]);
+    expect(tokenizer.tokenize("gpu\u2028un\u2029aff\u3000gpu\u00a0gpu")).toEqual(["gpu", "un", "[UNK]", "gpu", "gpu"]);
+    expect(tokenizer.encodeText("好\u2028好")).not.toContain(tokenizer.unk);
+  });
+
+  it("maps the literal special tokens to their ids instead of splitting them", () => {
+    expect(tokenizer.tokenize("好[SEP]很好")).toEqual(["好", "[SEP]", "很", "好"]);
+    expect(tokenizer.encodeText("[CLS]好 [SEP] [PAD][UNK][MASK]")).toEqual([tokenizer.cls, 14, tokenizer.sep, tokenizer.pad, tokenizer.unk, 4]);
+    // Only the exact text: lower case is ordinary punctuation and letters ("sep" is not in this vocabulary).
+    expect(tokenizer.tokenize("[sep]")).toEqual(["[UNK]", "[UNK]", "[UNK]"]);
+    // [MASK] is [UNK] where the vocabulary has no [MASK], as convert_tokens_to_ids does.
+    const noMask = new WordPieceTokenizer(vocabFromTokens(TOKENS.filter((t) => t !== "[MASK]"), "no-mask"));
+    expect(noMask.encodeText("好[MASK]")).toEqual([noMask.vocab.ids.get("好"), noMask.unk]);
+    // With special tokens around the text, a literal [SEP] is one token, not three.
+    const enc = tokenizer.encodeBatch(["好[SEP]好"], 16);
+    expect([...enc.inputIds]).toEqual([2, 14, 3, 14, 3]);
+  });
+
   it("adds [CLS]/[SEP], truncates to maxLength and pads the batch", () => {
     const enc = tokenizer.encodeBatch(["刚收到货", "好"], 5);
     expect(enc.length).toBe(5);

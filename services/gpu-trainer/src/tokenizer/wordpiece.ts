@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { basicTokenize, isCjk, isPunctuation } from "./basic.ts";
-import { readVocabTxt, vocabFromTokens, type Vocab } from "./vocab.ts";
+import { readVocabTxt, SPECIAL_TOKENS, vocabFromTokens, type Vocab } from "./vocab.ts";
+
+/** Splits text around the special tokens' literal text, keeping them (a capture group). */
+const SPECIAL_LITERAL = new RegExp(`(${SPECIAL_TOKENS.map((t) => t.replace(/[[\]]/g, "\\$&")).join("|")})`);
 
 export interface TokenizerOptions {
   lowercase: boolean;
@@ -46,9 +49,20 @@ export class WordPieceTokenizer {
     return this.vocab.tokens.length;
   }
 
+  /**
+   * Tokens of `text`. The literal special tokens ([CLS], [SEP], [PAD], [MASK], [UNK],
+   * case as written) stay whole, as in Hugging Face's BertTokenizer (they are its
+   * never-split tokens): `tokenize("好[SEP]吧")` is `["好", "[SEP]", "吧"]`.
+   */
   tokenize(text: string): string[] {
     const out: string[] = [];
-    for (const word of basicTokenize(text, { lowercase: this.options.lowercase })) out.push(...this.wordPieces(word));
+    for (const part of text.split(SPECIAL_LITERAL)) {
+      if ((SPECIAL_TOKENS as readonly string[]).includes(part)) {
+        out.push(part);
+        continue;
+      }
+      for (const word of basicTokenize(part, { lowercase: this.options.lowercase })) out.push(...this.wordPieces(word));
+    }
     return out;
   }
 
@@ -76,7 +90,7 @@ export class WordPieceTokenizer {
     return pieces;
   }
 
-  /** Token ids without special tokens. */
+  /** Token ids without added special tokens (a literal "[SEP]" in the text is the [SEP] id; [MASK] is [UNK] when the vocabulary lacks it). */
   encodeText(text: string): number[] {
     return this.tokenize(text).map((t) => this.vocab.ids.get(t) ?? this.unk);
   }
@@ -179,6 +193,7 @@ export function tokenizerFromJson(path: string): WordPieceTokenizer {
     if (tokens[id] !== undefined) throw new UserError(`${path}: id ${id} is given to both "${tokens[id]}" and "${token}"`);
     tokens[id] = token;
   }
+  // biome-ignore lint/complexity/useIndexOf: findIndex visits the holes of this sparse array; indexOf(undefined) skips them
   const missing = tokens.findIndex((t) => t === undefined);
   if (missing >= 0 || tokens.length === 0) throw new UserError(`${path}: the vocabulary's ids are not contiguous (id ${missing} has no token)`);
   return new WordPieceTokenizer(vocabFromTokens(tokens, path), {

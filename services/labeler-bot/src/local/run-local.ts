@@ -9,15 +9,19 @@ import { createBot } from "../bot.ts";
 import { loadBotConfig } from "../config.ts";
 import { ranklabApi } from "../ranklab-api.ts";
 import { startLocalBotApi } from "./bot-api-server.ts";
-import { labelAutomatically, LocalRater } from "./simulated-rater.ts";
+import { labelAutomatically, LocalRater, TASTES } from "./simulated-rater.ts";
 import { starterCompletions } from "./starter-completions.ts";
 
 const LOCAL_TOKEN = "100000:local-bot-api-server-token";
+// Zhao answers a quarter of the tasks at random: crowds have careless raters, and the loop must cope.
 const RATERS = [
-  { id: 1001, name: "Mei" },
-  { id: 1002, name: "Lin" },
-  { id: 1003, name: "Zhao" },
+  { id: 1001, name: "Mei", taste: TASTES.default! },
+  { id: 1002, name: "Lin", taste: TASTES.default! },
+  { id: 1003, name: "Zhao", taste: TASTES.careless! },
 ];
+// A person's pace between tasks, and how long an idle rater waits before checking back (the loop benchmark shortens both).
+const PAUSE_MS = Number(process.env.RATER_PAUSE_MS ?? 1500);
+const RECHECK_MS = Number(process.env.RATER_RECHECK_SECONDS ?? 30) * 1000;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const env = (name: string) => {
@@ -31,7 +35,7 @@ const local = await startLocalBotApi();
 log(`local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")})`);
 
 // Work for the raters: starter completions for active prompts that have fewer than 4.
-const trainer = createApiClient(apiUrl, env("RANKLAB_TRAINER_TOKEN"));
+const trainer = createApiClient(apiUrl, env("TRAINER_API_TOKEN"));
 const { items: prompts } = await (await trainer.v1.prompts.$get({ query: { limit: "200" } })).json();
 const starters = starterCompletions(prompts.filter((p) => p.active).map((p) => p.text));
 let posted = 0;
@@ -66,16 +70,16 @@ process.once("SIGTERM", () => void stop());
 
 // Each simulated rater opens the bot and labels at a person's pace until nothing is left, then checks back.
 await Promise.all(
-  RATERS.map(async ({ id, name }) => {
+  RATERS.map(async ({ id, name, taste }) => {
     const rater = new LocalRater(local, LOCAL_TOKEN, id, name);
     while (!stopping) {
       await rater.command("/start");
-      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log, pauseMs: 1500 }).catch((err) => {
+      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log, pauseMs: PAUSE_MS, taste }).catch((err) => {
         log(`${name}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
         return 0;
       });
-      log(`${name}: ${done} label(s) this round; checking back in 30 s`);
-      await new Promise((r) => setTimeout(r, 30_000));
+      log(`${name}: ${done} label(s) this round; checking back in ${RECHECK_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, RECHECK_MS));
     }
   }),
 );

@@ -81,33 +81,87 @@ const NEGATIVE = /差|失望|烂|慢|贵|脏|难|后悔|无聊|坑|不推荐/g;
 /** A simulated rater's taste: positive words up, negative words down. */
 export const liking = (text: string) => (text.match(POSITIVE)?.length ?? 0) - (text.match(NEGATIVE)?.length ?? 0);
 
+/** FNV-1a of a string, for noise that is the same every time a rater sees a text. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/** A standard normal draw fixed by `key` (Box–Muller on two hashes). */
+function gaussian(key: string): number {
+  const u = (hash(`u:${key}`) + 0.5) / 2 ** 32;
+  const v = (hash(`v:${key}`) + 0.5) / 2 ** 32;
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
 /**
- * Answers tasks the way a consistent person would, until `stop()` or no tasks are left:
- * scores by liking (1–5), ranks by liking, best first.
+ * How the simulated raters judge, the rule `npm start` and `npm run bench loop` label by:
+ * - A text's worth to a rater is liking(text) (positive words minus negative words) plus
+ *   that rater's own noise for that text, N(0, 0.5²), fixed by a hash of (rater, text)
+ *   so the same rater judges the same text the same way every time; rounded to a whole
+ *   number, the resolution a person has. Equal worth: the rater says "equal" (a tie).
+ * - A score is 3 + worth, clamped to 1–5 stars.
+ * - A careless rater (`randomShare` > 0) answers that share of tasks at random, chosen
+ *   by a hash of (rater, task), without ties.
  */
-export async function labelAutomatically(rater: LocalRater, options: { maxTasks?: number; log?: (line: string) => void; shouldStop?: () => boolean; pauseMs?: number } = {}): Promise<number> {
+export interface RaterTaste {
+  noise: number;
+  randomShare: number;
+}
+export const TASTES: Record<string, RaterTaste> = { default: { noise: 0.5, randomShare: 0 }, careless: { noise: 0.5, randomShare: 0.25 } };
+
+export const perceivedWorth = (rater: string, text: string, taste: RaterTaste = TASTES.default!) => Math.round(liking(text) + taste.noise * gaussian(`${rater}:${text}`));
+
+/**
+ * Answers tasks the way a person with `taste` would (see perceivedWorth), until `stop()`
+ * or no tasks are left: scores 1–5, ranks best first with ties tapped as "= X".
+ */
+export async function labelAutomatically(
+  rater: LocalRater,
+  options: { maxTasks?: number; log?: (line: string) => void; shouldStop?: () => boolean; pauseMs?: number; taste?: RaterTaste } = {},
+): Promise<number> {
+  const taste = options.taste ?? TASTES.default!;
   let done = 0;
   let task = await rater.waitForTask();
   while (!options.shouldStop?.() && done < (options.maxTasks ?? Infinity) && task.keyboard.length > 0) {
     const before = task.text;
+    const careless = hash(`${rater.name}:${task.text}`) / 2 ** 32 < taste.randomShare;
+    const worth = (text: string) => (careless ? hash(`${rater.name}:${text}:random`) : perceivedWorth(rater.name, text, taste));
     if (task.text.startsWith("打分")) {
       const continuation = /续写 Continuation: (.*)$/m.exec(task.text)?.[1] ?? "";
-      const stars = Math.max(1, Math.min(5, 3 + liking(continuation)));
+      const stars = careless ? 1 + (hash(`${rater.name}:${continuation}`) % 5) : Math.max(1, Math.min(5, 3 + perceivedWorth(rater.name, continuation, taste)));
       await rater.tap(task.messageId, task.keyboard[0]![stars - 1]!.data);
     } else {
-      // Rank: tap the most liked of those left until the order is complete, then save.
+      // Rank: tap the most liked of those left ("= X" when as good as the previous) until the order is complete, then save.
+      let previous: number | undefined;
       for (;;) {
         const current = rater.messages().find((m) => m.messageId === task.messageId)!;
+        const options2 = [...current.text.matchAll(/^([A-H])\. (.*)$/gm)].map((m) => ({ letter: m[1]!, text: m[2]! }));
         const save = current.keyboard.flat().find((b) => b.data.endsWith(":save"));
         if (save) {
+          // The last one was placed for us: say whether it ties with the one before it.
+          const order = /confirm: (.*)$/m.exec(current.text)?.[1] ?? "";
+          const letters = order.split(/ [>=] /);
+          const seps = [...order.matchAll(/ ([>=]) /g)].map((m) => m[1]);
+          const textOf = (letter: string) => options2.find((o) => o.letter === letter)?.text ?? "";
+          const shouldTie = letters.length >= 2 && worth(textOf(letters.at(-1)!)) === worth(textOf(letters.at(-2)!));
+          const toggle = current.keyboard.flat().find((b) => b.data.endsWith(":tl"));
+          if (toggle && shouldTie !== (seps.at(-1) === "=")) {
+            const shown = current.text;
+            await rater.tap(task.messageId, toggle.data);
+            await rater.waitFor((ms) => ms.find((m) => m.messageId === task.messageId && m.text !== shown), "the tie to show");
+            continue;
+          }
           await rater.tap(task.messageId, save.data);
           break;
         }
-        const options2 = [...current.text.matchAll(/^([A-H])\. (.*)$/gm)].map((m) => ({ letter: m[1]!, text: m[2]! }));
         const left = current.keyboard[0]!.filter((b) => /^[A-H]$/.test(b.text));
-        const best = left.map((b) => ({ b, score: liking(options2.find((o) => o.letter === b.text)?.text ?? "") })).sort((x, y) => y.score - x.score)[0]!.b;
+        const best = left.map((b) => ({ b, score: worth(options2.find((o) => o.letter === b.text)?.text ?? "") })).sort((x, y) => y.score - x.score)[0]!;
+        const tie = previous !== undefined && best.score === previous && !careless ? current.keyboard.flat().find((b) => b.text === `= ${best.b.text}`) : undefined;
+        previous = best.score;
         const shown = current.text;
-        await rater.tap(task.messageId, best.data);
+        await rater.tap(task.messageId, (tie ?? best.b).data);
         await rater.waitFor((ms) => ms.find((m) => m.messageId === task.messageId && m.text !== shown), "the rank to advance");
       }
     }

@@ -1,5 +1,4 @@
-import { generateReviews } from "../../../gpu-trainer/src/data/review-corpus.ts";
-import { seededRandom } from "../../../gpu-trainer/src/util/random.ts";
+import { generateReviews, seededRandom } from "@ranklab/gpu-trainer";
 
 /**
  * Continuations for prompts, taken from the project's review generator, so raters

@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+/**
+ * What `/v1/score` takes, and what the scorer's `/score` takes: the Worker validates a
+ * request and forwards it as it is, so both sides check the same schema. At most 64
+ * texts of 2,000 characters: one scorer batch, answered in well under a second.
+ */
+export const scoreRequest = z
+  .object({
+    texts: z.array(z.string().min(1, "must not be empty").max(2000, "at most 2000 characters")).min(1).max(64),
+    prompts: z
+      .array(z.string().max(2000, "at most 2000 characters"))
+      .optional()
+      .describe("One per text, when the reward model scores prompt and text as a pair"),
+  })
+  .strict()
+  .refine((b) => !b.prompts || b.prompts.length === b.texts.length, { message: "prompts must have one entry per text", path: ["prompts"] });
+
+/** One score per text (higher is better), and the reward checkpoint that gave them. */
+export const scoreAnswer = z.object({
+  scores: z.array(z.number()),
+  checkpoint: z.object({ id: z.number().int(), version: z.number().int(), sha256: z.string() }),
+});
+
+export type ScoreRequest = z.infer<typeof scoreRequest>;
+export type ScoreAnswer = z.infer<typeof scoreAnswer>;

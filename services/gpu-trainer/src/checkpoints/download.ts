@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+
+export interface DownloadReport {
+  bytes: number;
+  /** Bytes already on disk from a cut download, kept and not fetched again (a Range request). */
+  resumedFrom: number;
+}
+
+/** The sha256 of what a cut download left on disk, read as a stream. */
+async function hashFile(path: string, hash: ReturnType<typeof createHash>): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
+
+/**
+ * Downloads a ready checkpoint's archive to `dest`, streamed to disk while it is hashed,
+ * so it is never held in memory. It lands in `<dest>.partial` first: a download cut
+ * short (a crash, a dropped connection) is resumed from there with a Range request the
+ * next time. The file is renamed to `dest` only once its sha256 is the published one;
+ * otherwise it is deleted and the call throws.
+ */
+export async function downloadCheckpointFile(apiUrl: string, token: string, checkpoint: { id: number; sha256: string }, dest: string): Promise<DownloadReport> {
+  const partial = `${dest}.partial`;
+  const hash = createHash("sha256");
+  const have = existsSync(partial) ? statSync(partial).size : 0;
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (have > 0) headers.range = `bytes=${have}-`;
+  const res = await fetch(`${apiUrl}/v1/checkpoints/${checkpoint.id}/file`, { headers });
+  if (res.status === 416) {
+    // The cut file is as long as the archive, or longer: start again.
+    rmSync(partial, { force: true });
+    return downloadCheckpointFile(apiUrl, token, checkpoint, dest);
+  }
+  if (!res.ok || !res.body) throw new Error(`checkpoint ${checkpoint.id} file: ${res.status} ${await res.text()}`);
+  // 206: the API sent the rest; 200: it sent everything (the bytes on disk are replaced).
+  const resumedFrom = res.status === 206 ? have : 0;
+  if (resumedFrom > 0) await hashFile(partial, hash);
+  let bytes = resumedFrom;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), hashing, createWriteStream(partial, { flags: resumedFrom > 0 ? "a" : "w" }));
+  const actual = hash.digest("hex");
+  if (actual !== checkpoint.sha256) {
+    rmSync(partial, { force: true });
+    throw new Error(`checkpoint ${checkpoint.id}: downloaded file has sha256 ${actual}, published ${checkpoint.sha256}; refused`);
+  }
+  renameSync(partial, dest);
+  return { bytes, resumedFrom };
+}

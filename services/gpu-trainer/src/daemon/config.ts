@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { PpoConfigSchema } from "../ppo/config.ts";
+
+/**
+ * The daemon's settings; every default says why. It composes the reward-model and PPO
+ * jobs' own configs (reward/train-config.ts, ppo/config.ts) with the loop's gates.
+ */
+export const DaemonConfigSchema = z
+  .object({
+    apiUrl: z.url(),
+    trainerToken: z.string().min(16),
+    trainer: z.string().min(1).max(128).default("gpu-trainer"),
+    home: z.string().default(".ranklab/daemon"),
+    // New labels a run leases at most; a lease outlives a run on 2 cores with room to spare.
+    leaseLimit: z.number().int().min(1).max(2000).default(512),
+    leaseSeconds: z.number().int().min(1).default(3600),
+    pollSeconds: z.number().positive().default(10),
+
+    // The reward model, trained each run on every label so far.
+    reward: z
+      .object({
+        // Passes over the whole history; warm-started from the active model, a few suffice.
+        epochs: z.number().int().min(1).default(3),
+        // Reviews are short; 64 tokens hold prompt + completion for the loop's 24-token continuations.
+        maxLength: z.number().int().min(16).max(512).default(64),
+        // Continuing the active model: a smaller step than from scratch keeps what it learned.
+        warmLearningRate: z.number().positive().default(3e-4),
+        // From scratch (no reward model active yet): small, so the first run takes seconds, not minutes.
+        model: z
+          .object({ hiddenSize: z.number().int().default(64), layers: z.number().int().default(1), heads: z.number().int().default(2), intermediateSize: z.number().int().default(256) })
+          .strict()
+          .default({ hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }),
+        // Below these many pairs the run trains nothing and gives its labels back: a gate on 3 pairs is a coin toss.
+        minTrainPairs: z.number().int().min(1).default(12),
+        minHeldOutPairs: z.number().int().min(1).default(12),
+        // The candidate is activated if its held-out accuracy ≥ the active model's − tolerance (same pairs, same run).
+        tolerance: z.number().min(0).max(1).default(0),
+        // With no active model, the first candidate must beat chance by this much.
+        firstModelMinAccuracy: z.number().min(0).max(1).default(0.55),
+        // Weight each rater's pairs by their estimated reliability (preferences/reliability.ts); false: every pair counts 1.
+        weightByReliability: z.boolean().default(true),
+      })
+      .strict()
+      .default({ epochs: 3, maxLength: 64, warmLearningRate: 3e-4, model: { hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }, minTrainPairs: 12, minHeldOutPairs: 12, tolerance: 0, firstModelMinAccuracy: 0.55, weightByReliability: true }),
+
+    // PPO on the active policy with the active reward model, against the fixed reference.
+    ppo: z
+      .object({
+        // PPO steps (batches) per run; 0 skips PPO.
+        steps: z.number().int().min(0).default(10),
+        config: PpoConfigSchema.default(PpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, targetKl: 4, generation: { maxNewTokens: 24 } })),
+        // The new policy is rejected if its KL to the reference (nats per sample) passes this budget...
+        klBudget: z.number().positive().default(8),
+        // ...or its samples' distinct-2 falls below this share of the reference's (a collapse onto a few sentences).
+        minDistinct2Share: z.number().min(0).max(1).default(0.8),
+        // Fresh samples each gate measures, from a seed of its own.
+        evalSamples: z.number().int().min(8).max(1024).default(64),
+      })
+      .strict()
+      .default({
+        steps: 10,
+        config: PpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, targetKl: 4, generation: { maxNewTokens: 24 } }),
+        klBudget: 8,
+        minDistinct2Share: 0.8,
+        evalSamples: 64,
+      }),
+
+    // The policy the loop starts from when no policy checkpoint is active (prepare's); also the KL reference unless an admin marked one.
+    fallbackPolicyDir: z.string().optional(),
+    // Fresh continuations per active prompt after each run, so raters always have new work.
+    completionsPerPrompt: z.number().int().min(0).max(16).default(4),
+  })
+  .strict();
+export type DaemonConfig = z.input<typeof DaemonConfigSchema>;
+export type DaemonSettings = z.infer<typeof DaemonConfigSchema>;

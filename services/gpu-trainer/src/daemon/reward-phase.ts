@@ -1,0 +1,127 @@
+import { join } from "node:path";
+import { fetchActiveCheckpoint, type LocalCheckpoint } from "../checkpoints/fetch.ts";
+import { publishCheckpoint, type Published } from "../checkpoints/publish.ts";
+import { loadBertDir } from "../io/bert-dir.ts";
+import { disposeParams } from "../models/params.ts";
+import { exportBertOnnx } from "../onnx/export-bert.ts";
+import { toRankList, type PreferenceExample } from "../preferences/examples.ts";
+import type { Split } from "../preferences/split.ts";
+import type { TrainerApi } from "../ranklab-api.ts";
+import { agreementOf } from "../preferences/agreement.ts";
+import { raterReliability } from "../preferences/reliability.ts";
+import { countPairs, pairwiseAccuracy, type RankList } from "../reward-model/rank-data.ts";
+import { rewardInputOf } from "../reward-model/reward-input.ts";
+import { scoreLists, trainRewardModelOn } from "../reward-model/train.ts";
+import { rewardScaleOf } from "../reward-functions/model-rewards.ts";
+import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
+import type { DaemonSettings } from "./config.ts";
+import { rewardGate, type Verdict } from "./gates.ts";
+
+export interface RewardPhaseResult {
+  candidate: Published;
+  verdict: Verdict;
+  heldOutPairs: number;
+  candidateAccuracy: number;
+  activeAccuracy?: number;
+  /** The reward model PPO uses from now on: the candidate if it went live, else the one that stays active. */
+  live?: LocalCheckpoint | { dir: string; ref: Published };
+  metrics: Record<string, number>;
+}
+
+/** A checkpoint's pairwise accuracy on the held-out lists, and its rewards for them (for agreement). */
+function heldOutAccuracy(dir: string, lists: RankList[], maxLength: number) {
+  const model = loadBertDir(dir);
+  try {
+    const scores = scoreLists(model, lists, { maxLength });
+    return { ...pairwiseAccuracy(lists, scores), scores };
+  } finally {
+    disposeParams(model.params);
+  }
+}
+
+/** Live agreement: the candidate against each rater on labels it never trained on, beside rater–rater agreement on the same groups. */
+function agreementMetrics(examples: PreferenceExample[], scores: number[][]): Record<string, number> {
+  const a = agreementOf(examples, scores);
+  const out: Record<string, number> = {};
+  for (const [rater, r] of a.modelByRater) if (r.pairs > 0) Object.assign(out, { [`held_out_accuracy/rater_${rater}`]: r.accuracy, [`held_out_pairs/rater_${rater}`]: r.pairs });
+  if (a.raterRater.pairs > 0) Object.assign(out, { "agreement/rater_rater_tau": a.raterRater.tau, "agreement/model_rater_tau": a.modelRater.tau, "agreement/shared_pairs": a.raterRater.pairs });
+  return out;
+}
+
+/**
+ * The reward model's part of a run: train a candidate on every training example so far
+ * (warm-started from the active model, or from scratch with the policy's vocabulary),
+ * pick its best step on the validation split, score it and the active model on the same
+ * held-out pairs, and publish it: activated if the gate passes, else rejected with the
+ * reason while the active model stays.
+ */
+export async function rewardPhase(
+  ctx: { api: TrainerApi; config: DaemonSettings; runId: number; runDir: string; policyDir: string | undefined; log: (line: string) => void },
+  split: Record<Split, PreferenceExample[]>,
+): Promise<RewardPhaseResult> {
+  const { api, config, runId, runDir, log } = ctx;
+  // Each rater's pairs count by their reliability, estimated from agreement on groups several raters labeled.
+  const reliability = raterReliability([...split.train, ...split.validation, ...split.held_out]);
+  const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
+  const train = split.train.map((e) => toRankList(e, weightOf(e)));
+  const heldOut = split.held_out.map((e) => toRankList(e));
+  // Without validation groups yet, the best step is chosen on the training lists (the gate still uses held-out pairs only).
+  const validation = split.validation.length > 0 ? split.validation.map((e) => toRankList(e)) : train;
+  const active = await fetchActiveCheckpoint(api, "reward", config.home);
+  const trainConfig = RewardTrainConfigSchema.parse({
+    out: join(runDir, "reward"),
+    logsDir: join(runDir, "logs"),
+    runName: "reward-model",
+    epochs: config.reward.epochs,
+    maxLength: config.reward.maxLength,
+    evalEvery: 1_000_000,
+    rewardInput: "pair",
+    quiet: true,
+    ...(active
+      ? { baseModel: active.dir, learningRate: config.reward.warmLearningRate }
+      : { ...(ctx.policyDir ? { vocabFrom: ctx.policyDir } : {}), model: { ...config.reward.model, maxVocab: 8000 } }),
+  });
+  const trained = await trainRewardModelOn(trainConfig, train, validation, log);
+
+  const candidate = heldOutAccuracy(trained.bestDir, heldOut, config.reward.maxLength);
+  const current = active ? heldOutAccuracy(active.dir, heldOut, config.reward.maxLength) : undefined;
+  const verdict = rewardGate(candidate, current, config.reward);
+
+  const best = loadBertDir(trained.bestDir);
+  const rewardInput = rewardInputOf(best.config);
+  // Published with its ONNX graph, so no scorer exports it again on load.
+  exportBertOnnx(trained.bestDir, best);
+  disposeParams(best.params);
+  const scale = rewardScaleOf(trained.bestDir);
+  const metrics: Record<string, number> = {
+    held_out_accuracy: candidate.accuracy,
+    held_out_pairs: candidate.pairs,
+    ...(current ? { active_held_out_accuracy: current.accuracy } : {}),
+    train_pairs: countPairs(train),
+    validation_accuracy: trained.bestAccuracy,
+    ...(scale ? { train_reward_mean: scale.mean, train_reward_std: scale.std } : {}),
+    ...agreementMetrics(split.held_out, candidate.scores),
+    ...Object.fromEntries([...reliability].flatMap(([rater, r]) => [[`reliability/rater_${rater}`, r.accuracy], [`reliability_weight/rater_${rater}`, r.weight]])),
+  };
+  const published = await publishCheckpoint(api, trained.bestDir, {
+    kind: "reward",
+    metrics,
+    config: { reward_input: rewardInput, warm_start_from: active?.ref.id ?? null, train: { ...trainConfig, out: undefined, logsDir: undefined } },
+    trainingRunId: runId,
+    ...(verdict.activate ? { activate: true } : { rejectedReason: verdict.reason }),
+  });
+  log(
+    verdict.activate
+      ? `run ${runId}: reward checkpoint v${published.version} active (held-out accuracy ${candidate.accuracy.toFixed(4)}${current ? ` vs ${current.accuracy.toFixed(4)} for the one it replaces` : ""}, ${candidate.pairs} pairs)`
+      : `run ${runId}: reward checkpoint v${published.version} rejected: ${verdict.reason}; v${active?.ref.version ?? "-"} stays active`,
+  );
+  return {
+    candidate: published,
+    verdict,
+    heldOutPairs: candidate.pairs,
+    candidateAccuracy: candidate.accuracy,
+    ...(current ? { activeAccuracy: current.accuracy } : {}),
+    ...(verdict.activate ? { live: { dir: trained.bestDir, ref: published } } : active ? { live: active } : {}),
+    metrics,
+  };
+}

@@ -1,0 +1,43 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
+import { tfjsDecoder } from "./decoder-tfjs.ts";
+import { generate } from "./generate.ts";
+import type { Sampling } from "./sampling.ts";
+
+export interface PolicySamples {
+  prompts: string[];
+  /** [CLS] + prompt tokens, as PPO feeds them. */
+  queries: number[][];
+  /** The generated tokens, with the [SEP] a response that ended itself wrote (PPO scores stopping too). */
+  responses: number[][];
+  texts: string[];
+}
+
+/**
+ * Continuations of `prompts` by a policy loaded from `dir`: on onnxruntime when the
+ * folder has model.onnx (faster), else on tfjs. The same seed gives the same samples.
+ */
+export async function samplePolicy(model: Gpt2Model, dir: string, prompts: readonly string[], sampling: Sampling): Promise<PolicySamples> {
+  const tok = model.tokenizer;
+  const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
+  const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk] };
+  let generated: number[][];
+  if (existsSync(join(dir, "model.onnx"))) {
+    const decoder = await OnnxGpt2Decoder.open(dir, model.config, { threads: 1 });
+    try {
+      generated = await generate(decoder, queries, options);
+    } finally {
+      await decoder.close();
+    }
+  } else {
+    generated = await generate(tfjsDecoder(model), queries, options);
+  }
+  return {
+    prompts: [...prompts],
+    queries,
+    responses: generated.map((r) => (r.length < sampling.maxNewTokens ? [...r, tok.sep] : r.length > 0 ? r : [tok.sep])),
+    texts: generated.map((r) => tok.decode(r)),
+  };
+}

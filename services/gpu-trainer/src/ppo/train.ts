@@ -1,0 +1,151 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { tfjsDecoder } from "../generation/decoder-tfjs.ts";
+import { generate } from "../generation/generate.ts";
+import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
+import { savePlotPng } from "../metrics/plot.ts";
+import { disposeParams } from "../models/params.ts";
+import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
+import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
+import type { RewardFunction } from "../reward-functions/reward-function.ts";
+import { createProgress } from "../util/progress.ts";
+import { seededRandom } from "../util/random.ts";
+import { PpoConfigSchema } from "./config.ts";
+import { distinct2 } from "../metrics/diversity.ts";
+import { PpoTrainer, type PpoStats } from "./trainer.ts";
+import { trlMetrics } from "./trl-metrics.ts";
+
+export const PpoRunSchema = z
+  .object({
+    policyDir: z.string(),
+    // The fixed policy KL is measured and penalised against (same architecture); none: the policy as it starts.
+    referenceDir: z.string().optional(),
+    // β to start from, e.g. the previous run's (the adaptive controller carries on); none: ppo.initKlCoef.
+    klCoef: z.number().min(0).optional(),
+    // PPO steps; the seed calls each one an epoch.
+    epochs: z.number().int().min(1).default(40),
+    prompts: z.array(z.string().min(1)).min(1),
+    out: z.string(),
+    logsDir: z.string().default("logs"),
+    runName: z.string().regex(/^[\w.-]+$/).default("PPO-Sentiment-Zh"),
+    // Generation on onnxruntime (the policy is re-exported after each step; measured faster) or tfjs.
+    engine: z.enum(["onnx", "tfjs"]).default("onnx"),
+    ppo: PpoConfigSchema,
+    samplesShown: z.number().int().min(0).default(5),
+    quiet: z.boolean().default(false),
+  })
+  .strict();
+export type PpoRunOptions = z.infer<typeof PpoRunSchema>;
+
+export interface EpochMetrics extends PpoStats {
+  epoch: number;
+  /** distinct-2 of the epoch's responses (metrics/diversity.ts): falls when the policy starts repeating itself. */
+  distinct2: number;
+  seconds: { generation: number; scoring: number; optimisation: number };
+}
+
+function plot(path: string, history: EpochMetrics[]) {
+  const series = (name: string, pick: (m: EpochMetrics) => number) => ({ name, points: history.map((m) => ({ x: m.epoch, y: pick(m) })) });
+  savePlotPng(path, [
+    { title: "mean reward", xLabel: "epoch", series: [series("reward", (m) => m.meanReward)] },
+    { title: "KL to the reference", xLabel: "epoch", series: [series("KL", (m) => m.kl)] },
+    { title: "entropy per token", xLabel: "epoch", series: [series("entropy", (m) => m.entropy)] },
+    { title: "distinct-2 of the samples", xLabel: "epoch", series: [series("distinct-2", (m) => m.distinct2)] },
+    { title: "losses", xLabel: "epoch", series: [series("policy", (m) => m.policyLoss), series("value", (m) => m.valueLoss)] },
+    { title: "clip fraction", xLabel: "epoch", series: [series("clipfrac", (m) => m.clipFraction)] },
+    { title: "KL coefficient β", xLabel: "epoch", series: [series("β", (m) => m.klCoef)] },
+  ]);
+}
+
+/**
+ * PPO on a GPT-2 that continues review prompts, rewarded by `reward`: the seed's step 1
+ * (`ppo demo`, the sentiment classifier as reward), step 2 (`ppo human`, a person) and
+ * the loop's policy phase (the active reward model). Prints `epoch N mean-reward: X` and
+ * samples each epoch, writes trl-named metrics as JSONL and a PNG under logsDir, and
+ * saves the final policy (with its PPO config and last metrics) to `out`.
+ */
+export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, log: (line: string) => void = console.log): Promise<EpochMetrics[]> {
+  const policy = loadGpt2Dir(options.policyDir, { valueHead: true, seed: options.ppo.seed });
+  const tok = policy.tokenizer;
+  const reference = options.referenceDir ? loadGpt2Dir(options.referenceDir, { valueHead: false }) : undefined;
+  if (reference && reference.tokenizer.size !== tok.size) throw new Error(`PPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
+  const trainer = new PpoTrainer(policy, options.ppo, { ...(reference ? { reference: reference.params } : {}), ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}) });
+  const random = seededRandom(options.ppo.seed + 5);
+  const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
+  mkdirSync(options.logsDir, { recursive: true });
+  writeFileSync(metricsPath, "");
+  // The policy changes every step; its ONNX copy for rollouts lives in a scratch folder.
+  const onnxDir = mkdtempSync(join(tmpdir(), "ranklab-rollout-"));
+  const history: EpochMetrics[] = [];
+  // A person (human-reward.ts) can ask to save and quit.
+  const stopRequested = () => (reward as { stopRequested?: boolean }).stopRequested === true;
+  log(`PPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, generation on ${options.engine}`);
+  const progress = createProgress(options.epochs, "ppo", options.quiet, log);
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      // 1. Rollouts: a batch of prompts drawn at random, continued by the current policy.
+      let t = performance.now();
+      const prompts = Array.from({ length: options.ppo.batchSize }, () => options.prompts[Math.floor(random() * options.prompts.length)]!);
+      const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
+      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk] };
+      let generated: number[][];
+      if (options.engine === "onnx") {
+        exportGpt2Onnx(onnxDir, policy);
+        // One thread: a rollout is many small sequential steps, and the other core is free for tfjs.
+        const decoder = await OnnxGpt2Decoder.open(onnxDir, policy.config, { threads: 1 });
+        generated = await generate(decoder, queries, sampling);
+        await decoder.close();
+      } else {
+        generated = await generate(tfjsDecoder(policy), queries, sampling);
+      }
+      // A response that ended itself keeps its [SEP]: the policy is rewarded for stopping too.
+      const responses = generated.map((r) => (r.length < sampling.maxNewTokens ? [...r, tok.sep] : r.length > 0 ? r : [tok.sep]));
+      const texts = generated.map((r) => tok.decode(r));
+      const generation = (performance.now() - t) / 1000;
+
+      // 2. Rewards.
+      t = performance.now();
+      const scores = await reward.score(prompts.map((prompt, i) => ({ prompt, response: texts[i]! })));
+      const scoring = (performance.now() - t) / 1000;
+
+      // 3. The PPO step, on the samples that got a score (a person may skip some).
+      const kept = scores.flatMap((s, i) => (Number.isFinite(s) ? [i] : []));
+      if (kept.length === 0) {
+        progress.log(`epoch ${epoch}: every sample was skipped; no update`);
+        if (stopRequested()) break;
+        continue;
+      }
+      t = performance.now();
+      const stats = await trainer.step(kept.map((i) => queries[i]!), kept.map((i) => responses[i]!), kept.map((i) => scores[i]!));
+      const optimisation = (performance.now() - t) / 1000;
+
+      const metrics: EpochMetrics = { epoch, ...stats, distinct2: distinct2(texts), seconds: { generation, scoring, optimisation } };
+      history.push(metrics);
+      appendFileSync(metricsPath, `${JSON.stringify(trlMetrics(metrics))}\n`);
+      plot(join(options.logsDir, `${options.runName}.png`), history);
+      progress.log(`epoch ${epoch} mean-reward: ${stats.meanReward.toFixed(4)}  (KL ${stats.kl.toFixed(3)}, distinct-2 ${metrics.distinct2.toFixed(2)}, β ${stats.klCoef.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`);
+      if (options.samplesShown > 0) {
+        progress.log(`Random Sample ${options.samplesShown} text(s) of model output:`);
+        const shown = [...prompts.keys()].sort(() => random() - 0.5).slice(0, options.samplesShown);
+        shown.forEach((i, k) => progress.log(`${k + 1}. ${prompts[i]}${texts[i]}  [${scores[i]!.toFixed(3)}]`));
+      }
+      progress.update(epoch);
+      if (stopRequested()) {
+        progress.log("stopping: the rater asked to save and quit");
+        break;
+      }
+    }
+  } finally {
+    progress.stop();
+    rmSync(onnxDir, { recursive: true, force: true });
+  }
+  const last = history.at(-1);
+  saveGpt2Dir(options.out, policy, { "metrics.json": last ? trlMetrics(last) : {}, "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
+  exportGpt2Onnx(options.out, policy);
+  log(`policy saved to ${options.out}; metrics in ${metricsPath} and ${join(options.logsDir, `${options.runName}.png`)}`);
+  trainer.dispose();
+  disposeParams(policy.params);
+  return history;
+}

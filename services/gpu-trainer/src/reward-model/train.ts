@@ -1,0 +1,282 @@
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, mkdirSync, rmSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadBertDir, readJsonIfExists, saveBertDir, type BertModel } from "../io/bert-dir.ts";
+import { readSafetensors, writeSafetensors, type TensorMap } from "../io/safetensors.ts";
+import { savePlotPng } from "../metrics/plot.ts";
+import { BertConfigSchema, bertForward, bertParamSpecs } from "../models/bert.ts";
+import { disposeParams, initParams } from "../models/params.ts";
+import { UserError } from "../errors.ts";
+import { buildCharVocab } from "../tokenizer/build-vocab.ts";
+import { loadTokenizer, WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
+import { createProgress } from "../util/progress.ts";
+import { seededRandom, shuffled } from "../util/random.ts";
+import { countPairs, pairwiseAccuracy, preferencePairs, readRankFile, type RankList } from "./rank-data.ts";
+import { pretrainMlm } from "./pretrain-mlm.ts";
+import { rankLoss } from "./rank-loss.ts";
+import { encodeRewardItems, rewardInputOf, type RewardInput, type RewardItem } from "./reward-input.ts";
+import { scoreItems } from "./score-tfjs.ts";
+import type { RewardTrainConfig } from "./train-config.ts";
+
+/** What <out>/last/state.json records so that a crashed run resumes where it stopped. */
+interface TrainState {
+  step: number;
+  epoch: number;
+  batchInEpoch: number;
+  bestAccuracy: number;
+  history: { step: number; loss?: number; accuracy?: number; margin?: number }[];
+}
+
+export interface RewardTrainResult {
+  bestAccuracy: number;
+  bestDir: string;
+  steps: number;
+  seconds: number;
+  history: TrainState["history"];
+}
+
+/** The reward input a new model gets: the config's, or "pair" when the data has prompts and "concat" (whole texts) otherwise. */
+function chosenRewardInput(config: RewardTrainConfig, lists: readonly RankList[]): RewardInput {
+  if (config.rewardInput !== "auto") return config.rewardInput;
+  return lists.some((l) => l.prompt) ? "pair" : "concat";
+}
+
+function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
+  const tokenizer = config.vocabFrom
+    ? loadTokenizer(config.vocabFrom)
+    : new WordPieceTokenizer(buildCharVocab(lists.flatMap((l) => [...l.texts, l.prompt ?? ""]), config.model.maxVocab), { lowercase: true, maxCharsPerWord: 100 });
+  const vocab = tokenizer.vocab;
+  const bert = BertConfigSchema.parse({
+    vocab_size: vocab.tokens.length,
+    hidden_size: config.model.hiddenSize,
+    num_hidden_layers: config.model.layers,
+    num_attention_heads: config.model.heads,
+    intermediate_size: config.model.intermediateSize,
+    max_position_embeddings: config.maxLength,
+    num_labels: 1,
+    classifier_pooling: config.model.pooling,
+    bigram_buckets: config.model.bigramBuckets,
+    reward_input: chosenRewardInput(config, lists),
+  });
+  return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), config.seed) };
+}
+
+/** Every text of `lists` as the reward model sees it, flattened in list order. */
+const itemsOf = (lists: readonly RankList[]): RewardItem[] => lists.flatMap((l) => l.texts.map((completion) => ({ prompt: l.prompt, completion })));
+
+/** Rewards for every text of `lists`, flattened in list order: [Σ texts]. */
+function forwardLists(model: BertModel, lists: RankList[], config: RewardTrainConfig, dropout: number): tf.Tensor1D {
+  const items = itemsOf(lists);
+  const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), items, config.maxLength);
+  const out = bertForward(
+    model.params,
+    model.config,
+    {
+      inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+      attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+      tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
+    },
+    dropout,
+  );
+  return tf.reshape(out, [items.length]) as tf.Tensor1D;
+}
+
+/** Index pairs (better, worse) into the flattened texts of `lists`: every pair of different levels, each with its list's weight. */
+function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array; weights?: Float32Array } {
+  const better: number[] = [];
+  const worse: number[] = [];
+  const weights: number[] = [];
+  let offset = 0;
+  for (const list of lists) {
+    for (const [i, j] of preferencePairs(list)) {
+      better.push(offset + i);
+      worse.push(offset + j);
+      weights.push(list.weight ?? 1);
+    }
+    offset += list.texts.length;
+  }
+  // Unweighted lists keep the plain mean (and its exact arithmetic).
+  const weighted = weights.some((w) => w !== 1);
+  return { better: Int32Array.from(better), worse: Int32Array.from(worse), ...(weighted ? { weights: Float32Array.from(weights) } : {}) };
+}
+
+/** The model's reward for every text of every list, list by list. */
+export function scoreLists(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">): number[][] {
+  const flat = scoreItems(model, itemsOf(lists), { maxLength: config.maxLength, batchSize: 64 });
+  let k = 0;
+  return lists.map((l) => l.texts.map(() => flat[k++]!));
+}
+
+/** Pairwise accuracy (over the pairs the lists order), mean margin and mean reward of `model` on `lists`. */
+export function evaluate(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">) {
+  const perList = scoreLists(model, lists, config);
+  const flat = perList.flat();
+  return { ...pairwiseAccuracy(lists, perList), meanReward: flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length) };
+}
+
+/**
+ * Mean and standard deviation of the model's rewards over the distinct training texts:
+ * stored with the checkpoint so PPO (and /v1/score) can put a reward on a scale that
+ * does not change from one reward model to the next.
+ */
+function rewardScale(model: BertModel, lists: readonly RankList[], maxLength: number): { mean: number; std: number } {
+  const seen = new Set<string>();
+  const items = itemsOf(lists).filter((i) => {
+    const key = `${i.prompt ?? ""}\u0000${i.completion}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const rewards = scoreItems(model, items, { maxLength, batchSize: 64 });
+  const mean = rewards.reduce((a, b) => a + b, 0) / Math.max(1, rewards.length);
+  const std = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / Math.max(1, rewards.length));
+  return { mean, std: std > 0 ? std : 1 };
+}
+
+function saveOptimizer(path: string, optimizer: tf.Optimizer): Promise<void> {
+  return optimizer.getWeights().then((weights) => {
+    const map: TensorMap = new Map();
+    weights.forEach((w, i) => map.set(`${String(i).padStart(5, "0")}:${w.name}`, { shape: w.tensor.shape, data: w.tensor.dataSync() as Float32Array }));
+    writeSafetensors(path, map);
+  });
+}
+
+async function loadOptimizer(path: string, optimizer: tf.Optimizer): Promise<void> {
+  const { tensors } = readSafetensors(path);
+  const weights = [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, t]) => ({ name: key.slice(key.indexOf(":") + 1), tensor: tf.tensor(t.data, t.shape) }));
+  await optimizer.setWeights(weights);
+}
+
+/** Writes <out>/last via a temporary folder and a rename, so a crash mid-save keeps the previous one. */
+async function saveLast(config: RewardTrainConfig, model: BertModel, optimizer: tf.Optimizer, state: TrainState) {
+  const last = join(config.out, "last");
+  const tmp = join(config.out, "last.tmp");
+  rmSync(tmp, { recursive: true, force: true });
+  saveBertDir(tmp, model, { "run.json": config, "state.json": state });
+  await saveOptimizer(join(tmp, "optimizer.safetensors"), optimizer);
+  rmSync(last, { recursive: true, force: true });
+  renameSync(tmp, last);
+}
+
+function plotCurves(config: RewardTrainConfig, history: TrainState["history"]) {
+  const loss = history.filter((h) => h.loss !== undefined).map((h) => ({ x: h.step, y: h.loss! }));
+  const accuracy = history.filter((h) => h.accuracy !== undefined).map((h) => ({ x: h.step, y: h.accuracy! }));
+  savePlotPng(join(config.logsDir, `${config.runName}.png`), [
+    { title: "train loss (pairwise rank loss)", xLabel: "global step", series: [{ name: "loss", points: loss }] },
+    { title: "dev pairwise accuracy", xLabel: "global step", series: [{ name: "accuracy", points: accuracy }] },
+  ]);
+  writeFileSync(join(config.logsDir, `${config.runName}.jsonl`), history.map((h) => JSON.stringify(h)).join("\n") + "\n");
+}
+
+/**
+ * `reward train`: a reward model from rank-list TSV or pairwise JSONL files (the
+ * config's `train` and `dev`). Resumes from <out>/last when it exists.
+ */
+export async function trainRewardModel(config: RewardTrainConfig, log: (line: string) => void = console.log): Promise<RewardTrainResult> {
+  if (!config.train || !config.dev) throw new UserError("reward train: --train FILE (one or more) and --dev FILE are required");
+  return trainRewardModelOn(config, config.train.flatMap(readRankFile), readRankFile(config.dev), log);
+}
+
+/**
+ * Trains a reward model on rank lists (best first, ties by level) with the pairwise
+ * rank loss over every pair of different levels; the best checkpoint by dev pairwise
+ * accuracy goes to <out>/best. Resumes from <out>/last when it exists.
+ */
+export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: RankList[], devLists: RankList[], log: (line: string) => void = console.log): Promise<RewardTrainResult> {
+  // 1. Data: lists in memory; a list that orders nothing (all tied) teaches nothing.
+  trainLists = trainLists.filter((l) => preferencePairs(l).length > 0);
+  if (trainLists.length === 0) throw new UserError("reward model: the training data states no preference (every list is tied or has one text)");
+  mkdirSync(config.out, { recursive: true });
+  mkdirSync(config.logsDir, { recursive: true });
+
+  // 2. Model: resume <out>/last, or start from a base encoder, or from scratch.
+  const lastDir = join(config.out, "last");
+  const resuming = existsSync(join(lastDir, "config.json")) && existsSync(join(lastDir, "state.json"));
+  const fresh = !resuming && !config.baseModel;
+  const model = resuming ? loadBertDir(lastDir) : config.baseModel ? loadBertDir(config.baseModel, { num_labels: 1 }) : freshModel(config, trainLists);
+  // A base encoder from elsewhere has no reward input; one of ranklab's keeps the one it was trained with.
+  if (!model.config.reward_input) model.config = { ...model.config, reward_input: chosenRewardInput(config, trainLists) };
+  if (fresh && config.pretrain.epochs > 0) {
+    // Unlabeled use of the training texts only; dev texts stay unseen.
+    const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
+    log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
+    await pretrainMlm(model, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
+  }
+  const optimizer = tf.train.adam(config.learningRate);
+  const variables = [...model.params.values()];
+  const state: TrainState = resuming ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))! : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
+  if (resuming) {
+    // Adam's moments are matched to variables by position, and the parameter order is fixed by the config.
+    if (existsSync(join(lastDir, "optimizer.safetensors"))) await loadOptimizer(join(lastDir, "optimizer.safetensors"), optimizer);
+    log(`resuming from ${lastDir} at global step ${state.step} (epoch ${state.epoch}, best dev accuracy ${state.bestAccuracy.toFixed(4)})`);
+  }
+
+  const stepsPerEpoch = Math.ceil(trainLists.length / config.listsPerStep);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  log(
+    `training reward model: ${trainLists.length} rank lists (${countPairs(trainLists)} pairs), dev ${devLists.length} lists (${countPairs(devLists)} pairs), ` +
+      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, input ${rewardInputOf(model.config)}, backend ${tf.getBackend()}`,
+  );
+  const progress = createProgress(totalSteps, "reward", config.quiet, log);
+  const started = performance.now();
+  let windowStart = performance.now();
+  let windowSteps = 0;
+  let windowLoss = 0;
+
+  const evaluateAndSave = async () => {
+    const dev = evaluate(model, devLists, config);
+    state.history.push({ step: state.step, accuracy: dev.accuracy, margin: dev.margin });
+    progress.log(`Evaluation acc: ${dev.accuracy.toFixed(4)} (margin ${dev.margin.toFixed(3)}, mean reward ${dev.meanReward.toFixed(3)}, ${dev.pairs} pairs)`);
+    if (dev.accuracy > state.bestAccuracy) {
+      state.bestAccuracy = dev.accuracy;
+      saveBertDir(join(config.out, "best"), model, {
+        "metrics.json": { accuracy: dev.accuracy, margin: dev.margin, mean_reward: dev.meanReward, step: state.step },
+        "run.json": config,
+      });
+      progress.log(`best model saved to ${join(config.out, "best")} (accuracy ${dev.accuracy.toFixed(4)})`);
+    }
+    await saveLast(config, model, optimizer, state);
+    plotCurves(config, state.history);
+  };
+
+  // 3. Epochs of shuffled rank lists; the shuffle is seeded per epoch so a resumed run sees the same order.
+  for (; state.epoch < config.epochs; state.epoch++, state.batchInEpoch = 0) {
+    const order = shuffled(trainLists, seededRandom(config.seed + state.epoch));
+    for (; state.batchInEpoch < stepsPerEpoch; ) {
+      const lists = order.slice(state.batchInEpoch * config.listsPerStep, (state.batchInEpoch + 1) * config.listsPerStep);
+      const { better, worse, weights } = batchPairs(lists);
+      // 4. One step: rewards for every text, rank loss over every pair, Adam.
+      const loss = optimizer.minimize(() => rankLoss(forwardLists(model, lists, config, config.dropout), better, worse, weights), true, variables)!;
+      const value = (await loss.data())[0]!;
+      loss.dispose();
+      state.step++;
+      state.batchInEpoch++;
+      windowSteps++;
+      windowLoss += value;
+      progress.update(state.step);
+      if (state.step % config.logEvery === 0) {
+        const speed = windowSteps / ((performance.now() - windowStart) / 1000);
+        state.history.push({ step: state.step, loss: windowLoss / windowSteps });
+        progress.log(`global step ${state.step}, epoch: ${state.epoch + 1}, loss: ${(windowLoss / windowSteps).toFixed(5)}, speed: ${speed.toFixed(2)} step/s`);
+        windowStart = performance.now();
+        windowSteps = 0;
+        windowLoss = 0;
+      }
+      // 5. Evaluate on dev, keep the best checkpoint, save state to resume.
+      if (state.step % config.evalEvery === 0) await evaluateAndSave();
+    }
+  }
+  if (state.history.at(-1)?.step !== state.step || state.history.at(-1)?.accuracy === undefined) await evaluateAndSave();
+  progress.stop();
+  disposeParams(model.params);
+  // The best model's reward scale over the training texts, beside its dev figures.
+  const best = loadBertDir(join(config.out, "best"));
+  const scale = rewardScale(best, trainLists, config.maxLength);
+  disposeParams(best.params);
+  const metricsPath = join(config.out, "best", "metrics.json");
+  writeFileSync(metricsPath, `${JSON.stringify({ ...readJsonIfExists<Record<string, number>>(metricsPath), train_reward_mean: scale.mean, train_reward_std: scale.std }, null, 2)}\n`);
+  const seconds = (performance.now() - started) / 1000;
+  optimizer.dispose();
+  log(`done: ${state.step} steps in ${seconds.toFixed(1)} s; best dev accuracy ${state.bestAccuracy.toFixed(4)}; curve in ${join(config.logsDir, `${config.runName}.png`)}`);
+  return { bestAccuracy: state.bestAccuracy, bestDir: join(config.out, "best"), steps: state.step, seconds, history: state.history };
+}
