@@ -49,7 +49,10 @@ export class GraphBuilder {
    */
   outputInPlace(value: string, name: string): void {
     const index = this.nodes.findIndex((n) => n.outputs.includes(value));
-    if (index < 0 || this.aliases.has(value)) return this.output(value, name);
+    if (index < 0 || this.aliases.has(value)) {
+      this.output(value, name);
+      return;
+    }
     const node = this.nodes[index]!;
     this.nodes[index] = { ...node, outputs: node.outputs.map((o) => (o === value ? name : o)) };
     this.nodes = this.nodes.map((n) => (n.inputs.includes(value) ? { ...n, inputs: n.inputs.map((i) => (i === value ? name : i)) } : n));
