@@ -281,9 +281,10 @@ async function benchRewardModel(matmul: MatMulBaseline, withTfjs: boolean): Prom
 export async function benchTrainingEngine(): Promise<void> {
   // BENCH_TFJS=0 runs the onnxruntime figures only.
   const withTfjs = process.env.BENCH_TFJS !== "0";
-  const backend = withTfjs ? await selectBackend("wasm") : { name: "not run" };
+  // tfjs initialises the models' weights either way.
+  const backend = await selectBackend("wasm");
   const matmul = await MatMulBaseline.open(1024);
-  console.log(`onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads; tfjs ${backend.name}. Baseline: onnxruntime MatMul 1024³, ${fmt(await matmul.measure(3), 1)} GFLOP/s now, measured again between rounds`);
+  console.log(`onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads; tfjs ${withTfjs ? backend.name : "not run"}. Baseline: onnxruntime MatMul 1024³, ${fmt(await matmul.measure(3), 1)} GFLOP/s now, measured again between rounds`);
   await benchRewardModel(matmul, withTfjs);
   const small = Gpt2ConfigSchema.parse({ vocab_size: 3000, n_positions: 128, n_embd: 128, n_layer: 2, n_head: 4 });
   await benchModel("small GPT-2 (prepare's policy)", small, 32, 64, matmul, withTfjs || "BENCH_TFJS=0");
