@@ -6,6 +6,7 @@
 import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-reviews.ts";
 import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
+import { benchTrainingEngine } from "../services/gpu-trainer/bench/training-engine.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
 import { benchLoop } from "./bench/loop.ts";
 import { benchScoringEndpoint } from "./bench/scoring-endpoint.ts";
@@ -21,6 +22,8 @@ const benches: Record<string, () => Promise<void>> = {
 const onRequest: Record<string, () => Promise<void>> = {
   "reward-on-reviews": () => benchRewardOnReviews(),
   loop: () => benchLoop(),
+  // Runs the full-size GPT-2 (102M parameters, ~2 GB): on request only.
+  "training-engine": () => benchTrainingEngine(),
 };
 
 const wanted = process.argv.slice(2);

@@ -23,9 +23,10 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   generate --model DIR [--engine onnx|tfjs] [--max-new-tokens N] [--temperature T] [--top-k K]
            [--top-p P] [--seed S] [--samples N] PROMPT...
       Continue prompts with a GPT-2 folder.
-  prepare [--home DIR] [--config FILE|JSON] [--quiet]
+  prepare [--home DIR] [--config FILE|JSON] [--engine onnx|tfjs] [--quiet]
       Make the embedded defaults once (cached under DIR, default .ranklab): generated reviews,
-      a small GPT-2 pretrained on them, and a sentiment classifier.
+      a small GPT-2 pretrained on them (on onnxruntime by default; --engine tfjs for tfjs),
+      and a sentiment classifier.
   ppo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]...
            [--batch-size N] [--mini-batch-size N] [--lr X] [--max-new-tokens N] [--engine onnx|tfjs]
            [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]

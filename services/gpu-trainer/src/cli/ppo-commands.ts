@@ -12,9 +12,14 @@ import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts
 
 /** `prepare`: the embedded default models, made once and cached under --home. */
 export async function prepareCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs("prepare", argv, { home: { type: "string" }, config: { type: "string" }, quiet: { type: "boolean" } });
+  const { values } = parseCommandArgs("prepare", argv, { home: { type: "string" }, config: { type: "string" }, engine: { type: "string" }, quiet: { type: "boolean" } });
   const { values: fromFile } = readConfigFlag(values.config, "prepare flags");
-  const result = await prepare({ ...fromFile, ...(values.home ? { home: values.home } : {}), ...(values.quiet ? { quiet: true } : {}) });
+  const engine = (["onnx", "tfjs"] as const).find((e) => e === values.engine);
+  if (values.engine !== undefined && !engine) throw new UserError(`prepare: --engine must be onnx or tfjs, got "${values.engine}"`);
+  // --engine picks what pretrains the policy (policy.train.engine), over the config's choice.
+  const policy = (fromFile.policy ?? {}) as Record<string, unknown>;
+  const withEngine = engine ? { policy: { ...policy, train: { ...((policy.train ?? {}) as Record<string, unknown>), engine } } } : {};
+  const result = await prepare({ ...fromFile, ...withEngine, ...(values.home ? { home: values.home } : {}), ...(values.quiet ? { quiet: true } : {}) });
   console.log(result.cached ? `prepare: up to date (${result.policyDir}, ${result.classifierDir})` : `prepare: made ${result.policyDir} and ${result.classifierDir}`);
 }
 

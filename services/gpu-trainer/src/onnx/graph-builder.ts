@@ -15,6 +15,8 @@ export class GraphBuilder {
   private initializers: TensorInit[] = [];
   private counter = 0;
   private constants = new Map<string, string>();
+  /** Values renamed by outputInPlace: later uses of the old name read the new one. */
+  private aliases = new Map<string, string>();
 
   constructor(private readonly name: string) {}
 
@@ -25,7 +27,7 @@ export class GraphBuilder {
   op(op: string, inputs: string[], attributes?: Record<string, AttributeValue>, outputs = 1): string[] {
     const name = this.fresh(op);
     const outs = Array.from({ length: outputs }, (_, i) => `${name}_out${i}`);
-    this.nodes.push({ op, inputs, outputs: outs, name, ...(attributes ? { attributes } : {}) });
+    this.nodes.push({ op, inputs: inputs.map((i) => this.aliases.get(i) ?? i), outputs: outs, name, ...(attributes ? { attributes } : {}) });
     return outs;
   }
 
@@ -36,7 +38,25 @@ export class GraphBuilder {
 
   /** Renames a value to a graph output name. */
   output(value: string, name: string): void {
-    this.nodes.push({ op: "Identity", inputs: [value], outputs: [name], name: this.fresh("Identity") });
+    this.nodes.push({ op: "Identity", inputs: [this.aliases.get(value) ?? value], outputs: [name], name: this.fresh("Identity") });
+  }
+
+  /**
+   * Makes a node's output a graph output under `name` without an Identity (which
+   * onnxruntime runs as a copy: for training graphs that return every activation and
+   * gradient, hundreds of MB a step). Later uses of `value` read the new name. Falls back
+   * to output() for a graph input, an initializer or a value already renamed.
+   */
+  outputInPlace(value: string, name: string): void {
+    const index = this.nodes.findIndex((n) => n.outputs.includes(value));
+    if (index < 0 || this.aliases.has(value)) {
+      this.output(value, name);
+      return;
+    }
+    const node = this.nodes[index]!;
+    this.nodes[index] = { ...node, outputs: node.outputs.map((o) => (o === value ? name : o)) };
+    this.nodes = this.nodes.map((n) => (n.inputs.includes(value) ? { ...n, inputs: n.inputs.map((i) => (i === value ? name : i)) } : n));
+    this.aliases.set(value, name);
   }
 
   float(name: string, data: Float32Array, dims: number[]): string {

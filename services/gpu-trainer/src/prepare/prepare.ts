@@ -35,10 +35,10 @@ export const PrepareSchema = z
         n_embd: z.number().int().default(128),
         n_layer: z.number().int().default(2),
         n_head: z.number().int().default(4),
-        train: LmTrainSchema.default({ epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 50, maxLength: 64, seed: 0, quiet: false }),
+        train: LmTrainSchema.default({ epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 50, maxLength: 64, seed: 0, quiet: false, engine: "onnx" }),
       })
       .strict()
-      .default({ n_embd: 128, n_layer: 2, n_head: 4, train: { epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 50, maxLength: 64, seed: 0, quiet: false } }),
+      .default({ n_embd: 128, n_layer: 2, n_head: 4, train: { epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 50, maxLength: 64, seed: 0, quiet: false, engine: "onnx" } }),
     classifier: z
       .object({
         hidden_size: z.number().int().default(64),
@@ -122,7 +122,7 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     pad_token_id: tokenizer.pad,
   });
   const policy: Gpt2Model = { config: gptConfig, tokenizer, params: initParams(gpt2ParamSpecs(gptConfig), options.seed), hasValueHead: false };
-  log(`prepare: pretraining GPT-2 (${gptConfig.n_layer} layers × ${gptConfig.n_embd}, vocab ${gptConfig.vocab_size}) on the corpus`);
+  log(`prepare: pretraining GPT-2 (${gptConfig.n_layer} layers × ${gptConfig.n_embd}, vocab ${gptConfig.vocab_size}) on the corpus, on ${options.policy.train.engine === "onnx" ? "onnxruntime" : "tfjs"}`);
   const lmLosses = await pretrainGpt2(policy, reviews.map((r) => r.text), { ...options.policy.train, quiet: options.quiet }, log);
   rmSync(paths.policyDir, { recursive: true, force: true });
   saveGpt2Dir(paths.policyDir, policy, { "metrics.json": { lm_loss_per_epoch: lmLosses } });

@@ -1,0 +1,139 @@
+import * as tf from "@tensorflow/tfjs";
+import * as ort from "onnxruntime-node";
+import type { BertModel } from "../io/bert-dir.ts";
+import { BIGRAM_HASH_PRIME, type BertConfig } from "../models/bert.ts";
+import { get } from "../models/params.ts";
+import { ortSessionOptions } from "../onnx/session-options.ts";
+import type { Encoded } from "../tokenizer/wordpiece.ts";
+import { bertTrainingGraphs, type BertTrainingGraphs } from "./bert-graphs.ts";
+import type { EngineOptions } from "./gpt2-engine.ts";
+
+export interface BertForwardResult {
+  /** [batch, num_labels]: the head's outputs (rewards when num_labels = 1). */
+  outputs: Float32Array;
+  feeds: Record<string, ort.Tensor>;
+}
+
+const int64 = (values: Int32Array, dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
+
+/** bigramIds in TypeScript: (id_t · P + id_{t+1}) mod buckets per row, the last position paired with 0. */
+export function bigramIdsArray(ids: Int32Array, batch: number, buckets: number): Int32Array {
+  const T = ids.length / batch;
+  const out = new Int32Array(ids.length);
+  const pMod = BIGRAM_HASH_PRIME % buckets;
+  for (let b = 0; b < batch; b++)
+    for (let t = 0; t < T; t++) {
+      const next = t + 1 < T ? ids[b * T + t + 1]! : 0;
+      out[b * T + t] = ((((ids[b * T + t]! % buckets) * pMod) % buckets) + (next % buckets)) % buckets;
+    }
+  return out;
+}
+
+/**
+ * The BERT/ERNIE encoder and head on onnxruntime-node for training (no dropout): the
+ * head's outputs from a forward run, every parameter's gradient from a backward run
+ * given dL/d outputs. Weights are Float32Arrays an optimiser updates in place, as in
+ * OnnxGpt2Engine.
+ */
+export class OnnxBertEngine {
+  readonly weights: Map<string, Float32Array>;
+  private readonly tensors: Map<string, ort.Tensor>;
+
+  private constructor(
+    readonly config: BertConfig,
+    private readonly graphs: BertTrainingGraphs,
+    private readonly forwardSession: ort.InferenceSession,
+    private readonly backwardSession: ort.InferenceSession,
+    weights: Map<string, Float32Array>,
+  ) {
+    this.weights = weights;
+    this.tensors = new Map(graphs.params.map((s) => [s.name, new ort.Tensor("float32", weights.get(s.name)!, s.shape)]));
+  }
+
+  static async create(config: BertConfig, weights: Map<string, Float32Array>, options: EngineOptions = {}): Promise<OnnxBertEngine> {
+    const graphs = bertTrainingGraphs(config);
+    for (const s of graphs.params) {
+      const size = s.shape.reduce((a, b) => a * b, 1);
+      if (weights.get(s.name)?.length !== size) throw new Error(`weight ${s.name}: expected ${size} values, got ${weights.get(s.name)?.length ?? "none"}`);
+    }
+    const sessionOptions = ortSessionOptions(options);
+    return new OnnxBertEngine(config, graphs, await ort.InferenceSession.create(graphs.forward, sessionOptions), await ort.InferenceSession.create(graphs.backward, sessionOptions), weights);
+  }
+
+  static fromModel(model: BertModel, options: EngineOptions = {}): Promise<OnnxBertEngine> {
+    const weights = new Map<string, Float32Array>();
+    for (const [name, v] of model.params) weights.set(name, Float32Array.from(v.dataSync() as Float32Array));
+    return OnnxBertEngine.create(model.config, weights, options);
+  }
+
+  writeTo(model: BertModel): void {
+    for (const [name, data] of this.weights) {
+      const variable = get(model.params, name);
+      tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
+    }
+  }
+
+  async forward(enc: Encoded): Promise<BertForwardResult> {
+    const { batch: B, length: T } = enc;
+    const dims = [B, T];
+    if (T > this.config.max_position_embeddings) throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
+    if (enc.inputIds.some((t) => t < 0 || t >= this.config.vocab_size)) throw new Error(`forward: a token id is outside the vocabulary (0..${this.config.vocab_size - 1})`);
+    const bias = new Float32Array(B * T);
+    const pool = new Float32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let count = 0;
+      for (let t = 0; t < T; t++) count += enc.attentionMask[b * T + t]!;
+      for (let t = 0; t < T; t++) {
+        bias[b * T + t] = enc.attentionMask[b * T + t] ? 0 : -1e9;
+        // "mean": the average over unpadded tokens (Σ mask·x / max(Σ mask, 1)); "cls": the first token.
+        pool[b * T + t] = this.config.classifier_pooling === "mean" ? enc.attentionMask[b * T + t]! / Math.max(count, 1) : t === 0 ? 1 : 0;
+      }
+    }
+    const ids: Record<string, ort.Tensor> = {
+      input_ids: int64(enc.inputIds, dims),
+      token_type_ids: int64(enc.tokenTypeIds, dims),
+      pool_weights: new ort.Tensor("float32", pool, dims),
+    };
+    if (this.config.bigram_buckets > 0) ids.bigram_ids = int64(bigramIdsArray(enc.inputIds, B, this.config.bigram_buckets), dims);
+    const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", bias, [B, 1, 1, T]) };
+    for (const [name, t] of this.tensors) feeds[name] = t;
+    const out = await this.forwardSession.run(feeds);
+    const saved: Record<string, ort.Tensor> = { ...ids };
+    for (const name of this.graphs.saved) saved[name] = out[name]!;
+    return { outputs: out.outputs!.data as Float32Array, feeds: saved };
+  }
+
+  /** Every parameter's gradient given dL/d outputs [batch · num_labels]. */
+  async backward(forward: BertForwardResult, dOutputs: Float32Array): Promise<Map<string, Float32Array>> {
+    if (dOutputs.length !== forward.outputs.length) throw new Error(`backward: ${dOutputs.length} output gradients for ${forward.outputs.length} outputs`);
+    const feeds: Record<string, ort.Tensor> = { ...forward.feeds, d_outputs: new ort.Tensor("float32", dOutputs, [dOutputs.length / this.config.num_labels, this.config.num_labels]) };
+    for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
+    const out = await this.backwardSession.run(feeds);
+    const grads = new Map<string, Float32Array>();
+    for (const s of this.graphs.params) grads.set(s.name, out[`grad.${s.name}`]!.data as Float32Array);
+    return grads;
+  }
+
+  async close(): Promise<void> {
+    await this.forwardSession.release();
+    await this.backwardSession.release();
+  }
+}
+
+/**
+ * rankLoss in TypeScript: mean over pairs of softplus(r_worse − r_better), and its
+ * gradient with respect to the rewards (σ(r_w − r_b) / pairs, negative on the better one).
+ */
+export function rankLossGrad(rewards: Float32Array, better: Int32Array, worse: Int32Array): { loss: number; dRewards: Float32Array } {
+  const dRewards = new Float32Array(rewards.length);
+  let total = 0;
+  const n = better.length;
+  for (let i = 0; i < n; i++) {
+    const z = rewards[worse[i]!]! - rewards[better[i]!]!;
+    total += z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+    const s = 1 / (1 + Math.exp(-z)) / n;
+    dRewards[worse[i]!]! += s;
+    dRewards[better[i]!]! -= s;
+  }
+  return { loss: total / n, dRewards };
+}

@@ -1,0 +1,174 @@
+import * as tf from "@tensorflow/tfjs";
+import * as ort from "onnxruntime-node";
+import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Config } from "../models/gpt2.ts";
+import { get } from "../models/params.ts";
+import { ortSessionOptions } from "../onnx/session-options.ts";
+import { gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
+
+/** A batch as the forward pass takes it: [batch, T] row-major. */
+export interface Gpt2Batch {
+  ids: Int32Array;
+  /** 1 for real tokens, 0 for padding. */
+  mask: Int32Array;
+  positions: Int32Array;
+  batch: number;
+}
+
+export interface Gpt2ForwardResult {
+  /** [batch·T]: log p(target) at each position, for the targets the forward pass was given. */
+  targetLogprobs: Float32Array;
+  /** [batch·T], with a value head. */
+  values?: Float32Array;
+  /** What the backward pass needs: the ids, targets and saved activations, as onnxruntime returned them. */
+  feeds: Record<string, ort.Tensor>;
+  /** The rows the backward pass scatter-adds into: tokens, positions, targets [batch·T]. */
+  rows: { ids: Int32Array; positions: Int32Array; targets: Int32Array };
+}
+
+/** table[index[i]] += rows[i] for each row of width d. */
+function scatterAddRows(table: Float32Array, index: Int32Array, rows: Float32Array, d: number): void {
+  for (let i = 0; i < index.length; i++) {
+    const to = index[i]! * d;
+    const from = i * d;
+    for (let j = 0; j < d; j++) table[to + j]! += rows[from + j]!;
+  }
+}
+
+export interface EngineOptions {
+  /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
+  threads?: number;
+  /** Let onnxruntime's threads spin between ops (faster when nothing else shares the cores). */
+  spin?: boolean;
+}
+
+/** The additive attention bias [B, 1, T, T] that causalBias builds: −1e9 on future keys and on padding. */
+export function causalBiasArray(mask: Int32Array, batch: number): Float32Array {
+  const T = mask.length / batch;
+  const bias = new Float32Array(batch * T * T);
+  for (let b = 0; b < batch; b++)
+    for (let t = 0; t < T; t++) for (let j = 0; j < T; j++) bias[(b * T + t) * T + j] = j > t || mask[b * T + j] === 0 ? -1e9 : 0;
+  return bias;
+}
+
+const int64 = (values: Int32Array, dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
+
+/**
+ * GPT-2 training on onnxruntime-node: a forward run that returns the target tokens'
+ * log-probabilities (and values) with the activations the backward run then turns, with
+ * the loss's gradient, into every parameter's gradient (see gpt2-graphs.ts). The weights live here as Float32Arrays (Hugging
+ * Face names and layouts), each wrapped once in an ort.Tensor fed to both graphs; an
+ * optimiser updates them in place.
+ */
+export class OnnxGpt2Engine {
+  /** Every trained parameter's values, by Hugging Face name. */
+  readonly weights: Map<string, Float32Array>;
+  readonly shapes: Map<string, number[]>;
+  private readonly tensors: Map<string, ort.Tensor>;
+
+  private constructor(
+    readonly config: Gpt2Config,
+    readonly valueHead: boolean,
+    private readonly graphs: Gpt2TrainingGraphs,
+    private readonly forwardSession: ort.InferenceSession,
+    private readonly backwardSession: ort.InferenceSession,
+    weights: Map<string, Float32Array>,
+  ) {
+    this.weights = weights;
+    this.shapes = new Map(graphs.params.map((p) => [p.name, p.shape]));
+    this.tensors = new Map(graphs.params.map((p) => [p.name, new ort.Tensor("float32", weights.get(p.name)!, p.shape)]));
+  }
+
+  static async create(config: Gpt2Config, weights: Map<string, Float32Array>, valueHead: boolean, options: EngineOptions = {}): Promise<OnnxGpt2Engine> {
+    const graphs = gpt2TrainingGraphs(config, valueHead);
+    for (const p of graphs.params) {
+      const data = weights.get(p.name);
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      if (!data || data.length !== size) throw new Error(`weight ${p.name}: expected ${size} values, got ${data?.length ?? "none"}`);
+    }
+    const sessionOptions = ortSessionOptions(options);
+    const forward = await ort.InferenceSession.create(graphs.forward, sessionOptions);
+    const backward = await ort.InferenceSession.create(graphs.backward, sessionOptions);
+    return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights);
+  }
+
+  /** An engine over a copy of a tfjs model's weights (the value head's only when `valueHead`). */
+  static fromModel(model: Gpt2Model, options: EngineOptions & { valueHead?: boolean } = {}): Promise<OnnxGpt2Engine> {
+    const valueHead = options.valueHead ?? model.hasValueHead;
+    const weights = new Map<string, Float32Array>();
+    for (const [name, v] of model.params) if (valueHead || !name.startsWith("v_head.")) weights.set(name, Float32Array.from(v.dataSync() as Float32Array));
+    return OnnxGpt2Engine.create(model.config, weights, valueHead, options);
+  }
+
+  /** Copies the weights back into the tfjs model's variables. */
+  writeTo(model: Gpt2Model): void {
+    for (const [name, data] of this.weights) {
+      const variable = get(model.params, name);
+      tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
+    }
+  }
+
+  /** The forward pass over a batch; `targets` [batch·T] are the tokens whose log-probabilities the loss reads (e.g. lmTargets). */
+  async forward(batch: Gpt2Batch, targets: Int32Array): Promise<Gpt2ForwardResult> {
+    const T = batch.ids.length / batch.batch;
+    const dims = [batch.batch, T];
+    if (targets.length !== batch.ids.length) throw new Error(`forward: ${targets.length} targets for ${batch.ids.length} positions`);
+    // onnxruntime's Gather reports an index out of range without saying which input; say it here.
+    const V = this.config.vocab_size;
+    if (batch.positions.some((p) => p < 0 || p >= this.config.n_positions)) throw new Error(`forward: a position is outside 0..${this.config.n_positions - 1} (n_positions)`);
+    if (batch.ids.some((t) => t < 0 || t >= V) || targets.some((t) => t < 0 || t >= V)) throw new Error(`forward: a token id or target is outside the vocabulary (0..${V - 1})`);
+    const ids = { input_ids: int64(batch.ids, dims), position_ids: int64(batch.positions, dims), targets: int64(targets, dims) };
+    const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]) };
+    for (const [name, t] of this.tensors) feeds[name] = t;
+    const out = await this.forwardSession.run(feeds);
+    const saved: Record<string, ort.Tensor> = { ...ids };
+    for (const name of this.graphs.saved) saved[name] = out[name]!;
+    const values = out.values?.data as Float32Array | undefined;
+    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), feeds: saved, rows: { ids: batch.ids, positions: batch.positions, targets } };
+  }
+
+  /**
+   * Every parameter's gradient, from the forward run's saved activations and the loss's
+   * gradients with respect to the targets' log-probabilities [B·T] and (with a value
+   * head) the values [B·T].
+   */
+  async backward(forward: Gpt2ForwardResult, dLogprobs: Float32Array, dValues?: Float32Array): Promise<Map<string, Float32Array>> {
+    const tokens = forward.targetLogprobs.length;
+    if (dLogprobs.length !== tokens) throw new Error(`backward: ${dLogprobs.length} log-probability gradients for ${tokens} positions`);
+    const feeds: Record<string, ort.Tensor> = { ...forward.feeds, dlogprobs: new ort.Tensor("float32", dLogprobs, [tokens, 1]) };
+    if (this.valueHead) feeds.dvalues = new ort.Tensor("float32", dValues ?? new Float32Array(tokens), [tokens, 1]);
+    for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
+    const out = await this.backwardSession.run(feeds);
+    const grads = new Map<string, Float32Array>();
+    for (const p of this.graphs.params) {
+      const g = out[`grad.${p.name}`];
+      if (g) grads.set(p.name, g.data as Float32Array);
+    }
+    // The embeddings' and the head's scatter-adds (see gpt2-graphs.ts).
+    const d = this.config.n_embd;
+    const { ids, positions, targets } = forward.rows;
+    const head = out.head_grad!.data as Float32Array;
+    scatterAddRows(head, targets, out.head_rows_grad!.data as Float32Array, d);
+    const embed = out.embed_rows_grad!.data as Float32Array;
+    const wte = this.config.tie_word_embeddings ? head : new Float32Array(this.config.vocab_size * d);
+    if (!this.config.tie_word_embeddings) grads.set("lm_head.weight", head);
+    scatterAddRows(wte, ids, embed, d);
+    grads.set("transformer.wte.weight", wte);
+    const wpe = new Float32Array(this.config.n_positions * d);
+    scatterAddRows(wpe, positions, embed, d);
+    grads.set("transformer.wpe.weight", wpe);
+    return new Map(this.graphs.params.map((p) => [p.name, grads.get(p.name)!]));
+  }
+
+  /** The number of trained parameters. */
+  get parameterCount(): number {
+    let n = 0;
+    for (const w of this.weights.values()) n += w.length;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.forwardSession.release();
+    await this.backwardSession.release();
+  }
+}

@@ -1,0 +1,211 @@
+import type { Gpt2Config } from "../models/gpt2.ts";
+import { gpt2AttentionScale, gpt2ParamSpecs } from "../models/gpt2.ts";
+import type { ParamSpec } from "../models/params.ts";
+import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
+import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
+import { DataType, type ValueInfo } from "../onnx/proto.ts";
+
+/**
+ * GPT-2's training pass as two ONNX graphs, written block by block as llm.c writes its
+ * backward passes, with every weight a graph input (so an optimiser step updates the
+ * Float32Arrays that the input tensors wrap, with no re-export):
+ *
+ * - forward: input_ids, position_ids, targets [B, T] int64 and attention_bias
+ *   [B, 1, T, T] → target_logprobs [B·T, 1] (log p of each position's target token),
+ *   values [B·T, 1] (with the value head), and the activations the backward pass reads
+ *   (`saved.*`, the softmax over the vocabulary among them);
+ * - backward: the same ids and targets, the saved activations, the weights it multiplies
+ *   by, and the loss's gradients dlogprobs [B·T, 1] (dL/d target_logprobs) and dvalues
+ *   [B·T, 1] → `grad.<name>` for every parameter but the embeddings and the LM head,
+ *   whose gradients are head_grad [vocab, d] plus rows to scatter-add (head_rows_grad at
+ *   the targets, embed_rows_grad at the tokens and positions; OnnxGpt2Engine.backward
+ *   does it). dL/d logits = dlogprobs · (one-hot(target) − softmax) is applied in the
+ *   graph without being formed.
+ *
+ * The losses that train GPT-2 here (language modelling, PPO's clipped policy and value
+ * losses) depend on the logits only through the target tokens' log-probabilities, so the
+ * loss and its per-token gradient are computed in TypeScript between the two runs (see
+ * lm-loss.ts), and the O(B·T·vocab) softmax stays in onnxruntime. Activations stay 2-D ([B·T, width]) so every
+ * dense layer is one Gemm, whose transA/transB flags give the weight gradients
+ * (xᵀ·dy) and input gradients (dy·Wᵀ) without a Transpose node.
+ */
+export interface Gpt2TrainingGraphs {
+  forward: Uint8Array;
+  backward: Uint8Array;
+  /** Names of the forward graph's saved activations, in order; the backward graph takes them by these names. */
+  saved: string[];
+  /** Every trained parameter, as gpt2ParamSpecs lists them. */
+  params: ParamSpec[];
+  /** The parameters the backward graph takes as inputs. */
+  backwardParams: string[];
+}
+
+const F = DataType.FLOAT;
+
+export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2TrainingGraphs {
+  const d = config.n_embd;
+  const heads = config.n_head;
+  const hd = d / heads;
+  const inner = config.n_inner ?? 4 * d;
+  const V = config.vocab_size;
+  const eps = config.layer_norm_epsilon;
+  const params = gpt2ParamSpecs(config, valueHead);
+  const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
+  const headName = config.tie_word_embeddings ? "transformer.wte.weight" : "lm_head.weight";
+  const saved: string[] = [];
+  const savedDims = new Map<string, (string | number)[]>();
+  const N = "tokens";
+
+  // ---------------------------------------------------------------- forward
+  const f = new GraphBuilder("ranklab-gpt2-train-forward");
+  const ones = f.float("ones_d", new Float32Array(d).fill(1), [d]);
+  const zeros = f.float("zeros_d", new Float32Array(d), [d]);
+  const save = (value: string, name: string, dims: (string | number)[]) => {
+    f.outputInPlace(value, name);
+    saved.push(name);
+    savedDims.set(name, dims);
+  };
+  // LayerNorm as x̂ = LayerNormalization(x; 1, 0) (whose third output is 1/σ), then x̂·γ + β: the backward pass needs x̂ and 1/σ.
+  const layerNorm = (prefix: string, x: string, tag: string) => {
+    const [xhat, , rstd] = f.op("LayerNormalization", [x, ones, zeros], { axis: -1, epsilon: eps }, 3) as [string, string, string];
+    save(xhat, `saved.${tag}.xhat`, [N, d]);
+    save(rstd, `saved.${tag}.rstd`, [N, 1]);
+    return f.o("Add", [f.o("Mul", [xhat, `${prefix}.weight`]), `${prefix}.bias`]);
+  };
+  const dense = (prefix: string, x: string) => f.o("Gemm", [x, `${prefix}.weight`, `${prefix}.bias`]);
+
+  const ids = f.o("Reshape", ["input_ids", f.ints([-1])]);
+  const pos = f.o("Reshape", ["position_ids", f.ints([-1])]);
+  let x = f.o("Add", [f.o("Gather", ["transformer.wte.weight", ids]), f.o("Gather", ["transformer.wpe.weight", pos])]); // [N, d]
+  const qkvShape = f.o("Concat", [f.o("Shape", ["input_ids"]), f.ints([3, heads, hd])], { axis: 0 }); // [B, T, 3, h, hd]
+  const headDims = ["batch", heads, "seq", hd];
+  for (let l = 0; l < config.n_layer; l++) {
+    const b = `transformer.h.${l}`;
+    const qkv = dense(`${b}.attn.c_attn`, layerNorm(`${b}.ln_1`, x, `${l}.ln_1`)); // [N, 3d]
+    const stacked = f.o("Transpose", [f.o("Reshape", [qkv, qkvShape])], { perm: [2, 0, 3, 1, 4] }); // [3, B, h, T, hd]
+    const [q, k, v] = [0, 1, 2].map((i) => f.o("Gather", [stacked, f.ints([i], [])], { axis: 0 })) as [string, string, string];
+    save(q, `saved.${l}.q`, headDims);
+    save(k, `saved.${l}.k`, headDims);
+    save(v, `saved.${l}.v`, headDims);
+    const scores = f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(gpt2AttentionScale(config, l))]), "attention_bias"]);
+    const probs = f.o("Softmax", [scores], { axis: -1 });
+    save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
+    const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, d])]); // [N, d]
+    save(context, `saved.${l}.context`, [N, d]);
+    x = f.o("Add", [x, dense(`${b}.attn.c_proj`, context)]);
+    const pre = dense(`${b}.mlp.c_fc`, layerNorm(`${b}.ln_2`, x, `${l}.ln_2`)); // [N, inner]
+    save(pre, `saved.${l}.fc`, [N, inner]);
+    const act = onnxActivation(f, config.activation_function, pre);
+    save(act, `saved.${l}.act`, [N, inner]);
+    x = f.o("Add", [x, dense(`${b}.mlp.c_proj`, act)]);
+  }
+  const hidden = layerNorm("transformer.ln_f", x, "ln_f");
+  const logits = f.o("Gemm", [hidden, headName], { transB: 1 }); // [N, V]: h · Wᵀ
+  // The softmax over the vocabulary runs here (vectorised; a JavaScript loop over B·T·V exps costs more than a layer).
+  // log p(target) is the log of its softmax entry (float32 keeps p's relative precision down to 1e-38, where
+  // log p < −87; a second pass for LogSoftmax cost 5% of the full-size step).
+  const probs = f.o("Softmax", [logits], { axis: -1 });
+  save(probs, "saved.probs", [N, V]);
+  f.outputInPlace(f.o("Log", [f.o("GatherElements", [probs, f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 })]), "target_logprobs"); // [N, 1]
+  if (valueHead) f.outputInPlace(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
+
+  const forward = f.encode(
+    [
+      { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "attention_bias", dataType: F, dims: ["batch", 1, "seq", "seq"] },
+      { name: "targets", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      ...params.map((p): ValueInfo => ({ name: p.name, dataType: F, dims: p.shape })),
+    ],
+    [
+      { name: "target_logprobs", dataType: F, dims: [N, 1] },
+      ...(valueHead ? [{ name: "values", dataType: F, dims: [N, 1] }] : []),
+      ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
+    ],
+  );
+
+  // ---------------------------------------------------------------- backward
+  const g = new GraphBuilder("ranklab-gpt2-train-backward");
+  const used = new Set<string>();
+  const w = (name: string) => {
+    used.add(name);
+    return name;
+  };
+  const grads: string[] = [];
+  const grad = (value: string, name: string) => {
+    g.outputInPlace(value, `grad.${name}`);
+    grads.push(name);
+  };
+  const layerNormBack = (prefix: string, tag: string, dy: string) => {
+    const { dx, dGamma, dBeta } = layerNormBackward(g, dy, `saved.${tag}.xhat`, `saved.${tag}.rstd`, w(`${prefix}.weight`));
+    grad(dGamma, `${prefix}.weight`);
+    grad(dBeta, `${prefix}.bias`);
+    return dx;
+  };
+  const normed = (prefix: string, tag: string) => g.o("Add", [g.o("Mul", [`saved.${tag}.xhat`, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
+  /** y = x·W + b: dW = xᵀ·dy, db = Σ dy; returns dx = dy·Wᵀ. */
+  const denseBack = (prefix: string, x: string, dy: string) => {
+    grad(g.o("Gemm", [x, dy], { transA: 1 }), `${prefix}.weight`);
+    grad(sumRows(g, dy), `${prefix}.bias`);
+    return g.o("Gemm", [dy, w(`${prefix}.weight`)], { transB: 1 });
+  };
+  const hiddenB = normed("transformer.ln_f", "ln_f");
+  // The LM head. d log p(target) / d logits = one-hot(target) − p, so with c = −dL/d log p(target) per row,
+  // dL/d logits = c·(p − one-hot), never formed as a [N, V] tensor: c scales the rows of h (head gradient
+  // Σ c·p·hᵀ, a Gemm over p) and of p·W (input gradient); the one-hot part is −c·h added to the target rows
+  // (in TypeScript, with the embedding's rows: see below) and a gather of W's target rows.
+  const c = g.o("Neg", ["dlogprobs"]); // [N, 1]
+  const scaledHidden = g.o("Mul", [hiddenB, c]); // [N, d]
+  g.outputInPlace(g.o("Gemm", ["saved.probs", scaledHidden], { transA: 1 }), "head_grad"); // [V, d]
+  g.outputInPlace(g.o("Neg", [scaledHidden]), "head_rows_grad"); // [N, d], to add at the target rows
+  let dHidden = g.o("Mul", [g.o("Sub", [g.o("MatMul", ["saved.probs", w(headName)]), g.o("Gather", [w(headName), g.o("Reshape", ["targets", g.ints([-1])])])]), c]); // [N, d]
+  if (valueHead) {
+    dHidden = g.o("Add", [dHidden, g.o("MatMul", ["dvalues", w("v_head.summary.weight")])]);
+    grad(g.o("Gemm", ["dvalues", hiddenB], { transA: 1 }), "v_head.summary.weight");
+    grad(sumRows(g, "dvalues"), "v_head.summary.bias");
+  }
+  let dx = layerNormBack("transformer.ln_f", "ln_f", dHidden);
+  const headShape = g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([heads, hd])], { axis: 0 }); // [B, T, h, hd]
+  for (let l = config.n_layer - 1; l >= 0; l--) {
+    const b = `transformer.h.${l}`;
+    // MLP: x += c_proj(act(c_fc(ln_2(x)))).
+    const dAct = denseBack(`${b}.mlp.c_proj`, `saved.${l}.act`, dx);
+    const dPre = activationBackward(g, config.activation_function, `saved.${l}.fc`, dAct);
+    dx = g.o("Add", [dx, layerNormBack(`${b}.ln_2`, `${l}.ln_2`, denseBack(`${b}.mlp.c_fc`, normed(`${b}.ln_2`, `${l}.ln_2`), dPre))]);
+    // Attention: x += c_proj(softmax(q·kᵀ/√hd + bias)·v).
+    const dContext = denseBack(`${b}.attn.c_proj`, `saved.${l}.context`, dx); // [N, d]
+    const dCtx = g.o("Transpose", [g.o("Reshape", [dContext, headShape])], { perm: [0, 2, 1, 3] }); // [B, h, T, hd]
+    const { dQ, dK, dV } = attentionBackward(g, { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` }, dCtx, gpt2AttentionScale(config, l));
+    const stacked = g.o("Concat", [dQ, dK, dV].map((t) => g.o("Unsqueeze", [t, g.ints([0])])), { axis: 0 }); // [3, B, h, T, hd]
+    const dQkv = g.o("Reshape", [g.o("Transpose", [stacked], { perm: [1, 3, 0, 2, 4] }), g.ints([-1, 3 * d])]); // [N, 3d]
+    dx = g.o("Add", [dx, layerNormBack(`${b}.ln_1`, `${l}.ln_1`, denseBack(`${b}.attn.c_attn`, normed(`${b}.ln_1`, `${l}.ln_1`), dQkv))]);
+  }
+  // Embeddings: the input gradient, to add at the rows the tokens and positions gathered. The scatter-adds
+  // (2·B·T rows of d) run in TypeScript (gpt2-engine.ts), into the head's gradient in place: onnxruntime's
+  // ScatterND copied the whole [vocab, d] table first (65 MB at the full size), and the position table's
+  // zeros are cheaper allocated there.
+  g.outputInPlace(dx, "embed_rows_grad"); // [N, d]
+  const scatteredInTypeScript = [headName, "transformer.wte.weight", "transformer.wpe.weight"];
+
+  const missing = params.filter((p) => !grads.includes(p.name) && !scatteredInTypeScript.includes(p.name));
+  if (missing.length > 0) throw new Error(`backward graph lacks gradients for ${missing.map((p) => p.name).join(", ")}`);
+  const backwardParams = params.map((p) => p.name).filter((n) => used.has(n));
+  const backward = g.encode(
+    [
+      { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "targets", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "dlogprobs", dataType: F, dims: [N, 1] },
+      ...(valueHead ? [{ name: "dvalues", dataType: F, dims: [N, 1] }] : []),
+      ...backwardParams.map((name): ValueInfo => ({ name, dataType: F, dims: shapeOf.get(name)! })),
+      ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
+    ],
+    [
+      ...grads.map((name): ValueInfo => ({ name: `grad.${name}`, dataType: F, dims: shapeOf.get(name)! })),
+      { name: "head_grad", dataType: F, dims: [V, d] },
+      { name: "head_rows_grad", dataType: F, dims: [N, d] },
+      { name: "embed_rows_grad", dataType: F, dims: [N, d] },
+    ],
+  );
+  return { forward, backward, saved, params, backwardParams };
+}
