@@ -73,14 +73,17 @@ describe("prepare and the sentiment PPO demo (tiny sizes)", () => {
     const out: string[] = [];
     // The reference is the prepared policy itself: KL starts at 0 and grows with the first update.
     const history = await trainPpo(
-      { policyDir: paths.policyDir, referenceDir: paths.policyDir, stopAtKl: 1e-9, epochs: 5, prompts: SEED_PROMPTS, out: join(home, "stop"), logsDir: join(home, "stop-logs"), runName: "stop", engine: "onnx", samplesShown: 0, quiet: true, ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }) },
+      { policyDir: paths.policyDir, referenceDir: paths.policyDir, stopAtKl: 1e-9, epochs: 8, prompts: SEED_PROMPTS, out: join(home, "stop"), logsDir: join(home, "stop-logs"), runName: "stop", engine: "onnx", samplesShown: 0, quiet: true, ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }) },
       reward,
       (l) => out.push(l),
     );
     await reward.close?.();
+    // The first batch is sampled from the reference itself: KL 0. Later batches' estimates may dip below 0 by
+    // chance, but the first one over the threshold ends the run.
     expect(history[0]!.kl).toBe(0);
-    expect(history).toHaveLength(2);
-    expect(history[1]!.kl).toBeGreaterThan(0);
-    expect(out.join("\n")).toMatch(/stopping after epoch 2: KL to the reference \d/);
+    expect(history.length).toBeLessThan(8);
+    expect(history.at(-1)!.kl).toBeGreaterThan(1e-9);
+    expect(history.slice(0, -1).every((m) => m.kl <= 1e-9)).toBe(true);
+    expect(out.join("\n")).toMatch(new RegExp(`stopping after epoch ${history.length}: KL to the reference \\d`));
   }, 120_000);
 });
