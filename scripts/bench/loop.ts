@@ -62,6 +62,8 @@ export async function benchLoop(): Promise<void> {
       fallbackPolicyDir: models.policyDir,
       // Three groups of 4 per prompt and run: enough new groups that the held-out set grows every run.
       completionsPerPrompt: 12,
+      // The three raters label ~600 labels between runs; a run takes them all rather than leaving a backlog.
+      leaseLimit: 2000,
     });
     const trainer = trainerApi(config.apiUrl, config.trainerToken);
     const prompts = (await trainer.activePrompts()).map((p) => p.text);
