@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, st
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { createApiClient } from "@ranklab/api/client";
 
 export interface DownloadReport {
   bytes: number;
@@ -26,9 +27,8 @@ export async function downloadCheckpointFile(apiUrl: string, token: string, chec
   const partial = `${dest}.partial`;
   const hash = createHash("sha256");
   const have = existsSync(partial) ? statSync(partial).size : 0;
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (have > 0) headers.range = `bytes=${have}-`;
-  const res = await fetch(`${apiUrl}/v1/checkpoints/${checkpoint.id}/file`, { headers });
+  // The typed client's GET, with a Range header when resuming.
+  const res = await createApiClient(apiUrl, token).v1.checkpoints[":id"].file.$get({ param: { id: String(checkpoint.id) } }, have > 0 ? { headers: { range: `bytes=${have}-` } } : {});
   if (res.status === 416) {
     // The cut file is as long as the archive, or longer: start again.
     rmSync(partial, { force: true });
