@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { faultyScorer } from "./test/faulty-scorer.ts";
 import { TEST_TOKENS } from "./test/tokens.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -20,6 +21,8 @@ export default defineConfig({
           MIN_NEW_LABELS_FOR_RUN: "3",
           MAX_CHECKPOINT_BYTES: String(1024 * 1024),
         },
+        // The Worker's outbound fetches (only /v1/score's, to SCORER_URL) reach a scorer that answers wrongly on purpose.
+        outboundService: faultyScorer,
       },
     })),
   ],
