@@ -20,8 +20,10 @@ export default defineConfig({
           ADMIN_API_TOKEN: TEST_TOKENS.admin,
           MIN_NEW_LABELS_FOR_RUN: "3",
           MAX_CHECKPOINT_BYTES: String(1024 * 1024),
+          // A scorer that answers correctly (test/faulty-scorer.ts); tests of other answers set SCORER_URL per request.
+          SCORER_URL: "http://scorer.test/good",
         },
-        // The Worker's outbound fetches (only /v1/score's, to SCORER_URL) reach a scorer that answers wrongly on purpose.
+        // The Worker's outbound fetches (only /v1/score's, to SCORER_URL) reach a test scorer that can answer wrongly on purpose.
         outboundService: faultyScorer,
       },
     })),

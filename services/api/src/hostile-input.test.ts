@@ -55,9 +55,10 @@ describe("stored JSON is bounded before anything is written", () => {
     await readsStillWork({ run: run.id });
   });
 
-  it("refuses a bot session nested too deep or with a lone surrogate, storing nothing", async () => {
+  it("refuses a bot session nested too deep, with a lone surrogate or null, storing nothing", async () => {
     await expectNothingStored(async () => {
-      for (const value of [nestedJson(100_000), nestedJson(17), '{"picked":"\\udc00"}', '{"\\ud800":1}']) {
+      // null was a 500 (the column is NOT NULL); the fuzzer found it.
+      for (const value of [nestedJson(100_000), nestedJson(17), '{"picked":"\\udc00"}', '{"\\ud800":1}', "null"]) {
         await expectError(await call("PUT", "/v1/bot-sessions/7:7", { as: "bot", ...json(`{"value":${value}}`) }), 400, "invalid_request");
       }
     });

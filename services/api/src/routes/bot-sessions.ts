@@ -15,7 +15,8 @@ const MAX_SESSION_CHARS = 16 * 1024;
 const putBody = z
   .object({ value: boundedJson(z.unknown(), { maxDepth: 16, maxChars: MAX_SESSION_CHARS }) })
   .strict()
-  .refine((b) => b.value !== undefined, { message: "value is required", path: ["value"] });
+  // null would be stored as SQL NULL, which the column refuses: DELETE removes a session.
+  .refine((b) => b.value !== undefined && b.value !== null, { message: "value is required and not null (DELETE removes a session)", path: ["value"] });
 
 /** The labeler bot's session store (see the bot_sessions table). */
 export const botSessionRoutes = new Hono<AppEnv>()

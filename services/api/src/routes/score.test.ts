@@ -4,19 +4,19 @@ import { call, expectError, expectNothingStored } from "../../test/helpers.ts";
 import { TEST_TOKENS } from "../../test/tokens.ts";
 import worker from "../worker.ts";
 
-/** POST /v1/score through the Worker's fetch handler, with SCORER_URL set to a test scorer scenario (test/faulty-scorer.ts). */
+/** POST /v1/score through the Worker's fetch handler, with SCORER_URL set to a test scorer scenario (test/faulty-scorer.ts), or to "" for none. */
 async function scoreWith(scenario: string, texts: string[]): Promise<Response> {
   const request = new Request("https://api.test/v1/score", {
     method: "POST",
     headers: { authorization: `Bearer ${TEST_TOKENS.bot}`, "content-type": "application/json" },
     body: JSON.stringify({ texts }),
   });
-  return worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, SCORER_URL: `http://scorer.test/${scenario}` }, createExecutionContext());
+  return worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, SCORER_URL: scenario && `http://scorer.test/${scenario}` }, createExecutionContext());
 }
 
 describe("POST /v1/score", () => {
   it("answers 503 with a clear message when no scorer is configured", async () => {
-    const error = await expectError(await call("POST", "/v1/score", { as: "bot", json: { texts: ["很好"] } }), 503, "scoring_unavailable");
+    const error = await expectError(await scoreWith("", ["很好"]), 503, "scoring_unavailable");
     expect(error.message).toMatch(/SCORER_URL/);
   });
 
