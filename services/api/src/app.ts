@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env.ts";
-import { ApiError, onError, onNotFound } from "./errors.ts";
+import { onError, onNotFound } from "./errors.ts";
+import { limitBody } from "./middleware/body-limit.ts";
 import { withDb } from "./middleware/db.ts";
 import { botSessionRoutes } from "./routes/bot-sessions.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
@@ -26,12 +26,7 @@ import { pageSecurityHeaders, sameOriginOnly } from "./web/security-headers.ts";
 /** JSON bodies above this are refused before they are read (the largest legitimate one, 500 completions, is ~2 MB). */
 export const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
-const jsonBodyLimit = bodyLimit({
-  maxSize: MAX_JSON_BYTES,
-  onError: () => {
-    throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_JSON_BYTES} bytes`);
-  },
-});
+const jsonBodyLimit = limitBody(MAX_JSON_BYTES);
 
 const CHECKPOINT_UPLOAD = /^\/v1\/checkpoints\/\d+\/file$/;
 

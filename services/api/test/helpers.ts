@@ -1,5 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
+import { TABLES } from "./tables.ts";
 import { TEST_TOKENS } from "./tokens.ts";
 
 export type Role = keyof typeof TEST_TOKENS;
@@ -39,9 +40,6 @@ export async function expectError(res: Response, status: number, code: string) {
   expect(body.error.message).toEqual(expect.any(String));
   return body.error;
 }
-
-/** Every table the API writes (the migrations' own d1_migrations aside). */
-export const TABLES = ["raters", "web_logins", "bot_sessions", "prompts", "completions", "scores", "rankings", "ranking_items", "leases", "checkpoints", "training_runs"] as const;
 
 /** Rows per table, in one statement. */
 export async function rowCounts(db: D1Database = env.DB): Promise<Record<string, number>> {
