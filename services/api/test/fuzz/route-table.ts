@@ -138,7 +138,8 @@ export const ROUTES: RouteDef[] = [
   { method: "GET", path: "/app", auth: "public" },
   { method: "GET", path: "/app/app.js", auth: "public" },
   { method: "GET", path: "/app/app.css", auth: "public" },
-  { method: "POST", path: "/app/api/login", auth: "public", body: (fx) => fc.record({ token: fc.oneof(fc.constant(fx.loginToken), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)) }) },
+  // The page sends it: with its Origin (the cookie does not matter).
+  { method: "POST", path: "/app/api/login", auth: "page", body: (fx) => fc.record({ token: fc.oneof(fc.constant(fx.loginToken), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)) }) },
   { method: "POST", path: "/app/api/logout", auth: "page" },
   { method: "GET", path: "/app/api/me", auth: "page" },
   { method: "GET", path: "/app/api/task", auth: "page" },
