@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { faultyScorer } from "./test/faulty-scorer.ts";
 import { TEST_TOKENS } from "./test/tokens.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -21,7 +22,11 @@ export default defineConfig({
           MAX_CHECKPOINT_BYTES: String(32 * 1024 * 1024),
           // R2's smallest part, so a test archive of a few parts stays small.
           CHECKPOINT_PART_BYTES: String(5 * 1024 * 1024),
+          // A scorer that answers correctly (test/faulty-scorer.ts); tests of other answers set SCORER_URL per request.
+          SCORER_URL: "http://scorer.test/good",
         },
+        // The Worker's outbound fetches (only /v1/score's, to SCORER_URL) reach a test scorer that can answer wrongly on purpose.
+        outboundService: faultyScorer,
       },
     })),
   ],

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env.ts";
 import { API_DOCS } from "./api-docs.ts";
-import { ApiError, onError, onNotFound } from "./errors.ts";
+import { onError, onNotFound } from "./errors.ts";
+import { limitBody } from "./middleware/body-limit.ts";
 import { withDb } from "./middleware/db.ts";
 import { openApiDocument, type OpenApiDocument } from "./openapi.ts";
 import { botSessionRoutes } from "./routes/bot-sessions.ts";
@@ -20,17 +20,14 @@ import { statsRoutes } from "./routes/stats.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { trainingRunRoutes } from "./routes/training-runs.ts";
 import { webApi } from "./web/api.ts";
-import { labelingPage } from "./web/page.ts";
+import { CLIENT_SCRIPT } from "./web/client-script.ts";
+import { labelingPage, STYLE } from "./web/page.ts";
+import { pageSecurityHeaders, sameOriginOnly } from "./web/security-headers.ts";
 
 /** JSON bodies above this are refused before they are read (the largest legitimate one, 500 completions, is ~2 MB). */
 export const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
-const jsonBodyLimit = bodyLimit({
-  maxSize: MAX_JSON_BYTES,
-  onError: () => {
-    throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_JSON_BYTES} bytes`);
-  },
-});
+const jsonBodyLimit = limitBody(MAX_JSON_BYTES);
 
 const CHECKPOINT_UPLOAD = /^\/v1\/checkpoints\/\d+\/(file|uploads\/[^/]+\/parts\/\d+)$/;
 
@@ -63,8 +60,12 @@ export const app = new Hono<AppEnv>()
   .route("/v1/bot-sessions", botSessionRoutes)
   // The labeling web page: HTML at /app, its JSON (login cookie, not bearer tokens) under /app/api.
   .get("/", (c) => c.redirect("/app"))
+  .use("/app", pageSecurityHeaders)
+  .use("/app/*", pageSecurityHeaders)
   .get("/app", (c) => c.html(labelingPage()))
-  .use("/app/api/*", jsonBodyLimit, withDb)
+  .get("/app/app.js", (c) => c.body(CLIENT_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8" }))
+  .get("/app/app.css", (c) => c.body(STYLE, 200, { "content-type": "text/css; charset=utf-8" }))
+  .use("/app/api/*", sameOriginOnly, jsonBodyLimit, withDb)
   .route("/app/api", webApi);
 
 /** The whole API's route types, for `hc<AppType>` in the bot and the trainer. */

@@ -1,5 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
+import { TABLES } from "./tables.ts";
 import { TEST_TOKENS } from "./tokens.ts";
 
 export type Role = keyof typeof TEST_TOKENS;
@@ -40,15 +41,10 @@ export async function expectError(res: Response, status: number, code: string) {
   return body.error;
 }
 
-const TABLES = ["raters", "web_logins", "prompts", "completions", "scores", "rankings", "ranking_items", "leases", "checkpoints", "training_runs"] as const;
-
-export async function rowCounts(): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const table of TABLES) {
-    const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
-    out[table] = row!.n;
-  }
-  return out;
+/** Rows per table, in one statement. */
+export async function rowCounts(db: D1Database = env.DB): Promise<Record<string, number>> {
+  const row = await db.prepare(`SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(", ")}`).first<Record<string, number>>();
+  return { ...row! };
 }
 
 /** Runs `act` and asserts that no table gained or lost a row. */
@@ -57,6 +53,9 @@ export async function expectNothingStored(act: () => Promise<unknown>) {
   await act();
   expect(await rowCounts()).toEqual(before);
 }
+
+/** `levels` objects nested in each other, as JSON text (a 100,000-level value cannot be built or printed recursively). */
+export const nestedJson = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
 
 let unique = 0;
 /** A text no other test in this file uses (prompts are unique by text). */

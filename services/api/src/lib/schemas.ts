@@ -1,19 +1,95 @@
 import { z } from "zod";
 import { LABEL_SOURCES } from "@ranklab/db";
 
-/** Row ids are positive integers; path and query strings are coerced. */
-export const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-export const idParam = z.object({ id });
+/**
+ * A lone surrogate (half of a UTF-16 pair) has no UTF-8 form: D1 would store invalid
+ * bytes and hand back U+FFFD. In a `u` regex a well-formed pair is one code point, so
+ * this class matches only the lone halves.
+ */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+export const isWellFormed = (s: string) => !LONE_SURROGATE.test(s);
+export const NOT_WELL_FORMED = "must be well-formed Unicode (it has a lone surrogate)";
+
+/** Every string the API accepts, in bodies, paths and queries: well-formed Unicode, else 400. */
+export const str = () => z.string().refine(isWellFormed, NOT_WELL_FORMED);
+
+/** Row ids in JSON bodies: JSON integers only (not `true`, `"1"`, `["1"]`). */
+export const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Decimal digits without sign or leading zero, at most 15 (below 2^53): how an id or
+ * a count is written in a path or query. `0x1`, `1e0`, ` 1`, `+1` and `01` are refused
+ * rather than read as numbers.
+ */
+const DIGITS = /^[1-9][0-9]{0,14}$/;
+const digits = (what: string) => str().regex(DIGITS, `${what}: decimal digits only (1–15, no sign or leading zero)`).transform(Number);
+
+/** A row id in a path or query string. */
+export const idString = digits("expected an id");
+export const idParam = z.object({ id: idString });
+
+/** A count in a query string (`limit`), between `min` and `max`, `fallback` when left out. */
+export const countQuery = (min: number, max: number, fallback: number) =>
+  digits("expected a count").pipe(z.number().min(min).max(max)).default(fallback);
 
 /** Text a person reads: trimmed, non-empty, bounded so one request cannot fill D1. */
-export const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max, `at most ${max} characters`);
+export const text = (max: number) => str().trim().min(1, "must not be empty").max(max, `at most ${max} characters`);
+
+export interface JsonLimits {
+  /** Containers (objects, arrays) nested at most this deep; a flat object is 1. */
+  maxDepth: number;
+  /** `JSON.stringify(value).length` at most this. */
+  maxChars: number;
+}
+
+/**
+ * What is wrong with a JSON value the API would store as it is, if anything: nested
+ * too deep (a 100,000-level value is stored fine but breaks every later read of its
+ * row), too large, a non-finite number (`1e999` parses to Infinity and would come
+ * back as null), or a string or key that is not well-formed Unicode. Walks with its
+ * own stack, so a deep value cannot overflow the call stack here.
+ */
+export function jsonProblem(value: unknown, { maxDepth, maxChars }: JsonLimits): string | undefined {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === "string") {
+      if (!isWellFormed(v)) return `a string ${NOT_WELL_FORMED}`;
+    } else if (typeof v === "number") {
+      if (!Number.isFinite(v)) return "numbers must be finite";
+    } else if (v !== null && typeof v === "object") {
+      if (depth > maxDepth) return `nested deeper than ${maxDepth} levels`;
+      if (Array.isArray(v)) {
+        for (const item of v) stack.push([item, depth + 1]);
+      } else {
+        for (const [key, item] of Object.entries(v)) {
+          if (!isWellFormed(key)) return `a key ${NOT_WELL_FORMED}`;
+          stack.push([item, depth + 1]);
+        }
+      }
+    }
+  }
+  const chars = JSON.stringify(value)?.length ?? 0;
+  if (chars > maxChars) return `serialises to ${chars} characters, more than ${maxChars}`;
+  return undefined;
+}
+
+/**
+ * `schema` plus `jsonProblem`'s limits: for JSON that is stored as it is (checkpoint
+ * config and metrics, run metrics, bot sessions), checked before anything is written.
+ */
+export const boundedJson = <T extends z.ZodType>(schema: T, limits: JsonLimits) =>
+  schema.superRefine((value, ctx) => {
+    const problem = jsonProblem(value, limits);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const booleanQuery = z.enum(["true", "false"]).transform((v) => v === "true");
 
 /** Keyset paging, newest first: `cursor` is the last id of the previous page. */
 export const paging = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: id.optional(),
+  limit: countQuery(1, 200, 50),
+  cursor: idString.optional(),
 });
 
 /** An ISO-8601 instant in a query string (`2026-11-24T00:00:00Z`). */

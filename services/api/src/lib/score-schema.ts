@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { str } from "./schemas.ts";
 
 /**
  * What `/v1/score` takes, and what the scorer's `/score` takes: the Worker validates a
@@ -7,9 +8,9 @@ import { z } from "zod";
  */
 export const scoreRequest = z
   .object({
-    texts: z.array(z.string().min(1, "must not be empty").max(2000, "at most 2000 characters")).min(1).max(64),
+    texts: z.array(str().min(1, "must not be empty").max(2000, "at most 2000 characters")).min(1).max(64),
     prompts: z
-      .array(z.string().max(2000, "at most 2000 characters"))
+      .array(str().max(2000, "at most 2000 characters"))
       .optional()
       .describe("One per text, when the reward model scores prompt and text as a pair"),
   })
@@ -19,8 +20,15 @@ export const scoreRequest = z
 /** One score per text (higher is better), and the reward checkpoint that gave them. */
 export const scoreAnswer = z.object({
   scores: z.array(z.number()),
-  checkpoint: z.object({ id: z.number().int(), version: z.number().int(), sha256: z.string() }),
+  checkpoint: z.object({ id: z.number().int().positive(), version: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
 });
+
+/**
+ * What the scorer must answer for `count` texts: exactly one finite number per text
+ * (zod's number refuses Infinity, which `1e999` parses to) and the checkpoint that gave them.
+ */
+export const scoreAnswerFor = (count: number) =>
+  scoreAnswer.extend({ scores: z.array(z.number()).length(count, `expected ${count} score${count === 1 ? "" : "s"}, one per text`) });
 
 export type ScoreRequest = z.infer<typeof scoreRequest>;
 export type ScoreAnswer = z.infer<typeof scoreAnswer>;

@@ -5,17 +5,18 @@ import { botSessions } from "@ranklab/db";
 import type { AppEnv } from "../env.ts";
 import { notFound } from "../errors.ts";
 import { botOrAdmin } from "../lib/roles.ts";
+import { boundedJson, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 /** Telegraf's session keys are `<chat id>:<user id>`; anything printable and short is allowed. */
-const keyParam = z.object({ key: z.string().regex(/^[\w:.-]{1,128}$/, "1–128 letters, digits or _:.-") });
-/** A session is small JSON (a rank in progress); 16 KiB is far above what the bot stores. */
+const keyParam = z.object({ key: str().regex(/^[\w:.-]{1,128}$/, "1–128 letters, digits or _:.-") });
+/** A session is small JSON (a rank in progress, ~4 levels deep); 16 levels and 16 KiB are far above what the bot stores. */
 const MAX_SESSION_CHARS = 16 * 1024;
 const putBody = z
-  .object({ value: z.unknown() })
+  .object({ value: boundedJson(z.unknown(), { maxDepth: 16, maxChars: MAX_SESSION_CHARS }) })
   .strict()
-  .refine((b) => b.value !== undefined, { message: "value is required", path: ["value"] })
-  .refine((b) => JSON.stringify(b.value).length <= MAX_SESSION_CHARS, { message: `value must serialise to at most ${MAX_SESSION_CHARS} characters`, path: ["value"] });
+  // null would be stored as SQL NULL, which the column refuses: DELETE removes a session.
+  .refine((b) => b.value !== undefined && b.value !== null, { message: "value is required and not null (DELETE removes a session)", path: ["value"] });
 
 /** The labeler bot's session store (see the bot_sessions table). */
 export const botSessionRoutes = new Hono<AppEnv>()

@@ -9,7 +9,7 @@ import { publicView } from "../lib/checkpoint-view.ts";
 import { sha256OfStream, storeHashed } from "../lib/hashed-stream.ts";
 import { requireCheckpoint } from "../lib/lookups.ts";
 import { trainerOrAdmin } from "../lib/roles.ts";
-import { id } from "../lib/schemas.ts";
+import { idParam, idString, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 /**
@@ -45,8 +45,8 @@ export const partBytes = (upload: Pick<CheckpointUpload, "partSize" | "partCount
   n < upload.partCount ? upload.partSize : sizeBytes - upload.partSize * (upload.partCount - 1);
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits");
-const uploadParam = z.object({ id, uploadId: z.string().min(1).max(1024) });
-const partParam = uploadParam.extend({ n: z.coerce.number().int().positive().max(10_000) });
+const uploadParam = z.object({ id: idString, uploadId: str().min(1).max(1024) });
+const partParam = uploadParam.extend({ n: idString.pipe(z.number().max(10_000, "at most 10000 parts")) });
 const partHeaders = z.object({ "x-part-sha256": sha256 });
 
 async function uploadState(db: Db, upload: CheckpointUpload, checkpoint: Checkpoint) {
@@ -84,7 +84,7 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
    * Starts an upload of the checkpoint's archive (201), or answers the one already
    * started (200) with the parts R2 holds, so a trainer that crashed sends only the rest.
    */
-  .post("/", trainerOrAdmin, validate("param", z.object({ id })), async (c) => {
+  .post("/", trainerOrAdmin, validate("param", idParam), async (c) => {
     const db = c.get("db");
     const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
     if (checkpoint.status === "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} already has its file`);

@@ -10,11 +10,11 @@ import { publicView } from "../lib/checkpoint-view.ts";
 import { storeHashed } from "../lib/hashed-stream.ts";
 import { requireCheckpoint } from "../lib/lookups.ts";
 import { adminOnly, anyRole, trainerOrAdmin } from "../lib/roles.ts";
-import { id, idParam } from "../lib/schemas.ts";
+import { boundedJson, id, idParam, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 import { checkpointUploadRoutes, configuredPartSize, dropUpload } from "./checkpoint-uploads.ts";
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits");
+const sha256 = str().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits");
 const kind = z.enum(CHECKPOINT_KINDS);
 
 const publishCheckpoint = z.object({
@@ -22,13 +22,14 @@ const publishCheckpoint = z.object({
   sha256,
   sizeBytes: z.number().int().positive(),
   // Evaluation figures (accuracy, margin, reward_mean, …), shown beside the checkpoint.
-  metrics: z.record(z.string().max(64), z.number()).default({}),
+  metrics: boundedJson(z.record(str().max(64), z.number()), { maxDepth: 1, maxChars: 16 * 1024 }).default({}),
   // The run's config and the model's config.json, so a checkpoint can be reproduced.
-  config: z.record(z.string().max(64), z.unknown()).default({}),
+  // Bounded, because it is stored and served as it is: 16 levels and 64 KiB hold any model config.
+  config: boundedJson(z.record(str().max(64), z.unknown()), { maxDepth: 16, maxChars: 64 * 1024 }).default({}),
   trainingRunId: id.optional(),
   // Set when the trainer's gate refused the checkpoint (e.g. "held-out accuracy 0.71 < active 0.78 on 240 pairs"):
   // it is stored with its file and metrics for inspection, and can never be activated.
-  rejectedReason: z.string().trim().min(1).max(1000).optional(),
+  rejectedReason: str().trim().min(1).max(1000).optional(),
 }).strict();
 
 // At most 500 rewards a request; 3 bound values a row, 30 rows a statement (D1 binds 100).

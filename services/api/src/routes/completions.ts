@@ -8,11 +8,11 @@ import { runBatch } from "../lib/batch.ts";
 import { chunk, rowsPerStatement } from "../lib/chunk.ts";
 import { requireCheckpoint, requirePrompts } from "../lib/lookups.ts";
 import { anyRole, trainerOrAdmin } from "../lib/roles.ts";
-import { id, MAX_COMPLETION_CHARS, paging, text } from "../lib/schemas.ts";
+import { boundedJson, id, idString, MAX_COMPLETION_CHARS, paging, str, text } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 /** Sampling settings as the trainer used them (temperature, top_k, top_p, max_new_tokens, seed, …). */
-const generationSettings = z.record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean(), z.null()]));
+const generationSettings = boundedJson(z.record(str().max(64), z.union([z.number(), str().max(256), z.boolean(), z.null()])), { maxDepth: 1, maxChars: 8 * 1024 });
 
 const createCompletions = z.object({
   checkpointId: id.nullable().default(null),
@@ -23,7 +23,7 @@ const createCompletions = z.object({
     .max(500),
 }).strict();
 
-const listQuery = paging.extend({ promptId: id.optional(), checkpointId: id.optional() });
+const listQuery = paging.extend({ promptId: idString.optional(), checkpointId: idString.optional() });
 
 export const completionRoutes = new Hono<AppEnv>()
   /** Bulk create, all or nothing: from the trainer, with the checkpoint that wrote them. */

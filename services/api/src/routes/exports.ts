@@ -6,7 +6,7 @@ import type { AppEnv, Db } from "../env.ts";
 import { rankingToPairLines, rankingToTsvLine } from "../lib/export-format.ts";
 import { rankingViews, type RankingView } from "../lib/ranking-view.ts";
 import { anyRole, trainerOrAdmin } from "../lib/roles.ts";
-import { id, instant } from "../lib/schemas.ts";
+import { idString, instant } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 const exportQuery = z
@@ -14,7 +14,7 @@ const exportQuery = z
     since: instant.optional(),
     until: instant.optional(),
     // Only rank lists whose completions were all written by this policy checkpoint.
-    checkpointId: id.optional(),
+    checkpointId: idString.optional(),
   })
   .refine((q) => !q.since || !q.until || q.since < q.until, { message: "since must be before until", path: ["since"] });
 

@@ -6,7 +6,7 @@ import type { AppEnv, Db } from "../env.ts";
 import { chunk } from "../lib/chunk.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
 import { trainerOrAdmin } from "../lib/roles.ts";
-import { id } from "../lib/schemas.ts";
+import { countQuery, idString } from "../lib/schemas.ts";
 import { groupsOf } from "../lib/tasks.ts";
 import { validate } from "../middleware/validate.ts";
 
@@ -15,8 +15,8 @@ const labelsQuery = z
     kind: z.enum(["ranking", "score"]),
     // Also the labels this lease holds (not trained yet); without it, trained labels only.
     lease: z.uuid().optional(),
-    cursor: id.optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(500),
+    cursor: idString.optional(),
+    limit: countQuery(1, 500, 500),
   })
   .strict();
 

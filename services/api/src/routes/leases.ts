@@ -8,11 +8,11 @@ import { runBatch } from "../lib/batch.ts";
 import { chunk } from "../lib/chunk.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
 import { trainerOnly } from "../lib/roles.ts";
-import { id } from "../lib/schemas.ts";
+import { id, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 const createLease = z.object({
-  holder: z.string().trim().min(1).max(128),
+  holder: str().trim().min(1).max(128),
   // Upper bounds keep one response a few MB at most.
   limit: z.number().int().min(1).max(2000).default(256),
   ttlSeconds: z.number().int().min(1).max(24 * 3600).default(600),
@@ -20,7 +20,7 @@ const createLease = z.object({
 }).strict();
 
 const extendLease = z.object({ ttlSeconds: z.number().int().min(1).max(24 * 3600) }).strict();
-const releaseReason = z.string().trim().min(1).max(500);
+const releaseReason = str().trim().min(1).max(500);
 const releaseLease = z.object({ reason: releaseReason }).strict();
 /**
  * Optional: the labels the trainer used. Left out, every label of the lease is

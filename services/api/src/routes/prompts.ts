@@ -7,12 +7,12 @@ import { notFound } from "../errors.ts";
 import { runBatch } from "../lib/batch.ts";
 import { chunk, rowsPerStatement } from "../lib/chunk.ts";
 import { adminOnly, anyRole, trainerOrAdmin } from "../lib/roles.ts";
-import { booleanQuery, idParam, MAX_PROMPT_CHARS, paging, text } from "../lib/schemas.ts";
+import { booleanQuery, idParam, MAX_PROMPT_CHARS, paging, str, text } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 const createPrompts = z.object({
   prompts: z
-    .array(z.object({ text: text(MAX_PROMPT_CHARS), source: z.string().trim().min(1).max(64).optional() }).strict())
+    .array(z.object({ text: text(MAX_PROMPT_CHARS), source: str().trim().min(1).max(64).optional() }).strict())
     .min(1)
     .max(500),
 }).strict();

@@ -7,7 +7,7 @@ import { notFound } from "../errors.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
 import { storeRanking } from "../lib/store-ranking.ts";
 import { anyRole, botOrAdmin } from "../lib/roles.ts";
-import { id, idParam, labelSource, levelsMatchIds, paging, rankedCompletionIds, rankLevels } from "../lib/schemas.ts";
+import { id, idParam, idString, labelSource, levelsMatchIds, paging, rankedCompletionIds, rankLevels } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 const submitRanking = z
@@ -15,7 +15,7 @@ const submitRanking = z
   .strict()
   .refine(...levelsMatchIds);
 
-const listQuery = paging.extend({ raterId: id.optional(), promptId: id.optional() });
+const listQuery = paging.extend({ raterId: idString.optional(), promptId: idString.optional() });
 
 export const rankingRoutes = new Hono<AppEnv>()
   /**

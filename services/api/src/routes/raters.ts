@@ -6,18 +6,21 @@ import type { AppEnv } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { newLoginToken, tokenSha256 } from "../lib/login-token.ts";
 import { adminOnly, botOrAdmin } from "../lib/roles.ts";
-import { id, idParam, paging } from "../lib/schemas.ts";
+import { idParam, idString, paging, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 /**
  * A rater is named by the service that authenticated them: `tg:<telegram user id>`
  * from the bot, `web:<login>` from the web page. A client never names itself.
  */
-const externalId = z.string().regex(/^(tg|web|cli):[A-Za-z0-9_.@-]{1,64}$/, "expected tg:<id>, web:<login> or cli:<name>");
+const externalId = str().regex(/^(tg|web|cli):[A-Za-z0-9_.@-]{1,64}$/, "expected tg:<id>, web:<login> or cli:<name>");
 
-const registerRater = z.object({ externalId, displayName: z.string().trim().max(128).optional() }).strict();
-const updateRater = z.object({ blocked: z.boolean().optional(), role: z.enum(RATER_ROLES).optional() }).strict();
-const createWebLogin = z.object({ label: z.string().trim().min(1).max(64).optional() }).strict();
+const registerRater = z.object({ externalId, displayName: str().trim().max(128).optional() }).strict();
+const updateRater = z
+  .object({ blocked: z.boolean().optional(), role: z.enum(RATER_ROLES).optional() })
+  .strict()
+  .refine((v) => v.blocked !== undefined || v.role !== undefined, "give at least one of: blocked, role");
+const createWebLogin = z.object({ label: str().trim().min(1).max(64).optional() }).strict();
 
 export const raterRoutes = new Hono<AppEnv>()
   /** Registers a rater, or returns the one already registered under that external id. */
@@ -64,7 +67,7 @@ export const raterRoutes = new Hono<AppEnv>()
     return c.json({ ...login!, token }, 201);
   })
   /** Revokes a web login; the page refuses it from the next request on. */
-  .delete("/:id/web-logins/:loginId", adminOnly, validate("param", idParam.extend({ loginId: id })), async (c) => {
+  .delete("/:id/web-logins/:loginId", adminOnly, validate("param", idParam.extend({ loginId: idString })), async (c) => {
     const { id: raterId, loginId } = c.req.valid("param");
     const [login] = await c
       .get("db")

@@ -1,10 +1,22 @@
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, expectError, expectNothingStored } from "../../test/helpers.ts";
+import { TEST_TOKENS } from "../../test/tokens.ts";
+import worker from "../worker.ts";
+
+/** POST /v1/score through the Worker's fetch handler, with SCORER_URL set to a test scorer scenario (test/faulty-scorer.ts), or to "" for none. */
+async function scoreWith(scenario: string, texts: string[]): Promise<Response> {
+  const request = new Request("https://api.test/v1/score", {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_TOKENS.bot}`, "content-type": "application/json" },
+    body: JSON.stringify({ texts }),
+  });
+  return worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, SCORER_URL: scenario && `http://scorer.test/${scenario}` }, createExecutionContext());
+}
 
 describe("POST /v1/score", () => {
   it("answers 503 with a clear message when no scorer is configured", async () => {
-    const error = await expectError(await call("POST", "/v1/score", { as: "bot", json: { texts: ["很好"] } }), 503, "scoring_unavailable");
+    const error = await expectError(await scoreWith("", ["很好"]), 503, "scoring_unavailable");
     expect(error.message).toMatch(/SCORER_URL/);
   });
 
@@ -16,6 +28,19 @@ describe("POST /v1/score", () => {
       await expectError(await call("POST", "/v1/score", { as: "trainer", body: "{", headers: { "content-type": "application/json" } }), 400, "malformed_json");
       await expectError(await call("POST", "/v1/score", { as: null, json: { texts: ["a"] } }), 401, "unauthorized");
     });
+  });
+
+  it("passes on a scorer's answer with one finite score per text", async () => {
+    const res = await scoreWith("good", ["很好", "很差"]);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ scores: [0, 0.1], checkpoint: { id: 1, version: 1, sha256: "a".repeat(64) } });
+  });
+
+  it("answers 502 when the scorer's answer is not one finite number per text, or too large", async () => {
+    for (const scenario of ["short", "long", "infinite", "strings", "not-json", "huge"]) {
+      const error = await expectError(await scoreWith(scenario, ["很好", "很差"]), 502, "scorer_failed");
+      expect(error.message).toMatch(scenario === "huge" ? /larger than/ : /one finite score per text/);
+    }
   });
 
   it("is documented at /openapi.json", async () => {

@@ -2,8 +2,48 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { anyRole } from "../lib/roles.ts";
-import { scoreAnswer, scoreRequest } from "../lib/score-schema.ts";
+import { scoreAnswerFor, scoreRequest } from "../lib/score-schema.ts";
 import { validate } from "../middleware/validate.ts";
+
+/** 64 scores and a checkpoint are ~2 KB; an answer larger than this is not read to the end. */
+export const MAX_SCORER_ANSWER_BYTES = 64 * 1024;
+
+/** The body as text, or undefined once it passes `max` bytes (the rest is not read). */
+async function readCapped(res: Response, max: number): Promise<string | undefined> {
+  if (Number(res.headers.get("content-length") ?? 0) > max) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** How long the Worker waits for the scorer before answering 503. */
 const SCORER_TIMEOUT_MS = 15_000;
@@ -29,7 +69,13 @@ export const scoringRoutes = new Hono<AppEnv>().post("/", anyRole, validate("jso
   }
   if (res.status === 503) throw new ApiError(503, "scoring_unavailable", "no reward checkpoint is active yet");
   if (!res.ok) throw new ApiError(502, "scorer_failed", `the scorer answered ${res.status}`);
-  const answer = scoreAnswer.safeParse(await res.json().catch(() => null));
-  if (!answer.success) throw new ApiError(502, "scorer_failed", "the scorer's answer was not {scores, checkpoint}");
+  const text = await readCapped(res, MAX_SCORER_ANSWER_BYTES);
+  if (text === undefined) throw new ApiError(502, "scorer_failed", `the scorer's answer is larger than ${MAX_SCORER_ANSWER_BYTES} bytes`);
+  const { texts } = c.req.valid("json");
+  const answer = scoreAnswerFor(texts.length).safeParse(parseJson(text));
+  if (!answer.success) {
+    const why = answer.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new ApiError(502, "scorer_failed", `the scorer's answer was not {scores, checkpoint} with one finite score per text (${why})`);
+  }
   return c.json(answer.data);
 });

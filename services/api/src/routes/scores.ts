@@ -6,7 +6,7 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { activeRater, requireCompletions } from "../lib/lookups.ts";
 import { anyRole, botOrAdmin } from "../lib/roles.ts";
-import { id, labelSource, paging } from "../lib/schemas.ts";
+import { id, idString, labelSource, paging } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 const submitScore = z.object({
@@ -17,7 +17,7 @@ const submitScore = z.object({
   source: labelSource,
 }).strict();
 
-const listQuery = paging.extend({ raterId: id.optional(), completionId: id.optional() });
+const listQuery = paging.extend({ raterId: idString.optional(), completionId: idString.optional() });
 
 /** Public view: lease bookkeeping stays inside the API. */
 const scoreView = ({ leaseId: _l, leaseExpiresAt: _e, ...rest }: typeof scores.$inferSelect) => rest;

@@ -3,19 +3,18 @@ import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { activeRater } from "../lib/lookups.ts";
 import { botOrAdmin } from "../lib/roles.ts";
-import { id } from "../lib/schemas.ts";
+import { idString, str } from "../lib/schemas.ts";
 import { nextRankTask, nextScoreTask } from "../lib/tasks.ts";
 import { validate } from "../middleware/validate.ts";
 
 export { RANK_GROUP_SIZE, type Task } from "../lib/tasks.ts";
 
 const nextTaskQuery = z.object({
-  raterId: id,
+  raterId: idString,
   kind: z.enum(["score", "rank", "any"]).default("any"),
   // Completions the rater skipped (the bot's Skip), comma-separated: not offered again for now.
-  exclude: z
-    .string()
-    .regex(/^\d+(,\d+){0,99}$/, "comma-separated completion ids, at most 100")
+  exclude: str()
+    .regex(/^[1-9][0-9]{0,14}(,[1-9][0-9]{0,14}){0,99}$/, "comma-separated completion ids (decimal digits), at most 100")
     .transform((v) => v.split(",").map(Number))
     .optional(),
 });

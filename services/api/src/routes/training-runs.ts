@@ -5,7 +5,7 @@ import { RUN_KINDS, RUN_STATUSES, trainingRuns, type RunStatus } from "@ranklab/
 import type { AppEnv, Db } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { adminOnly, anyRole, trainerOnly, trainerOrAdmin } from "../lib/roles.ts";
-import { idParam } from "../lib/schemas.ts";
+import { boundedJson, countQuery, idParam, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 /** Which status each status may be reached from. running → requested re-queues a run whose trainer stopped. */
@@ -18,17 +18,17 @@ export const ALLOWED_FROM: Record<RunStatus, RunStatus[]> = {
 };
 
 const requestRun = z.object({ kind: z.enum(RUN_KINDS).default("full") }).strict();
-const claimRun = z.object({ trainer: z.string().trim().min(1).max(128) }).strict();
+const claimRun = z.object({ trainer: str().trim().min(1).max(128) }).strict();
 const updateRun = z.object({
   status: z.enum(RUN_STATUSES),
-  metrics: z.record(z.string().max(64), z.number()).optional(),
+  metrics: boundedJson(z.record(str().max(64), z.number()), { maxDepth: 1, maxChars: 16 * 1024 }).optional(),
   // One line a person reads: what the run trained on, what went live or was refused and why.
-  summary: z.string().max(2000).optional(),
-  error: z.string().max(4000).optional(),
+  summary: str().max(2000).optional(),
+  error: str().max(4000).optional(),
 }).strict();
 const listQuery = z.object({
   status: z.enum(RUN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: countQuery(1, 200, 50),
 });
 
 /**

@@ -2,9 +2,12 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, callJson, expectError, expectNothingStored } from "../../test/helpers.ts";
 
-/** Calls the page's API with a login cookie (no bearer token: the page never has one). */
-async function page(method: string, path: string, options: { cookie?: string; json?: unknown; body?: string } = {}) {
-  const headers: Record<string, string> = {};
+/**
+ * Calls the page's API with a login cookie (no bearer token: the page never has one), as
+ * the page in a browser does: with its own Origin unless `headers` say otherwise.
+ */
+async function page(method: string, path: string, options: { cookie?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = options.headers ?? { origin: "https://api.test" };
   if (options.cookie) headers.cookie = options.cookie;
   if (options.json !== undefined || options.body !== undefined) headers["content-type"] = "application/json";
   return SELF.fetch(`https://api.test/app/api${path}`, { method, headers, body: options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json)) });
@@ -34,6 +37,60 @@ async function promptWithCompletions(text: string, n = 4) {
 }
 
 describe("the labeling page", () => {
+  it("sends a CSP without inline script, nosniff and no framing, and serves its script and style as files", async () => {
+    const res = await SELF.fetch("https://api.test/app");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).not.toContain("unsafe-inline");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const html = await res.text();
+    // Every <script> is a file (no inline code), and there is no inline style either.
+    expect(html.match(/<script[^>]*>[^<]*<\/script>/g)).toEqual(['<script src="/app/app.js" defer></script>']);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    for (const [path, type] of [["/app/app.js", /^text\/javascript/], ["/app/app.css", /^text\/css/]] as const) {
+      const file = await SELF.fetch(`https://api.test${path}`);
+      expect(file.status).toBe(200);
+      expect(file.headers.get("content-type")).toMatch(type);
+      expect(file.headers.get("x-content-type-options")).toBe("nosniff");
+      expect((await file.text()).length).toBeGreaterThan(500);
+    }
+    // The page's API answers carry the headers too, errors included.
+    const api = await page("GET", "/me");
+    expect(api.status).toBe(401);
+    expect(api.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(api.headers.get("x-frame-options")).toBe("DENY");
+  });
+
+  it("refuses state-changing page requests from another origin or site, logout included, with 403", async () => {
+    const { cookie } = await loginAs("web:frank");
+    const { prompt, completions } = await promptWithCompletions("这件外套很");
+    const ranking = { promptId: prompt.id, completionIds: completions.map((c: { id: number }) => c.id) };
+    const foreign: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { origin: "null" },
+      { origin: "http://api.test" },
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+      { "sec-fetch-site": "same-origin", origin: "https://evil.example" },
+      {},
+    ];
+    await expectNothingStored(async () => {
+      for (const headers of foreign) {
+        await expectError(await page("POST", "/logout", { cookie, headers: { ...headers } }), 403, "forbidden");
+        await expectError(await page("POST", "/rankings", { cookie, json: ranking, headers: { ...headers } }), 403, "forbidden");
+        await expectError(await page("POST", "/login", { json: { token: "x".repeat(43) }, headers: { ...headers } }), 403, "forbidden");
+      }
+    });
+    // The refused logout left the login alone; the page's own requests go through.
+    expect((await page("GET", "/me", { cookie, headers: { "sec-fetch-site": "cross-site" } })).status).toBe(200);
+    expect((await page("POST", "/rankings", { cookie, json: ranking, headers: { "sec-fetch-site": "same-origin" } })).status).toBe(201);
+    const out = await page("POST", "/logout", { cookie, headers: { origin: "https://api.test", "sec-fetch-site": "same-origin" } });
+    expect(out.status).toBe(200);
+    expect(out.headers.get("set-cookie")).toMatch(/ranklab_login=;/);
+  });
+
   it("serves the page at /app, in Chinese and English", async () => {
     const res = await SELF.fetch("https://api.test/app");
     expect(res.status).toBe(200);

@@ -6,14 +6,14 @@ import { prompts, rankings } from "@ranklab/db";
 import { ApiError, notFound } from "../errors.ts";
 import { rankingToTsvLine } from "../lib/export-format.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
-import { id, idParam, levelsMatchIds, paging, rankedCompletionIds, rankLevels, text } from "../lib/schemas.ts";
+import { id, idParam, levelsMatchIds, paging, rankedCompletionIds, rankLevels, str, text } from "../lib/schemas.ts";
 import { storeRanking } from "../lib/store-ranking.ts";
 import { nextRankTask } from "../lib/tasks.ts";
 import { validate } from "../middleware/validate.ts";
 import { streamRankings } from "../routes/exports.ts";
 import { LOGIN_COOKIE, raterForToken, requireWebAdmin, requireWebRater, type WebEnv } from "./session.ts";
 
-const login = z.object({ token: z.string().trim().min(20).max(128) }).strict();
+const login = z.object({ token: str().trim().min(20).max(128) }).strict();
 const saveRanking = z.object({ promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional() }).strict().refine(...levelsMatchIds);
 const newPrompt = z.object({ text: text(2000) }).strict();
 const promptPatch = z.object({ active: z.boolean() }).strict();

@@ -1,6 +1,7 @@
 /**
- * The page's browser code, plain ES2020 with no build step: it is sent inline with
- * the page. Everything it shows comes from /app/api (cookie-authenticated JSON).
+ * The page's browser code, plain ES2020 with no build step, served at /app/app.js (the
+ * page's CSP allows no inline script). Everything it shows comes from /app/api
+ * (cookie-authenticated JSON).
  */
 export const CLIENT_SCRIPT = String.raw`
 const $ = (sel) => document.querySelector(sel);

@@ -1,7 +1,7 @@
-import { html, raw } from "hono/html";
-import { CLIENT_SCRIPT } from "./client-script.ts";
+import { html } from "hono/html";
 
-const STYLE = `
+/** The page's style sheet, served at /app/app.css (the CSP allows no inline style). */
+export const STYLE = `
   :root { font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; color: #1d1d1f; background: #f6f7f9; }
   body { max-width: 60rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; }
   header { display: flex; align-items: center; justify-content: space-between; }
@@ -30,7 +30,11 @@ const STYLE = `
   input[type=text], input[type=password] { font: inherit; padding: .45rem; border: 1px solid #99a; border-radius: .4rem; flex: 1; }
 `;
 
-/** The labeling page (the seed's step 4): one HTML document, its script inline. */
+/**
+ * The labeling page (the seed's step 4): one HTML document with no inline script or
+ * style, so its Content-Security-Policy (web/security-headers.ts) can allow only files
+ * of its own origin: /app/app.js and /app/app.css.
+ */
 export function labelingPage() {
   return html`<!doctype html>
 <html lang="zh-CN">
@@ -38,7 +42,7 @@ export function labelingPage() {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ranklab · 排序标注 Rank labeling</title>
-<style>${raw(STYLE)}</style>
+<link rel="stylesheet" href="/app/app.css">
 </head>
 <body>
 <header><h1>ranklab · 排序标注 Rank labeling</h1><div><span id="who"></span> <button id="logout" type="button">Log out</button></div></header>
@@ -78,7 +82,7 @@ export function labelingPage() {
     <ul id="prompt-list"></ul>
   </section>
 </main>
-<script>${raw(CLIENT_SCRIPT)}</script>
+<script src="/app/app.js" defer></script>
 </body>
 </html>`;
 }

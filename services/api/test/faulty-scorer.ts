@@ -1,0 +1,48 @@
+/**
+ * A scorer that answers wrongly on purpose, for the tests of /v1/score's answer check:
+ * the Worker's outbound fetches go here (vitest.config.ts, `outboundService`). The real
+ * scorer (services/gpu-trainer) cannot be made to answer 1 score for 2 texts, so this
+ * stands in for a broken or hostile one. `SCORER_URL=http://scorer.test/<scenario>`.
+ */
+const SHA = "a".repeat(64);
+const checkpoint = { id: 1, version: 1, sha256: SHA };
+
+const json = (body: string) => new Response(body, { headers: { "content-type": "application/json" } });
+
+/** Scenario name → the answer's body for `n` texts. */
+const SCENARIOS: Record<string, (n: number) => Response> = {
+  good: (n) => json(JSON.stringify({ scores: Array.from({ length: n }, (_, i) => i / 10), checkpoint })),
+  short: (n) => json(JSON.stringify({ scores: Array.from({ length: n - 1 }, () => 0.5), checkpoint })),
+  long: (n) => json(JSON.stringify({ scores: Array.from({ length: n + 1 }, () => 0.5), checkpoint })),
+  // 1e999 is valid JSON and parses to Infinity.
+  infinite: (n) => json(`{"scores":[${Array.from({ length: n }, () => "1e999").join(",")}],"checkpoint":${JSON.stringify(checkpoint)}}`),
+  strings: (n) => json(JSON.stringify({ scores: Array.from({ length: n }, () => "0.5"), checkpoint })),
+  "not-json": () => json("scores: 1"),
+  // Two million numbers (~4 MB), streamed without a Content-Length, as the probe's answer was.
+  huge: () => {
+    const encoder = new TextEncoder();
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(encoder.encode('{"scores":[0'));
+        if (sent >= 2_000_000) {
+          controller.enqueue(encoder.encode(`],"checkpoint":${JSON.stringify(checkpoint)}}`));
+          controller.close();
+          return;
+        }
+        controller.enqueue(encoder.encode(",0.5".repeat(10_000)));
+        sent += 10_000;
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  },
+};
+
+export async function faultyScorer(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const [, scenario, route] = url.pathname.split("/");
+  const answer = url.hostname === "scorer.test" && route === "score" ? SCENARIOS[scenario ?? ""] : undefined;
+  if (!answer) return new Response(`no test scorer at ${request.url}`, { status: 404 });
+  const { texts } = (await request.json()) as { texts: string[] };
+  return answer(texts.length);
+}
