@@ -32,6 +32,8 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
            [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]
       The seed's step 1: PPO until the policy writes positive reviews. Prints
       "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
+      --engine (default onnx) runs generation, the reward model and the PPO updates on onnxruntime;
+      tfjs runs them all on tfjs (the reference, and the path for tfjs-node-gpu).
   ppo human [--scale 0-1|1-5] [--labels FILE] [--api-url URL --api-token T] [--rater NAME]
             [--policy DIR] [--batch-size N] [...ppo demo's flags]
       The seed's step 2: the same loop, a person types each score (s skips, q saves and quits).
