@@ -85,7 +85,7 @@ export class OnnxPpoTrainer extends PpoStepper {
     return { policyLoss: loss.policyLoss, valueLoss: loss.valueLoss, clipFraction: loss.clipFraction, approxKl: loss.approxKl };
   }
 
-  protected async afterStep(): Promise<void> {
+  protected override async afterStep(): Promise<void> {
     this.engine.writeTo(this.policy);
   }
 
