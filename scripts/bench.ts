@@ -5,6 +5,7 @@
  */
 import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-reviews.ts";
 import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
+import { benchRewardEngine } from "../services/gpu-trainer/bench/reward-engine.ts";
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchTrainingEngine } from "../services/gpu-trainer/bench/training-engine.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
@@ -21,6 +22,8 @@ const benches: Record<string, () => Promise<void>> = {
 // Minutes long: run by name (`npm run bench:reward`), not by default.
 const onRequest: Record<string, () => Promise<void>> = {
   "reward-on-reviews": () => benchRewardOnReviews(),
+  // Three reward-model trainings (tfjs with and without dropout, onnxruntime): about a minute.
+  "reward-engine": () => benchRewardEngine(),
   loop: () => benchLoop(),
   // Runs the full-size GPT-2 (102M parameters, ~2 GB): on request only.
   "training-engine": () => benchTrainingEngine(),

@@ -19,8 +19,9 @@ import { fmt } from "./timing.ts";
 /**
  * PPO steps at the demo's sizes (policy d=128 × 2 layers, classifier d=64 × 1, batch
  * 64, 16 new tokens), with untrained weights (the cost is the same): rollout tokens/s
- * and the step's time split into generation, scoring and optimisation, with rollouts
- * on onnxruntime against rollouts on tfjs in the same run.
+ * and the step's time split into generation, scoring and optimisation, with the whole
+ * step (rollouts, the reward model, the PPO updates: trainPpo's `engine`) on onnxruntime
+ * against the whole step on tfjs in the same run.
  */
 export async function benchPpoStep(): Promise<void> {
   const backend = await selectBackend();
@@ -53,15 +54,15 @@ export async function benchPpoStep(): Promise<void> {
     const sum = (f: (m: EpochMetrics) => number) => h.reduce((s, m) => s + f(m), 0);
     const total = sum((m) => m.seconds.generation + m.seconds.scoring + m.seconds.optimisation);
     const tokens = sum((m) => m.meanResponseLength * 64);
-    return { step: total / h.length, gen: sum((m) => m.seconds.generation), score: sum((m) => m.seconds.scoring), opt: sum((m) => m.seconds.optimisation), total, tokensPerSecond: tokens / sum((m) => m.seconds.generation) };
+    return { steps: h.length, step: total / h.length, gen: sum((m) => m.seconds.generation), score: sum((m) => m.seconds.scoring), opt: sum((m) => m.seconds.optimisation), total, tokensPerSecond: tokens / sum((m) => m.seconds.generation) };
   };
   const onnx = summary(await run("onnx"));
   const tfjs = summary(await run("tfjs"));
-  for (const [name, s] of [["rollouts and scoring on onnxruntime", onnx], [`rollouts and scoring on tfjs ${backend.name} (baseline)`, tfjs]] as const) {
+  for (const [name, s] of [["on onnxruntime", onnx], [`on tfjs ${backend.name} (baseline)`, tfjs]] as const) {
     console.log(
-      `PPO step, ${name}: ${fmt(s.step, 2)} s (generation ${fmt((100 * s.gen) / s.total, 0)}%, scoring ${fmt((100 * s.score) / s.total, 0)}%, optimisation ${fmt((100 * s.opt) / s.total, 0)}%); rollout ${fmt(s.tokensPerSecond, 0)} generated tokens/s`,
+      `PPO step, ${name}: ${fmt(s.step, 2)} s (generation ${fmt(s.gen / s.steps, 2)} s, scoring ${fmt(s.score / s.steps, 2)} s, optimisation ${fmt(s.opt / s.steps, 2)} s = ${fmt((100 * s.opt) / s.total, 0)}%); rollout ${fmt(s.tokensPerSecond, 0)} generated tokens/s`,
     );
   }
-  console.log(`ratio tfjs/onnx step time: ${fmt(tfjs.step / onnx.step, 2)}×; rollout throughput ${fmt(onnx.tokensPerSecond / tfjs.tokensPerSecond, 2)}×`);
+  console.log(`ratio tfjs/onnx step time: ${fmt(tfjs.step / onnx.step, 2)}×; optimisation ${fmt(tfjs.opt / onnx.opt, 2)}×; scoring ${fmt(tfjs.score / onnx.score, 2)}×; rollout throughput ${fmt(onnx.tokensPerSecond / tfjs.tokensPerSecond, 2)}×`);
   rmSync(dir, { recursive: true, force: true });
 }

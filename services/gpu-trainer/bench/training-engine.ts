@@ -21,6 +21,15 @@ import { vocabFromTokens } from "../src/tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../src/tokenizer/wordpiece.ts";
 import { seededRandom } from "../src/util/random.ts";
 import { fmt, timeIt } from "./timing.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { saveBertDir } from "../src/io/bert-dir.ts";
+import { saveGpt2Dir } from "../src/io/gpt2-dir.ts";
+import { PpoConfigSchema } from "../src/ppo/config.ts";
+import { trainPpo } from "../src/ppo/train.ts";
+import { SEED_PROMPTS } from "../src/prepare/prepare.ts";
+import { modelReward } from "../src/reward-functions/model-rewards.ts";
 
 const THREADS = 2;
 
@@ -273,12 +282,55 @@ async function benchRewardModel(matmul: MatMulBaseline, withTfjs: boolean): Prom
 }
 
 /**
+ * The full-size PPO step on onnxruntime (trainPpo with engine "onnx", as `ppo demo` and the
+ * daemon run it): a 12 × 768 GPT-2 policy with vocabulary 21,128 and an ERNIE-base-sized
+ * reward model (12 × 768, same vocabulary), random weights; batch 8, 16 new tokens, 4 PPO
+ * epochs of one minibatch of 8. Prints each step's generation (ONNX export of the policy
+ * included), scoring and optimisation seconds; the first step (session creation) is shown
+ * apart. tfjs is not run: its wasm heap cannot hold this step (issue 14).
+ */
+async function benchPpoFullSize(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ranklab-bench-ppo-full-"));
+  try {
+    const chars = buildCharVocab([...generateReviews(2000, 1).map((r) => r.text), ...SEED_PROMPTS], 21128).tokens;
+    const tokens = [...chars, ...Array.from({ length: 21128 - chars.length }, (_, i) => `[unused${i}]`)];
+    const tokenizer = new WordPieceTokenizer(vocabFromTokens(tokens, "bench"));
+    const gpt = Gpt2ConfigSchema.parse({ vocab_size: 21128, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
+    const policy = { config: gpt, tokenizer, params: initParams(gpt2ParamSpecs(gpt), 1), hasValueHead: false };
+    saveGpt2Dir(join(dir, "policy"), policy);
+    disposeParams(policy.params);
+    const ernie = BertConfigSchema.parse({ vocab_size: 21128, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512, num_labels: 1 });
+    const rm = { config: ernie, tokenizer, params: initParams(bertParamSpecs(ernie), 2) };
+    saveBertDir(join(dir, "reward"), rm);
+    disposeParams(rm.params);
+    const reward = await modelReward(join(dir, "reward"), { engine: "onnx", batchSize: 8 });
+    const steps = Number(process.env.BENCH_PPO_STEPS ?? 3);
+    const ppo = PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 8, ppoEpochs: 4, learningRate: 1.41e-5, generation: { maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 0 } });
+    const history = await trainPpo({ policyDir: join(dir, "policy"), epochs: steps, prompts: SEED_PROMPTS, out: join(dir, "out"), logsDir: join(dir, "logs"), runName: "bench-full", engine: "onnx", samplesShown: 0, quiet: true, ppo }, reward, () => {});
+    await reward.close?.();
+    console.log("full-size PPO step on onnxruntime (GPT-2 12 × 768 policy and reference, ERNIE-base-sized reward model; batch 8, 16 new tokens, 4 PPO epochs × 1 minibatch of 8):");
+    for (const m of history) {
+      const s = m.seconds;
+      console.log(`  step ${m.epoch}${m.epoch === 1 ? " (sessions created)" : ""}: ${fmt(s.generation + s.scoring + s.optimisation, 2)} s = generation ${fmt(s.generation, 2)} s (${fmt(m.meanResponseLength, 1)} tokens a response, policy re-exported to ONNX), scoring ${fmt(s.scoring, 2)} s, optimisation ${fmt(s.optimisation, 2)} s (rollout statistics of policy and reference, 4 × forward+backward+AdamW over 102M parameters)`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * `npm run bench training-engine`: forward+backward of the small reward model, the
  * small GPT-2 and the full-size GPT-2 on the onnxruntime training engine (and tfjs where
  * it fits), each beside onnxruntime's MatMul 1024³ GFLOP/s
  * measured in the same process with the same session options.
  */
 export async function benchTrainingEngine(): Promise<void> {
+  // BENCH_ONLY=ppo runs the full-size PPO step alone (minutes of the machine's memory and cores).
+  if (process.env.BENCH_ONLY === "ppo") {
+    await selectBackend("wasm");
+    await benchPpoFullSize();
+    return;
+  }
   // BENCH_TFJS=0 runs the onnxruntime figures only.
   const withTfjs = process.env.BENCH_TFJS !== "0";
   // tfjs initialises the models' weights either way.
@@ -292,6 +344,7 @@ export async function benchTrainingEngine(): Promise<void> {
     const full = Gpt2ConfigSchema.parse({ vocab_size: 21128, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
     // tfjs's wasm heap stops at 4 GB: 8 × 64 tokens abort there (issue 14); 4 × 64 fit.
     await benchModel("full-size GPT-2 (uer/gpt2-chinese-cluecorpussmall's shape, random weights)", full, 8, 64, matmul, withTfjs ? { batch: 4 } : "BENCH_TFJS=0");
+    await benchPpoFullSize();
   }
   await matmul.close();
 }

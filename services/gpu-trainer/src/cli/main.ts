@@ -9,10 +9,13 @@ import { rewardScore, rewardTrain } from "./reward-commands.ts";
 const HELP = `ranklab-trainer: train and run ranklab's models.
 
   reward train --train FILE... --dev FILE --out DIR [--config FILE|JSON] [--epochs N] [--max-length N]
-               [--lists-per-step N] [--lr X] [--base-model DIR] [--eval-every N] [--log-every N] [--quiet]
+               [--lists-per-step N] [--lr X] [--dropout X] [--engine onnx|tfjs] [--base-model DIR]
+               [--eval-every N] [--log-every N] [--quiet]
       Train a reward model on rank lists (TSV: one list a line, best first, tab-separated) or
       pairwise JSONL (chosen/rejected). Best checkpoint by dev pairwise accuracy in DIR/best,
-      resumable state in DIR/last, curve in logs/<run-name>.png.
+      resumable state in DIR/last, curve in logs/<run-name>.png. --engine onnx trains on
+      onnxruntime, which has no dropout (dropout 0 unless set; more than 0 is refused); without
+      it, onnx when dropout is 0, else tfjs (the default dropout is 0.1).
   reward score --model DIR [--onnx] [--file FILE | TEXT...]
       Print one score per text (tab, the text). Texts from arguments, a file, or stdin.
       --onnx scores on onnxruntime, exporting DIR/model.onnx first when it is missing.
@@ -32,6 +35,8 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
            [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]
       The seed's step 1: PPO until the policy writes positive reviews. Prints
       "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
+      --engine (default onnx) runs generation, the reward model and the PPO updates on onnxruntime;
+      tfjs runs them all on tfjs (the reference, and the path for tfjs-node-gpu).
   ppo human [--scale 0-1|1-5] [--labels FILE] [--api-url URL --api-token T] [--rater NAME]
             [--policy DIR] [--batch-size N] [...ppo demo's flags]
       The seed's step 2: the same loop, a person types each score (s skips, q saves and quits).

@@ -23,6 +23,8 @@ export async function rewardTrain(argv: string[]): Promise<void> {
     "max-length": { type: "string" },
     "lists-per-step": { type: "string" },
     lr: { type: "string" },
+    dropout: { type: "string" },
+    engine: { type: "string" },
     "log-every": { type: "string" },
     "eval-every": { type: "string" },
     "logs-dir": { type: "string" },
@@ -42,6 +44,8 @@ export async function rewardTrain(argv: string[]): Promise<void> {
       maxLength: intFlag("max-length", values["max-length"]),
       listsPerStep: intFlag("lists-per-step", values["lists-per-step"]),
       learningRate: numberFlag("lr", values.lr),
+      dropout: numberFlag("dropout", values.dropout),
+      engine: values.engine,
       logEvery: intFlag("log-every", values["log-every"]),
       evalEvery: intFlag("eval-every", values["eval-every"]),
       logsDir: values["logs-dir"],
@@ -50,7 +54,10 @@ export async function rewardTrain(argv: string[]): Promise<void> {
       quiet: values.quiet,
     }).filter(([, v]) => v !== undefined),
   );
-  const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...flags });
+  if (values.engine !== undefined && values.engine !== "onnx" && values.engine !== "tfjs") throw new UserError(`reward train: --engine must be onnx or tfjs, got "${values.engine}"`);
+  // The onnxruntime engine has no dropout: asking for it without a dropout anywhere means dropout 0.
+  const noDropout = values.engine === "onnx" && flags.dropout === undefined && fromFile.dropout === undefined ? { dropout: 0 } : {};
+  const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...noDropout, ...flags });
   await trainRewardModel(config);
 }
 

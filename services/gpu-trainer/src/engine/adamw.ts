@@ -48,6 +48,24 @@ export class AdamW {
     return this.steps;
   }
 
+  /** The moments (live arrays, by parameter name) and the step count, to save and resume. */
+  state(): { steps: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
+    return { steps: this.steps, m: this.m, v: this.v };
+  }
+
+  /** Restores state() as saved: every parameter's moments, and the step count the bias correction reads. */
+  load(state: { steps: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> }): void {
+    if (!Number.isInteger(state.steps) || state.steps < 0) throw new Error(`AdamW.load: step count ${state.steps}`);
+    for (const [name, p] of this.params) {
+      const m = state.m.get(name);
+      const v = state.v.get(name);
+      if (m?.length !== p.length || v?.length !== p.length) throw new Error(`AdamW.load: moments for ${name} are missing or of another size`);
+      this.m.get(name)!.set(m);
+      this.v.get(name)!.set(v);
+    }
+    this.steps = state.steps;
+  }
+
   /** One update from `grads` (by parameter name; parameters without a gradient are left alone). */
   step(grads: Map<string, Float32Array>): void {
     this.steps++;

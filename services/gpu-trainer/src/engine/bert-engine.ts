@@ -123,17 +123,24 @@ export class OnnxBertEngine {
 /**
  * rankLoss in TypeScript: mean over pairs of softplus(r_worse − r_better), and its
  * gradient with respect to the rewards (σ(r_w − r_b) / pairs, negative on the better one).
+ * With `weights` (one per pair), the weighted mean Σ w·softplus / Σ w, as rankLoss.
  */
-export function rankLossGrad(rewards: Float32Array, better: Int32Array, worse: Int32Array): { loss: number; dRewards: Float32Array } {
+export function rankLossGrad(rewards: Float32Array, better: Int32Array, worse: Int32Array, weights?: Float32Array): { loss: number; dRewards: Float32Array } {
   const dRewards = new Float32Array(rewards.length);
   let total = 0;
   const n = better.length;
+  let norm = n;
+  if (weights) {
+    if (weights.length !== n) throw new Error(`rankLossGrad: ${weights.length} weights for ${n} pairs`);
+    norm = weights.reduce((a, b) => a + b, 0);
+  }
   for (let i = 0; i < n; i++) {
+    const w = weights ? weights[i]! : 1;
     const z = rewards[worse[i]!]! - rewards[better[i]!]!;
-    total += z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-    const s = 1 / (1 + Math.exp(-z)) / n;
+    total += w * (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+    const s = (w / (1 + Math.exp(-z))) / norm;
     dRewards[worse[i]!]! += s;
     dRewards[better[i]!]! -= s;
   }
-  return { loss: total / n, dRewards };
+  return { loss: total / norm, dRewards };
 }

@@ -4,7 +4,7 @@ import type { Gpt2Model } from "../io/gpt2-dir.ts";
 import type { Gpt2Config } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
-import { gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
+import { gpt2StatsGraph, gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
 
 /** A batch as the forward pass takes it: [batch, T] row-major. */
 export interface Gpt2Batch {
@@ -42,6 +42,14 @@ export interface EngineOptions {
   spin?: boolean;
 }
 
+/** What stats() returns per position [batch·T]: no activations are kept. */
+export interface Gpt2Stats {
+  targetLogprobs: Float32Array;
+  values?: Float32Array;
+  /** The entropy of the next-token distribution. */
+  entropy: Float32Array;
+}
+
 /** The additive attention bias [B, 1, T, T] that causalBias builds: −1e9 on future keys and on padding. */
 export function causalBiasArray(mask: Int32Array, batch: number): Float32Array {
   const T = mask.length / batch;
@@ -70,16 +78,18 @@ export class OnnxGpt2Engine {
     readonly config: Gpt2Config,
     readonly valueHead: boolean,
     private readonly graphs: Gpt2TrainingGraphs,
-    private readonly forwardSession: ort.InferenceSession,
-    private readonly backwardSession: ort.InferenceSession,
+    private readonly forwardSession: ort.InferenceSession | undefined,
+    private readonly backwardSession: ort.InferenceSession | undefined,
     weights: Map<string, Float32Array>,
+    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
   ) {
     this.weights = weights;
     this.shapes = new Map(graphs.params.map((p) => [p.name, p.shape]));
     this.tensors = new Map(graphs.params.map((p) => [p.name, new ort.Tensor("float32", weights.get(p.name)!, p.shape)]));
   }
 
-  static async create(config: Gpt2Config, weights: Map<string, Float32Array>, valueHead: boolean, options: EngineOptions = {}): Promise<OnnxGpt2Engine> {
+  /** `trainable: false` builds no training sessions (a frozen model that only gives stats(), e.g. PPO's reference). */
+  static async create(config: Gpt2Config, weights: Map<string, Float32Array>, valueHead: boolean, options: EngineOptions & { trainable?: boolean } = {}): Promise<OnnxGpt2Engine> {
     const graphs = gpt2TrainingGraphs(config, valueHead);
     for (const p of graphs.params) {
       const data = weights.get(p.name);
@@ -87,9 +97,24 @@ export class OnnxGpt2Engine {
       if (!data || data.length !== size) throw new Error(`weight ${p.name}: expected ${size} values, got ${data?.length ?? "none"}`);
     }
     const sessionOptions = ortSessionOptions(options);
-    const forward = await ort.InferenceSession.create(graphs.forward, sessionOptions);
-    const backward = await ort.InferenceSession.create(graphs.backward, sessionOptions);
-    return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights);
+    const trainable = options.trainable ?? true;
+    const forward = trainable ? await ort.InferenceSession.create(graphs.forward, sessionOptions) : undefined;
+    const backward = trainable ? await ort.InferenceSession.create(graphs.backward, sessionOptions) : undefined;
+    return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights, sessionOptions);
+  }
+
+  private statsSession?: ort.InferenceSession;
+
+  /**
+   * A forward pass without gradients: the targets' log-probabilities, the values and each
+   * position's next-token entropy (PPO's rollout statistics). Its graph saves no activations,
+   * so a batch needs memory for one layer's intermediates at a time.
+   */
+  async stats(batch: Gpt2Batch, targets: Int32Array): Promise<Gpt2Stats> {
+    this.statsSession ??= await ort.InferenceSession.create(gpt2StatsGraph(this.config, this.valueHead), this.sessionOptions);
+    const out = await this.statsSession.run(this.forwardFeeds(batch, targets));
+    const values = out.values?.data as Float32Array | undefined;
+    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), entropy: out.entropy!.data as Float32Array };
   }
 
   /** An engine over a copy of a tfjs model's weights (the value head's only when `valueHead`). */
@@ -110,6 +135,16 @@ export class OnnxGpt2Engine {
 
   /** The forward pass over a batch; `targets` [batch·T] are the tokens whose log-probabilities the loss reads (e.g. lmTargets). */
   async forward(batch: Gpt2Batch, targets: Int32Array): Promise<Gpt2ForwardResult> {
+    if (!this.forwardSession) throw new Error("forward: this engine was created with trainable: false");
+    const feeds = this.forwardFeeds(batch, targets);
+    const out = await this.forwardSession.run(feeds);
+    const saved: Record<string, ort.Tensor> = { input_ids: feeds.input_ids!, position_ids: feeds.position_ids!, targets: feeds.targets! };
+    for (const name of this.graphs.saved) saved[name] = out[name]!;
+    const values = out.values?.data as Float32Array | undefined;
+    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), feeds: saved, rows: { ids: batch.ids, positions: batch.positions, targets } };
+  }
+
+  private forwardFeeds(batch: Gpt2Batch, targets: Int32Array): Record<string, ort.Tensor> {
     const T = batch.ids.length / batch.batch;
     const dims = [batch.batch, T];
     if (targets.length !== batch.ids.length) throw new Error(`forward: ${targets.length} targets for ${batch.ids.length} positions`);
@@ -120,11 +155,7 @@ export class OnnxGpt2Engine {
     const ids = { input_ids: int64(batch.ids, dims), position_ids: int64(batch.positions, dims), targets: int64(targets, dims) };
     const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]) };
     for (const [name, t] of this.tensors) feeds[name] = t;
-    const out = await this.forwardSession.run(feeds);
-    const saved: Record<string, ort.Tensor> = { ...ids };
-    for (const name of this.graphs.saved) saved[name] = out[name]!;
-    const values = out.values?.data as Float32Array | undefined;
-    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), feeds: saved, rows: { ids: batch.ids, positions: batch.positions, targets } };
+    return feeds;
   }
 
   /**
@@ -138,6 +169,7 @@ export class OnnxGpt2Engine {
     const feeds: Record<string, ort.Tensor> = { ...forward.feeds, dlogprobs: new ort.Tensor("float32", dLogprobs, [tokens, 1]) };
     if (this.valueHead) feeds.dvalues = new ort.Tensor("float32", dValues ?? new Float32Array(tokens), [tokens, 1]);
     for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
+    if (!this.backwardSession) throw new Error("backward: this engine was created with trainable: false");
     const out = await this.backwardSession.run(feeds);
     const grads = new Map<string, Float32Array>();
     for (const p of this.graphs.params) {
@@ -168,7 +200,8 @@ export class OnnxGpt2Engine {
   }
 
   async close(): Promise<void> {
-    await this.forwardSession.release();
-    await this.backwardSession.release();
+    await this.forwardSession?.release();
+    await this.backwardSession?.release();
+    await this.statsSession?.release();
   }
 }

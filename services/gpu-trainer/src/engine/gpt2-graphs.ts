@@ -42,7 +42,13 @@ export interface Gpt2TrainingGraphs {
 
 const F = DataType.FLOAT;
 
-export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2TrainingGraphs {
+/**
+ * The forward graph: "train" returns the saved activations the backward graph reads;
+ * "stats" (rollout statistics, no backward) saves nothing and adds `entropy` [B·T, 1],
+ * each position's next-token entropy, computed as logsumexp(logits) − Σ p·logits (finite
+ * where a probability underflows to 0, unlike −Σ p·log p).
+ */
+function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" | "stats") {
   const d = config.n_embd;
   const heads = config.n_head;
   const hd = d / heads;
@@ -61,6 +67,7 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   const ones = f.float("ones_d", new Float32Array(d).fill(1), [d]);
   const zeros = f.float("zeros_d", new Float32Array(d), [d]);
   const save = (value: string, name: string, dims: (string | number)[]) => {
+    if (mode === "stats") return;
     f.outputInPlace(value, name);
     saved.push(name);
     savedDims.set(name, dims);
@@ -108,6 +115,10 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   save(probs, "saved.probs", [N, V]);
   f.outputInPlace(f.o("Log", [f.o("GatherElements", [probs, f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 })]), "target_logprobs"); // [N, 1]
   if (valueHead) f.outputInPlace(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
+  if (mode === "stats") {
+    const logZ = f.o("ReduceLogSumExp", [logits], { axes: [-1], keepdims: 1 });
+    f.outputInPlace(f.o("Sub", [logZ, f.o("ReduceSum", [f.o("Mul", [probs, logits]), f.ints([-1])], { keepdims: 1 })]), "entropy"); // [N, 1]
+  }
 
   const forward = f.encode(
     [
@@ -120,9 +131,25 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     [
       { name: "target_logprobs", dataType: F, dims: [N, 1] },
       ...(valueHead ? [{ name: "values", dataType: F, dims: [N, 1] }] : []),
+      ...(mode === "stats" ? [{ name: "entropy", dataType: F, dims: [N, 1] }] : []),
       ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
     ],
   );
+  return { forward, saved, savedDims, params, shapeOf, headName };
+}
+
+/** The forward graph alone, for rollout statistics: target_logprobs, values (with a value head) and entropy, no saved activations. */
+export function gpt2StatsGraph(config: Gpt2Config, valueHead: boolean): Uint8Array {
+  return gpt2ForwardGraph(config, valueHead, "stats").forward;
+}
+
+export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2TrainingGraphs {
+  const d = config.n_embd;
+  const heads = config.n_head;
+  const hd = d / heads;
+  const V = config.vocab_size;
+  const { forward, saved, savedDims, params, shapeOf, headName } = gpt2ForwardGraph(config, valueHead, "train");
+  const N = "tokens";
 
   // ---------------------------------------------------------------- backward
   const g = new GraphBuilder("ranklab-gpt2-train-backward");

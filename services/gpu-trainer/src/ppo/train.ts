@@ -14,7 +14,8 @@ import { createProgress } from "../util/progress.ts";
 import { seededRandom } from "../util/random.ts";
 import { PpoConfigSchema } from "./config.ts";
 import { distinct2 } from "../metrics/diversity.ts";
-import { PpoTrainer, type PpoStats } from "./trainer.ts";
+import type { PpoStats } from "./trainer.ts";
+import { createPpoTrainer } from "./engine-trainer.ts";
 import { trlMetrics } from "./trl-metrics.ts";
 
 export const PpoRunSchema = z
@@ -33,7 +34,10 @@ export const PpoRunSchema = z
     out: z.string(),
     logsDir: z.string().default("logs"),
     runName: z.string().regex(/^[\w.-]+$/).default("PPO-Sentiment-Zh"),
-    // Generation on onnxruntime (the policy is re-exported after each step; measured faster) or tfjs.
+    // The engine for all of a step: generation (the policy re-exported after each step), a model reward's scoring
+    // (the CLI passes it on) and the PPO optimisation (ppo/engine-trainer.ts: the same stats as tfjs's PpoTrainer,
+    // tested). onnxruntime is measured faster for each (`npm run bench ppo-step`); tfjs is the reference and the
+    // path for tfjs-node-gpu.
     engine: z.enum(["onnx", "tfjs"]).default("onnx"),
     ppo: PpoConfigSchema,
     samplesShown: z.number().int().min(0).default(5),
@@ -74,7 +78,7 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
   const tok = policy.tokenizer;
   const reference = options.referenceDir ? loadGpt2Dir(options.referenceDir, { valueHead: false }) : undefined;
   if (reference && reference.tokenizer.size !== tok.size) throw new Error(`PPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
-  const trainer = new PpoTrainer(policy, options.ppo, { ...(reference ? { reference: reference.params } : {}), ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}) });
+  const trainer = await createPpoTrainer(options.engine, policy, options.ppo, { ...(reference ? { reference: reference.params } : {}), ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}) });
   const random = seededRandom(options.ppo.seed + 5);
   const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
   mkdirSync(options.logsDir, { recursive: true });
@@ -84,7 +88,7 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
   const history: EpochMetrics[] = [];
   // A person (human-reward.ts) can ask to save and quit.
   const stopRequested = () => (reward as { stopRequested?: boolean }).stopRequested === true;
-  log(`PPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, generation on ${options.engine}`);
+  log(`PPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, on ${options.engine}`);
   const progress = createProgress(options.epochs, "ppo", options.quiet, log);
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -152,7 +156,7 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
   saveGpt2Dir(options.out, policy, { "metrics.json": last ? trlMetrics(last) : {}, "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
   exportGpt2Onnx(options.out, policy);
   log(`policy saved to ${options.out}; metrics in ${metricsPath} and ${join(options.logsDir, `${options.runName}.png`)}`);
-  trainer.dispose();
+  await trainer.dispose();
   disposeParams(policy.params);
   return history;
 }

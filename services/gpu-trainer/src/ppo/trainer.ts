@@ -3,7 +3,7 @@ import type { Gpt2Model } from "../io/gpt2-dir.ts";
 import type { Params } from "../models/params.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import { gae, maskedMean, tokenRewards, type Matrix } from "./advantages.ts";
-import { packBatch, selectMatrix, selectRows } from "./batch.ts";
+import { packBatch, selectMatrix, selectRows, type PackedBatch } from "./batch.ts";
 import type { PpoConfig } from "./config.ts";
 import { policyOutputs } from "./forward.ts";
 import { adaptiveKl, fixedKl, type KlController } from "./kl-controller.ts";
@@ -42,16 +42,49 @@ export interface PpoTrainerOptions {
   klCoef?: number;
 }
 
+/** The rollout statistics a PPO step starts from, [B][T − 1] each (see policyOutputs). */
+export interface RolloutStats {
+  oldLogprobs: Matrix;
+  oldValues: Matrix;
+  refLogprobs: Matrix;
+  entropy: Matrix;
+}
+
+/** A minibatch's data for the clipped losses, [B][T − 1] each. */
+export interface MinibatchData {
+  mask: Matrix;
+  oldLogprobs: Matrix;
+  oldValues: Matrix;
+  advantages: Matrix;
+  returns: Matrix;
+}
+
+export interface MinibatchReport {
+  policyLoss: number;
+  valueLoss: number;
+  clipFraction: number;
+  approxKl: number;
+}
+
+/** Checks that a reference has every policy parameter (but the value head's) with the same shape. */
+export function checkReference(policy: Gpt2Model, reference: Params): void {
+  for (const [name, v] of policy.params) {
+    if (name.startsWith("v_head.")) continue;
+    const r = reference.get(name);
+    if (!r || r.shape.join("×") !== v.shape.join("×")) throw new Error(`PPO reference: ${name} is ${r ? r.shape.join("×") : "missing"}, the policy's is ${v.shape.join("×")}; the reference must be the same architecture`);
+  }
+}
+
 /**
  * PPO as trl's PPOTrainer does it: a frozen reference (by default a copy of the initial policy);
  * per-token rewards −β·KL plus the score on the last token; GAE on the value head's
  * estimates; `ppoEpochs` passes over shuffled minibatches with the clipped policy and
- * value losses; the KL controller updated once per batch.
+ * value losses; the KL controller updated once per batch. The engines (tfjs here,
+ * onnxruntime in engine-trainer.ts) supply the rollout statistics and the minibatch
+ * update; everything else is this class's plain arithmetic, shared.
  */
-export class PpoTrainer {
-  readonly reference: Params;
+export abstract class PpoStepper {
   readonly kl: KlController;
-  private readonly optimizer: tf.Optimizer;
   private readonly random: () => number;
 
   constructor(
@@ -60,22 +93,19 @@ export class PpoTrainer {
     options: PpoTrainerOptions = {},
   ) {
     if (!policy.hasValueHead) throw new Error("PPO needs a policy with a value head (load it with valueHead: true)");
-    if (options.reference) {
-      for (const [name, v] of policy.params) {
-        if (name.startsWith("v_head.")) continue;
-        const r = options.reference.get(name);
-        if (!r || r.shape.join("×") !== v.shape.join("×")) throw new Error(`PPO reference: ${name} is ${r ? r.shape.join("×") : "missing"}, the policy's is ${v.shape.join("×")}; the reference must be the same architecture`);
-      }
-    }
-    // The reference is frozen; it needs no value head.
-    this.reference =
-      options.reference ??
-      new Map([...policy.params.entries()].filter(([name]) => !name.startsWith("v_head.")).map(([name, v]) => [name, tf.variable(v.clone(), false, `ref/${name}/${Math.random().toString(36).slice(2)}`)]));
+    if (options.reference) checkReference(policy, options.reference);
     const beta = options.klCoef ?? config.initKlCoef;
     this.kl = config.adaptiveKl ? adaptiveKl(beta, config.targetKl, config.horizon) : fixedKl(beta);
-    this.optimizer = tf.train.adam(config.learningRate);
     this.random = seededRandom(config.seed + 1);
   }
+
+  /** Old log-probabilities, values and entropies of the policy, and the reference's log-probabilities, without gradients. */
+  protected abstract rolloutStats(packed: PackedBatch): Promise<RolloutStats>;
+  /** One optimiser step on a minibatch's clipped losses (gradient norm clipped to maxGradNorm, then Adam). */
+  protected abstract minibatchUpdate(mb: PackedBatch, data: MinibatchData): Promise<MinibatchReport>;
+  /** Called once a step's updates are done (the onnxruntime trainer copies its weights into the policy). */
+  protected async afterStep(): Promise<void> {}
+  abstract dispose(): void | Promise<void>;
 
   /** One PPO step on a batch of queries, their responses and the responses' scores. */
   async step(queries: readonly (readonly number[])[], responses: readonly (readonly number[])[], scores: readonly number[]): Promise<PpoStats> {
@@ -88,11 +118,7 @@ export class PpoTrainer {
     const score = cfg.whitenScores ? whiten(scores) : [...scores];
 
     // 1. Rollout statistics, without gradients: old log-probabilities, values, reference log-probabilities.
-    const [oldLogprobs, oldValues, refLogprobs, entropy] = tf.tidy(() => {
-      const now = policyOutputs(this.policy.params, this.policy.config, packed);
-      const ref = policyOutputs(this.reference, this.policy.config, packed);
-      return [rows(now.logprobs), rows(now.values!), rows(ref.logprobs), rows(now.entropy)];
-    });
+    const { oldLogprobs, oldValues, refLogprobs, entropy } = await this.rolloutStats(packed);
 
     // 2. Rewards, advantages and returns (plain arithmetic, advantages.ts).
     const beta = this.kl.value;
@@ -112,7 +138,7 @@ export class PpoTrainer {
         const idx = order.slice(start, start + cfg.miniBatchSize);
         const mb = selectRows(packed, idx);
         const w = mb.length - 1;
-        const stats = this.minibatchUpdate(mb, {
+        const stats = await this.minibatchUpdate(mb, {
           mask: mb.responseMask,
           oldLogprobs: selectMatrix(oldLogprobs, idx, w),
           oldValues: selectMatrix(oldValues, idx, w),
@@ -131,6 +157,7 @@ export class PpoTrainer {
     const meanKl = klPerSample.reduce((a, b) => a + b, 0) / klPerSample.length;
     const sampleEntropy = oldLogprobs.reduce((s, row, i) => s - row.reduce((t, lp, j) => t + mask[i]![j]! * lp, 0), 0) / n;
     this.kl.update(meanKl, n);
+    await this.afterStep();
     return {
       meanReward: scores.reduce((a, b) => a + b, 0) / scores.length,
       kl: meanKl,
@@ -144,11 +171,35 @@ export class PpoTrainer {
       meanResponseLength: responses.reduce((s, r) => s + r.length, 0) / responses.length,
     };
   }
+}
 
-  private minibatchUpdate(mb: ReturnType<typeof selectRows>, data: { mask: Matrix; oldLogprobs: Matrix; oldValues: Matrix; advantages: Matrix; returns: Matrix }) {
+/** PPO on tfjs: the reference path (and the one for tfjs-node-gpu). */
+export class PpoTrainer extends PpoStepper {
+  readonly reference: Params;
+  private readonly optimizer: tf.Optimizer;
+
+  constructor(policy: Gpt2Model, config: PpoConfig, options: PpoTrainerOptions = {}) {
+    super(policy, config, options);
+    // The reference is frozen; it needs no value head.
+    this.reference =
+      options.reference ??
+      new Map([...policy.params.entries()].filter(([name]) => !name.startsWith("v_head.")).map(([name, v]) => [name, tf.variable(v.clone(), false, `ref/${name}/${Math.random().toString(36).slice(2)}`)]));
+    this.optimizer = tf.train.adam(config.learningRate);
+  }
+
+  protected async rolloutStats(packed: PackedBatch): Promise<RolloutStats> {
+    const [oldLogprobs, oldValues, refLogprobs, entropy] = tf.tidy(() => {
+      const now = policyOutputs(this.policy.params, this.policy.config, packed);
+      const ref = policyOutputs(this.reference, this.policy.config, packed);
+      return [rows(now.logprobs), rows(now.values!), rows(ref.logprobs), rows(now.entropy)];
+    });
+    return { oldLogprobs: oldLogprobs!, oldValues: oldValues!, refLogprobs: refLogprobs!, entropy: entropy! };
+  }
+
+  protected async minibatchUpdate(mb: PackedBatch, data: MinibatchData): Promise<MinibatchReport> {
     const cfg = this.config;
     const variables = [...this.policy.params.values()];
-    let report = { policyLoss: 0, valueLoss: 0, clipFraction: 0, approxKl: 0 };
+    let report: MinibatchReport = { policyLoss: 0, valueLoss: 0, clipFraction: 0, approxKl: 0 };
     tf.tidy(() => {
       const M = tf.tensor2d(data.mask);
       const tokens = tf.sum(M);

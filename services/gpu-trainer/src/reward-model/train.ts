@@ -16,7 +16,9 @@ import { pretrainMlm } from "./pretrain-mlm.ts";
 import { rankLoss } from "./rank-loss.ts";
 import { encodeRewardItems, rewardInputOf, type RewardInput, type RewardItem } from "./reward-input.ts";
 import { scoreItems } from "./score-tfjs.ts";
-import type { RewardTrainConfig } from "./train-config.ts";
+import { rewardEngineOf, type RewardTrainConfig } from "./train-config.ts";
+import { AdamW } from "../engine/adamw.ts";
+import { OnnxBertEngine, rankLossGrad } from "../engine/bert-engine.ts";
 
 /** What <out>/last/state.json records so that a crashed run resumes where it stopped. */
 interface TrainState {
@@ -133,27 +135,104 @@ function rewardScale(model: BertModel, lists: readonly RankList[], maxLength: nu
   return { mean, std: std > 0 ? std : 1 };
 }
 
-function saveOptimizer(path: string, optimizer: tf.Optimizer): Promise<void> {
-  return optimizer.getWeights().then((weights) => {
-    const map: TensorMap = new Map();
-    weights.forEach((w, i) => map.set(`${String(i).padStart(5, "0")}:${w.name}`, { shape: w.tensor.shape, data: w.tensor.dataSync() as Float32Array }));
-    writeSafetensors(path, map);
-  });
+/**
+ * One training step on either engine, and the optimiser state <out>/last keeps. Both write
+ * tf.train.adam's getWeights() layout (the step count, then every parameter's first
+ * moments, then its second moments, in the model's parameter order), so a run resumes on
+ * either engine whatever engine saved it.
+ */
+interface RewardStepper {
+  /** One Adam step on the rank loss over the lists' pairs; returns the loss before it. */
+  step(lists: RankList[], pairs: ReturnType<typeof batchPairs>): Promise<number>;
+  /** Leaves the trained weights in the model's variables (for evaluation and saving). */
+  sync(): void;
+  save(path: string): Promise<void>;
+  load(path: string): Promise<void>;
+  dispose(): Promise<void>;
 }
 
-async function loadOptimizer(path: string, optimizer: tf.Optimizer): Promise<void> {
+function tfjsStepper(model: BertModel, config: RewardTrainConfig): RewardStepper {
+  const optimizer = tf.train.adam(config.learningRate);
+  const variables = [...model.params.values()];
+  return {
+    async step(lists, { better, worse, weights }) {
+      const loss = optimizer.minimize(() => rankLoss(forwardLists(model, lists, config, config.dropout), better, worse, weights), true, variables)!;
+      const value = (await loss.data())[0]!;
+      loss.dispose();
+      return value;
+    },
+    sync() {},
+    async save(path) {
+      const weights = await optimizer.getWeights();
+      const map: TensorMap = new Map();
+      // Float32Array.from: the step count is an int32 tensor, and safetensors here holds F32 values.
+      weights.forEach((w, i) => map.set(`${String(i).padStart(5, "0")}:${w.name}`, { shape: w.tensor.shape, data: Float32Array.from(w.tensor.dataSync()) }));
+      writeSafetensors(path, map);
+    },
+    async load(path) {
+      // Adam's moments are matched to variables by position, and the parameter order is fixed by the config.
+      const weights = readOptimizerEntries(path).map(({ name, shape, data }) => ({ name, tensor: tf.tensor(data, shape) }));
+      await optimizer.setWeights(weights);
+    },
+    async dispose() {
+      optimizer.dispose();
+    },
+  };
+}
+
+/** An optimizer.safetensors file's entries in order: [step count, first moments…, second moments…]. */
+function readOptimizerEntries(path: string): { name: string; shape: number[]; data: Float32Array }[] {
   const { tensors } = readSafetensors(path);
-  const weights = [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, t]) => ({ name: key.slice(key.indexOf(":") + 1), tensor: tf.tensor(t.data, t.shape) }));
-  await optimizer.setWeights(weights);
+  return [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, t]) => ({ name: key.slice(key.indexOf(":") + 1), shape: t.shape, data: t.data }));
+}
+
+/** The rank loss on the onnxruntime engine (no dropout): forward graph, rankLossGrad, backward graph, AdamW as tf.train.adam (ε 1e-7, no decay). */
+async function onnxStepper(model: BertModel, config: RewardTrainConfig): Promise<RewardStepper> {
+  const engine = await OnnxBertEngine.fromModel(model);
+  const adam = new AdamW(engine.weights, { learningRate: config.learningRate });
+  const names = [...model.params.keys()];
+  return {
+    async step(lists, { better, worse, weights }) {
+      const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), itemsOf(lists), config.maxLength);
+      const forward = await engine.forward(enc);
+      const { loss, dRewards } = rankLossGrad(forward.outputs, better, worse, weights);
+      adam.step(await engine.backward(forward, dRewards));
+      return loss;
+    },
+    sync() {
+      engine.writeTo(model);
+    },
+    async save(path) {
+      const { steps, m, v } = adam.state();
+      const map: TensorMap = new Map();
+      map.set("00000:iter", { shape: [], data: Float32Array.of(steps) });
+      const shape = (name: string) => model.params.get(name)!.shape;
+      names.forEach((name, i) => map.set(`${String(1 + i).padStart(5, "0")}:${model.params.get(name)!.name}/m`, { shape: shape(name), data: m.get(name)! }));
+      names.forEach((name, i) => map.set(`${String(1 + names.length + i).padStart(5, "0")}:${model.params.get(name)!.name}/v`, { shape: shape(name), data: v.get(name)! }));
+      writeSafetensors(path, map);
+    },
+    async load(path) {
+      const entries = readOptimizerEntries(path);
+      if (entries.length !== 1 + 2 * names.length) throw new UserError(`${path}: ${entries.length} optimizer tensors, expected ${1 + 2 * names.length} (step count and two moments for each of ${names.length} parameters)`);
+      adam.load({
+        steps: Math.round(entries[0]!.data[0]!),
+        m: new Map(names.map((name, i) => [name, entries[1 + i]!.data])),
+        v: new Map(names.map((name, i) => [name, entries[1 + names.length + i]!.data])),
+      });
+    },
+    async dispose() {
+      await engine.close();
+    },
+  };
 }
 
 /** Writes <out>/last via a temporary folder and a rename, so a crash mid-save keeps the previous one. */
-async function saveLast(config: RewardTrainConfig, model: BertModel, optimizer: tf.Optimizer, state: TrainState) {
+async function saveLast(config: RewardTrainConfig, model: BertModel, stepper: RewardStepper, state: TrainState) {
   const last = join(config.out, "last");
   const tmp = join(config.out, "last.tmp");
   rmSync(tmp, { recursive: true, force: true });
   saveBertDir(tmp, model, { "run.json": config, "state.json": state });
-  await saveOptimizer(join(tmp, "optimizer.safetensors"), optimizer);
+  await stepper.save(join(tmp, "optimizer.safetensors"));
   rmSync(last, { recursive: true, force: true });
   renameSync(tmp, last);
 }
@@ -202,12 +281,11 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
     log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
     await pretrainMlm(model, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
   }
-  const optimizer = tf.train.adam(config.learningRate);
-  const variables = [...model.params.values()];
+  const engine = rewardEngineOf(config);
+  const stepper = engine === "onnx" ? await onnxStepper(model, config) : tfjsStepper(model, config);
   const state: TrainState = resuming ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))! : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
   if (resuming) {
-    // Adam's moments are matched to variables by position, and the parameter order is fixed by the config.
-    if (existsSync(join(lastDir, "optimizer.safetensors"))) await loadOptimizer(join(lastDir, "optimizer.safetensors"), optimizer);
+    if (existsSync(join(lastDir, "optimizer.safetensors"))) await stepper.load(join(lastDir, "optimizer.safetensors"));
     log(`resuming from ${lastDir} at global step ${state.step} (epoch ${state.epoch}, best dev accuracy ${state.bestAccuracy.toFixed(4)})`);
   }
 
@@ -215,7 +293,7 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   const totalSteps = stepsPerEpoch * config.epochs;
   log(
     `training reward model: ${trainLists.length} rank lists (${countPairs(trainLists)} pairs), dev ${devLists.length} lists (${countPairs(devLists)} pairs), ` +
-      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, input ${rewardInputOf(model.config)}, backend ${tf.getBackend()}`,
+      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, input ${rewardInputOf(model.config)}, on ${engine === "onnx" ? "onnxruntime (no dropout)" : `tfjs ${tf.getBackend()}`}`,
   );
   const progress = createProgress(totalSteps, "reward", config.quiet, log);
   const started = performance.now();
@@ -224,6 +302,7 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   let windowLoss = 0;
 
   const evaluateAndSave = async () => {
+    stepper.sync();
     const dev = evaluate(model, devLists, config);
     state.history.push({ step: state.step, accuracy: dev.accuracy, margin: dev.margin });
     progress.log(`Evaluation acc: ${dev.accuracy.toFixed(4)} (margin ${dev.margin.toFixed(3)}, mean reward ${dev.meanReward.toFixed(3)}, ${dev.pairs} pairs)`);
@@ -235,7 +314,7 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
       });
       progress.log(`best model saved to ${join(config.out, "best")} (accuracy ${dev.accuracy.toFixed(4)})`);
     }
-    await saveLast(config, model, optimizer, state);
+    await saveLast(config, model, stepper, state);
     plotCurves(config, state.history);
   };
 
@@ -244,11 +323,8 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
     const order = shuffled(trainLists, seededRandom(config.seed + state.epoch));
     for (; state.batchInEpoch < stepsPerEpoch; ) {
       const lists = order.slice(state.batchInEpoch * config.listsPerStep, (state.batchInEpoch + 1) * config.listsPerStep);
-      const { better, worse, weights } = batchPairs(lists);
       // 4. One step: rewards for every text, rank loss over every pair, Adam.
-      const loss = optimizer.minimize(() => rankLoss(forwardLists(model, lists, config, config.dropout), better, worse, weights), true, variables)!;
-      const value = (await loss.data())[0]!;
-      loss.dispose();
+      const value = await stepper.step(lists, batchPairs(lists));
       state.step++;
       state.batchInEpoch++;
       windowSteps++;
@@ -268,6 +344,7 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   }
   if (state.history.at(-1)?.step !== state.step || state.history.at(-1)?.accuracy === undefined) await evaluateAndSave();
   progress.stop();
+  await stepper.dispose();
   disposeParams(model.params);
   // The best model's reward scale over the training texts, beside its dev figures.
   const best = loadBertDir(join(config.out, "best"));
@@ -276,7 +353,6 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   const metricsPath = join(config.out, "best", "metrics.json");
   writeFileSync(metricsPath, `${JSON.stringify({ ...readJsonIfExists<Record<string, number>>(metricsPath), train_reward_mean: scale.mean, train_reward_std: scale.std }, null, 2)}\n`);
   const seconds = (performance.now() - started) / 1000;
-  optimizer.dispose();
   log(`done: ${state.step} steps in ${seconds.toFixed(1)} s; best dev accuracy ${state.bestAccuracy.toFixed(4)}; curve in ${join(config.logsDir, `${config.runName}.png`)}`);
   return { bestAccuracy: state.bestAccuracy, bestDir: join(config.out, "best"), steps: state.step, seconds, history: state.history };
 }
