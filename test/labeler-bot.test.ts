@@ -220,7 +220,8 @@ describe("the labeler bot", () => {
   });
 
   it("ranks with ties: = X places a completion as good as the previous, the last one's tie can be toggled, and D1 stores the levels", async () => {
-    const ranked = await addPrompt("这台咖啡机", ["很好用，推荐。", "也很好用，推荐。", "一般。", "还行吧。"]);
+    // No text ends with another (the test finds each option's letter by the end of its line).
+    const ranked = await addPrompt("这台咖啡机", ["很好用，推荐！", "也不错，推荐。", "一般。", "还行吧。"]);
     const lin = new LocalRater(local, BOT_TOKEN, 1002, "Lin");
     await lin.command("/start");
     let task = await lin.waitFor((ms) => {

@@ -99,7 +99,7 @@ describe("checkpoints written by torch and transformers", () => {
     [...scores].forEach((s, i) => expect(Math.abs(s - expected.bert[i]!)).toBeLessThan(1e-5));
   });
 
-  it("a ranklab_bert folder saved by transformers with the README's loading code (mean pooling, bigram table) scores the same in ranklab", () => {
+  it("a ranklab_bert folder saved by transformers with the loading code in docs/trainer.md (mean pooling, bigram table) scores the same in ranklab", () => {
     const model = loadBertDir(join(FIXTURES, "ranklab-bert"));
     expect(model.config).toMatchObject({ model_type: "bert", classifier_pooling: "mean", bigram_buckets: 7, add_pooling_layer: true });
     const { ids, scores, scores_after_from_pretrained } = expected.ranklab_bert;
@@ -121,8 +121,8 @@ describe("checkpoints written by torch and transformers", () => {
     expect(Math.max(...[...cls].map((s, i) => Math.abs(s - scores[i]!)))).toBeGreaterThan(1e-4);
   });
 
-  it("the README's loading code is services/gpu-trainer/python/ranklab_bert.py, word for word", () => {
-    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "..", "README.md"), "utf8");
+  it("the loading code in docs/trainer.md is services/gpu-trainer/python/ranklab_bert.py, word for word", () => {
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "..", "docs", "trainer.md"), "utf8");
     const block = readme.split("```python\n")[1]!.split("```")[0]!;
     expect(block).toBe(readFileSync(join(import.meta.dirname, "..", "..", "python", "ranklab_bert.py"), "utf8"));
   });
