@@ -50,8 +50,9 @@ export const CorpusOptionsSchema = z
     classifierReviews: z.number().int().min(100).optional(),
     // Held-out reviews the classifier's accuracy is measured on.
     classifierHeldOut: z.number().int().min(50).default(2000),
-    // Review openings added to the seed's four prompts.
-    prompts: z.number().int().min(0).default(28),
+    // Review openings added to the seed's four prompts: 12, so `npm start`'s runs (completions for every active
+    // prompt) grow 4×, not more.
+    prompts: z.number().int().min(0).default(12),
     // Characters in the vocabulary: 3,000 cover 99.8% of the corpora's characters.
     vocabSize: z.number().int().min(200).default(3000),
   })
