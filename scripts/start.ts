@@ -51,11 +51,16 @@ function modelsMatchCorpus(): boolean {
 async function addPreparedPrompts(api: ApiDev): Promise<void> {
   const file = join(modelsDir, "prompts.json");
   if (!existsSync(file)) return;
-  const { prompts } = JSON.parse(readFileSync(file, "utf8")) as { prompts: string[] };
-  const res = await createApiClient(api.url, api.tokens.ADMIN_API_TOKEN).v1.prompts.$post({ json: { prompts: prompts.map((text) => ({ text, source: "prepare" })) } });
-  if (!res.ok) throw new Error(`adding prepare's prompts failed: ${res.status} ${await res.text()}`);
-  const { created } = await res.json();
-  if (created > 0) log(`${created} prompts from ${file} added`);
+  try {
+    const { prompts } = JSON.parse(readFileSync(file, "utf8")) as { prompts: string[] };
+    const res = await createApiClient(api.url, api.tokens.ADMIN_API_TOKEN).v1.prompts.$post({ json: { prompts: prompts.map((text) => ({ text, source: "prepare" })) } });
+    if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+    const { created } = await res.json();
+    if (created > 0) log(`${created} prompts from ${file} added`);
+  } catch (err) {
+    // The seed's prompts are there already; the system runs without these.
+    log(`adding the prompts in ${file} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 try {
@@ -84,7 +89,7 @@ try {
     log("making the default models in the background (ranklab-trainer prepare); PPO joins training runs when they are ready");
     const prepare = group.start("prepare", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"), "prepare", "--home", ranklabHome(), "--quiet", ...(corpus ? ["--corpus", ...corpus] : [])], { cwd: REPO_ROOT });
     prepare.on("exit", (code) => {
-      if (code === 0) addPreparedPrompts(api).catch((err: unknown) => log(err instanceof Error ? err.message : String(err)));
+      if (code === 0) void addPreparedPrompts(api);
     });
   } else await addPreparedPrompts(api);
   // The trainer daemon: runs requested training runs (the cron trigger requests one when enough labels wait).
