@@ -26,6 +26,16 @@ function heldOutOnly(char: string): string {
   }
 }
 
+/** `n` positive reviews that open with a digit, all in the held-out part: openings the prompts must skip. */
+function heldOutDigitOpenings(n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) {
+    const text = `${i}.外卖很快，好吃，下次再来`;
+    if (isHeldOut(text, TINY.corpusOptions.heldOutFraction)) out.push(text);
+  }
+  return out;
+}
+
 describe("prepare --corpus (a small CSV written here)", () => {
   const dir = mkdtempSync(join(tmpdir(), "ranklab-prepare-corpus-"));
   const home = join(dir, "home");
@@ -38,7 +48,7 @@ describe("prepare --corpus (a small CSV written here)", () => {
     await selectBackend("wasm");
     // The generated reviews as a corpus in the two layouts, with quoting, a comma inside a review and an empty review.
     writeFileSync(shop, `cat,label,review\n${reviews.slice(0, 200).map((r) => `${r.domain},${r.label === "positive" ? 1 : 0},${q(r.text)}`).join("\n")}\n书籍,1,""\n书籍,0,${q("差,很差")}\n`);
-    writeFileSync(waimai, `label,review\r\n${reviews.slice(200).map((r) => `${r.label === "positive" ? 1 : 0},${r.text}`).join("\r\n")}\r\n1,${heldOutOnly(rare)}\r\n`);
+    writeFileSync(waimai, `label,review\r\n${reviews.slice(200).map((r) => `${r.label === "positive" ? 1 : 0},${r.text}`).join("\r\n")}\r\n1,${heldOutOnly(rare)}\r\n${heldOutDigitOpenings(40).map((t) => `1,${t}`).join("\r\n")}\r\n`);
   });
 
   it("trains on the training split, reports held-out accuracy, writes prompts from held-out openings, then finds it cached", async () => {
@@ -51,7 +61,7 @@ describe("prepare --corpus (a small CSV written here)", () => {
     }
     const text = lines.join("\n");
     expect(text).toMatch(/shop\.csv: 201 reviews \(cat,label,review\), 1 empty skipped/);
-    expect(text).toMatch(/waimai\.csv: 101 reviews \(label,review\)/);
+    expect(text).toMatch(/waimai\.csv: 141 reviews \(label,review\)/);
     expect(text).toMatch(/pretraining GPT-2 .* on \d+ real reviews/);
     expect(text).toMatch(/held-out accuracy \d\.\d{4} on \d+ held-out reviews/);
 
@@ -59,10 +69,10 @@ describe("prepare --corpus (a small CSV written here)", () => {
     const all = [...parseCorpusCsv(readFileSync(shop, "utf8"), shop).reviews, ...parseCorpusCsv(readFileSync(waimai, "utf8"), waimai).reviews];
     const heldOut = all.filter((r) => isHeldOut(r.text, TINY.corpusOptions.heldOutFraction));
     const metrics = JSON.parse(readFileSync(join(made.classifierDir, "metrics.json"), "utf8")) as Record<string, number>;
-    expect(metrics.reviews).toBe(302);
+    expect(metrics.reviews).toBe(342);
     expect(metrics.empty_skipped).toBe(1);
     expect(metrics.held_out_reviews).toBe(heldOut.length);
-    expect(metrics.train_reviews).toBe(302 - heldOut.length);
+    expect(metrics.train_reviews).toBe(342 - heldOut.length);
     expect(metrics.held_out_accuracy).toBeGreaterThanOrEqual(0);
     expect(metrics.held_out_accuracy).toBeLessThanOrEqual(1);
     expect(metrics.held_out_examples).toBe(heldOut.length);
@@ -76,7 +86,10 @@ describe("prepare --corpus (a small CSV written here)", () => {
     expect(openings.length).toBeGreaterThan(0);
     expect(openings.length).toBeLessThanOrEqual(6);
     expect(new Set(made.prompts).size).toBe(made.prompts.length);
-    for (const o of openings) expect(heldOut.some((r) => r.text.startsWith(o))).toBe(true);
+    for (const o of openings) {
+      expect(heldOut.some((r) => r.text.startsWith(o))).toBe(true);
+      expect(o).toMatch(/^\p{Script=Han}/u);
+    }
     expect(readPreparedPrompts(home)).toEqual(made.prompts);
     expect(preparedCorpus(home)).toEqual([shop, waimai]);
 

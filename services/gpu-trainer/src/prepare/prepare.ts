@@ -178,12 +178,13 @@ const hashKey = (seed: number, text: string) => createHash("sha1").update(`${see
 /**
  * PPO's prompts from a corpus: the seed's four, then openings of held-out reviews
  * (half from positive, half from negative ones, so the prompts do not lean one way),
- * distinct, made only of characters the vocabulary knows.
+ * distinct, starting with a Chinese character, made only of characters the vocabulary knows.
  */
 function corpusPrompts(heldOut: readonly CorpusReview[], count: number, tokenizer: WordPieceTokenizer, seed: number): string[] {
   const out = [...SEED_PROMPTS];
   const seen = new Set(out);
-  const usable = (o: string) => o.length > 0 && !seen.has(o) && !tokenizer.encodeText(o).includes(tokenizer.unk);
+  // Openings that start with a Chinese character (not "1.散热性能") and that the vocabulary spells without [UNK].
+  const usable = (o: string) => /^\p{Script=Han}/u.test(o) && !seen.has(o) && !tokenizer.encodeText(o).includes(tokenizer.unk);
   for (const label of [1, 0] as const) {
     const want = label === 1 ? Math.ceil(count / 2) : Math.floor(count / 2);
     let taken = 0;
