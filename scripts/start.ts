@@ -9,9 +9,11 @@
  * one summary a minute (5xx answers are still shown) unless `npm start -- --request-logs`
  * or RANKLAB_REQUEST_LOGS=1 asks for every one.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { seedPrompts, startApiDev } from "./lib/api-dev.ts";
+import { createApiClient } from "@ranklab/api/client";
+import { defaultCorporaDir, defaultCorpusFiles } from "../services/gpu-trainer/src/data/default-corpus.ts";
+import { seedPrompts, startApiDev, type ApiDev } from "./lib/api-dev.ts";
 import { ranklabHome, REPO_ROOT } from "./lib/local-env.ts";
 import { ProcessGroup } from "./lib/processes.ts";
 import { requestLogSummary } from "./lib/request-log.ts";
@@ -33,8 +35,36 @@ async function shutdown(code: number) {
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
+// Real reviews for the default models when ../shared/data/corpora is there (never shipped; docs/trainer.md says where to get them).
+const corpus = defaultCorpusFiles();
+const modelsDir = join(ranklabHome(), "models");
+
+/** Whether the models under RANKLAB_HOME were made from the corpus wanted now (none, or these files). */
+function modelsMatchCorpus(): boolean {
+  const stamp = join(modelsDir, "prepare.json");
+  if (!existsSync(stamp)) return false;
+  const made = ((JSON.parse(readFileSync(stamp, "utf8")) as { corpus?: { path: string }[] }).corpus ?? []).map((c) => c.path);
+  return JSON.stringify(made) === JSON.stringify(corpus ?? []);
+}
+
+/** The prompts prepare wrote (the seed's four and real review openings) become the API's prompts too: PPO runs on the active ones. */
+async function addPreparedPrompts(api: ApiDev): Promise<void> {
+  const file = join(modelsDir, "prompts.json");
+  if (!existsSync(file)) return;
+  try {
+    const { prompts } = JSON.parse(readFileSync(file, "utf8")) as { prompts: string[] };
+    const res = await createApiClient(api.url, api.tokens.ADMIN_API_TOKEN).v1.prompts.$post({ json: { prompts: prompts.map((text) => ({ text, source: "prepare" })) } });
+    if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+    const { created } = await res.json();
+    if (created > 0) log(`${created} prompts from ${file} added`);
+  } catch (err) {
+    // The seed's prompts are there already; the system runs without these.
+    log(`adding the prompts in ${file} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 try {
-  log(`state and tokens in ${ranklabHome()}`);
+  log(`state and tokens in ${ranklabHome()}; default models from ${corpus ? `real reviews in ${defaultCorporaDir()}` : `generated reviews (no ${defaultCorporaDir()})`}`);
   const scorerPort = Number(process.env.RANKLAB_SCORER_PORT ?? port + 3);
   const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` }, ...(requestLogs ? {} : { keep: requests.keep }) });
   if (!requestLogs) {
@@ -55,10 +85,13 @@ try {
   const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN };
   // The embedded default models (a GPT-2 policy and a sentiment classifier), made once in the
   // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
-  if (!existsSync(join(ranklabHome(), "models", "prepare.json")) && process.env.RANKLAB_SKIP_PREPARE !== "1") {
+  if (!modelsMatchCorpus() && process.env.RANKLAB_SKIP_PREPARE !== "1") {
     log("making the default models in the background (ranklab-trainer prepare); PPO joins training runs when they are ready");
-    group.start("prepare", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"), "prepare", "--home", ranklabHome(), "--quiet"], { cwd: REPO_ROOT });
-  }
+    const prepare = group.start("prepare", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"), "prepare", "--home", ranklabHome(), "--quiet", ...(corpus ? ["--corpus", ...corpus] : [])], { cwd: REPO_ROOT });
+    prepare.on("exit", (code) => {
+      if (code === 0) void addPreparedPrompts(api);
+    });
+  } else await addPreparedPrompts(api);
   // The trainer daemon: runs requested training runs (the cron trigger requests one when enough labels wait).
   // It starts PPO from the policy `prepare` made, once that exists.
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");

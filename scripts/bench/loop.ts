@@ -9,7 +9,8 @@
  * policy's gold reward minus the first's and the ratio of their distinct-2.
  *
  * Models: prepare's defaults, made once under LOOP_MODELS_HOME (default .ranklab, where
- * `npm start` keeps them), so the benchmark's minutes go to the loop itself.
+ * `npm start` keeps them), so the benchmark's minutes go to the loop itself; from the
+ * real reviews in ../shared/data/corpora when that folder exists, as `npm start` makes them.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import { DaemonConfigSchema } from "../../services/gpu-trainer/src/daemon/config
 import { evaluatePolicy, type PolicyEvaluation } from "../../services/gpu-trainer/src/daemon/policy-eval.ts";
 import { currentPolicy, referencePolicy } from "../../services/gpu-trainer/src/daemon/policy-phase.ts";
 import { postFreshCompletions, runNextTrainingRun, type RunResult } from "../../services/gpu-trainer/src/daemon/training-run.ts";
+import { defaultCorporaDir, defaultCorpusFiles } from "../../services/gpu-trainer/src/data/default-corpus.ts";
 import { prepare } from "../../services/gpu-trainer/src/prepare/prepare.ts";
 import { retryingFetch, trainerApi } from "../../services/gpu-trainer/src/ranklab-api.ts";
 import { liking } from "../../services/labeler-bot/src/local/simulated-rater.ts";
@@ -48,8 +50,11 @@ export async function benchLoop(): Promise<void> {
   try {
     await selectBackend(undefined);
     const modelsHome = process.env.LOOP_MODELS_HOME ?? join(REPO_ROOT, ".ranklab");
-    console.log(`loop benchmark: ${RUNS} runs; prepare's models from ${modelsHome}${existsSync(join(modelsHome, "models", "prepare.json")) ? "" : " (making them first: minutes)"}; services on 127.0.0.1`);
-    const models = await prepare({ home: modelsHome }, () => {});
+    const corpus = defaultCorpusFiles();
+    console.log(
+      `loop benchmark: ${RUNS} runs; prepare's models from ${modelsHome}, made from ${corpus ? `real reviews in ${defaultCorporaDir()}` : "generated reviews"}${existsSync(join(modelsHome, "models", "prepare.json")) ? "" : " (making them first: minutes)"}; services on 127.0.0.1`,
+    );
+    const models = await prepare({ home: modelsHome, ...(corpus ? { corpus } : {}) }, () => {});
     process.env.RANKLAB_HOME = home;
     const api = await startApiDev({ port: await freePort(), group });
     await seedPrompts(api);

@@ -26,14 +26,17 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   generate --model DIR [--engine onnx|tfjs] [--max-new-tokens N] [--temperature T] [--top-k K]
            [--top-p P] [--seed S] [--samples N] PROMPT...
       Continue prompts with a GPT-2 folder.
-  prepare [--home DIR] [--config FILE|JSON] [--engine onnx|tfjs] [--quiet]
+  prepare [--home DIR] [--config FILE|JSON] [--engine onnx|tfjs] [--corpus FILE.csv...] [--quiet]
       Make the embedded defaults once (cached under DIR, default .ranklab): generated reviews,
       a small GPT-2 pretrained on them (on onnxruntime by default; --engine tfjs for tfjs),
-      and a sentiment classifier.
-  ppo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]...
+      a sentiment classifier, and PPO's prompts (DIR/models/prompts.json). --corpus: real
+      labelled reviews instead (CSV, header label,review or cat,label,review): a held-out
+      split measures the classifier, and its review openings join the seed's prompts.
+  ppo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]... [--corpus FILE.csv...]
            [--batch-size N] [--mini-batch-size N] [--lr X] [--max-new-tokens N] [--engine onnx|tfjs]
            [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]
-      The seed's step 1: PPO until the policy writes positive reviews. Prints
+      The seed's step 1: PPO until the policy writes positive reviews, on prepare's models and prompts
+      (made from --corpus, else from the corpus the models under --home came from). Prints
       "epoch N mean-reward: X" and five samples an epoch; metrics in logs/PPO-Sentiment-Zh.{jsonl,png}.
       --engine (default onnx) runs generation, the reward model and the PPO updates on onnxruntime;
       tfjs runs them all on tfjs (the reference, and the path for tfjs-node-gpu).

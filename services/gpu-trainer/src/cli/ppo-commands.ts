@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { parseOrExplain } from "../io/json-file.ts";
-import { SEED_PROMPTS, prepare } from "../prepare/prepare.ts";
+import { prepare, preparedCorpus, readPreparedPrompts } from "../prepare/prepare.ts";
 import { PpoRunSchema, trainPpo } from "../ppo/train.ts";
 import { httpReward } from "../reward-functions/http-reward.ts";
 import { modelReward } from "../reward-functions/model-rewards.ts";
@@ -10,16 +10,22 @@ import { humanReward } from "../reward-functions/human-reward.ts";
 import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 
-/** `prepare`: the embedded default models, made once and cached under --home. */
+/**
+ * `prepare`: the embedded default models, made once and cached under --home; from
+ * generated reviews, or from real ones with `--corpus FILE…` (or the config's `corpus`).
+ */
 export async function prepareCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs("prepare", argv, { home: { type: "string" }, config: { type: "string" }, engine: { type: "string" }, quiet: { type: "boolean" } });
+  const { values, positionals } = parseCommandArgs("prepare", argv, { home: { type: "string" }, config: { type: "string" }, engine: { type: "string" }, corpus: { type: "string", multiple: true }, quiet: { type: "boolean" } });
   const { values: fromFile } = readConfigFlag(values.config, "prepare flags");
   const engine = (["onnx", "tfjs"] as const).find((e) => e === values.engine);
   if (values.engine !== undefined && !engine) throw new UserError(`prepare: --engine must be onnx or tfjs, got "${values.engine}"`);
   // --engine picks what pretrains the policy (policy.train.engine), over the config's choice.
   const policy = (fromFile.policy ?? {}) as Record<string, unknown>;
   const withEngine = engine ? { policy: { ...policy, train: { ...((policy.train ?? {}) as Record<string, unknown>), engine } } } : {};
-  const result = await prepare({ ...fromFile, ...withEngine, ...(values.home ? { home: values.home } : {}), ...(values.quiet ? { quiet: true } : {}) });
+  // `--corpus a.csv b.csv` and `--corpus a.csv --corpus b.csv` both give two files.
+  if (positionals.length > 0 && !values.corpus) throw new UserError(`prepare: unexpected argument "${positionals[0]}" (corpus files follow --corpus)`);
+  const corpus = values.corpus ? [...values.corpus, ...positionals] : undefined;
+  const result = await prepare({ ...fromFile, ...withEngine, ...(corpus ? { corpus } : {}), ...(values.home ? { home: values.home } : {}), ...(values.quiet ? { quiet: true } : {}) });
   console.log(result.cached ? `prepare: up to date (${result.policyDir}, ${result.classifierDir})` : `prepare: made ${result.policyDir} and ${result.classifierDir}`);
 }
 
@@ -30,7 +36,7 @@ export async function prepareCommand(argv: string[]): Promise<void> {
  */
 export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"): Promise<void> {
   const command = `ppo ${mode}`;
-  const { values } = parseCommandArgs(command, argv, {
+  const { values, positionals } = parseCommandArgs(command, argv, {
     scale: { type: "string" },
     labels: { type: "string" },
     "api-url": { type: "string" },
@@ -42,6 +48,7 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
     "reward-url": { type: "string" },
     "reward-token": { type: "string" },
     prompt: { type: "string", multiple: true },
+    corpus: { type: "string", multiple: true },
     epochs: { type: "string" },
     "batch-size": { type: "string" },
     "mini-batch-size": { type: "string" },
@@ -68,7 +75,10 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
   const home = values.home ?? ".ranklab";
   // The embedded defaults are made (or found cached) only when a model is not given.
   const needsDefaults = !values.policy || (mode === "demo" && !values["reward-model"] && !values["reward-url"]);
-  const defaults = needsDefaults ? await prepare({ home, quiet: values.quiet ?? false }) : undefined;
+  // The defaults' corpus: --corpus, else the one the models under --home were made from (so they stay cached), else generated reviews.
+  if (positionals.length > 0 && !values.corpus) throw new UserError(`${command}: unexpected argument "${positionals[0]}"`);
+  const corpus = values.corpus ? [...values.corpus, ...positionals] : preparedCorpus(home);
+  const defaults = needsDefaults ? await prepare({ home, quiet: values.quiet ?? false, ...(corpus ? { corpus } : {}) }) : undefined;
   const { values: fromFile, name: configName } = readConfigFlag(values.config, `${command} flags`);
   const ppoFromFile = (fromFile.ppo ?? {}) as Record<string, unknown>;
   const ppoFlags = Object.fromEntries(
@@ -87,7 +97,8 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
     ...humanDefaults,
     ...fromFile,
     policyDir: values.policy ?? defaults!.policyDir,
-    prompts: values.prompt ?? fromFile.prompts ?? SEED_PROMPTS,
+    // The prompts prepare wrote (the seed's four, plus real review openings with a corpus).
+    prompts: values.prompt ?? fromFile.prompts ?? defaults?.prompts ?? readPreparedPrompts(home),
     out: values.out ?? fromFile.out ?? join(home, "runs", mode === "human" ? "ppo-human" : "ppo-sentiment"),
     ...(values["logs-dir"] ? { logsDir: values["logs-dir"] } : {}),
     ...(values.epochs ? { epochs: intFlag("epochs", values.epochs) } : {}),
