@@ -33,13 +33,17 @@ export interface BotOptions {
   log?: (line: string) => void;
 }
 
+/** The longest an update holds its chat's queue: one stuck update (a call that never answers) must not freeze the chat. */
+const QUEUE_HOLD_MS = 30_000;
+
 /** One update at a time per chat: a double tap's two callbacks must not race on the same session. */
 function oneAtATimePerChat(): MiddlewareFn<BotContext> {
   const queues = new Map<number, Promise<unknown>>();
   return async (ctx, next) => {
     const chat = ctx.chat?.id;
     if (chat === undefined) return next();
-    const previous = queues.get(chat) ?? Promise.resolve();
+    const before = queues.get(chat) ?? Promise.resolve();
+    const previous = Promise.race([before, new Promise((r) => setTimeout(r, QUEUE_HOLD_MS).unref())]);
     const run = previous.then(() => next());
     const settled = run.catch(() => {});
     queues.set(chat, settled);

@@ -20,8 +20,13 @@ export class ApiRefused extends Error {
 type Reply = { ok: boolean; status: number; text(): Promise<string> };
 
 /** What the bot asks of the API, on the typed client; every failure is ApiUnavailable or ApiRefused. */
+/** How long one API call may take before the rater is told to try again (a stuck call must not freeze the chat). */
+export const API_CALL_TIMEOUT_MS = 15_000;
+
+const fetchWithTimeout: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(API_CALL_TIMEOUT_MS) });
+
 export function ranklabApi(url: string, token: string) {
-  const api = createApiClient(url, token);
+  const api = createApiClient(url, token, fetchWithTimeout);
   /** Sends a request, classifying failures; the reply is returned for the caller to read. */
   const send = async <R extends Reply>(what: string, request: () => Promise<R>): Promise<R> => {
     let res: R;
