@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { readCapped } from "../lib/read-capped.ts";
 
 /** How much of a refused chunked body is read and thrown away before the 413 (Cloudflare caps bodies at 100 MB anyway). */
 const DRAIN_MAX_BYTES = 128 * 1024 * 1024;
@@ -22,31 +23,17 @@ export function limitBody(maxBytes: number) {
       if (Number(declared) > maxBytes) throw tooLarge();
       return next();
     }
-    const reader = body.getReader();
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        for (let drained = size; drained <= DRAIN_MAX_BYTES; ) {
-          const rest = await reader.read();
-          if (rest.done) break;
-          drained += rest.value.byteLength;
-        }
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
+    const { bytes, size, reader } = await readCapped(body, maxBytes);
+    if (!bytes) {
+      for (let drained = size; drained <= DRAIN_MAX_BYTES; ) {
+        const rest = await reader.read();
+        if (rest.done) break;
+        drained += rest.value.byteLength;
       }
-      parts.push(value);
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
     }
-    const all = new Uint8Array(size);
-    let at = 0;
-    for (const part of parts) {
-      all.set(part, at);
-      at += part.byteLength;
-    }
-    c.req.raw = new Request(c.req.raw, { body: all });
+    c.req.raw = new Request(c.req.raw, { body: bytes });
     await next();
   });
 }

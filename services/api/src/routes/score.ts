@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { readCapped } from "../lib/read-capped.ts";
 import { anyRole } from "../lib/roles.ts";
 import { scoreAnswerFor, scoreRequest } from "../lib/score-schema.ts";
 import { validate } from "../middleware/validate.ts";
@@ -9,32 +10,18 @@ import { validate } from "../middleware/validate.ts";
 export const MAX_SCORER_ANSWER_BYTES = 64 * 1024;
 
 /** The body as text, or undefined once it passes `max` bytes (the rest is not read). */
-async function readCapped(res: Response, max: number): Promise<string | undefined> {
+async function readAnswer(res: Response, max: number): Promise<string | undefined> {
   if (Number(res.headers.get("content-length") ?? 0) > max) {
     await res.body?.cancel();
     return undefined;
   }
   if (!res.body) return "";
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    parts.push(value);
+  const { bytes, reader } = await readCapped(res.body, max);
+  if (!bytes) {
+    await reader.cancel();
+    return undefined;
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(bytes);
 }
 
 function parseJson(text: string): unknown {
@@ -69,7 +56,7 @@ export const scoringRoutes = new Hono<AppEnv>().post("/", anyRole, validate("jso
   }
   if (res.status === 503) throw new ApiError(503, "scoring_unavailable", "no reward checkpoint is active yet");
   if (!res.ok) throw new ApiError(502, "scorer_failed", `the scorer answered ${res.status}`);
-  const text = await readCapped(res, MAX_SCORER_ANSWER_BYTES);
+  const text = await readAnswer(res, MAX_SCORER_ANSWER_BYTES);
   if (text === undefined) throw new ApiError(502, "scorer_failed", `the scorer's answer is larger than ${MAX_SCORER_ANSWER_BYTES} bytes`);
   const { texts } = c.req.valid("json");
   const answer = scoreAnswerFor(texts.length).safeParse(parseJson(text));
