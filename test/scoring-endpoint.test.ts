@@ -42,7 +42,10 @@ async function tinyRewardModel(seed: number): Promise<string> {
 
 const score = async (texts: string[]) => {
   const res = await fetch(`${api.url}/v1/score`, { method: "POST", headers: { authorization: `Bearer ${api.tokens.BOT_API_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ texts }) });
-  return { status: res.status, body: (await res.json()) as { scores: number[]; checkpoint: { id: number } } & { error?: { code: string } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { scores: number[]; normalizedScores: number[] | null; checkpoint: { id: number; version: number; rewardMean: number | null; rewardStd: number | null } } & { error?: { code: string } },
+  };
 };
 
 beforeAll(async () => {
@@ -72,7 +75,13 @@ describe("the scoring endpoint", () => {
     const { status, body } = await score([GOOD, BAD]);
     expect(status).toBe(200);
     expect(body.checkpoint.id).toBe(published.id);
+    expect(body.checkpoint.version).toBe(published.version);
     expect(body.scores[0]).toBeGreaterThan(body.scores[1]!);
+    // Beside each raw score, the score on the checkpoint's own scale (its training completions' mean and std).
+    const { rewardMean, rewardStd } = body.checkpoint;
+    expect(rewardStd).toBeGreaterThan(0);
+    expect(body.normalizedScores).toHaveLength(2);
+    body.normalizedScores!.forEach((n, i) => expect(n).toBeCloseTo((body.scores[i]! - rewardMean!) / rewardStd!, 5));
   }, 120_000);
 
   it("swaps to a newly activated checkpoint without dropping a request", async () => {

@@ -24,9 +24,14 @@ export const API_DOCS: OpenApiOptions = {
       requestExample: { texts: ["质量很好，非常满意！", "太差了，再也不买了。"] },
       answer: {
         status: 200,
-        description: "One score per text (higher is better), and the checkpoint that gave them; 503 when no scorer or no reward checkpoint is ready",
+        description:
+          "One score per text (higher is better); the same normalised by the checkpoint's reward mean and standard deviation over its training completions (null when it recorded none); the checkpoint that gave them (id, version, sha256, rewardMean, rewardStd); 503 when no scorer or no reward checkpoint is ready",
         schema: scoreAnswer,
-        example: { scores: [2.31, -1.87], checkpoint: { id: 3, version: 2, sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" } },
+        example: {
+          scores: [2.31, -1.87],
+          normalizedScores: [1.42, -1.35],
+          checkpoint: { id: 3, version: 2, sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", rewardMean: 0.17, rewardStd: 1.51 },
+        },
       },
     },
     "GET /health": { summary: "Liveness" },

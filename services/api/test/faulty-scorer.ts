@@ -12,6 +12,10 @@ const json = (body: string) => new Response(body, { headers: { "content-type": "
 /** Scenario name → the answer's body for `n` texts. */
 const SCENARIOS: Record<string, (n: number) => Response> = {
   good: (n) => json(JSON.stringify({ scores: Array.from({ length: n }, (_, i) => i / 10), checkpoint })),
+  // With the checkpoint's scale: normalised scores beside the raw ones.
+  scaled: (n) =>
+    json(JSON.stringify({ scores: Array.from({ length: n }, (_, i) => i / 10), normalizedScores: Array.from({ length: n }, (_, i) => (i / 10 - 0.1) / 2), checkpoint: { ...checkpoint, rewardMean: 0.1, rewardStd: 2 } })),
+  "short-normalized": (n) => json(JSON.stringify({ scores: Array.from({ length: n }, () => 0.5), normalizedScores: [0], checkpoint: { ...checkpoint, rewardMean: 0, rewardStd: 1 } })),
   short: (n) => json(JSON.stringify({ scores: Array.from({ length: n - 1 }, () => 0.5), checkpoint })),
   long: (n) => json(JSON.stringify({ scores: Array.from({ length: n + 1 }, () => 0.5), checkpoint })),
   // 1e999 is valid JSON and parses to Infinity.

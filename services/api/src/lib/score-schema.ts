@@ -17,10 +17,22 @@ export const scoreRequest = z
   .strict()
   .refine((b) => !b.prompts || b.prompts.length === b.texts.length, { message: "prompts must have one entry per text", path: ["prompts"] });
 
-/** One score per text (higher is better), and the reward checkpoint that gave them. */
+/**
+ * One score per text (higher is better), the same scores normalised by the checkpoint's
+ * own scale ((score − rewardMean) / rewardStd over its training completions, so 1 means
+ * one standard deviation better whichever reward model is live; null when the checkpoint
+ * recorded no scale), and the reward checkpoint that gave them.
+ */
 export const scoreAnswer = z.object({
   scores: z.array(z.number()),
-  checkpoint: z.object({ id: z.number().int().positive(), version: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  normalizedScores: z.array(z.number()).nullable().optional(),
+  checkpoint: z.object({
+    id: z.number().int().positive(),
+    version: z.number().int().positive(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    rewardMean: z.number().nullable().optional(),
+    rewardStd: z.number().positive().nullable().optional(),
+  }),
 });
 
 /**
@@ -28,7 +40,10 @@ export const scoreAnswer = z.object({
  * (zod's number refuses Infinity, which `1e999` parses to) and the checkpoint that gave them.
  */
 export const scoreAnswerFor = (count: number) =>
-  scoreAnswer.extend({ scores: z.array(z.number()).length(count, `expected ${count} score${count === 1 ? "" : "s"}, one per text`) });
+  scoreAnswer.extend({
+    scores: z.array(z.number()).length(count, `expected ${count} score${count === 1 ? "" : "s"}, one per text`),
+    normalizedScores: z.array(z.number()).length(count, `expected ${count} normalised score${count === 1 ? "" : "s"}, one per text`).nullable().optional(),
+  });
 
 export type ScoreRequest = z.infer<typeof scoreRequest>;
 export type ScoreAnswer = z.infer<typeof scoreAnswer>;

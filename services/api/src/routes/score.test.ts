@@ -34,10 +34,13 @@ describe("POST /v1/score", () => {
     const res = await scoreWith("good", ["很好", "很差"]);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ scores: [0, 0.1], checkpoint: { id: 1, version: 1, sha256: "a".repeat(64) } });
+    // A checkpoint with a recorded scale: the normalised scores and the scale pass through.
+    const scaled = await scoreWith("scaled", ["很好", "很差"]);
+    expect(await scaled.json()).toEqual({ scores: [0, 0.1], normalizedScores: [-0.05, 0], checkpoint: { id: 1, version: 1, sha256: "a".repeat(64), rewardMean: 0.1, rewardStd: 2 } });
   });
 
   it("answers 502 when the scorer's answer is not one finite number per text, or too large", async () => {
-    for (const scenario of ["short", "long", "infinite", "strings", "not-json", "huge"]) {
+    for (const scenario of ["short", "long", "infinite", "strings", "not-json", "huge", "short-normalized"]) {
       const error = await expectError(await scoreWith(scenario, ["很好", "很差"]), 502, "scorer_failed");
       expect(error.message).toMatch(scenario === "huge" ? /larger than/ : /one finite score per text/);
     }

@@ -7,11 +7,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 import type { CheckpointRef } from "../checkpoints/fetch.ts";
+import { rewardScaleOf } from "../reward-functions/model-rewards.ts";
 
 export type { CheckpointRef };
 
 interface Loaded {
   ref: CheckpointRef;
+  /** The checkpoint's reward mean and standard deviation over its training completions (metrics.json), when it recorded them. */
+  scale: { mean: number; std: number } | undefined;
   scorer: OnnxBertScorer;
   maxLength: number;
   inFlight: number;
@@ -38,21 +41,28 @@ export class HotSwapScorer {
     const maxLength = Math.min(128, model.config.max_position_embeddings);
     disposeParams(model.params);
     const previous = this.current;
-    this.current = { ref, scorer, maxLength, inFlight: 0, retired: false };
+    this.current = { ref, scale: rewardScaleOf(dir), scorer, maxLength, inFlight: 0, retired: false };
     if (previous) {
       previous.retired = true;
       if (previous.inFlight === 0) await previous.scorer.close();
     }
   }
 
-  /** Scores on the checkpoint current when the call starts; undefined when none is loaded yet. */
-  async score(items: readonly RewardItem[]): Promise<{ scores: number[]; checkpoint: CheckpointRef } | undefined> {
+  /**
+   * Scores on the checkpoint current when the call starts, with each score normalised by
+   * the checkpoint's own scale ((score − mean) / std, so 1 means one standard deviation
+   * better whichever model is live) when it recorded one; undefined when none is loaded.
+   */
+  async score(
+    items: readonly RewardItem[],
+  ): Promise<{ scores: number[]; normalizedScores: number[] | null; scale: { mean: number; std: number } | null; checkpoint: CheckpointRef } | undefined> {
     const loaded = this.current;
     if (!loaded) return undefined;
     loaded.inFlight++;
     try {
       const scores = await loaded.scorer.score(items, { maxLength: loaded.maxLength, batchSize: 64 });
-      return { scores, checkpoint: loaded.ref };
+      const scale = loaded.scale;
+      return { scores, normalizedScores: scale ? scores.map((x) => (x - scale.mean) / scale.std) : null, scale: scale ?? null, checkpoint: loaded.ref };
     } finally {
       loaded.inFlight--;
       if (loaded.retired && loaded.inFlight === 0) await loaded.scorer.close();

@@ -85,8 +85,10 @@ describe("the scorer on a loaded checkpoint", () => {
       await server.scorer.swapTo(join(home, "rm"), ref);
       const res = await fetch(`${server.url}/score`, { method: "POST", headers: auth, body: JSON.stringify({ texts: texts.slice(0, 3) }) });
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { scores: number[]; checkpoint: unknown };
-      expect(body.checkpoint).toEqual(ref);
+      const body = (await res.json()) as { scores: number[]; normalizedScores: number[] | null; checkpoint: unknown };
+      // This folder recorded no reward scale (no train_reward_mean/std in metrics.json): no normalised scores.
+      expect(body.checkpoint).toEqual({ ...ref, rewardMean: null, rewardStd: null });
+      expect(body.normalizedScores).toBeNull();
       expect(body.scores).toHaveLength(3);
       for (const s of body.scores) expect(Number.isFinite(s)).toBe(true);
       expect(new Set(body.scores).size).toBe(3); // different texts, different scores

@@ -61,7 +61,11 @@ export function scorerApp(scorer: Pick<HotSwapScorer, "score" | "checkpoint">, o
         const { texts, prompts } = c.req.valid("json");
         const result = await scorer.score(asItems(texts, prompts));
         if (!result) throw new ApiError(503, "scoring_unavailable", "no reward checkpoint is active yet");
-        return c.json({ scores: result.scores, checkpoint: { id: result.checkpoint.id, version: result.checkpoint.version, sha256: result.checkpoint.sha256 } });
+        return c.json({
+          scores: result.scores,
+          normalizedScores: result.normalizedScores,
+          checkpoint: { id: result.checkpoint.id, version: result.checkpoint.version, sha256: result.checkpoint.sha256, rewardMean: result.scale?.mean ?? null, rewardStd: result.scale?.std ?? null },
+        });
       },
     );
   return app;
