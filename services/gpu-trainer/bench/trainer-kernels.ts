@@ -64,7 +64,8 @@ async function matmulTfjs(n: number, ta = false, tb = false, shape?: [number, nu
   return ms;
 }
 
-function tinyRewardModel(texts: string[]): BertModel {
+/** The small reward model both kernel benchmarks train: d=128, 2 layers, mean pooling, a character vocabulary of `texts`. */
+export function tinyRewardModel(texts: string[]): BertModel {
   const vocab = buildCharVocab(texts, 6000);
   const config = BertConfigSchema.parse({
     vocab_size: vocab.tokens.length,

@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
+import { tinyRewardModel } from "./trainer-kernels.ts";
 import { selectBackend } from "../src/backend/select-backend.ts";
 import { AdamW } from "../src/engine/adamw.ts";
 import { OnnxGpt2Engine } from "../src/engine/gpt2-engine.ts";
@@ -9,7 +10,6 @@ import { lmLoss } from "../src/lm/pretrain-gpt2.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema, type Gpt2Config } from "../src/models/gpt2.ts";
 import { disposeParams, initParams, paramsFromTensors } from "../src/models/params.ts";
 import { BertConfigSchema, bertForward, bertParamSpecs } from "../src/models/bert.ts";
-import type { BertModel } from "../src/io/bert-dir.ts";
 import { generateReviews } from "../src/data/review-corpus.ts";
 import { buildCharVocab } from "../src/tokenizer/build-vocab.ts";
 import { rankLoss } from "../src/reward-model/rank-loss.ts";
@@ -221,18 +221,8 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
  */
 async function benchRewardModel(matmul: MatMulBaseline, withTfjs: boolean): Promise<void> {
   const texts = generateReviews(64, 3).map((r) => r.text);
-  const vocab = buildCharVocab(texts, 6000);
-  const config = BertConfigSchema.parse({
-    vocab_size: vocab.tokens.length,
-    hidden_size: 128,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    intermediate_size: 512,
-    max_position_embeddings: 96,
-    num_labels: 1,
-    classifier_pooling: "mean",
-  });
-  const model: BertModel = { config, tokenizer: new WordPieceTokenizer(vocab), params: initParams(bertParamSpecs(config), 1) };
+  const model = tinyRewardModel(texts);
+  const config = model.config;
   // Full rows (the batch's texts repeated to 96 tokens), so every figure counts real tokens.
   const long = texts.map((t, i) => (t + texts[(i + 1) % texts.length] + texts[(i + 2) % texts.length]).repeat(3));
   const enc = model.tokenizer.encodeBatch(long.slice(0, 32), 96);
