@@ -2,6 +2,7 @@ import { bertParamSpecs, type BertConfig } from "../models/bert.ts";
 import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
+import { activationSaver } from "./saved-activations.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
 
 /**
@@ -47,24 +48,10 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
     ...(config.bigram_buckets > 0 ? [{ name: "bigram_ids", dataType: DataType.INT64, dims: ["batch", "seq"] }] : []),
     { name: "pool_weights", dataType: F, dims: ["batch", "seq"] },
   ];
-  const saved: string[] = [];
-  const savedDims = new Map<string, (string | number)[]>();
 
   // ---------------------------------------------------------------- forward
   const f = new GraphBuilder("ranklab-bert-train-forward");
-  const ones = f.float("ones_h", new Float32Array(H).fill(1), [H]);
-  const zeros = f.float("zeros_h", new Float32Array(H), [H]);
-  const save = (value: string, name: string, dims: (string | number)[]) => {
-    f.outputInPlace(value, name);
-    saved.push(name);
-    savedDims.set(name, dims);
-  };
-  const layerNorm = (prefix: string, x: string, tag: string) => {
-    const [xhat, , rstd] = f.op("LayerNormalization", [x, ones, zeros], { axis: -1, epsilon: eps }, 3) as [string, string, string];
-    save(xhat, `saved.${tag}.xhat`, [N, H]);
-    save(rstd, `saved.${tag}.rstd`, [N, 1]);
-    return f.o("Add", [f.o("Mul", [xhat, `${prefix}.weight`]), `${prefix}.bias`]);
-  };
+  const { saved, savedDims, save, layerNorm } = activationSaver(f, { width: H, eps, tokens: N, suffix: "h" });
   const linear = (prefix: string, x: string) => f.o("Gemm", [x, `${prefix}.weight`, `${prefix}.bias`], { transB: 1 });
   const flat = (t: string) => f.o("Reshape", [t, f.ints([-1])]);
   const bth = f.o("Concat", [f.o("Shape", ["input_ids"]), f.ints([H])], { axis: 0 }); // [B, T, H]

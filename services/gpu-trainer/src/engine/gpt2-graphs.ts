@@ -2,6 +2,7 @@ import type { Gpt2Config } from "../models/gpt2.ts";
 import { gpt2AttentionScale, gpt2ParamSpecs } from "../models/gpt2.ts";
 import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
+import { activationSaver } from "./saved-activations.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 
@@ -58,27 +59,12 @@ function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" 
   const params = gpt2ParamSpecs(config, valueHead);
   const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
   const headName = config.tie_word_embeddings ? "transformer.wte.weight" : "lm_head.weight";
-  const saved: string[] = [];
-  const savedDims = new Map<string, (string | number)[]>();
   const N = "tokens";
 
   // ---------------------------------------------------------------- forward
   const f = new GraphBuilder("ranklab-gpt2-train-forward");
-  const ones = f.float("ones_d", new Float32Array(d).fill(1), [d]);
-  const zeros = f.float("zeros_d", new Float32Array(d), [d]);
-  const save = (value: string, name: string, dims: (string | number)[]) => {
-    if (mode === "stats") return;
-    f.outputInPlace(value, name);
-    saved.push(name);
-    savedDims.set(name, dims);
-  };
-  // LayerNorm as x̂ = LayerNormalization(x; 1, 0) (whose third output is 1/σ), then x̂·γ + β: the backward pass needs x̂ and 1/σ.
-  const layerNorm = (prefix: string, x: string, tag: string) => {
-    const [xhat, , rstd] = f.op("LayerNormalization", [x, ones, zeros], { axis: -1, epsilon: eps }, 3) as [string, string, string];
-    save(xhat, `saved.${tag}.xhat`, [N, d]);
-    save(rstd, `saved.${tag}.rstd`, [N, 1]);
-    return f.o("Add", [f.o("Mul", [xhat, `${prefix}.weight`]), `${prefix}.bias`]);
-  };
+  // LayerNorm as x̂·γ + β with x̂ and 1/σ saved (saved-activations.ts); the statistics graph saves nothing.
+  const { saved, savedDims, save, layerNorm } = activationSaver(f, { width: d, eps, tokens: N, suffix: "d", keep: mode !== "stats" });
   const dense = (prefix: string, x: string) => f.o("Gemm", [x, `${prefix}.weight`, `${prefix}.bias`]);
 
   const ids = f.o("Reshape", ["input_ids", f.ints([-1])]);
