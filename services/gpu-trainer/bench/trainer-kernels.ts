@@ -38,16 +38,21 @@ function runOp(op: () => tf.Tensor): void {
   out.dispose();
 }
 
-async function matmulOnnx(n: number): Promise<number> {
+/** An ONNX graph of one n×n·n×n MatMul: the GEMM baseline the training benchmarks compare against. */
+export function matmulGraph(n: number): Uint8Array {
   const g = new GraphBuilder("matmul");
   g.output(g.o("MatMul", ["a", "b"]), "c");
-  const bytes = g.encode(
+  return g.encode(
     [
       { name: "a", dataType: DataType.FLOAT, dims: [n, n] },
       { name: "b", dataType: DataType.FLOAT, dims: [n, n] },
     ],
     [{ name: "c", dataType: DataType.FLOAT, dims: [n, n] }],
   );
+}
+
+async function matmulOnnx(n: number): Promise<number> {
+  const bytes = matmulGraph(n);
   const session = await ort.InferenceSession.create(bytes);
   const a = new ort.Tensor("float32", Float32Array.from({ length: n * n }, Math.random), [n, n]);
   const ms = await timeIt(() => session.run({ a, b: a }));

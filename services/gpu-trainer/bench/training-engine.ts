@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
-import { tinyRewardModel } from "./trainer-kernels.ts";
+import { matmulGraph, tinyRewardModel } from "./trainer-kernels.ts";
 import { selectBackend } from "../src/backend/select-backend.ts";
 import { AdamW } from "../src/engine/adamw.ts";
 import { OnnxGpt2Engine } from "../src/engine/gpt2-engine.ts";
@@ -14,8 +14,6 @@ import { generateReviews } from "../src/data/review-corpus.ts";
 import { buildCharVocab } from "../src/tokenizer/build-vocab.ts";
 import { rankLoss } from "../src/reward-model/rank-loss.ts";
 import { OnnxBertEngine, rankLossGrad } from "../src/engine/bert-engine.ts";
-import { GraphBuilder } from "../src/onnx/graph-builder.ts";
-import { DataType } from "../src/onnx/proto.ts";
 import { ortSessionOptions } from "../src/onnx/session-options.ts";
 import { vocabFromTokens } from "../src/tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../src/tokenizer/wordpiece.ts";
@@ -42,16 +40,7 @@ class MatMulBaseline {
   ) {}
 
   static async open(n: number): Promise<MatMulBaseline> {
-    const g = new GraphBuilder("matmul");
-    g.output(g.o("MatMul", ["a", "b"]), "c");
-    const bytes = g.encode(
-      [
-        { name: "a", dataType: DataType.FLOAT, dims: [n, n] },
-        { name: "b", dataType: DataType.FLOAT, dims: [n, n] },
-      ],
-      [{ name: "c", dataType: DataType.FLOAT, dims: [n, n] }],
-    );
-    const session = await ort.InferenceSession.create(bytes, ortSessionOptions({ threads: THREADS }));
+    const session = await ort.InferenceSession.create(matmulGraph(n), ortSessionOptions({ threads: THREADS }));
     return new MatMulBaseline(session, new ort.Tensor("float32", Float32Array.from({ length: n * n }, Math.random), [n, n]), n);
   }
 
