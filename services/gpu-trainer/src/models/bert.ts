@@ -125,13 +125,14 @@ function dropout(x: tf.Tensor, rate: number): tf.Tensor {
 
 /**
  * The head's output for each row: [B, num_labels] (a reward when num_labels = 1,
- * class logits otherwise). Call inside tf.tidy.
+ * class logits otherwise). Call inside tf.tidy. `layerByLayer` (scoring only, never under a
+ * gradient) frees each block's intermediates as soon as the next block has its input.
  */
-export function bertForward(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0): tf.Tensor2D {
+export function bertForward(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0, layerByLayer = false): tf.Tensor2D {
   const p = prefixOf(config);
   const [B, T] = inputs.inputIds.shape;
   const H = config.hidden_size;
-  const x = bertEncode(params, config, inputs, dropoutRate);
+  const x = bertEncode(params, config, inputs, dropoutRate, layerByLayer);
 
   // 3. The first token ([CLS]), or the mean of the tokens, through the pooler, then the head.  [B, num_labels]
   let first: tf.Tensor2D;
@@ -166,7 +167,7 @@ export function bigramIds(inputIds: tf.Tensor2D, buckets: number): tf.Tensor2D {
 }
 
 /** The encoder's last hidden states [B, T, H] (embeddings and blocks, no head). Call inside tf.tidy. */
-export function bertEncode(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0): tf.Tensor3D {
+export function bertEncode(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0, layerByLayer = false): tf.Tensor3D {
   const p = prefixOf(config);
   const [B, T] = inputs.inputIds.shape;
   const H = config.hidden_size;
@@ -189,16 +190,24 @@ export function bertEncode(params: Params, config: BertConfig, inputs: BertInput
 
   // 2. Post-LayerNorm transformer blocks over the padded batch.
   const bias = paddingBias(inputs.attentionMask); // [B, 1, 1, T]
-  for (let l = 0; l < config.num_hidden_layers; l++) {
+  const block = (l: number, x: tf.Tensor): tf.Tensor => {
     const b = `${p}.encoder.layer.${l}`;
     const flat = tf.reshape(x, [B * T, H]) as tf.Tensor2D;
     const proj = (name: string) => tf.reshape(linear(params, `${b}.attention.self.${name}`, flat), [B, T, H]) as tf.Tensor3D;
     const context = attention(proj("query"), proj("key"), proj("value"), config.num_attention_heads, bias); // [B, T, H]
     const attended = linear(params, `${b}.attention.output.dense`, tf.reshape(context, [B * T, H]) as tf.Tensor2D);
-    x = layerNorm(params, `${b}.attention.output.LayerNorm`, tf.add(tf.reshape(dropout(attended, dropoutRate), [B, T, H]), x), eps);
-    const hidden = activation(config, linear(params, `${b}.intermediate.dense`, tf.reshape(x, [B * T, H]) as tf.Tensor2D)) as tf.Tensor2D; // [B*T, I]
+    const mid = layerNorm(params, `${b}.attention.output.LayerNorm`, tf.add(tf.reshape(dropout(attended, dropoutRate), [B, T, H]), x), eps);
+    const hidden = activation(config, linear(params, `${b}.intermediate.dense`, tf.reshape(mid, [B * T, H]) as tf.Tensor2D)) as tf.Tensor2D; // [B*T, I]
     const out = linear(params, `${b}.output.dense`, hidden); // [B*T, H]
-    x = layerNorm(params, `${b}.output.LayerNorm`, tf.add(tf.reshape(dropout(out, dropoutRate), [B, T, H]), x), eps);
+    return layerNorm(params, `${b}.output.LayerNorm`, tf.add(tf.reshape(dropout(out, dropoutRate), [B, T, H]), mid), eps);
+  };
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    // Scoring needs no gradient, so each block's intermediates (the [B, heads, T, T]
+    // attention and the [B·T, intermediate] activations) are freed before the next block
+    // starts: peak memory is one block's, not all of an ERNIE-base batch's (issue 14).
+    // Training keeps them: the gradient tape needs them.
+    const input = x;
+    x = layerByLayer ? tf.tidy(() => block(l, input)) : block(l, input);
   }
   return x as tf.Tensor3D;
 }

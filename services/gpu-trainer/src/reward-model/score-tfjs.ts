@@ -23,7 +23,7 @@ export function scoreItems(model: BertModel, items: readonly RewardItem[], optio
         inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
         attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
         tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
-      });
+      }, 0, true);
       const labels = model.config.num_labels;
       return labels === 1 ? tf.reshape(logits, [enc.batch]) : tf.reshape(tf.slice(tf.softmax(logits, -1), [0, labels - 1], [enc.batch, 1]), [enc.batch]);
     });
