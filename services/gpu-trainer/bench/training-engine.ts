@@ -263,12 +263,14 @@ async function benchRewardModel(matmul: MatMulBaseline, withTfjs: boolean): Prom
 /**
  * The full-size PPO step on onnxruntime (trainPpo with engine "onnx", as `ppo demo` and the
  * daemon run it): a 12 × 768 GPT-2 policy with vocabulary 21,128 and an ERNIE-base-sized
- * reward model (12 × 768, same vocabulary), random weights; batch 8, 16 new tokens, 4 PPO
- * epochs of one minibatch of 8. Prints each step's generation (ONNX export of the policy
- * included), scoring and optimisation seconds; the first step (session creation) is shown
- * apart. tfjs is not run: its wasm heap cannot hold this step (issue 14).
+ * reward model (12 × 768, same vocabulary), random weights, 16 new tokens, 4 PPO epochs.
+ * `shape` is the batch: 8 samples in one minibatch (the step issue 14 sized memory by), or
+ * the seed's epoch, 128 samples in minibatches of 16 (trl's tutorial). Prints each step's
+ * generation (ONNX export of the policy included), scoring and optimisation seconds; the
+ * first step (session creation) is shown apart. tfjs is not run: its wasm heap cannot
+ * hold this step (issue 14).
  */
-async function benchPpoFullSize(): Promise<void> {
+async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: number; steps: number }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ranklab-bench-ppo-full-"));
   try {
     const chars = buildCharVocab([...generateReviews(2000, 1).map((r) => r.text), ...SEED_PROMPTS], 21128).tokens;
@@ -283,18 +285,27 @@ async function benchPpoFullSize(): Promise<void> {
     saveBertDir(join(dir, "reward"), rm);
     disposeParams(rm.params);
     const reward = await modelReward(join(dir, "reward"), { engine: "onnx", batchSize: 8 });
-    const steps = Number(process.env.BENCH_PPO_STEPS ?? 3);
-    const ppo = PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 8, ppoEpochs: 4, learningRate: 1.41e-5, generation: { maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 0 } });
+    const { batchSize, miniBatchSize, steps } = shape;
+    const ppo = PpoConfigSchema.parse({ batchSize, miniBatchSize, ppoEpochs: 4, learningRate: 1.41e-5, generation: { maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 0 } });
     const history = await trainPpo({ policyDir: join(dir, "policy"), epochs: steps, prompts: SEED_PROMPTS, out: join(dir, "out"), logsDir: join(dir, "logs"), runName: "bench-full", engine: "onnx", samplesShown: 0, quiet: true, ppo }, reward, () => {});
     await reward.close?.();
-    console.log("full-size PPO step on onnxruntime (GPT-2 12 × 768 policy and reference, ERNIE-base-sized reward model; batch 8, 16 new tokens, 4 PPO epochs × 1 minibatch of 8):");
+    const minibatches = batchSize / miniBatchSize;
+    console.log(`full-size PPO ${batchSize === 128 ? "epoch as the seed runs it" : "step"} on onnxruntime (GPT-2 12 × 768 policy and reference, ERNIE-base-sized reward model; batch ${batchSize}, 16 new tokens, 4 PPO epochs × ${minibatches} minibatch${minibatches > 1 ? "es" : ""} of ${miniBatchSize}):`);
     for (const m of history) {
       const s = m.seconds;
-      console.log(`  step ${m.epoch}${m.epoch === 1 ? " (sessions created)" : ""}: ${fmt(s.generation + s.scoring + s.optimisation, 2)} s = generation ${fmt(s.generation, 2)} s (${fmt(m.meanResponseLength, 1)} tokens a response, policy re-exported to ONNX), scoring ${fmt(s.scoring, 2)} s, optimisation ${fmt(s.optimisation, 2)} s (rollout statistics of policy and reference, 4 × forward+backward+AdamW over 102M parameters)`);
+      console.log(`  step ${m.epoch}${m.epoch === 1 ? " (sessions created)" : ""}: ${fmt(s.generation + s.scoring + s.optimisation, 2)} s = generation ${fmt(s.generation, 2)} s (${fmt(m.meanResponseLength, 1)} tokens a response, policy re-exported to ONNX), scoring ${fmt(s.scoring, 2)} s, optimisation ${fmt(s.optimisation, 2)} s (rollout statistics of policy and reference, ${4 * minibatches} × forward+backward+AdamW over 102M parameters)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** BENCH_PPO_STEPS (3) steps of batch 8, then BENCH_PPO_EPOCHS (2) of the seed's batch 128; 0 skips either. */
+async function benchPpoShapes(): Promise<void> {
+  const steps = Number(process.env.BENCH_PPO_STEPS ?? 3);
+  const epochs = Number(process.env.BENCH_PPO_EPOCHS ?? 2);
+  if (steps > 0) await benchPpoFullSize({ batchSize: 8, miniBatchSize: 8, steps });
+  if (epochs > 0) await benchPpoFullSize({ batchSize: 128, miniBatchSize: 16, steps: epochs });
 }
 
 /**
@@ -304,10 +315,10 @@ async function benchPpoFullSize(): Promise<void> {
  * measured in the same process with the same session options.
  */
 export async function benchTrainingEngine(): Promise<void> {
-  // BENCH_ONLY=ppo runs the full-size PPO step alone (minutes of the machine's memory and cores).
+  // BENCH_ONLY=ppo runs the full-size PPO step and the seed's full-size epoch alone (minutes of the machine's memory and cores).
   if (process.env.BENCH_ONLY === "ppo") {
     await selectBackend("wasm");
-    await benchPpoFullSize();
+    await benchPpoShapes();
     return;
   }
   // BENCH_TFJS=0 runs the onnxruntime figures only.
@@ -323,7 +334,7 @@ export async function benchTrainingEngine(): Promise<void> {
     const full = Gpt2ConfigSchema.parse({ vocab_size: 21128, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
     // tfjs's wasm heap stops at 4 GB: 8 × 64 tokens abort there (issue 14); 4 × 64 fit.
     await benchModel("full-size GPT-2 (uer/gpt2-chinese-cluecorpussmall's shape, random weights)", full, 8, 64, matmul, withTfjs ? { batch: 4 } : "BENCH_TFJS=0");
-    await benchPpoFullSize();
+    await benchPpoShapes();
   }
   await matmul.close();
 }
