@@ -1,11 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend/select-backend.ts";
 import { isHeldOut, parseCorpusCsv } from "../data/corpus-csv.ts";
 import { generateReviews } from "../data/review-corpus.ts";
-import { prepare, preparedCorpus, readPreparedPrompts, SEED_PROMPTS } from "./prepare.ts";
+import { loadBertDir } from "../io/bert-dir.ts";
+import { disposeParams } from "../models/params.ts";
+import { scoreItems } from "../reward-model/score-tfjs.ts";
+import { OPEN_BAND, PROMPT_RULE } from "./corpus-prompts.ts";
+import { prepare, preparedCorpus, preparedPaths, readPreparedPrompts, SEED_PROMPTS } from "./prepare.ts";
 
 /** Tiny sizes: the pipeline is the real one. */
 const TINY = {
@@ -92,9 +96,34 @@ describe("prepare --corpus (a small CSV written here)", () => {
     }
     expect(readPreparedPrompts(home)).toEqual(made.prompts);
     expect(preparedCorpus(home)).toEqual([shop, waimai]);
+    // Open openings: the trained classifier alone scores each within the band, as PPO scores an empty continuation.
+    const classifier = loadBertDir(made.classifierDir);
+    const scores = scoreItems(classifier, openings.map((o) => ({ prompt: o, completion: "" })), { maxLength: 32, batchSize: 64 });
+    disposeParams(classifier.params);
+    for (const s of scores) {
+      expect(s).toBeGreaterThanOrEqual(OPEN_BAND[0]);
+      expect(s).toBeLessThanOrEqual(OPEN_BAND[1]);
+    }
+    expect(JSON.parse(readFileSync(made.promptsFile, "utf8")).rule).toBe(PROMPT_RULE);
 
     expect((await prepare({ home, corpus: [shop, waimai], ...TINY }, () => {})).cached).toBe(true);
   }, 180_000);
+
+  it("chooses the prompts again, without training, when prompts.json was made by another rule", async () => {
+    const paths = preparedPaths(home);
+    const weights = join(paths.classifierDir, "model.safetensors");
+    const before = statSync(weights).mtimeMs;
+    const current = JSON.parse(readFileSync(paths.promptsFile, "utf8"));
+    // A home prepared before the rule existed: every opening, no rule recorded.
+    writeFileSync(paths.promptsFile, JSON.stringify({ prompts: [...SEED_PROMPTS, "酒店太脏"], from: current.from }));
+    const lines: string[] = [];
+    const again = await prepare({ home, corpus: [shop, waimai], ...TINY }, (l) => lines.push(l));
+    expect(again.cached).toBe(true);
+    expect(lines.join("\n")).toMatch(/choosing PPO's prompts again/);
+    expect(again.prompts).toEqual(current.prompts);
+    expect(readPreparedPrompts(home)).toEqual(current.prompts);
+    expect(statSync(weights).mtimeMs).toBe(before);
+  }, 60_000);
 
   it("prepares again when a corpus file's content changes, and for generated reviews without a corpus", async () => {
     writeFileSync(waimai, `${readFileSync(waimai, "utf8")}0,送来的时候已经凉了\r\n`);

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
-import { corpusIdentity, isHeldOut, readCorpusFiles, reviewOpening, type CorpusReview } from "../data/corpus-csv.ts";
+import { corpusIdentity, isHeldOut, readCorpusFiles, type CorpusReview } from "../data/corpus-csv.ts";
 import { generateRankLists, generateReviews, toRankTsv, type Review } from "../data/review-corpus.ts";
-import { saveBertDir, type BertModel } from "../io/bert-dir.ts";
+import { loadBertDir, saveBertDir, type BertModel } from "../io/bert-dir.ts";
 import { saveGpt2Dir, type Gpt2Model } from "../io/gpt2-dir.ts";
 import { writeJsonFile } from "../io/json-file.ts";
 import { LmTrainSchema, pretrainGpt2 } from "../lm/pretrain-gpt2.ts";
@@ -17,6 +17,7 @@ import { ClassifierTrainSchema, trainClassifier, type LabelledText } from "../se
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { seededRandom } from "../util/random.ts";
+import { corpusPrompts, PROMPT_RULE } from "./corpus-prompts.ts";
 
 /** The seed's prompts: the demo continues them, so the corpus opens reviews with them. */
 export const SEED_PROMPTS = ["刚收到货，感觉有", "这部电影很", "说实话，真的很", "这次购物总的来说体验很"];
@@ -114,7 +115,43 @@ export const preparedPaths = (home: string) => ({
   stamp: join(home, "models", "prepare.json"),
 });
 
-const PromptsFileSchema = z.object({ prompts: z.array(z.string().min(1)).min(1), from: z.string() });
+const PromptsFileSchema = z.object({ prompts: z.array(z.string().min(1)).min(1), from: z.string(), rule: z.string().optional() });
+
+/** The rule prompts.json's openings were chosen by (corpus-prompts.ts), if it records one. */
+function promptsRule(home: string): string | undefined {
+  const file = preparedPaths(home).promptsFile;
+  return existsSync(file) ? PromptsFileSchema.parse(JSON.parse(readFileSync(file, "utf8"))).rule : undefined;
+}
+
+function writePrompts(file: string, prompts: string[], from: string, rule: string | undefined, log: (line: string) => void): void {
+  writeJsonFile(file, { prompts, from, ...(rule ? { rule } : {}) });
+  log(`prepare: ${prompts.length} PPO prompts (${from}${rule ? `; ${rule}` : ""}) in ${file}`);
+}
+
+const corpusPromptsFrom = (files: readonly string[]) => `the seed's four and openings of held-out reviews from ${files.map((f) => basename(f)).join(", ")}`;
+
+/** Each label's held-out reviews in a stable order (a hash of the text and the seed): the order openings are tried in. */
+function orderedHeldOut(heldOut: readonly CorpusReview[], seed: number) {
+  return {
+    positive: stableSubset(heldOut.filter((h) => h.label === 1), Number.POSITIVE_INFINITY, seed),
+    negative: stableSubset(heldOut.filter((h) => h.label === 0), Number.POSITIVE_INFINITY, seed),
+  };
+}
+
+/** New prompts for cached real-corpus models: the same held-out split, scored by the classifier prepare trained. */
+function remakeCorpusPrompts(files: readonly string[], options: PrepareOptions, paths: ReturnType<typeof preparedPaths>, log: (line: string) => void): void {
+  const heldOut = readCorpusFiles(files)
+    .flatMap((f) => f.reviews)
+    .filter((r) => isHeldOut(r.text, options.corpusOptions.heldOutFraction));
+  const classifier = loadBertDir(paths.classifierDir);
+  try {
+    const prompts = corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), options.corpusOptions.prompts, classifier.tokenizer, classifier);
+    log(`prepare: the models are cached; choosing PPO's prompts again (${paths.promptsFile} was made by another rule)`);
+    writePrompts(paths.promptsFile, prompts, corpusPromptsFrom(files), PROMPT_RULE, log);
+  } finally {
+    disposeParams(classifier.params);
+  }
+}
 
 /** The prompts `prepare` wrote under `home`, or the seed's four when it has not run there (or ran before prompts.json existed). */
 export function readPreparedPrompts(home: string): string[] {
@@ -175,31 +212,6 @@ function stableSubset<T extends { text: string }>(items: readonly T[], max: numb
 }
 const hashKey = (seed: number, text: string) => createHash("sha1").update(`${seed}\u0000${text}`).digest().readUInt32BE(0);
 
-/**
- * PPO's prompts from a corpus: the seed's four, then openings of held-out reviews
- * (half from positive, half from negative ones, so the prompts do not lean one way),
- * distinct, starting with a Chinese character, made only of characters the vocabulary knows.
- */
-function corpusPrompts(heldOut: readonly CorpusReview[], count: number, tokenizer: WordPieceTokenizer, seed: number): string[] {
-  const out = [...SEED_PROMPTS];
-  const seen = new Set(out);
-  // Openings that start with a Chinese character (not "1.散热性能") and that the vocabulary spells without [UNK].
-  const usable = (o: string) => /^\p{Script=Han}/u.test(o) && !seen.has(o) && !tokenizer.encodeText(o).includes(tokenizer.unk);
-  for (const label of [1, 0] as const) {
-    const want = label === 1 ? Math.ceil(count / 2) : Math.floor(count / 2);
-    let taken = 0;
-    for (const r of stableSubset(heldOut.filter((h) => h.label === label), Number.POSITIVE_INFINITY, seed)) {
-      if (taken >= want) break;
-      const o = reviewOpening(r.text);
-      if (!usable(o)) continue;
-      out.push(o);
-      seen.add(o);
-      taken++;
-    }
-  }
-  return out;
-}
-
 interface Corpus {
   /** Texts the policy is pretrained on. */
   lmTexts: string[];
@@ -207,7 +219,8 @@ interface Corpus {
   vocabTexts: string[];
   classifierTrain: LabelledText[];
   classifierHeldOut: LabelledText[];
-  prompts: (tokenizer: WordPieceTokenizer) => string[];
+  /** PPO's prompts; a corpus's openings are chosen with the trained classifier (corpus-prompts.ts). */
+  prompts: (tokenizer: WordPieceTokenizer, classifier: BertModel) => string[];
   promptsFrom: string;
   vocabSize: number;
   /** Written to the classifier's metrics.json. */
@@ -268,8 +281,8 @@ function realCorpus(files: readonly string[], options: PrepareOptions, dataDir: 
     classifierTrain: corpusClassifierExamples(clsReviews, options.seed),
     // Whole held-out reviews: the accuracy a reader expects from "held-out accuracy".
     classifierHeldOut: clsHeldOut.map((r) => ({ text: r.text, label: r.label })),
-    prompts: (tokenizer) => corpusPrompts(heldOut, c.prompts, tokenizer, options.seed),
-    promptsFrom: `the seed's four and openings of held-out reviews from ${files.map((f) => basename(f)).join(", ")}`,
+    prompts: (tokenizer, classifier) => corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), c.prompts, tokenizer, classifier),
+    promptsFrom: corpusPromptsFrom(files),
     vocabSize: c.vocabSize,
     summary,
   };
@@ -288,7 +301,11 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
   const recipeJson = JSON.stringify(recipe);
   if (existsSync(paths.stamp) && existsSync(join(paths.policyDir, "config.json")) && existsSync(join(paths.classifierDir, "config.json"))) {
     const stamp = JSON.parse(readFileSync(paths.stamp, "utf8")) as { recipe: string };
-    if (stamp.recipe === recipeJson) return { ...paths, prompts: readPreparedPrompts(options.home), cached: true };
+    if (stamp.recipe === recipeJson) {
+      // Prompts chosen by an older rule are made again from the cached classifier (seconds, not the models' minutes).
+      if (options.corpus && promptsRule(options.home) !== PROMPT_RULE) remakeCorpusPrompts(options.corpus, options, paths, log);
+      return { ...paths, prompts: readPreparedPrompts(options.home), cached: true };
+    }
     log(`prepare: the recipe changed since ${paths.stamp}; making the models again`);
   }
   const started = performance.now();
@@ -344,12 +361,11 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
   rmSync(paths.classifierDir, { recursive: true, force: true });
   saveBertDir(paths.classifierDir, classifier, { "metrics.json": { held_out_accuracy: accuracy, held_out_examples: data.classifierHeldOut.length, seconds: clsSeconds, ...data.summary } });
   exportBertOnnx(paths.classifierDir, classifier);
-  disposeParams(classifier.params);
 
   // 5. PPO's prompts, where `ppo demo` (and `npm start`) read them.
-  const prompts = data.prompts(tokenizer);
-  writeJsonFile(paths.promptsFile, { prompts, from: data.promptsFrom });
-  log(`prepare: ${prompts.length} PPO prompts (${data.promptsFrom}) in ${paths.promptsFile}`);
+  const prompts = data.prompts(tokenizer, classifier);
+  disposeParams(classifier.params);
+  writePrompts(paths.promptsFile, prompts, data.promptsFrom, options.corpus ? PROMPT_RULE : undefined, log);
 
   writeJsonFile(paths.stamp, {
     recipe: recipeJson,
