@@ -90,7 +90,7 @@ export async function makeFixture(target: FuzzTarget, tag: string): Promise<Fixt
   const adminLogin = await loginCookie(target, admin.id);
   const spareLogin = await loginCookie(target, spare.id);
   return {
-    tag, raterId: rater.id, spareRaterId: spare.id, spareLoginId: spareLogin.id, externalId, promptId, completionIds,
+    tag, raterId: rater.id, spareRaterId: spare.id, spareLoginId: spareLogin.id, adminRaterId: admin.id, externalId, promptId, completionIds,
     rankingId: ranking.ranking.id, policyCheckpointId, rewardCheckpointId, runId, leaseId: lease.lease.id, sessionKey,
     raterCookie: raterLogin.cookie, adminCookie: adminLogin.cookie, loginToken: raterLogin.token,
   };

@@ -28,6 +28,8 @@ export interface RewardPhaseResult {
   metrics: Record<string, number>;
 }
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
 /** A checkpoint's pairwise accuracy on the held-out lists, and its rewards for them (for agreement). */
 function heldOutAccuracy(dir: string, lists: RankList[], maxLength: number) {
   const model = loadBertDir(dir);
@@ -101,7 +103,14 @@ export async function rewardPhase(
     validation_accuracy: trained.bestAccuracy,
     ...(scale ? { train_reward_mean: scale.mean, train_reward_std: scale.std } : {}),
     ...agreementMetrics(split.held_out, candidate.scores),
-    ...Object.fromEntries([...reliability].flatMap(([rater, r]) => [[`reliability/rater_${rater}`, r.accuracy], [`reliability_weight/rater_${rater}`, r.weight]])),
+    // Four decimals: the API keeps at most 16 KiB of metrics per checkpoint, and these keys come per rater.
+    ...Object.fromEntries(
+      [...reliability].flatMap(([rater, r]) => [
+        [`reliability/rater_${rater}`, round4(r.accuracy)],
+        [`reliability_weight/rater_${rater}`, round4(r.weight)],
+        [`reliability_judgements/rater_${rater}`, r.sharedJudgements],
+      ]),
+    ),
   };
   const published = await publishCheckpoint(api, trained.bestDir, {
     kind: "reward",
