@@ -74,6 +74,13 @@ export const API_DOCS: OpenApiOptions = {
       answer: { status: 200, description: "The same object as /v1/stats' raterQuality for the admin token", schema: raterQualityReport },
     },
     "PATCH /app/api/raters/:id": { summary: "Block or unblock a rater (admin raters; not oneself)" },
+    "POST /v1/gold-groups": {
+      summary: "Mark a group's known order (gold): best first, ties by levels, as a ranking; the same set and order again answers 200, another order 409",
+      requestExample: { promptId: 3, completionIds: [12, 10, 11, 13], levels: [0, 1, 1, 2] },
+    },
+    "GET /v1/gold-groups": { summary: "Every gold group, oldest first, paged by id: evidence with known truth for the trainer's rater-reliability estimate" },
+    "GET /v1/gold-groups/:id": { summary: "One gold group with its prompt and ordered completions" },
+    "DELETE /v1/gold-groups/:id": { summary: "Unmark a gold group; raters' labels of it stay" },
     "GET /v1/labels": { summary: "The label history a trainer learns from, page by page" },
   },
 };

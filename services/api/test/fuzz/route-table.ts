@@ -21,6 +21,7 @@ export interface Fixture {
   promptId: number;
   completionIds: number[];
   rankingId: number;
+  goldGroupId: number;
   policyCheckpointId: number;
   rewardCheckpointId: number;
   runId: number;
@@ -133,6 +134,10 @@ export const ROUTES: RouteDef[] = [
     method: "PATCH", path: "/v1/training-runs/:id", auth: ["trainer", "admin"], params: (fx) => ({ id: idOf(fx.runId) }),
     body: () => record({ status: oneOf(RUN_STATUSES), metrics: maybe(fc.dictionary(text(8), fc.double({ noNaN: true, noDefaultInfinity: true }), { maxKeys: 3 })), summary: maybe(text()), error: maybe(text()) }),
   },
+  { method: "POST", path: "/v1/gold-groups", auth: ["admin"], body: (fx) => completionsOf(fx).chain((completionIds) => record({ promptId: fc.constant(fx.promptId), completionIds: fc.constant(completionIds) })) },
+  { method: "GET", path: "/v1/gold-groups", auth: ["trainer", "admin"], query: () => query({ limit: maybe(digits(fc.integer({ min: 1, max: 500 }))), cursor: maybe(digits(fc.integer({ min: 1, max: 100_000 }))) }) },
+  { method: "GET", path: "/v1/gold-groups/:id", auth: ["trainer", "admin"], params: (fx) => ({ id: idOf(fx.goldGroupId) }) },
+  { method: "DELETE", path: "/v1/gold-groups/:id", auth: ["admin"], params: (fx) => ({ id: idOf(fx.goldGroupId) }) },
   { method: "GET", path: "/v1/stats", auth: ANY },
   { method: "GET", path: "/v1/stats/raters/:id", auth: ANY, params: (fx) => ({ id: idOf(fx.raterId) }) },
   { method: "GET", path: "/v1/bot-sessions/:key", auth: ["bot", "admin"], params: (fx) => ({ key: fc.constant(fx.sessionKey) }) },
