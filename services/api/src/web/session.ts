@@ -33,6 +33,6 @@ export const requireWebRater = createMiddleware<WebEnv>(async (c, next) => {
 
 /** Page routes for raters whose role is admin (the prompt pool). */
 export const requireWebAdmin = createMiddleware<WebEnv>(async (c, next) => {
-  if (c.get("rater").role !== "admin") throw new ApiError(403, "forbidden", "only an admin rater may edit the prompt pool");
+  if (c.get("rater").role !== "admin") throw new ApiError(403, "forbidden", "only an admin rater may manage prompts and raters");
   await next();
 });
