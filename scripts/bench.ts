@@ -6,6 +6,7 @@
 import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-reviews.ts";
 import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
 import { benchRewardEngine } from "../services/gpu-trainer/bench/reward-engine.ts";
+import { benchScoringMemory } from "../services/gpu-trainer/bench/scoring-memory.ts";
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchTrainingEngine } from "../services/gpu-trainer/bench/training-engine.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
@@ -27,6 +28,8 @@ const onRequest: Record<string, () => Promise<void>> = {
   loop: () => benchLoop(),
   // Runs the full-size GPT-2 (102M parameters, ~2 GB): on request only.
   "training-engine": () => benchTrainingEngine(),
+  // An ERNIE-base-sized batch scored on tfjs twice (about 2 GB of memory, a minute or two).
+  "scoring-memory": () => benchScoringMemory(),
 };
 
 const wanted = process.argv.slice(2);
