@@ -14,6 +14,7 @@ import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
+import { samplingBannedTokens } from "../generation/banned-tokens.ts";
 
 /** `data generate`: the project's own review corpus and rank lists (train and dev never share a text). */
 export function dataGenerate(argv: string[]): void {
@@ -85,7 +86,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const samples = intFlag("samples", values.samples, 1)!;
   const prompts = positionals.flatMap((p) => Array.from({ length: samples }, () => p));
   const ids = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
-  const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk] };
+  const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: samplingBannedTokens(tok) };
   let out: number[][];
   if (engine === "onnx") {
     const decoder = await OnnxGpt2Decoder.open(values.model, model.config);

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { bannedLogitBias, samplingBannedTokens } from "../generation/banned-tokens.ts";
 import { samplePolicy } from "../generation/sample-policy.ts";
 import type { Sampling } from "../generation/sampling.ts";
 import { loadGpt2Dir, type Gpt2Model } from "../io/gpt2-dir.ts";
@@ -17,12 +18,17 @@ export interface PolicyEvaluation {
   samples: string[];
 }
 
-/** Σ over response tokens of log π(token), per sample, in chunks of 16 rows (bounded memory). */
+/**
+ * Σ over response tokens of log π(token), per sample, in chunks of 16 rows (bounded
+ * memory), over the distribution the samples were drawn from (banned tokens excluded, as
+ * PPO measures it: otherwise a policy that moved mass onto them would show a negative KL).
+ */
 function sequenceLogprobs(model: Gpt2Model, queries: number[][], responses: number[][]): number[] {
   const out: number[] = [];
+  const bias = bannedLogitBias(model.config.vocab_size, samplingBannedTokens(model.tokenizer));
   for (let start = 0; start < queries.length; start += 16) {
     const packed = packBatch(queries.slice(start, start + 16), responses.slice(start, start + 16), model.tokenizer.pad);
-    const rows = tf.tidy(() => policyOutputs(model.params, model.config, packed).logprobs.arraySync());
+    const rows = tf.tidy(() => policyOutputs(model.params, model.config, packed, bias).logprobs.arraySync());
     rows.forEach((row, i) => out.push(row.reduce((s, lp, t) => s + packed.responseMask[i]![t]! * lp, 0)));
   }
   return out;

@@ -73,6 +73,8 @@ export class OnnxGpt2Engine {
   readonly weights: Map<string, Float32Array>;
   readonly shapes: Map<string, number[]>;
   private readonly tensors: Map<string, ort.Tensor>;
+  /** [V], added to the logits: zeros, or BANNED_LOGIT_BIAS at the tokens PPO's sampling never draws. */
+  private readonly logitsBias: ort.Tensor;
 
   private constructor(
     readonly config: Gpt2Config,
@@ -82,14 +84,20 @@ export class OnnxGpt2Engine {
     private readonly backwardSession: ort.InferenceSession | undefined,
     weights: Map<string, Float32Array>,
     private readonly sessionOptions: ort.InferenceSession.SessionOptions,
+    logitsBias: Float32Array | undefined,
   ) {
     this.weights = weights;
+    this.logitsBias = new ort.Tensor("float32", logitsBias ?? new Float32Array(config.vocab_size), [config.vocab_size]);
     this.shapes = new Map(graphs.params.map((p) => [p.name, p.shape]));
     this.tensors = new Map(graphs.params.map((p) => [p.name, new ort.Tensor("float32", weights.get(p.name)!, p.shape)]));
   }
 
-  /** `trainable: false` builds no training sessions (a frozen model that only gives stats(), e.g. PPO's reference). */
-  static async create(config: Gpt2Config, weights: Map<string, Float32Array>, valueHead: boolean, options: EngineOptions & { trainable?: boolean } = {}): Promise<OnnxGpt2Engine> {
+  /**
+   * `trainable: false` builds no training sessions (a frozen model that only gives stats(), e.g. PPO's reference);
+   * `logitsBias` [V] is added to every position's logits (generation/banned-tokens.ts).
+   */
+  static async create(config: Gpt2Config, weights: Map<string, Float32Array>, valueHead: boolean, options: EngineOptions & { trainable?: boolean; logitsBias?: Float32Array } = {}): Promise<OnnxGpt2Engine> {
+    if (options.logitsBias && options.logitsBias.length !== config.vocab_size) throw new Error(`logitsBias: ${options.logitsBias.length} values for a vocabulary of ${config.vocab_size}`);
     const graphs = gpt2TrainingGraphs(config, valueHead);
     for (const p of graphs.params) {
       const data = weights.get(p.name);
@@ -100,7 +108,7 @@ export class OnnxGpt2Engine {
     const trainable = options.trainable ?? true;
     const forward = trainable ? await ort.InferenceSession.create(graphs.forward, sessionOptions) : undefined;
     const backward = trainable ? await ort.InferenceSession.create(graphs.backward, sessionOptions) : undefined;
-    return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights, sessionOptions);
+    return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights, sessionOptions, options.logitsBias);
   }
 
   private statsSession?: ort.InferenceSession;
@@ -118,7 +126,7 @@ export class OnnxGpt2Engine {
   }
 
   /** An engine over a copy of a tfjs model's weights (the value head's only when `valueHead`). */
-  static fromModel(model: Gpt2Model, options: EngineOptions & { valueHead?: boolean } = {}): Promise<OnnxGpt2Engine> {
+  static fromModel(model: Gpt2Model, options: EngineOptions & { valueHead?: boolean; logitsBias?: Float32Array } = {}): Promise<OnnxGpt2Engine> {
     const valueHead = options.valueHead ?? model.hasValueHead;
     const weights = new Map<string, Float32Array>();
     for (const [name, v] of model.params) if (valueHead || !name.startsWith("v_head.")) weights.set(name, Float32Array.from(v.dataSync() as Float32Array));
@@ -153,7 +161,7 @@ export class OnnxGpt2Engine {
     if (batch.positions.some((p) => p < 0 || p >= this.config.n_positions)) throw new Error(`forward: a position is outside 0..${this.config.n_positions - 1} (n_positions)`);
     if (batch.ids.some((t) => t < 0 || t >= V) || targets.some((t) => t < 0 || t >= V)) throw new Error(`forward: a token id or target is outside the vocabulary (0..${V - 1})`);
     const ids = { input_ids: int64(batch.ids, dims), position_ids: int64(batch.positions, dims), targets: int64(targets, dims) };
-    const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]) };
+    const feeds: Record<string, ort.Tensor> = { ...ids, logits_bias: this.logitsBias, attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]) };
     for (const [name, t] of this.tensors) feeds[name] = t;
     return feeds;
   }

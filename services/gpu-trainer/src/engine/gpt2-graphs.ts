@@ -93,7 +93,9 @@ function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" 
     x = f.o("Add", [x, dense(`${b}.mlp.c_proj`, act)]);
   }
   const hidden = layerNorm("transformer.ln_f", x, "ln_f");
-  const logits = f.o("Gemm", [hidden, headName], { transB: 1 }); // [N, V]: h · Wᵀ
+  // logits_bias [V]: 0, or BANNED_LOGIT_BIAS at tokens sampling never draws (generation/banned-tokens.ts). The backward
+  // graph needs no change: it reads the softmax saved here, whose banned entries are ~0.
+  const logits = f.o("Add", [f.o("Gemm", [hidden, headName], { transB: 1 }), "logits_bias"]); // [N, V]: h · Wᵀ + bias
   // The softmax over the vocabulary runs here (vectorised; a JavaScript loop over B·T·V exps costs more than a layer).
   // log p(target) is the log of its softmax entry (float32 keeps p's relative precision down to 1e-38, where
   // log p < −87; a second pass for LogSoftmax cost 5% of the full-size step).
@@ -112,6 +114,7 @@ function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" 
       { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
       { name: "attention_bias", dataType: F, dims: ["batch", 1, "seq", "seq"] },
       { name: "targets", dataType: DataType.INT64, dims: ["batch", "seq"] },
+      { name: "logits_bias", dataType: F, dims: [V] },
       ...params.map((p): ValueInfo => ({ name: p.name, dataType: F, dims: p.shape })),
     ],
     [

@@ -5,6 +5,7 @@ import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import { tfjsDecoder } from "./decoder-tfjs.ts";
 import { generate } from "./generate.ts";
 import type { Sampling } from "./sampling.ts";
+import { samplingBannedTokens } from "./banned-tokens.ts";
 
 export interface PolicySamples {
   prompts: string[];
@@ -22,7 +23,7 @@ export interface PolicySamples {
 export async function samplePolicy(model: Gpt2Model, dir: string, prompts: readonly string[], sampling: Sampling): Promise<PolicySamples> {
   const tok = model.tokenizer;
   const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
-  const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk] };
+  const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: samplingBannedTokens(tok) };
   let generated: number[][];
   if (existsSync(join(dir, "model.onnx"))) {
     const decoder = await OnnxGpt2Decoder.open(dir, model.config, { threads: 1 });

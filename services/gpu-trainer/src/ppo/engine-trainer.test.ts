@@ -38,13 +38,16 @@ beforeAll(async () => {
 });
 
 describe("PPO on the onnxruntime engine", () => {
-  it("gives the tfjs PpoTrainer's stats and weights over several steps, with an external reference and β", async () => {
+  it.each([
+    ["", undefined],
+    [", with banned tokens", [0, 1]],
+  ])("gives the tfjs PpoTrainer's stats and weights over several steps, with an external reference and β%s", async (_, bannedTokens) => {
     // lr 1e-2 and clip 0.1 so that ratios leave the clip range and the clip fraction is not 0.
     const ppo = PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 2, learningRate: 1e-2, clipRange: 0.1, generation: { maxNewTokens: 6 }, seed: 3 });
     const data = batches(3, 8);
     const run = async (engine: "onnx" | "tfjs") => {
       const model = tiny(5);
-      const options = { reference: referenceParams(6), klCoef: 0.05 };
+      const options = { reference: referenceParams(6), klCoef: 0.05, ...(bannedTokens ? { bannedTokens } : {}) };
       const trainer = engine === "onnx" ? await OnnxPpoTrainer.create(model, ppo, options, { threads: 1 }) : new PpoTrainer(model, ppo, options);
       const stats: PpoStats[] = [];
       for (const b of data) stats.push(await trainer.step(b.queries, b.responses, b.scores));
@@ -84,6 +87,46 @@ describe("PPO on the onnxruntime engine", () => {
     expect(moved).toBeGreaterThan(0.01);
     disposeParams(initial.params);
   }, 120_000);
+
+  /**
+   * The policy and its reference differ only in how much they like [UNK], which sampling
+   * never draws: with every hidden state set to one vector b (ln_f's weight ~0, bias b),
+   * the policy's [UNK] embedding row is made b·12/|b|², so its [UNK] logit is 12 at every
+   * position. Measured over the sampled distribution (bannedTokens), the two policies
+   * are the same: KL 0. Measured over the raw softmax, every sampled token lost
+   * probability to [UNK] and the KL estimate goes negative: the reward PPO could farm by
+   * moving mass onto tokens it never samples (generation/banned-tokens.ts).
+   */
+  it.each(["onnx", "tfjs"] as const)("measures KL over the distribution sampling draws from (%s)", async (engine) => {
+    const ppo = PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 }, seed: 3 });
+    const data = batches(1, 8)[0]!;
+    const b = Float32Array.from({ length: config.n_embd }, (_, i) => (i % 3) - 1 + 0.25);
+    const norm2 = b.reduce((sum, v) => sum + v * v, 0);
+    const flatten = (params: Params, unkLogit: number | null) => {
+      params.get("transformer.ln_f.weight")!.assign(tf.fill([config.n_embd], 1e-6));
+      params.get("transformer.ln_f.bias")!.assign(tf.tensor1d(b));
+      if (unkLogit !== null) {
+        const wte = params.get("transformer.wte.weight")!;
+        const rows = wte.arraySync() as number[][];
+        rows[1] = Array.from(b, (v) => (v * unkLogit) / norm2);
+        wte.assign(tf.tensor2d(rows));
+      }
+    };
+    const klOf = async (bannedTokens?: number[]) => {
+      const model = tiny(5);
+      const reference = new Map([...tiny(5).params].filter(([name, v]) => (name.startsWith("v_head.") ? (v.dispose(), false) : true)));
+      flatten(model.params, 12);
+      flatten(reference, null);
+      const options = { reference, klCoef: 0.05, ...(bannedTokens ? { bannedTokens } : {}) };
+      const trainer = engine === "onnx" ? await OnnxPpoTrainer.create(model, ppo, options, { threads: 1 }) : new PpoTrainer(model, ppo, options);
+      const stats = await trainer.step(data.queries, data.responses, data.scores);
+      await trainer.dispose();
+      disposeParams(model.params);
+      return stats.kl;
+    };
+    expect(Math.abs(await klOf([0, 1]))).toBeLessThan(1e-3);
+    expect(await klOf()).toBeLessThan(-5);
+  }, 60_000);
 
   it("refuses a reference of another architecture, and takes ownership of the one it is given", async () => {
     const model = tiny(1);

@@ -7,6 +7,7 @@ import type { Matrix } from "./advantages.ts";
 import { selectRows, type PackedBatch } from "./batch.ts";
 import type { PpoConfig } from "./config.ts";
 import { checkReference, PpoStepper, PpoTrainer, type MinibatchData, type MinibatchReport, type PpoTrainerOptions, type RolloutStats } from "./trainer.ts";
+import { bannedLogitBias } from "../generation/banned-tokens.ts";
 
 /**
  * PPO on the onnxruntime engine (src/engine/): the same step as PpoTrainer (the shared
@@ -37,8 +38,9 @@ export class OnnxPpoTrainer extends PpoStepper {
     const source = options.reference ?? policy.params;
     const referenceWeights = new Map<string, Float32Array>();
     for (const [name, v] of policy.params) if (!name.startsWith("v_head.")) referenceWeights.set(name, Float32Array.from((source.get(name) ?? v).dataSync() as Float32Array));
-    const engine = await OnnxGpt2Engine.fromModel(policy, { ...engineOptions, valueHead: true });
-    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, { ...engineOptions, trainable: false });
+    const logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
+    const engine = await OnnxGpt2Engine.fromModel(policy, { ...engineOptions, valueHead: true, ...(logitsBias ? { logitsBias } : {}) });
+    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, { ...engineOptions, trainable: false, ...(logitsBias ? { logitsBias } : {}) });
     const trainer = new OnnxPpoTrainer(policy, config, options, engine, referenceEngine, new AdamW(engine.weights, { learningRate: config.learningRate }));
     if (options.reference) disposeParams(options.reference);
     return trainer;

@@ -12,8 +12,12 @@ export interface PolicyOutputs {
   entropy: tf.Tensor2D;
 }
 
-/** One pass of the policy (or the reference) over packed query + response rows. Call inside tf.tidy. */
-export function policyOutputs(params: Params, config: Gpt2Config, batch: PackedBatch): PolicyOutputs {
+/**
+ * One pass of the policy (or the reference) over packed query + response rows. Call
+ * inside tf.tidy. `logitsBias` [V] (banned-tokens.ts) makes the log-probs those of the
+ * distribution sampling draws from.
+ */
+export function policyOutputs(params: Params, config: Gpt2Config, batch: PackedBatch, logitsBias?: Float32Array): PolicyOutputs {
   const B = batch.batch;
   const T = batch.length;
   const V = config.vocab_size;
@@ -23,7 +27,8 @@ export function policyOutputs(params: Params, config: Gpt2Config, batch: PackedB
     attentionMask: tf.tensor2d(batch.attention, [B, T], "int32"),
     positionIds: tf.tensor2d(batch.positions, [B, T], "int32"),
   });
-  const logp = tf.logSoftmax(tf.slice(out.logits, [0, 0, 0], [B, T - 1, V])); // [B, T−1, V]
+  const sliced = tf.slice(out.logits, [0, 0, 0], [B, T - 1, V]);
+  const logp = tf.logSoftmax(logitsBias ? tf.add(sliced, tf.tensor1d(logitsBias)) : sliced); // [B, T−1, V]
   const next = tf.oneHot(tf.reshape(tf.slice(ids, [0, 1], [B, T - 1]), [B * (T - 1)]), V).reshape([B, T - 1, V]);
   const logprobs = tf.sum(tf.mul(logp, next), -1) as tf.Tensor2D;
   const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)) as tf.Tensor2D;

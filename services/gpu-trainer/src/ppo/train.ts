@@ -17,6 +17,7 @@ import { distinct2 } from "../metrics/diversity.ts";
 import type { PpoStats } from "./trainer.ts";
 import { createPpoTrainer } from "./engine-trainer.ts";
 import { trlMetrics } from "./trl-metrics.ts";
+import { samplingBannedTokens } from "../generation/banned-tokens.ts";
 
 export const PpoRunSchema = z
   .object({
@@ -78,7 +79,9 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
   const tok = policy.tokenizer;
   const reference = options.referenceDir ? loadGpt2Dir(options.referenceDir, { valueHead: false }) : undefined;
   if (reference && reference.tokenizer.size !== tok.size) throw new Error(`PPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
-  const trainer = await createPpoTrainer(options.engine, policy, options.ppo, { ...(reference ? { reference: reference.params } : {}), ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}) });
+  // One list of banned tokens for sampling and for the log-probs PPO trains on (banned-tokens.ts).
+  const bannedTokens = samplingBannedTokens(tok);
+  const trainer = await createPpoTrainer(options.engine, policy, options.ppo, { ...(reference ? { reference: reference.params } : {}), ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}), bannedTokens });
   const random = seededRandom(options.ppo.seed + 5);
   const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
   mkdirSync(options.logsDir, { recursive: true });
@@ -96,7 +99,7 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
       let t = performance.now();
       const prompts = Array.from({ length: options.ppo.batchSize }, () => options.prompts[Math.floor(random() * options.prompts.length)]!);
       const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
-      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [tok.pad, tok.cls, tok.unk] };
+      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens };
       let generated: number[][];
       if (options.engine === "onnx") {
         exportGpt2Onnx(onnxDir, policy);

@@ -7,6 +7,7 @@ import { packBatch, selectMatrix, selectRows, type PackedBatch } from "./batch.t
 import type { PpoConfig } from "./config.ts";
 import { policyOutputs } from "./forward.ts";
 import { adaptiveKl, fixedKl, type KlController } from "./kl-controller.ts";
+import { bannedLogitBias } from "../generation/banned-tokens.ts";
 
 export interface PpoStats {
   /** Mean score of the batch (before the KL penalty). */
@@ -40,6 +41,8 @@ export interface PpoTrainerOptions {
   reference?: Params;
   /** β to start from (the loop carries the adaptive controller's value from run to run). */
   klCoef?: number;
+  /** The tokens sampling never draws (banned-tokens.ts): log-probs, ratios and KL are taken over the rest, as sampled. */
+  bannedTokens?: readonly number[];
 }
 
 /** The rollout statistics a PPO step starts from, [B][T − 1] each (see policyOutputs). */
@@ -86,6 +89,8 @@ export function checkReference(policy: Gpt2Model, reference: Params): void {
 export abstract class PpoStepper {
   readonly kl: KlController;
   private readonly random: () => number;
+  /** [V]: BANNED_LOGIT_BIAS at the banned tokens, when there are any. */
+  protected readonly logitsBias: Float32Array | undefined;
 
   constructor(
     readonly policy: Gpt2Model,
@@ -97,6 +102,7 @@ export abstract class PpoStepper {
     const beta = options.klCoef ?? config.initKlCoef;
     this.kl = config.adaptiveKl ? adaptiveKl(beta, config.targetKl, config.horizon) : fixedKl(beta);
     this.random = seededRandom(config.seed + 1);
+    this.logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
   }
 
   /** Old log-probabilities, values and entropies of the policy, and the reference's log-probabilities, without gradients. */
@@ -189,8 +195,8 @@ export class PpoTrainer extends PpoStepper {
 
   protected async rolloutStats(packed: PackedBatch): Promise<RolloutStats> {
     const [oldLogprobs, oldValues, refLogprobs, entropy] = tf.tidy(() => {
-      const now = policyOutputs(this.policy.params, this.policy.config, packed);
-      const ref = policyOutputs(this.reference, this.policy.config, packed);
+      const now = policyOutputs(this.policy.params, this.policy.config, packed, this.logitsBias);
+      const ref = policyOutputs(this.reference, this.policy.config, packed, this.logitsBias);
       return [rows(now.logprobs), rows(now.values!), rows(ref.logprobs), rows(now.entropy)];
     });
     return { oldLogprobs: oldLogprobs!, oldValues: oldValues!, refLogprobs: refLogprobs!, entropy: entropy! };
@@ -210,7 +216,7 @@ export class PpoTrainer extends PpoStepper {
       const ret = tf.tensor2d(data.returns);
       const parts: Record<string, tf.Tensor> = {};
       const { value: loss, grads } = tf.variableGrads(() => {
-        const out = policyOutputs(this.policy.params, this.policy.config, mb);
+        const out = policyOutputs(this.policy.params, this.policy.config, mb, this.logitsBias);
         const logRatio = tf.sub(out.logprobs, oldLp);
         const ratio = tf.exp(logRatio);
         const pg1 = tf.mul(tf.neg(adv), ratio);
