@@ -44,9 +44,14 @@ export async function benchScoringMemory(): Promise<void> {
       return { name, seconds: (performance.now() - started) / 1000, error: String(error).slice(0, 120) };
     }
   };
+  const show = (r: Awaited<ReturnType<typeof run>>) =>
+    console.log(`  ${r.name}: ${"error" in r ? `failed after ${fmt(r.seconds)} s: ${r.error}` : `peak ${fmt(r.peakMb, 0)} MB of tensors above the weights, ${fmt(r.seconds)} s`}`);
   const chunked = await run("block by block (the scorer)", () => {
     scoreItems(model, items, { maxLength, batchSize: batch });
   });
+  show(chunked);
+  // Printed before the baseline runs: wasm's abort on running out of heap ends the process (measured at batch 32 × 128).
+  console.log("  one tidy over the whole pass (the old scorer, baseline): running; a wasm `Aborted()` from here on is the baseline running out of heap");
   const whole = await run("one tidy over the whole pass (the old scorer, baseline)", () => {
     const out = tf.tidy(() =>
       bertForward(model.params, config, {
@@ -58,9 +63,7 @@ export async function benchScoringMemory(): Promise<void> {
     out.dataSync();
     out.dispose();
   });
-  for (const r of [chunked, whole]) {
-    console.log(`  ${r.name}: ${"error" in r ? `failed after ${fmt(r.seconds)} s: ${r.error}` : `peak ${fmt(r.peakMb, 0)} MB of tensors above the weights, ${fmt(r.seconds)} s`}`);
-  }
+  show(whole);
   if (!("error" in chunked) && !("error" in whole)) console.log(`  peak memory: ${fmt(chunked.peakMb / whole.peakMb, 2)}× the baseline's; time ${fmt(chunked.seconds / whole.seconds, 2)}× the baseline's`);
   disposeParams(model.params);
 }
