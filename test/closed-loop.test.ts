@@ -122,8 +122,17 @@ describe("the closed loop", () => {
 
   it("trains on texts with a newline, a tab and a CR, publishes a gated reward model /v1/score uses, and acknowledges every label it used once", async () => {
     const posted = (await labelAsRaters(120, 1, 10)) + 1; // + the one the first run gave back
+    // An admin marks three of the ranked groups as gold, in the order the rater gave: the rater's reliability rests on them too.
+    const ranked = (await (await admin().v1.rankings.$get({ query: { limit: "3" } })).json()).items;
+    for (const r of ranked) {
+      const res = await admin().v1["gold-groups"].$post({ json: { promptId: r.promptId, completionIds: r.completions.map((c) => c.id), levels: r.completions.map((c) => c.level) } });
+      expect(res.status).toBe(201);
+    }
     await admin().v1["training-runs"].$post({ json: { kind: "full" } });
     const result = await runNextTrainingRun(daemonConfig(), () => {});
+    const raterId = ranked[0]!.raterId;
+    expect(result?.reward?.metrics).toMatchObject({ gold_groups: 3, [`reliability_gold_judgements/rater_${raterId}`]: 18 });
+    expect(result!.reward!.metrics[`reliability/rater_${raterId}`]).toBeGreaterThan(0.9);
     expect(result?.leased).toEqual({ rankings: posted, scores: 0 });
     expect(result?.used).toEqual({ rankings: posted, scores: 0 });
     expect(result?.reward?.verdict).toEqual({ activate: true });

@@ -347,6 +347,48 @@ export const completionRewards = sqliteTable(
   (t) => [primaryKey({ columns: [t.checkpointId, t.completionId] })],
 );
 
+/**
+ * A gold group: a group of one prompt's completions whose true order an admin knows
+ * (best first, ties by level, as in a ranking). The trainer's rater-reliability estimate
+ * takes raters' judgements of these pairs as evidence with known truth. One gold order
+ * per set of completions; its completions all belong to its prompt (composite keys, as
+ * for ranking_items).
+ */
+export const goldGroups = sqliteTable(
+  "gold_groups",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    // Sorted, comma-joined completion ids, as rankings.completion_set.
+    completionSet: text("completion_set").notNull().unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [unique("gold_groups_id_prompt").on(t.id, t.promptId)],
+);
+
+/** One row per place in a gold order; position 0 is the best, equal levels tie. */
+export const goldGroupItems = sqliteTable(
+  "gold_group_items",
+  {
+    goldGroupId: integer("gold_group_id").notNull(),
+    position: integer("position").notNull(),
+    level: integer("level").notNull(),
+    promptId: integer("prompt_id").notNull(),
+    completionId: integer("completion_id").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.goldGroupId, t.position] }),
+    unique("gold_group_items_once").on(t.goldGroupId, t.completionId),
+    foreignKey({ name: "gold_group_items_group_fk", columns: [t.goldGroupId, t.promptId], foreignColumns: [goldGroups.id, goldGroups.promptId] }).onDelete("cascade"),
+    foreignKey({ name: "gold_group_items_completion_fk", columns: [t.completionId, t.promptId], foreignColumns: [completions.id, completions.promptId] }),
+    check("gold_group_items_position", sql`${t.position} >= 0`),
+    check("gold_group_items_level", sql`${t.level} >= 0 AND ${t.level} <= ${t.position}`),
+  ],
+);
+
+export type GoldGroup = typeof goldGroups.$inferSelect;
 export type Lease = typeof leases.$inferSelect;
 export type CheckpointUpload = typeof checkpointUploads.$inferSelect;
 export type CheckpointUploadPart = typeof checkpointUploadParts.$inferSelect;

@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { raterQualityReport } from "./lib/rater-quality.ts";
 import { scoreAnswer } from "./lib/score-schema.ts";
 import type { OpenApiOptions } from "./openapi.ts";
 import { LOGIN_COOKIE } from "./web/session.ts";
@@ -49,6 +51,36 @@ export const API_DOCS: OpenApiOptions = {
     "GET /app/api/rankings.tsv": { summary: "The rater's own rank lists as TSV", responseContent: "text/tab-separated-values" },
     "GET /v1/tasks/next": { summary: "The next labeling task for a rater; {task: null} when none is left" },
     "POST /v1/leases": { summary: "Lease unlabeled-for-training labels to a trainer" },
+    "GET /v1/stats": {
+      summary: "Label counts, agreement, the live reward model's held-out agreement, and rater reliability",
+      answer: {
+        status: 200,
+        description:
+          "Among other fields (counts, labelsWaiting, perRater, perPrompt, agreement, rewardModel): raterQuality, every rater's reliability and held-out accuracy from the active reward checkpoint for the admin token; for bot and trainer tokens its raters list is empty (the aggregate only)",
+        schema: z.looseObject({ raterQuality: raterQualityReport }),
+      },
+    },
+    "GET /v1/stats/raters/:id": {
+      summary: "One rater's counts and agreement (the bot's /stats)",
+      answer: {
+        status: 200,
+        description: "Among other fields: raterQuality, whose raters list holds this rater alone, or every rater when this rater is an admin",
+        schema: z.looseObject({ raterId: z.number().int(), raterQuality: raterQualityReport }),
+      },
+    },
+    "PUT /v1/raters/:id/blocked": { summary: "Block or unblock a rater on behalf of an admin rater (byRaterId; the bot's /block): 403 unless that rater is an admin, 409 for blocking oneself" },
+    "GET /app/api/raters-quality": {
+      summary: "Every rater's reliability and held-out accuracy from the active reward checkpoint (admin raters)",
+      answer: { status: 200, description: "The same object as /v1/stats' raterQuality for the admin token", schema: raterQualityReport },
+    },
+    "PATCH /app/api/raters/:id": { summary: "Block or unblock a rater (admin raters; not oneself)" },
+    "POST /v1/gold-groups": {
+      summary: "Mark a group's known order (gold): best first, ties by levels, as a ranking; the same set and order again answers 200, another order 409",
+      requestExample: { promptId: 3, completionIds: [12, 10, 11, 13], levels: [0, 1, 1, 2] },
+    },
+    "GET /v1/gold-groups": { summary: "Every gold group, oldest first, paged by id: evidence with known truth for the trainer's rater-reliability estimate" },
+    "GET /v1/gold-groups/:id": { summary: "One gold group with its prompt and ordered completions" },
+    "DELETE /v1/gold-groups/:id": { summary: "Unmark a gold group; raters' labels of it stay" },
     "GET /v1/labels": { summary: "The label history a trainer learns from, page by page" },
   },
 };

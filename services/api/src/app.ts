@@ -9,6 +9,7 @@ import { botSessionRoutes } from "./routes/bot-sessions.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { completionRoutes } from "./routes/completions.ts";
 import { exportRoutes } from "./routes/exports.ts";
+import { goldGroupRoutes } from "./routes/gold-groups.ts";
 import { labelRoutes } from "./routes/labels.ts";
 import { leaseRoutes } from "./routes/leases.ts";
 import { promptRoutes } from "./routes/prompts.ts";
@@ -54,6 +55,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/exports", exportRoutes)
   .route("/v1/leases", leaseRoutes)
   .route("/v1/labels", labelRoutes)
+  .route("/v1/gold-groups", goldGroupRoutes)
   .route("/v1/checkpoints", checkpointRoutes)
   .route("/v1/training-runs", trainingRunRoutes)
   .route("/v1/stats", statsRoutes)

@@ -115,6 +115,20 @@ export function trainerApi(apiUrl: string, token: string) {
       return { rankings: rankingPages.flatMap((p) => p.rankings ?? []), scores: scorePages.flatMap((p) => p.scores ?? []) };
     },
 
+    /** Every gold group (a group whose true order an admin knows), oldest first: evidence with known truth for rater reliability. */
+    async goldGroups() {
+      const page = (cursor: number | null) => data("reading the gold groups", api.v1["gold-groups"].$get({ query: { limit: "500", ...(cursor ? { cursor: String(cursor) } : {}) } }));
+      type Page = Awaited<ReturnType<typeof page>>;
+      const items: Page["items"] = [];
+      let cursor: number | null = null;
+      do {
+        const next: Page = await page(cursor);
+        items.push(...next.items);
+        cursor = next.nextCursor;
+      } while (cursor);
+      return items;
+    },
+
     /** A prompt's completions, newest first, at most `max` (pages of 200, the API's limit). */
     async completionsOf(promptId: number, max = 1000) {
       const page = (cursor: number | null) =>

@@ -22,6 +22,7 @@ function sessionInApi(api: RanklabApi): MiddlewareFn<BotContext> {
     if (JSON.stringify(ctx.session) !== before) await store.set(key, ctx.session);
   };
 }
+import { reliabilityTable, registerAdminCommands } from "./admin-commands.ts";
 import { parseCallback, renderTask } from "./task-view.ts";
 import { TEXT } from "./texts.ts";
 
@@ -136,8 +137,14 @@ export function createBot(config: BotConfig, api: RanklabApi, options: BotOption
           rm.modelRaterTau != null && rm.raterRaterTau != null ? `模型–标注员 τ ${rm.modelRaterTau.toFixed(3)} · 标注员之间 τ ${rm.raterRaterTau.toFixed(3)} (model–rater vs rater–rater, ${rm.sharedPairs} pairs)` : undefined,
         ].filter((line): line is string => line !== undefined)
       : [];
-    await ctx.reply([`打分 Scores: ${s.scores}`, `排序 Rankings: ${s.rankings}`, ...agreement, ...model].join("\n"));
+    // An admin also sees every rater's reliability (the API lists them all only for an admin rater).
+    const me = s.raterQuality.raters.find((r) => r.raterId === raterId);
+    const reliability = me?.reliability != null ? [`你的可靠性 Your reliability: ${me.reliability.toFixed(2)}`] : [];
+    await ctx.reply([`打分 Scores: ${s.scores}`, `排序 Rankings: ${s.rankings}`, ...agreement, ...model, ...reliability].join("\n"));
+    if (me?.role === "admin") await ctx.reply(reliabilityTable(s.raterQuality));
   });
+
+  registerAdminCommands(bot, api, rater, log);
 
   bot.command("export", async (ctx) => {
     if (!config.ADMIN_TELEGRAM_IDS.includes(ctx.from.id)) return void (await ctx.reply(TEXT.adminOnly));

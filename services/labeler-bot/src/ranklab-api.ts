@@ -70,6 +70,13 @@ export function ranklabApi(url: string, token: string) {
     /** Best first; `levels` (dense ranks, 0 best) mark ties: equal levels are equally good. */
     rank: async (raterId: number, promptId: number, completionIds: number[], levels?: number[]) =>
       (await send("storing the ranking", () => api.v1.rankings.$post({ json: { raterId, promptId, completionIds, ...(levels ? { levels } : {}), source: "telegram" } }))).json(),
+    /** Blocks or unblocks `raterId` on behalf of `byRaterId`, whom the API requires to be an admin (403 otherwise, 409 for oneself). */
+    setBlocked: async (raterId: number, blocked: boolean, byRaterId: number) =>
+      (
+        await send(blocked ? "blocking the rater" : "unblocking the rater", () =>
+          api.v1.raters[":id"].blocked.$put({ param: { id: String(raterId) }, json: { blocked, byRaterId } }),
+        )
+      ).json(),
     stats: async (raterId: number) => (await send("fetching stats", () => api.v1.stats.raters[":id"].$get({ param: { id: String(raterId) } }))).json(),
     /** The rank-list TSV (text, not JSON). */
     exportTsv: async () => (await send("exporting", () => api.v1.exports["rankings.tsv"].$get({ query: {} }))).text(),

@@ -27,7 +27,7 @@ export function canonicalRanking(completionIds: readonly number[], levels?: read
 }
 
 /** How a ranking reads in a message: `7 > 9 = 8 > 6`. */
-const describe = (ids: readonly number[], levels: readonly number[]) => ids.map((id, i) => (i === 0 ? String(id) : `${levels[i] === levels[i - 1] ? "=" : ">"} ${id}`)).join(" ");
+export const describeOrder = (ids: readonly number[], levels: readonly number[]) => ids.map((id, i) => (i === 0 ? String(id) : `${levels[i] === levels[i - 1] ? "=" : ">"} ${id}`)).join(" ");
 
 async function findRanking(db: Db, raterId: number, set: string) {
   const [row] = await db.select().from(rankings).where(and(eq(rankings.raterId, raterId), eq(rankings.completionSet, set)));
@@ -40,8 +40,8 @@ async function findRanking(db: Db, raterId: number, set: string) {
 function answerExisting(existing: NonNullable<Awaited<ReturnType<typeof findRanking>>>, wanted: { ids: number[]; levels: number[] }) {
   const ids = existing.completions.map((x) => x.id);
   const levels = existing.completions.map((x) => x.level);
-  if (describe(ids, levels) !== describe(wanted.ids, wanted.levels)) {
-    throw new ApiError(409, "conflict", `rater ${existing.raterId} already ranked these completions as ${describe(ids, levels)}`);
+  if (describeOrder(ids, levels) !== describeOrder(wanted.ids, wanted.levels)) {
+    throw new ApiError(409, "conflict", `rater ${existing.raterId} already ranked these completions as ${describeOrder(ids, levels)}`);
   }
   return { created: false as const, ranking: existing };
 }

@@ -33,4 +33,28 @@ describe("raters", () => {
     const list = await callJson("GET", "/v1/raters", 200);
     expect(Array.isArray(list.items)).toBe(true);
   });
+
+  it("lets an admin rater block and unblock another through the bot, and no one else", async () => {
+    const admin = (await callJson("POST", "/v1/raters", 201, { as: "bot", json: { externalId: "tg:5001" } })).id;
+    await callJson("PATCH", `/v1/raters/${admin}`, 200, { json: { role: "admin" } });
+    const plain = (await callJson("POST", "/v1/raters", 201, { as: "bot", json: { externalId: "tg:5002" } })).id;
+    const target = (await callJson("POST", "/v1/raters", 201, { as: "bot", json: { externalId: "tg:5003" } })).id;
+    const blocked = await callJson("PUT", `/v1/raters/${target}/blocked`, 200, { as: "bot", json: { blocked: true, byRaterId: admin } });
+    expect(blocked).toMatchObject({ id: target, blocked: true });
+    await expectError(await call("GET", `/v1/tasks/next?raterId=${target}`, { as: "bot" }), 403, "forbidden");
+    expect(await callJson("PUT", `/v1/raters/${target}/blocked`, 200, { as: "bot", json: { blocked: false, byRaterId: admin } })).toMatchObject({ blocked: false });
+
+    await expectNothingStored(async () => {
+      const before = await callJson("GET", "/v1/raters/by-external/tg:5003", 200, { as: "bot" });
+      await expectError(await call("PUT", `/v1/raters/${target}/blocked`, { as: "bot", json: { blocked: true, byRaterId: plain } }), 403, "forbidden");
+      await expectError(await call("PUT", `/v1/raters/${admin}/blocked`, { as: "bot", json: { blocked: true, byRaterId: admin } }), 409, "conflict");
+      await expectError(await call("PUT", `/v1/raters/${target}/blocked`, { as: "bot", json: { blocked: true, byRaterId: 424242 } }), 404, "not_found");
+      await expectError(await call("PUT", `/v1/raters/424242/blocked`, { as: "bot", json: { blocked: true, byRaterId: admin } }), 404, "not_found");
+      for (const json of [{}, { blocked: true }, { blocked: "yes", byRaterId: admin }, { blocked: true, byRaterId: admin, role: "admin" }]) {
+        await expectError(await call("PUT", `/v1/raters/${target}/blocked`, { as: "bot", json }), 400, "invalid_request");
+      }
+      await expectError(await call("PUT", `/v1/raters/${target}/blocked`, { as: "trainer", json: { blocked: true, byRaterId: admin } }), 403, "forbidden");
+      expect(await callJson("GET", "/v1/raters/by-external/tg:5003", 200, { as: "bot" })).toEqual(before);
+    });
+  });
 });

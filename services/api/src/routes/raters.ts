@@ -5,8 +5,9 @@ import { raters, RATER_ROLES, webLogins } from "@ranklab/db";
 import type { AppEnv } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { newLoginToken, tokenSha256 } from "../lib/login-token.ts";
+import { setRaterBlocked } from "../lib/rater-quality.ts";
 import { adminOnly, botOrAdmin } from "../lib/roles.ts";
-import { idParam, idString, paging, str } from "../lib/schemas.ts";
+import { id, idParam, idString, paging, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
 /**
@@ -20,6 +21,8 @@ const updateRater = z
   .object({ blocked: z.boolean().optional(), role: z.enum(RATER_ROLES).optional() })
   .strict()
   .refine((v) => v.blocked !== undefined || v.role !== undefined, "give at least one of: blocked, role");
+/** A block or unblock asked for by a rater (`byRaterId`, whom the bot vouches for): they must be an admin. */
+const blockByRater = z.object({ blocked: z.boolean(), byRaterId: id }).strict();
 const createWebLogin = z.object({ label: str().trim().min(1).max(64).optional() }).strict();
 
 export const raterRoutes = new Hono<AppEnv>()
@@ -48,6 +51,19 @@ export const raterRoutes = new Hono<AppEnv>()
     const [rater] = await c.get("db").update(raters).set(c.req.valid("json")).where(eq(raters.id, id)).returning();
     if (!rater) throw notFound(`rater ${id}`);
     return c.json(rater);
+  })
+  /**
+   * Blocks or unblocks a rater on behalf of another rater, `byRaterId` (the bot's /block):
+   * allowed only when that rater is an admin and not the one being blocked. The same
+   * rules as the page's PATCH /app/api/raters/:id.
+   */
+  .put("/:id/blocked", botOrAdmin, validate("param", idParam), validate("json", blockByRater), async (c) => {
+    const db = c.get("db");
+    const { id: raterId } = c.req.valid("param");
+    const { blocked, byRaterId } = c.req.valid("json");
+    const [actor] = await db.select().from(raters).where(eq(raters.id, byRaterId));
+    if (!actor) throw notFound(`rater ${byRaterId}`);
+    return c.json(await setRaterBlocked(db, raterId, blocked, actor));
   })
   /**
    * A login token for the web page, for this rater: answered once, stored only as its

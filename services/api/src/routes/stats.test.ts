@@ -41,6 +41,56 @@ describe("stats", () => {
     expect(one.rewardModel.perRater).toEqual([{ raterId: a, accuracy: 0.75, pairs: 20 }]);
   });
 
+  it("lists every rater's reliability to the admin token, only the aggregate to others, and only themselves to a rater", async () => {
+    const [careful, spammer, boss, fresh] = [await rater(), await rater(), await rater(), await rater()];
+    await callJson("PATCH", `/v1/raters/${boss}`, 200, { json: { role: "admin" } });
+    await callJson("PATCH", `/v1/raters/${spammer}`, 200, { json: { blocked: true } });
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => (i * 7 + 3) % 253);
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const metrics = {
+      [`reliability/rater_${careful}`]: 0.95,
+      [`reliability_weight/rater_${careful}`]: 0.9,
+      [`reliability_judgements/rater_${careful}`]: 120,
+      [`reliability_gold_judgements/rater_${careful}`]: 12,
+      [`held_out_accuracy/rater_${careful}`]: 0.8,
+      [`held_out_pairs/rater_${careful}`]: 30,
+      [`reliability/rater_${spammer}`]: 0.55,
+      [`reliability_weight/rater_${spammer}`]: 0.1,
+      [`reliability/rater_${boss}`]: 0.9,
+      "agreement/model_rater_tau": 0.4,
+      "agreement/rater_rater_tau": 0.5,
+      "agreement/shared_pairs": 18,
+    };
+    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} } });
+    await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
+
+    const aggregate = { checkpointId: meta.id, version: meta.version, modelRaterTau: 0.4, raterRaterTau: 0.5, sharedPairs: 18 };
+    const all = (await callJson("GET", "/v1/stats", 200)).raterQuality;
+    expect(all).toMatchObject(aggregate);
+    const ids = all.raters.map((r: { raterId: number }) => r.raterId);
+    // Least reliable first; a rater the checkpoint says nothing about comes after those it rates.
+    expect(ids.indexOf(spammer)).toBeLessThan(ids.indexOf(boss));
+    expect(ids.indexOf(boss)).toBeLessThan(ids.indexOf(careful));
+    expect(ids.indexOf(careful)).toBeLessThan(ids.indexOf(fresh));
+    expect(all.raters.find((r: { raterId: number }) => r.raterId === careful)).toEqual({
+      raterId: careful, displayName: null, role: "rater", blocked: false, reliability: 0.95, reliabilityWeight: 0.9, judgements: 120, goldJudgements: 12, heldOutAccuracy: 0.8, heldOutPairs: 30,
+    });
+    expect(all.raters.find((r: { raterId: number }) => r.raterId === spammer)).toMatchObject({ blocked: true, reliability: 0.55, judgements: null, heldOutAccuracy: null });
+    expect(all.raters.find((r: { raterId: number }) => r.raterId === fresh)).toMatchObject({ reliability: null, reliabilityWeight: null });
+
+    for (const as of ["bot", "trainer"] as const) {
+      const q = (await callJson("GET", "/v1/stats", 200, { as })).raterQuality;
+      expect(q).toEqual({ ...aggregate, raters: [] });
+    }
+    const own = (await callJson("GET", `/v1/stats/raters/${careful}`, 200, { as: "bot" })).raterQuality;
+    expect(own).toMatchObject(aggregate);
+    expect(own.raters.map((r: { raterId: number }) => r.raterId)).toEqual([careful]);
+    // An admin rater (whom the bot speaks for) sees the whole table.
+    const asAdmin = (await callJson("GET", `/v1/stats/raters/${boss}`, 200, { as: "bot" })).raterQuality;
+    expect(asAdmin.raters.map((r: { raterId: number }) => r.raterId)).toEqual(expect.arrayContaining([careful, spammer, boss, fresh]));
+  });
+
   it("answers 404 for an unknown rater and 400 for a bad id", async () => {
     await expectError(await call("GET", "/v1/stats/raters/999999", { as: "bot" }), 404, "not_found");
     await expectError(await call("GET", "/v1/stats/raters/-3", { as: "bot" }), 400, "invalid_request");

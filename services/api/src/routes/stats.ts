@@ -4,6 +4,7 @@ import { checkpoints, rankingItems, rankings, raters, scores } from "@ranklab/db
 import type { AppEnv, Db } from "../env.ts";
 import { notFound } from "../errors.ts";
 import { chunk } from "../lib/chunk.ts";
+import { raterQuality } from "../lib/rater-quality.ts";
 import { anyRole } from "../lib/roles.ts";
 import { idParam } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
@@ -103,7 +104,7 @@ export const statsRoutes = new Hono<AppEnv>()
   .get("/", anyRole, async (c) => {
     const db = c.get("db");
     const now = Date.now();
-    const [totals, waiting, perRater, perPrompt, agreed] = await Promise.all([
+    const [totals, waiting, perRater, perPrompt, agreed, quality] = await Promise.all([
       db.get<{ raters: number; prompts: number; completions: number; scores: number; rankings: number }>(sql`
         SELECT (SELECT count(*) FROM raters) AS raters, (SELECT count(*) FROM prompts) AS prompts,
                (SELECT count(*) FROM completions) AS completions, (SELECT count(*) FROM scores) AS scores,
@@ -122,9 +123,12 @@ export const statsRoutes = new Hono<AppEnv>()
                (SELECT count(*) FROM rankings r WHERE r.prompt_id = p.id) AS rankings
         FROM prompts p ORDER BY p.id`),
       agreement(db),
+      // Every rater's reliability for the admin token; the others see the aggregate only.
+      raterQuality(db, c.get("role") === "admin" ? { all: true } : { none: true }),
     ]);
     return c.json({
       rewardModel: await rewardModelAgreement(db),
+      raterQuality: quality,
       totals: totals!,
       labelsWaiting: { scores: waiting!.scores, rankings: waiting!.rankings },
       labelsLeased: { scores: waiting!.leasedScores, rankings: waiting!.leasedRankings },
@@ -136,11 +140,21 @@ export const statsRoutes = new Hono<AppEnv>()
       },
     });
   })
-  /** One rater's counts and agreement: what the bot's /stats shows. */
+  /**
+   * One rater's counts and agreement: what the bot's /stats shows. `raterQuality` lists
+   * this rater alone, or every rater when this rater is an admin (the bot shows admins
+   * the whole reliability table, as the page's Dataset tab does).
+   */
   .get("/raters/:id", anyRole, validate("param", idParam), async (c) => {
     const db = c.get("db");
     const { id } = c.req.valid("param");
     const [counts] = await labelCounts(db).where(eq(raters.id, id));
     if (!counts) throw notFound(`rater ${id}`);
-    return c.json({ ...raterView(counts, await agreement(db)), rewardModel: await rewardModelAgreement(db, id) });
+    const [who] = await db.select({ role: raters.role, blocked: raters.blocked }).from(raters).where(eq(raters.id, id));
+    const isAdmin = who?.role === "admin" && !who.blocked;
+    return c.json({
+      ...raterView(counts, await agreement(db)),
+      rewardModel: await rewardModelAgreement(db, id),
+      raterQuality: await raterQuality(db, isAdmin ? { all: true } : { raterId: id }),
+    });
   });

@@ -167,4 +167,46 @@ describe("the labeling page", () => {
     const { items } = await body(await page("GET", "/prompts", { cookie }));
     expect(items.some((p: { id: number }) => p.id === created.id)).toBe(true);
   });
+
+  it("shows admins every rater's reliability and lets them block and unblock others, never themselves", async () => {
+    const { cookie: raterCookie, rater: plain } = await loginAs("web:hank");
+    await expectError(await page("GET", "/raters-quality", { cookie: raterCookie }), 403, "forbidden");
+    await expectError(await page("PATCH", `/raters/${plain.id}`, { cookie: raterCookie, json: { blocked: false } }), 403, "forbidden");
+    await expectError(await page("GET", "/raters-quality"), 401, "unauthorized");
+
+    const { cookie, rater: admin } = await loginAs("web:iris", "admin");
+    const bytes = Uint8Array.from({ length: 300 }, (_, i) => (i * 11 + 1) % 249);
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const metrics = { [`reliability/rater_${plain.id}`]: 0.62, [`reliability_judgements/rater_${plain.id}`]: 48, [`held_out_accuracy/rater_${plain.id}`]: 0.7, [`held_out_pairs/rater_${plain.id}`]: 10, "agreement/model_rater_tau": 0.3, "agreement/rater_rater_tau": 0.45, "agreement/shared_pairs": 12 };
+    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} } });
+    await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
+
+    const quality = await body(await page("GET", "/raters-quality", { cookie }));
+    expect(quality).toMatchObject({ checkpointId: meta.id, version: meta.version, modelRaterTau: 0.3, raterRaterTau: 0.45, sharedPairs: 12 });
+    expect(quality.raters).toContainEqual({ raterId: plain.id, displayName: null, role: "rater", blocked: false, reliability: 0.62, reliabilityWeight: null, judgements: 48, goldJudgements: null, heldOutAccuracy: 0.7, heldOutPairs: 10 });
+    expect(quality.raters).toContainEqual(expect.objectContaining({ raterId: admin.id, role: "admin", reliability: null }));
+    // The same figures as the admin token's /v1/stats.
+    expect((await callJson("GET", "/v1/stats", 200)).raterQuality).toEqual(quality);
+
+    const blocked = await body(await page("PATCH", `/raters/${plain.id}`, { cookie, json: { blocked: true } }));
+    expect(blocked).toEqual({ id: plain.id, displayName: null, role: "rater", blocked: true });
+    // The blocked rater's login stops working, and the table says so.
+    await expectError(await page("GET", "/me", { cookie: raterCookie }), 401, "unauthorized");
+    expect((await body(await page("GET", "/raters-quality", { cookie }))).raters).toContainEqual(expect.objectContaining({ raterId: plain.id, blocked: true }));
+    expect(await body(await page("PATCH", `/raters/${plain.id}`, { cookie, json: { blocked: false } }))).toMatchObject({ blocked: false });
+    expect((await page("GET", "/me", { cookie: raterCookie })).status).toBe(200);
+
+    await expectNothingStored(async () => {
+      await expectError(await page("PATCH", `/raters/${admin.id}`, { cookie, json: { blocked: true } }), 409, "conflict");
+      await expectError(await page("PATCH", "/raters/999999", { cookie, json: { blocked: true } }), 404, "not_found");
+      for (const json of [{}, { blocked: "yes" }, { blocked: true, role: "admin" }, { role: "rater" }]) {
+        await expectError(await page("PATCH", `/raters/${plain.id}`, { cookie, json }), 400, "invalid_request");
+      }
+      await expectError(await page("PATCH", "/raters/abc", { cookie, json: { blocked: true } }), 400, "invalid_request");
+      await expectError(await page("PATCH", `/raters/${plain.id}`, { cookie, json: { blocked: true }, headers: { origin: "https://evil.example" } }), 403, "forbidden");
+    });
+    expect((await page("GET", "/me", { cookie: raterCookie })).status).toBe(200);
+    expect((await page("GET", "/me", { cookie })).status).toBe(200);
+  });
 });

@@ -6,6 +6,7 @@ import { prompts, rankings } from "@ranklab/db";
 import { ApiError, notFound } from "../errors.ts";
 import { rankingToTsvLine } from "../lib/export-format.ts";
 import { rankingViews } from "../lib/ranking-view.ts";
+import { raterQuality, setRaterBlocked } from "../lib/rater-quality.ts";
 import { id, idParam, levelsMatchIds, paging, rankedCompletionIds, rankLevels, str, text } from "../lib/schemas.ts";
 import { storeRanking } from "../lib/store-ranking.ts";
 import { nextRankTask } from "../lib/tasks.ts";
@@ -18,6 +19,7 @@ const login = z.object({ token: str().trim().min(20).max(128) }).strict();
 const saveRanking = z.object({ promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional() }).strict().refine(...levelsMatchIds);
 const newPrompt = z.object({ text: text(2000) }).strict();
 const promptPatch = z.object({ active: z.boolean() }).strict();
+const raterPatch = z.object({ blocked: z.boolean() }).strict();
 
 /** The page's JSON API: the same rules and storage as /v1, with the rater from the login cookie. */
 export const webApi = new Hono<WebEnv>()
@@ -81,4 +83,12 @@ export const webApi = new Hono<WebEnv>()
     const [updated] = await c.get("db").update(prompts).set(c.req.valid("json")).where(eq(prompts.id, promptId)).returning();
     if (!updated) throw notFound(`prompt ${promptId}`);
     return c.json(updated);
+  })
+  /** Every rater's reliability and held-out accuracy from the active reward checkpoint, with the taus (the Dataset tab). */
+  .get("/raters-quality", requireWebAdmin, async (c) => c.json(await raterQuality(c.get("db"), { all: true })))
+  /** Blocks or unblocks a rater; an admin cannot block themselves. */
+  .patch("/raters/:id", requireWebAdmin, validate("param", idParam), validate("json", raterPatch), async (c) => {
+    const { id: raterId } = c.req.valid("param");
+    const rater = await setRaterBlocked(c.get("db"), raterId, c.req.valid("json").blocked, c.get("rater"));
+    return c.json({ id: rater.id, displayName: rater.displayName, role: rater.role, blocked: rater.blocked });
   });

@@ -81,6 +81,7 @@ export async function makeFixture(target: FuzzTarget, tag: string): Promise<Fixt
   const completionIds = completions.map((c: { id: number }) => c.id) as number[];
   const ranking = await must(target, "POST", "/v1/rankings", "bot", { raterId: rater.id, promptId, completionIds: completionIds.slice(0, 4), source: "telegram" });
   await must(target, "POST", "/v1/scores", "bot", { raterId: rater.id, completionId: completionIds[0], value: 0.5, source: "telegram" });
+  const gold = await must(target, "POST", "/v1/gold-groups", "admin", { promptId, completionIds: completionIds.slice(2, 6) });
   const lease = await must(target, "POST", "/v1/leases", "trainer", { holder: "fuzz", limit: 1 });
   const runs = await must(target, "GET", "/v1/training-runs?limit=1", "admin");
   const runId = (runs.items[0]?.id as number | undefined) ?? (await must(target, "POST", "/v1/training-runs", "admin", { kind: "reward" })).id;
@@ -90,8 +91,8 @@ export async function makeFixture(target: FuzzTarget, tag: string): Promise<Fixt
   const adminLogin = await loginCookie(target, admin.id);
   const spareLogin = await loginCookie(target, spare.id);
   return {
-    tag, raterId: rater.id, spareRaterId: spare.id, spareLoginId: spareLogin.id, externalId, promptId, completionIds,
-    rankingId: ranking.ranking.id, policyCheckpointId, rewardCheckpointId, runId, leaseId: lease.lease.id, sessionKey,
+    tag, raterId: rater.id, spareRaterId: spare.id, spareLoginId: spareLogin.id, adminRaterId: admin.id, externalId, promptId, completionIds,
+    rankingId: ranking.ranking.id, goldGroupId: gold.goldGroup.id, policyCheckpointId, rewardCheckpointId, runId, leaseId: lease.lease.id, sessionKey,
     raterCookie: raterLogin.cookie, adminCookie: adminLogin.cookie, loginToken: raterLogin.token,
   };
 }

@@ -15,10 +15,13 @@ export interface Fixture {
   /** A rater whose block, role and web logins the fuzzer may change without locking the others out. */
   spareRaterId: number;
   spareLoginId: number;
+  /** A rater with the admin role (the page's admin cookie is theirs). */
+  adminRaterId: number;
   externalId: string;
   promptId: number;
   completionIds: number[];
   rankingId: number;
+  goldGroupId: number;
   policyCheckpointId: number;
   rewardCheckpointId: number;
   runId: number;
@@ -80,6 +83,7 @@ export const ROUTES: RouteDef[] = [
   { method: "GET", path: "/v1/raters", auth: ["admin"], query: () => query(paging) },
   { method: "GET", path: "/v1/raters/by-external/:externalId", auth: ["bot", "admin"], params: (fx) => ({ externalId: fc.constant(fx.externalId) }) },
   { method: "PATCH", path: "/v1/raters/:id", auth: ["admin"], params: (fx) => ({ id: idOf(fx.spareRaterId) }), body: () => record({ blocked: maybe(fc.boolean()), role: maybe(oneOf(RATER_ROLES)) }) },
+  { method: "PUT", path: "/v1/raters/:id/blocked", auth: ["bot", "admin"], params: (fx) => ({ id: idOf(fx.spareRaterId) }), body: (fx) => fc.record({ blocked: fc.boolean(), byRaterId: fc.constant(fx.adminRaterId) }) },
   { method: "POST", path: "/v1/raters/:id/web-logins", auth: ["admin"], params: (fx) => ({ id: idOf(fx.spareRaterId) }), body: () => record({ label: maybe(text(20)) }) },
   { method: "DELETE", path: "/v1/raters/:id/web-logins/:loginId", auth: ["admin"], params: (fx) => ({ id: idOf(fx.spareRaterId), loginId: idOf(fx.spareLoginId) }) },
   {
@@ -130,6 +134,10 @@ export const ROUTES: RouteDef[] = [
     method: "PATCH", path: "/v1/training-runs/:id", auth: ["trainer", "admin"], params: (fx) => ({ id: idOf(fx.runId) }),
     body: () => record({ status: oneOf(RUN_STATUSES), metrics: maybe(fc.dictionary(text(8), fc.double({ noNaN: true, noDefaultInfinity: true }), { maxKeys: 3 })), summary: maybe(text()), error: maybe(text()) }),
   },
+  { method: "POST", path: "/v1/gold-groups", auth: ["admin"], body: (fx) => completionsOf(fx).chain((completionIds) => record({ promptId: fc.constant(fx.promptId), completionIds: fc.constant(completionIds) })) },
+  { method: "GET", path: "/v1/gold-groups", auth: ["trainer", "admin"], query: () => query({ limit: maybe(digits(fc.integer({ min: 1, max: 500 }))), cursor: maybe(digits(fc.integer({ min: 1, max: 100_000 }))) }) },
+  { method: "GET", path: "/v1/gold-groups/:id", auth: ["trainer", "admin"], params: (fx) => ({ id: idOf(fx.goldGroupId) }) },
+  { method: "DELETE", path: "/v1/gold-groups/:id", auth: ["admin"], params: (fx) => ({ id: idOf(fx.goldGroupId) }) },
   { method: "GET", path: "/v1/stats", auth: ANY },
   { method: "GET", path: "/v1/stats/raters/:id", auth: ANY, params: (fx) => ({ id: idOf(fx.raterId) }) },
   { method: "GET", path: "/v1/bot-sessions/:key", auth: ["bot", "admin"], params: (fx) => ({ key: fc.constant(fx.sessionKey) }) },
@@ -149,6 +157,8 @@ export const ROUTES: RouteDef[] = [
   { method: "GET", path: "/app/api/prompts", auth: "page-admin" },
   { method: "POST", path: "/app/api/prompts", auth: "page-admin", body: () => fc.record({ text: text() }) },
   { method: "PATCH", path: "/app/api/prompts/:id", auth: "page-admin", params: (fx) => ({ id: idOf(fx.promptId) }), body: () => fc.record({ active: fc.constant(true) }) },
+  { method: "GET", path: "/app/api/raters-quality", auth: "page-admin" },
+  { method: "PATCH", path: "/app/api/raters/:id", auth: "page-admin", params: (fx) => ({ id: idOf(fx.spareRaterId) }), body: () => fc.record({ blocked: fc.boolean() }) },
 ];
 
 export const routeName = (r: Pick<RouteDef, "method" | "path">) => `${r.method} ${r.path}`;

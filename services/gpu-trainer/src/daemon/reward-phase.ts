@@ -28,6 +28,8 @@ export interface RewardPhaseResult {
   metrics: Record<string, number>;
 }
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
 /** A checkpoint's pairwise accuracy on the held-out lists, and its rewards for them (for agreement). */
 function heldOutAccuracy(dir: string, lists: RankList[], maxLength: number) {
   const model = loadBertDir(dir);
@@ -60,8 +62,10 @@ export async function rewardPhase(
   split: Record<Split, PreferenceExample[]>,
 ): Promise<RewardPhaseResult> {
   const { api, config, runId, runDir, log } = ctx;
-  // Each rater's pairs count by their reliability, estimated from agreement on groups several raters labeled.
-  const reliability = raterReliability([...split.train, ...split.validation, ...split.held_out]);
+  // Each rater's pairs count by their reliability, estimated from agreement on groups several raters labeled
+  // and with the gold groups' known orders.
+  const gold = (await api.goldGroups()).map((g) => ({ completionIds: g.completions.map((c) => c.id), levels: g.completions.map((c) => c.level) }));
+  const reliability = raterReliability([...split.train, ...split.validation, ...split.held_out], { gold });
   const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
   const train = split.train.map((e) => toRankList(e, weightOf(e)));
   const heldOut = split.held_out.map((e) => toRankList(e));
@@ -97,11 +101,20 @@ export async function rewardPhase(
     held_out_accuracy: candidate.accuracy,
     held_out_pairs: candidate.pairs,
     ...(current ? { active_held_out_accuracy: current.accuracy } : {}),
+    ...(gold.length > 0 ? { gold_groups: gold.length } : {}),
     train_pairs: countPairs(train),
     validation_accuracy: trained.bestAccuracy,
     ...(scale ? { train_reward_mean: scale.mean, train_reward_std: scale.std } : {}),
     ...agreementMetrics(split.held_out, candidate.scores),
-    ...Object.fromEntries([...reliability].flatMap(([rater, r]) => [[`reliability/rater_${rater}`, r.accuracy], [`reliability_weight/rater_${rater}`, r.weight]])),
+    // Four decimals: the API keeps at most 16 KiB of metrics per checkpoint, and these keys come per rater.
+    ...Object.fromEntries(
+      [...reliability].flatMap(([rater, r]) => [
+        [`reliability/rater_${rater}`, round4(r.accuracy)],
+        [`reliability_weight/rater_${rater}`, round4(r.weight)],
+        [`reliability_judgements/rater_${rater}`, r.sharedJudgements],
+        ...(r.goldJudgements > 0 ? [[`reliability_gold_judgements/rater_${rater}`, r.goldJudgements]] : []),
+      ]),
+    ),
   };
   const published = await publishCheckpoint(api, trained.bestDir, {
     kind: "reward",
