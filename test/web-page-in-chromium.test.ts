@@ -28,6 +28,8 @@ let browser: Browser;
 let page: Page;
 let token: string;
 let promptId: number;
+/** A rater who is not an admin (made in the Runs test), and their login token. */
+let wu: { id: number; token: string };
 
 const COMPLETIONS = ["质量很好，非常满意！", "还可以，中规中矩。", "一般般，有点失望。", "很差，再也不买了。"];
 
@@ -213,6 +215,7 @@ describe("the labeling page in Chromium", () => {
     const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
     const rater = await (await admin.v1.raters.$post({ json: { externalId: "web:wu", displayName: "吴" } })).json();
     const login = await (await admin.v1.raters[":id"]["web-logins"].$post({ param: { id: String(rater.id) }, json: { label: "chromium test" } })).json();
+    wu = { id: rater.id, token: login.token };
     const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, locale: "zh-CN" });
     const raterPage = await context.newPage();
     await raterPage.goto(`${api.url}/app`);
@@ -222,6 +225,73 @@ describe("the labeling page in Chromium", () => {
     expect(await raterPage.getByRole("tab", { name: /Runs/ }).count()).toBe(0);
     expect(await raterPage.getByRole("tab", { name: /Prompts/ }).count()).toBe(0);
     expect(await raterPage.evaluate(async () => (await fetch("/app/api/runs")).status)).toBe(403);
+    await context.close();
+  });
+
+  it("shows live agreement in the Dataset tab, and lets an admin block a rater, whose login token is then refused", async () => {
+    // A live reward checkpoint with the figures the trainer stores (reward-phase.ts, reliability.ts).
+    const trainer = trainerApi(api.url, api.tokens.TRAINER_API_TOKEN);
+    const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
+    const lin = (await (await admin.v1.raters.$get({ query: {} })).json()).items.find((r) => r.externalId === "web:lin")!;
+    const dir = join(home, "checkpoint");
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ kind: "reward", agreement: true }));
+    const metrics = {
+      held_out_accuracy: 0.75,
+      "agreement/model_rater_tau": 0.42,
+      "agreement/rater_rater_tau": 0.58,
+      "agreement/shared_pairs": 36,
+      [`reliability/rater_${lin.id}`]: 0.93,
+      [`reliability_weight/rater_${lin.id}`]: 1,
+      [`reliability_judgements/rater_${lin.id}`]: 40,
+      [`held_out_accuracy/rater_${lin.id}`]: 0.81,
+      [`held_out_pairs/rater_${lin.id}`]: 16,
+      [`reliability/rater_${wu.id}`]: 0.51,
+      [`reliability_weight/rater_${wu.id}`]: 0.1,
+      [`reliability_judgements/rater_${wu.id}`]: 28,
+      [`held_out_accuracy/rater_${wu.id}`]: 0.5,
+      [`held_out_pairs/rater_${wu.id}`]: 12,
+    };
+    const live = await publishCheckpoint(trainer, dir, { kind: "reward", metrics, activate: true });
+
+    // A rater sees the taus and their own held-out accuracy, not the reliability table.
+    const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, locale: "zh-CN" });
+    const raterPage = await context.newPage();
+    await raterPage.goto(`${api.url}/app`);
+    await raterPage.locator("#token").fill(wu.token);
+    await raterPage.getByRole("button", { name: "Log in" }).click();
+    await raterPage.getByRole("tab", { name: /Dataset/ }).click();
+    await expect.poll(() => raterPage.locator("#tau-model").innerText()).toBe("0.420");
+    expect(await raterPage.locator("#own-accuracy").innerText()).toBe("0.500 on 12 pairs");
+    expect(await raterPage.locator("#reliability-panel").isHidden()).toBe(true);
+
+    // The admin sees the same taus and every rater's reliability, least reliable first.
+    await page.getByRole("tab", { name: /Dataset/ }).click();
+    await expect.poll(() => page.locator("#agreement-source").innerText()).toContain(`v${live.version} (#${live.id})`);
+    expect(await page.locator("#tau-model").innerText()).toBe("0.420");
+    expect(await page.locator("#tau-raters").innerText()).toBe("0.580");
+    expect(await page.locator("#shared-pairs").innerText()).toBe("36");
+    expect(await page.locator("#own-accuracy").innerText()).toBe("0.810 on 16 pairs");
+    await expect.poll(() => page.locator("#reliability tbody tr").count()).toBeGreaterThanOrEqual(2);
+    const cells = async (id: number) => (await page.locator(`#rater-${id} td`).allInnerTexts()).map((t) => t.trim());
+    expect(await cells(wu.id)).toEqual(["吴", "0.510", "0.10", "28", "0.500 (12 pairs)", "active", "Block"]);
+    expect(await cells(lin.id)).toEqual(["林 (admin)", "0.930", "1", "40", "0.810 (16 pairs)", "active", "Block"]);
+    expect((await page.locator("#reliability tbody tr").first().getAttribute("id"))).toBe(`rater-${wu.id}`);
+    // An admin cannot block themselves from here.
+    expect(await page.getByRole("button", { name: "Block 林" }).isDisabled()).toBe(true);
+
+    await page.getByRole("button", { name: "Block 吴" }).click();
+    await expect.poll(() => page.locator("#status").innerText()).toMatch(/吴 is blocked/);
+    expect(await cells(wu.id)).toEqual(["吴", "0.510", "0.10", "28", "0.500 (12 pairs)", "blocked", "Unblock"]);
+    await page.screenshot({ path: join(SHOTS, "8-agreement.png"), fullPage: true });
+    // The blocked rater's token is refused: their open page and a fresh login both get 401.
+    expect(await raterPage.evaluate(async () => (await fetch("/app/api/me")).status)).toBe(401);
+    const login = (token: string) => fetch(`${api.url}/app/api/login`, { method: "POST", headers: { origin: api.url, "content-type": "application/json" }, body: JSON.stringify({ token }) });
+    expect((await login(wu.token)).status).toBe(401);
+    expect((await (await admin.v1.raters.$get({ query: {} })).json()).items.find((r) => r.id === wu.id)).toMatchObject({ blocked: true });
+
+    await page.getByRole("button", { name: "Unblock 吴" }).click();
+    await expect.poll(() => page.locator("#status").innerText()).toMatch(/吴 is unblocked/);
+    expect((await login(wu.token)).status).toBe(200);
     await context.close();
   });
 });

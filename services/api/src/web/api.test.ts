@@ -209,4 +209,19 @@ describe("the labeling page", () => {
     expect((await page("GET", "/me", { cookie: raterCookie })).status).toBe(200);
     expect((await page("GET", "/me", { cookie })).status).toBe(200);
   });
+
+  it("shows every rater the live agreement and their own held-out accuracy, and no one else's", async () => {
+    const { cookie, rater: me } = await loginAs("web:jun");
+    const { rater: other } = await loginAs("web:kai");
+    const bytes = Uint8Array.from({ length: 200 }, (_, i) => (i * 7 + 3) % 251);
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const metrics = { [`held_out_accuracy/rater_${me.id}`]: 0.8, [`held_out_pairs/rater_${me.id}`]: 20, [`held_out_accuracy/rater_${other.id}`]: 0.4, [`reliability/rater_${other.id}`]: 0.5, "agreement/model_rater_tau": 0.25, "agreement/rater_rater_tau": 0.5, "agreement/shared_pairs": 30 };
+    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics } });
+    await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
+    const a = await body(await page("GET", "/agreement", { cookie }));
+    expect(a).toMatchObject({ checkpointId: meta.id, version: meta.version, modelRaterTau: 0.25, raterRaterTau: 0.5, sharedPairs: 30 });
+    expect(a.raters).toEqual([expect.objectContaining({ raterId: me.id, heldOutAccuracy: 0.8, heldOutPairs: 20, reliability: null })]);
+    await expectError(await page("GET", "/agreement"), 401, "unauthorized");
+  });
 });

@@ -84,6 +84,12 @@ export const webApi = new Hono<WebEnv>()
     if (!updated) throw notFound(`prompt ${promptId}`);
     return c.json(updated);
   })
+  /**
+   * Live agreement for the Dataset tab, for every logged-in rater: the active reward
+   * checkpoint's model–rater and rater–rater tau, and this rater's own held-out accuracy
+   * (only admins see every rater's, through /raters-quality).
+   */
+  .get("/agreement", async (c) => c.json(await raterQuality(c.get("db"), { raterId: c.get("rater").id })))
   /** Every rater's reliability and held-out accuracy from the active reward checkpoint, with the taus (the Dataset tab). */
   .get("/raters-quality", requireWebAdmin, async (c) => c.json(await raterQuality(c.get("db"), { all: true })))
   /** Blocks or unblocks a rater; an admin cannot block themselves. */

@@ -20,7 +20,7 @@ let task = null;
 function showTab(name) {
   for (const t of document.querySelectorAll("[role=tab]")) t.setAttribute("aria-selected", String(t.dataset.tab === name));
   for (const p of document.querySelectorAll("[role=tabpanel]")) p.hidden = p.id !== "tab-" + name;
-  if (name === "dataset") loadDataset(null);
+  if (name === "dataset") { loadAgreement(); loadDataset(null); }
   if (name === "prompts") loadPrompts();
   if (name === "runs") loadRuns();
 }
@@ -136,6 +136,54 @@ async function loadDataset(cursor) {
   } catch (err) {
     status(err.message, "error");
   }
+}
+
+/*
+ * Agreement, from the active reward checkpoint's metrics: the model against the raters and
+ * the raters against each other on held-out groups, your own held-out accuracy, and for
+ * admins every rater's reliability with a Block / Unblock button.
+ */
+const fmt = (x, digits = 3) => (x === null || x === undefined ? "–" : Number.isInteger(x) ? String(x) : x.toFixed(digits));
+async function loadAgreement() {
+  try {
+    const a = await api("/agreement");
+    $("#agreement-source").textContent = a.checkpointId === null ? "No reward model is live yet. 还没有奖励模型。" : "From the live reward checkpoint v" + a.version + " (#" + a.checkpointId + "), on labels it never trained on.";
+    $("#tau-model").textContent = fmt(a.modelRaterTau);
+    $("#tau-raters").textContent = fmt(a.raterRaterTau);
+    $("#shared-pairs").textContent = fmt(a.sharedPairs);
+    const own = a.raters[0];
+    $("#own-accuracy").textContent = own && own.heldOutAccuracy !== null ? fmt(own.heldOutAccuracy) + " on " + fmt(own.heldOutPairs) + " pairs" : "–";
+    $("#reliability-panel").hidden = me.role !== "admin";
+    if (me.role === "admin") await loadReliability();
+  } catch (err) {
+    status(err.message, "error");
+  }
+}
+async function loadReliability() {
+  const { raters } = await api("/raters-quality");
+  $("#reliability tbody").replaceChildren(...raters.map((r) => {
+    const name = r.displayName || "#" + r.raterId;
+    const button = el("button", { type: "button", className: "block", textContent: r.blocked ? "Unblock" : "Block", disabled: r.raterId === me.id });
+    button.setAttribute("aria-label", (r.blocked ? "Unblock " : "Block ") + name);
+    button.addEventListener("click", async () => {
+      try {
+        await api("/raters/" + r.raterId, { method: "PATCH", body: JSON.stringify({ blocked: !r.blocked }) });
+        status(name + (r.blocked ? " is unblocked." : " is blocked: their labels and logins are refused."), "ok");
+        await loadReliability();
+      } catch (err) {
+        status(err.message, "error");
+      }
+    });
+    const row = el("tr", { id: "rater-" + r.raterId },
+      el("td", { textContent: name + (r.role === "admin" ? " (admin)" : "") }),
+      el("td", { textContent: fmt(r.reliability) }),
+      el("td", { textContent: fmt(r.reliabilityWeight, 2) }),
+      el("td", { textContent: fmt(r.judgements) }),
+      el("td", { textContent: r.heldOutAccuracy === null ? "–" : fmt(r.heldOutAccuracy) + " (" + fmt(r.heldOutPairs) + " pairs)" }),
+      el("td", { textContent: r.blocked ? "blocked" : "active", className: r.blocked ? "rejected" : "" }),
+      el("td", {}, button));
+    return row;
+  }));
 }
 
 /* Prompts (admins): add, switch on and off. */

@@ -30,6 +30,10 @@ export const STYLE = `
   #charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: .5rem 1rem; }
   #charts figure { margin: 0; background: white; border: 1px solid #e3e3ea; border-radius: .5rem; padding: .5rem; }
   #charts figcaption { font-weight: 600; margin-bottom: .25rem; }
+  h2 { font-size: 1.1rem; margin: 1rem 0 .5rem; }
+  h3 { font-size: 1rem; margin: 1rem 0 .5rem; }
+  #agreement-figures { display: grid; grid-template-columns: max-content auto; gap: .25rem 1rem; margin: 0; }
+  #agreement-figures dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
   td ul.checkpoints { margin: 0; padding-left: 1rem; }
   .rejected { color: #b91c1c; }
   .live { color: #15803d; font-weight: 600; }
@@ -79,6 +83,21 @@ export function labelingPage() {
   </section>
 
   <section role="tabpanel" id="tab-dataset" aria-labelledby="tab-button-dataset" hidden>
+    <section id="agreement" aria-labelledby="agreement-title">
+      <h2 id="agreement-title">Agreement 一致性</h2>
+      <p id="agreement-source"></p>
+      <dl id="agreement-figures">
+        <dt>Reward model vs raters (Kendall tau)</dt><dd id="tau-model">–</dd>
+        <dt>Rater vs rater (Kendall tau)</dt><dd id="tau-raters">–</dd>
+        <dt>Pairs both count</dt><dd id="shared-pairs">–</dd>
+        <dt>Reward model's accuracy on your held-out pairs</dt><dd id="own-accuracy">–</dd>
+      </dl>
+      <div id="reliability-panel" hidden>
+        <h3>Raters' reliability 标注者可靠度</h3>
+        <table id="reliability"><thead><tr><th>Rater</th><th>Reliability</th><th>Weight</th><th>Judgements</th><th>Held-out accuracy</th><th>Status</th><th></th></tr></thead><tbody></tbody></table>
+      </div>
+    </section>
+    <h2>Rank lists 排序列表</h2>
     <div class="row"><button id="newer" type="button">← Newer</button><button id="older" type="button">Older →</button><a id="tsv" href="/app/api/rankings.tsv" download="rankings.tsv">Download TSV</a></div>
     <table id="dataset"><thead><tr><th>#</th><th>Prompt</th><th>Ranked, best first</th><th>Source</th><th>Time</th></tr></thead><tbody></tbody></table>
     <p id="empty" hidden>No rank lists stored yet.</p>
