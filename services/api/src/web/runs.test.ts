@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, callJson, expectError } from "../../test/helpers.ts";
 import { body, loginAs, page } from "../../test/web-helpers.ts";
+import { runsAnswer } from "./runs.ts";
 
 const hex = (n: number) => n.toString(16).padStart(64, "0");
 let sha = 0x5eed0000;
@@ -34,7 +35,9 @@ describe("GET /app/api/runs (the Runs tab)", () => {
     const { cookie } = await loginAs("web:runs-admin", "admin");
     const res = await page("GET", "/runs?limit=2", { cookie });
     expect(res.status).toBe(200);
-    const { items, nextCursor } = await body(res);
+    const answer = await body(res);
+    expect(runsAnswer.safeParse(answer).error).toBeUndefined();
+    const { items, nextCursor } = answer;
     expect(items.map((r: { id: number }) => r.id)).toEqual([second.run.id, first.run.id]);
     expect(nextCursor).toBe(first.run.id);
     const [newer, older] = items;

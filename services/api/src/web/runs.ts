@@ -1,6 +1,6 @@
 import { desc, inArray, lt } from "drizzle-orm";
 import { z } from "zod";
-import { checkpoints, trainingRuns, type Checkpoint, type TrainingRun } from "@ranklab/db";
+import { CHECKPOINT_KINDS, CHECKPOINT_STATUSES, checkpoints, RUN_KINDS, RUN_STATUSES, trainingRuns, type Checkpoint, type TrainingRun } from "@ranklab/db";
 import type { Db } from "../env.ts";
 import { countQuery, idString } from "../lib/schemas.ts";
 
@@ -43,20 +43,54 @@ const pick = (metrics: Record<string, unknown>, key: string): number | null => {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 };
 
-export interface RunFigures {
-  heldOutAccuracy: number | null;
-  activeHeldOutAccuracy: number | null;
-  heldOutPairs: number | null;
-  modelRaterTau: number | null;
-  raterRaterTau: number | null;
-  rewardMean: number | null;
-  klToReference: number | null;
-  distinct2: number | null;
-  referenceDistinct2: number | null;
-  labelsUsed: number | null;
-  usedRankings: number | null;
-  usedScores: number | null;
-}
+const figure = (what: string) => z.number().nullable().describe(what);
+const when = z.iso.datetime().nullable();
+
+/** What GET /app/api/runs answers (documented in /openapi.json; the unit test parses the answer with it). */
+export const runsAnswer = z.object({
+  items: z.array(
+    z.object({
+      id: z.number().int(),
+      kind: z.enum(RUN_KINDS),
+      status: z.enum(RUN_STATUSES),
+      requestedBy: z.string(),
+      requestedAt: z.iso.datetime(),
+      startedAt: when,
+      finishedAt: when,
+      summary: z.string().nullable(),
+      error: z.string().nullable(),
+      checkpoints: z.array(
+        z.object({
+          id: z.number().int(),
+          kind: z.enum(CHECKPOINT_KINDS),
+          version: z.number().int(),
+          status: z.enum(CHECKPOINT_STATUSES),
+          active: z.boolean().describe("the checkpoint of its kind in use now"),
+          activatedAt: when.describe("when it went live; set on a checkpoint since replaced"),
+          rejectedReason: z.string().nullable().describe("why the trainer's gate refused it; null when it passed"),
+          createdAt: z.iso.datetime(),
+        }),
+      ).describe("the checkpoints the run published, oldest first"),
+      figures: z.object({
+        heldOutAccuracy: figure("the reward candidate's pairwise accuracy on held-out pairs (held_out_accuracy)"),
+        activeHeldOutAccuracy: figure("the accuracy of the reward model it would replace, on the same pairs (active_held_out_accuracy)"),
+        heldOutPairs: figure("how many held-out pairs both count"),
+        modelRaterTau: figure("agreement/model_rater_tau"),
+        raterRaterTau: figure("agreement/rater_rater_tau"),
+        rewardMean: figure("PPO's mean reward in its last epoch (env/reward_mean)"),
+        klToReference: figure("the policy's KL to the reference policy on evaluation samples (eval/kl_to_reference)"),
+        distinct2: figure("the policy's distinct-2 (eval/distinct_2)"),
+        referenceDistinct2: figure("the reference policy's distinct-2 on the same prompts"),
+        labelsUsed: figure("rankings and scores the run trained on"),
+        usedRankings: figure("labels/used_rankings"),
+        usedScores: figure("labels/used_scores"),
+      }),
+    }),
+  ),
+  nextCursor: z.number().int().nullable(),
+});
+
+export type RunFigures = z.infer<typeof runsAnswer>["items"][number]["figures"];
 
 /** The checkpoint whose figures stand for the run: the last one of that kind the run published. */
 const lastOfKind = (cps: Checkpoint[], kind: Checkpoint["kind"]) => cps.filter((c) => c.kind === kind).sort((a, b) => b.version - a.version)[0];
