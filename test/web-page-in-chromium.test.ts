@@ -168,7 +168,7 @@ describe("the labeling page in Chromium", () => {
     expect(await marks("distinct", "symbol")).toBe(4);
     expect(await marks("labels", "rect")).toBe(4);
     // The axis names the runs by id.
-    expect(await page.locator("#chart-accuracy .role-axis-label text").allInnerTexts()).toEqual(expect.arrayContaining(runIds.map(String)));
+    expect(await page.locator("#chart-accuracy .role-axis-label text").allTextContents()).toEqual(expect.arrayContaining(runIds.map(String)));
     expect(problems).toEqual([]);
 
     // The table: newest run first, the rejected checkpoints with their reasons, the live ones marked.
