@@ -168,8 +168,8 @@ async function loadReliability() {
     button.addEventListener("click", async () => {
       try {
         await api("/raters/" + r.raterId, { method: "PATCH", body: JSON.stringify({ blocked: !r.blocked }) });
-        status(name + (r.blocked ? " is unblocked." : " is blocked: their labels and logins are refused."), "ok");
         await loadReliability();
+        status(name + (r.blocked ? " is unblocked." : " is blocked: their labels and logins are refused."), "ok");
       } catch (err) {
         status(err.message, "error");
       }
