@@ -1,16 +1,23 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { buildPageAssets } from "../../scripts/lib/page-assets.ts";
 import { faultyScorer } from "./test/faulty-scorer.ts";
 import { TEST_TOKENS } from "./test/tokens.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const pageAssetsBuilt = async () => {
+  await buildPageAssets();
+  return {};
+};
 
 // The API's tests run inside workerd against a real local D1 and R2, configured from
 // the same wrangler.toml that deploys it; setup applies the drizzle-kit migrations.
 export default defineConfig({
   plugins: [
     cloudflareTest(async () => ({
+      // wrangler.toml's [assets] directory (the page's chart library) must exist; wrangler builds it only for dev and deploy.
+      ...(await pageAssetsBuilt()),
       wrangler: { configPath: here("../../wrangler.toml") },
       miniflare: {
         bindings: {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { raterQualityReport } from "./lib/rater-quality.ts";
 import { scoreAnswer } from "./lib/score-schema.ts";
 import type { OpenApiOptions } from "./openapi.ts";
+import { runsAnswer } from "./web/runs.ts";
 import { LOGIN_COOKIE } from "./web/session.ts";
 
 /**
@@ -74,6 +75,14 @@ export const API_DOCS: OpenApiOptions = {
       answer: { status: 200, description: "The same object as /v1/stats' raterQuality for the admin token", schema: raterQualityReport },
     },
     "PATCH /app/api/raters/:id": { summary: "Block or unblock a rater (admin raters; not oneself)" },
+    "GET /app/api/agreement": {
+      summary: "Live agreement from the active reward checkpoint (the Dataset tab), for every rater",
+      answer: { status: 200, description: "The same object as /app/api/raters-quality, with this rater alone in raters", schema: raterQualityReport },
+    },
+    "GET /app/api/runs": {
+      summary: "Training runs, newest first, with their checkpoints (active, replaced, or rejected and why) and the figures the Runs tab charts (admin raters)",
+      answer: { status: 200, description: "At most `limit` runs (1–50, default 20); nextCursor pages on", schema: runsAnswer },
+    },
     "POST /v1/gold-groups": {
       summary: "Mark a group's known order (gold): best first, ties by levels, as a ranking; the same set and order again answers 200, another order 409",
       requestExample: { promptId: 3, completionIds: [12, 10, 11, 13], levels: [0, 1, 1, 2] },

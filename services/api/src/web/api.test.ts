@@ -1,33 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, callJson, expectError, expectNothingStored } from "../../test/helpers.ts";
-
-/**
- * Calls the page's API with a login cookie (no bearer token: the page never has one), as
- * the page in a browser does: with its own Origin unless `headers` say otherwise.
- */
-async function page(method: string, path: string, options: { cookie?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = options.headers ?? { origin: "https://api.test" };
-  if (options.cookie) headers.cookie = options.cookie;
-  if (options.json !== undefined || options.body !== undefined) headers["content-type"] = "application/json";
-  return SELF.fetch(`https://api.test/app/api${path}`, { method, headers, body: options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json)) });
-}
-
-/** The body as JSON, untyped: the tests check its shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const body = async (res: Response): Promise<any> => res.json();
-
-async function loginAs(externalId: string, role: "rater" | "admin" = "rater") {
-  const rater = await callJson("POST", "/v1/raters", 201, { as: "bot", json: { externalId } });
-  if (role === "admin") await callJson("PATCH", `/v1/raters/${rater.id}`, 200, { json: { role: "admin" } });
-  const login = await callJson("POST", `/v1/raters/${rater.id}/web-logins`, 201, { json: { label: "laptop" } });
-  const res = await page("POST", "/login", { json: { token: login.token } });
-  expect(res.status).toBe(200);
-  const cookie = res.headers.get("set-cookie")!;
-  expect(cookie).toMatch(/HttpOnly/);
-  expect(cookie).toMatch(/SameSite=Strict/);
-  return { rater, login, cookie: cookie.split(";")[0]! };
-}
+import { body, loginAs, page } from "../../test/web-helpers.ts";
 
 async function promptWithCompletions(text: string, n = 4) {
   const { prompts } = await callJson("POST", "/v1/prompts", 201, { json: { prompts: [{ text }] } });
@@ -234,5 +208,20 @@ describe("the labeling page", () => {
     });
     expect((await page("GET", "/me", { cookie: raterCookie })).status).toBe(200);
     expect((await page("GET", "/me", { cookie })).status).toBe(200);
+  });
+
+  it("shows every rater the live agreement and their own held-out accuracy, and no one else's", async () => {
+    const { cookie, rater: me } = await loginAs("web:jun");
+    const { rater: other } = await loginAs("web:kai");
+    const bytes = Uint8Array.from({ length: 200 }, (_, i) => (i * 7 + 3) % 251);
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const metrics = { [`held_out_accuracy/rater_${me.id}`]: 0.8, [`held_out_pairs/rater_${me.id}`]: 20, [`held_out_accuracy/rater_${other.id}`]: 0.4, [`reliability/rater_${other.id}`]: 0.5, "agreement/model_rater_tau": 0.25, "agreement/rater_rater_tau": 0.5, "agreement/shared_pairs": 30 };
+    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics } });
+    await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
+    const a = await body(await page("GET", "/agreement", { cookie }));
+    expect(a).toMatchObject({ checkpointId: meta.id, version: meta.version, modelRaterTau: 0.25, raterRaterTau: 0.5, sharedPairs: 30 });
+    expect(a.raters).toEqual([expect.objectContaining({ raterId: me.id, heldOutAccuracy: 0.8, heldOutPairs: 20, reliability: null })]);
+    await expectError(await page("GET", "/agreement"), 401, "unauthorized");
   });
 });

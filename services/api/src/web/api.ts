@@ -12,6 +12,7 @@ import { storeRanking } from "../lib/store-ranking.ts";
 import { nextRankTask } from "../lib/tasks.ts";
 import { validate } from "../middleware/validate.ts";
 import { streamRankings } from "../routes/exports.ts";
+import { runsPage, runsQuery } from "./runs.ts";
 import { LOGIN_COOKIE, raterForToken, requireWebAdmin, requireWebRater, type WebEnv } from "./session.ts";
 
 const login = z.object({ token: str().trim().min(20).max(128) }).strict();
@@ -75,12 +76,20 @@ export const webApi = new Hono<WebEnv>()
     if (!created) throw new ApiError(409, "conflict", "that prompt is already in the pool");
     return c.json(created, 201);
   })
+  /** The Runs tab (admins): training runs, newest first, with their checkpoints and the figures its charts draw (web/runs.ts). */
+  .get("/runs", requireWebAdmin, validate("query", runsQuery), async (c) => c.json(await runsPage(c.get("db"), c.req.valid("query"))))
   .patch("/prompts/:id", requireWebAdmin, validate("param", idParam), validate("json", promptPatch), async (c) => {
     const { id: promptId } = c.req.valid("param");
     const [updated] = await c.get("db").update(prompts).set(c.req.valid("json")).where(eq(prompts.id, promptId)).returning();
     if (!updated) throw notFound(`prompt ${promptId}`);
     return c.json(updated);
   })
+  /**
+   * Live agreement for the Dataset tab, for every logged-in rater: the active reward
+   * checkpoint's model–rater and rater–rater tau, and this rater's own held-out accuracy
+   * (only admins see every rater's, through /raters-quality).
+   */
+  .get("/agreement", async (c) => c.json(await raterQuality(c.get("db"), { raterId: c.get("rater").id })))
   /** Every rater's reliability and held-out accuracy from the active reward checkpoint, with the taus (the Dataset tab). */
   .get("/raters-quality", requireWebAdmin, async (c) => c.json(await raterQuality(c.get("db"), { all: true })))
   /** Blocks or unblocks a rater; an admin cannot block themselves. */

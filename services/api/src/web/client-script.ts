@@ -20,8 +20,9 @@ let task = null;
 function showTab(name) {
   for (const t of document.querySelectorAll("[role=tab]")) t.setAttribute("aria-selected", String(t.dataset.tab === name));
   for (const p of document.querySelectorAll("[role=tabpanel]")) p.hidden = p.id !== "tab-" + name;
-  if (name === "dataset") loadDataset(null);
+  if (name === "dataset") { loadAgreement(); loadDataset(null); }
   if (name === "prompts") loadPrompts();
+  if (name === "runs") loadRuns();
 }
 
 async function start() {
@@ -35,6 +36,7 @@ async function start() {
   if (me) {
     $("#who").textContent = (me.displayName || me.externalId) + (me.role === "admin" ? " (admin)" : "");
     $("#tab-button-prompts").hidden = me.role !== "admin";
+    $("#tab-button-runs").hidden = me.role !== "admin";
     showTab("rank");
   }
 }
@@ -136,6 +138,54 @@ async function loadDataset(cursor) {
   }
 }
 
+/*
+ * Agreement, from the active reward checkpoint's metrics: the model against the raters and
+ * the raters against each other on held-out groups, your own held-out accuracy, and for
+ * admins every rater's reliability with a Block / Unblock button.
+ */
+const fmt = (x, digits = 3) => (x === null || x === undefined ? "–" : Number.isInteger(x) ? String(x) : x.toFixed(digits));
+async function loadAgreement() {
+  try {
+    const a = await api("/agreement");
+    $("#agreement-source").textContent = a.checkpointId === null ? "No reward model is live yet. 还没有奖励模型。" : "From the live reward checkpoint v" + a.version + " (#" + a.checkpointId + "), on labels it never trained on.";
+    $("#tau-model").textContent = fmt(a.modelRaterTau);
+    $("#tau-raters").textContent = fmt(a.raterRaterTau);
+    $("#shared-pairs").textContent = fmt(a.sharedPairs);
+    const own = a.raters[0];
+    $("#own-accuracy").textContent = own && own.heldOutAccuracy !== null ? fmt(own.heldOutAccuracy) + " on " + fmt(own.heldOutPairs) + " pairs" : "–";
+    $("#reliability-panel").hidden = me.role !== "admin";
+    if (me.role === "admin") await loadReliability();
+  } catch (err) {
+    status(err.message, "error");
+  }
+}
+async function loadReliability() {
+  const { raters } = await api("/raters-quality");
+  $("#reliability tbody").replaceChildren(...raters.map((r) => {
+    const name = r.displayName || "#" + r.raterId;
+    const button = el("button", { type: "button", className: "block", textContent: r.blocked ? "Unblock" : "Block", disabled: r.raterId === me.id });
+    button.setAttribute("aria-label", (r.blocked ? "Unblock " : "Block ") + name);
+    button.addEventListener("click", async () => {
+      try {
+        await api("/raters/" + r.raterId, { method: "PATCH", body: JSON.stringify({ blocked: !r.blocked }) });
+        await loadReliability();
+        status(name + (r.blocked ? " is unblocked." : " is blocked: their labels and logins are refused."), "ok");
+      } catch (err) {
+        status(err.message, "error");
+      }
+    });
+    const row = el("tr", { id: "rater-" + r.raterId },
+      el("td", { textContent: name + (r.role === "admin" ? " (admin)" : "") }),
+      el("td", { textContent: fmt(r.reliability) }),
+      el("td", { textContent: fmt(r.reliabilityWeight, 2) }),
+      el("td", { textContent: fmt(r.judgements) }),
+      el("td", { textContent: r.heldOutAccuracy === null ? "–" : fmt(r.heldOutAccuracy) + " (" + fmt(r.heldOutPairs) + " pairs)" }),
+      el("td", { textContent: r.blocked ? "blocked" : "active", className: r.blocked ? "rejected" : "" }),
+      el("td", {}, button));
+    return row;
+  }));
+}
+
 /* Prompts (admins): add, switch on and off. */
 async function loadPrompts() {
   const { items } = await api("/prompts");
@@ -160,6 +210,85 @@ $("#prompt-form").addEventListener("submit", async (e) => {
     status(err.message, "error");
   }
 });
+
+/*
+ * Runs (admins): every training run with its checkpoints, and charts over runs drawn by
+ * vega-lite from /app/charts.js (served by this Worker, loaded on first use). The CSP
+ * forbids Function, so vega interprets its expressions (ast + expressionInterpreter).
+ */
+let charts = null;
+function loadCharts() {
+  if (!charts) charts = new Promise((resolve, reject) => {
+    const s = el("script", { src: "/app/charts.js" });
+    s.addEventListener("load", () => resolve(window.ranklabCharts));
+    s.addEventListener("error", () => { charts = null; reject(new Error("could not load the chart library (/app/charts.js)")); });
+    document.head.append(s);
+  });
+  return charts;
+}
+function checkpointState(c) {
+  if (c.rejectedReason) return el("span", { className: "rejected", textContent: "rejected: " + c.rejectedReason });
+  if (c.active) return el("span", { className: "live", textContent: "active" });
+  if (c.activatedAt) return el("span", { textContent: "activated, since replaced" });
+  return el("span", { textContent: c.status === "pending" ? "upload pending" : "not activated" });
+}
+/** Long-form rows for one chart: one per run and series with a figure. */
+function series(runs, fields) {
+  const rows = [];
+  for (const r of runs) for (const [name, key] of fields) if (r.figures[key] !== null) rows.push({ run: r.id, series: name, value: r.figures[key] });
+  return rows;
+}
+function lineChart(values, title, zero) {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    width: 360, height: 160, data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "run", type: "ordinal", title: "training run" },
+      y: { field: "value", type: "quantitative", title, scale: { zero } },
+      color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } },
+    },
+  };
+}
+async function drawChart(selector, spec) {
+  const { embed, expressionInterpreter } = await loadCharts();
+  const target = $(selector);
+  target.dataset.points = String(spec.data.values.length);
+  await embed(target, spec, { renderer: "svg", actions: false, tooltip: false, defaultStyle: false, ast: true, expr: expressionInterpreter });
+  target.dataset.rendered = "true";
+}
+async function loadRuns() {
+  try {
+    const { items } = await api("/runs?limit=50");
+    $("#runs tbody").replaceChildren(...items.map((r) => el("tr", { id: "run-" + r.id },
+      el("td", { textContent: "#" + r.id + " " + r.kind }),
+      el("td", { textContent: r.status }),
+      el("td", { textContent: r.finishedAt ? new Date(r.finishedAt).toLocaleString() : "" }),
+      el("td", {}, el("ul", { className: "checkpoints" }, ...r.checkpoints.map((c) => el("li", {}, c.kind + " v" + c.version + ": ", checkpointState(c))))),
+      el("td", { textContent: r.error ? "failed: " + r.error : (r.summary || "") }))));
+    $("#runs-empty").hidden = items.length > 0;
+    const runs = [...items].reverse();
+    const labels = series(runs, [["rankings", "usedRankings"], ["scores", "usedScores"]]);
+    await Promise.all([
+      drawChart("#chart-accuracy", lineChart(series(runs, [["candidate", "heldOutAccuracy"], ["active", "activeHeldOutAccuracy"]]), "pairwise accuracy", false)),
+      drawChart("#chart-reward", lineChart(series(runs, [["policy", "rewardMean"]]), "mean reward", false)),
+      drawChart("#chart-kl", lineChart(series(runs, [["policy", "klToReference"]]), "KL (nats)", true)),
+      drawChart("#chart-distinct", lineChart(series(runs, [["policy", "distinct2"], ["reference", "referenceDistinct2"]]), "distinct-2", false)),
+      drawChart("#chart-labels", {
+        $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+        width: 360, height: 160, data: { values: labels },
+        mark: "bar",
+        encoding: {
+          x: { field: "run", type: "ordinal", title: "training run" },
+          y: { field: "value", type: "quantitative", title: "labels", stack: "zero" },
+          color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } },
+        },
+      }),
+    ]);
+  } catch (err) {
+    status(err.message, "error");
+  }
+}
 
 start();
 `;

@@ -27,6 +27,16 @@ export const STYLE = `
   #status[data-kind=error] { color: #b91c1c; }
   #status[data-kind=ok] { color: #15803d; }
   .row { display: flex; gap: .5rem; align-items: center; margin: .5rem 0; }
+  #charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: .5rem 1rem; }
+  #charts figure { margin: 0; background: white; border: 1px solid #e3e3ea; border-radius: .5rem; padding: .5rem; }
+  #charts figcaption { font-weight: 600; margin-bottom: .25rem; }
+  h2 { font-size: 1.1rem; margin: 1rem 0 .5rem; }
+  h3 { font-size: 1rem; margin: 1rem 0 .5rem; }
+  #agreement-figures { display: grid; grid-template-columns: max-content auto; gap: .25rem 1rem; margin: 0; }
+  #agreement-figures dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
+  td ul.checkpoints { margin: 0; padding-left: 1rem; }
+  .rejected { color: #b91c1c; }
+  .live { color: #15803d; font-weight: 600; }
   input[type=text], input[type=password] { font: inherit; padding: .45rem; border: 1px solid #99a; border-radius: .4rem; flex: 1; }
 `;
 
@@ -61,6 +71,7 @@ export function labelingPage() {
     <button role="tab" data-tab="rank" id="tab-button-rank" aria-controls="tab-rank">Rank 排序</button>
     <button role="tab" data-tab="dataset" id="tab-button-dataset" aria-controls="tab-dataset">Dataset 数据集</button>
     <button role="tab" data-tab="prompts" id="tab-button-prompts" aria-controls="tab-prompts" hidden>Prompts 提示</button>
+    <button role="tab" data-tab="runs" id="tab-button-runs" aria-controls="tab-runs" hidden>Runs 训练</button>
   </div>
 
   <section role="tabpanel" id="tab-rank" aria-labelledby="tab-button-rank">
@@ -72,6 +83,21 @@ export function labelingPage() {
   </section>
 
   <section role="tabpanel" id="tab-dataset" aria-labelledby="tab-button-dataset" hidden>
+    <section id="agreement" aria-labelledby="agreement-title">
+      <h2 id="agreement-title">Agreement 一致性</h2>
+      <p id="agreement-source"></p>
+      <dl id="agreement-figures">
+        <dt>Reward model vs raters (Kendall tau)</dt><dd id="tau-model">–</dd>
+        <dt>Rater vs rater (Kendall tau)</dt><dd id="tau-raters">–</dd>
+        <dt>Pairs both count</dt><dd id="shared-pairs">–</dd>
+        <dt>Reward model's accuracy on your held-out pairs</dt><dd id="own-accuracy">–</dd>
+      </dl>
+      <div id="reliability-panel" hidden>
+        <h3>Raters' reliability 标注者可靠度</h3>
+        <table id="reliability"><thead><tr><th>Rater</th><th>Reliability</th><th>Weight</th><th>Judgements</th><th>Held-out accuracy</th><th>Status</th><th></th></tr></thead><tbody></tbody></table>
+      </div>
+    </section>
+    <h2>Rank lists 排序列表</h2>
     <div class="row"><button id="newer" type="button">← Newer</button><button id="older" type="button">Older →</button><a id="tsv" href="/app/api/rankings.tsv" download="rankings.tsv">Download TSV</a></div>
     <table id="dataset"><thead><tr><th>#</th><th>Prompt</th><th>Ranked, best first</th><th>Source</th><th>Time</th></tr></thead><tbody></tbody></table>
     <p id="empty" hidden>No rank lists stored yet.</p>
@@ -80,6 +106,18 @@ export function labelingPage() {
   <section role="tabpanel" id="tab-prompts" aria-labelledby="tab-button-prompts" hidden>
     <form id="prompt-form" class="row"><label for="new-prompt">New prompt</label><input id="new-prompt" type="text" required maxlength="2000"><button class="primary" type="submit">Add</button></form>
     <ul id="prompt-list"></ul>
+  </section>
+  <section role="tabpanel" id="tab-runs" aria-labelledby="tab-button-runs" hidden>
+    <p>Each training run's figures, oldest run on the left: the reward model's held-out accuracy beside the model it would replace, and the policy's mean reward, KL to the reference and distinct-2. 每次训练的指标。</p>
+    <div id="charts">
+      <figure><figcaption>Held-out accuracy: candidate vs active</figcaption><div id="chart-accuracy" class="chart"></div></figure>
+      <figure><figcaption>Mean reward (PPO)</figcaption><div id="chart-reward" class="chart"></div></figure>
+      <figure><figcaption>KL to the reference policy</figcaption><div id="chart-kl" class="chart"></div></figure>
+      <figure><figcaption>Distinct-2: policy vs reference</figcaption><div id="chart-distinct" class="chart"></div></figure>
+      <figure><figcaption>Labels used</figcaption><div id="chart-labels" class="chart"></div></figure>
+    </div>
+    <table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Finished</th><th>Checkpoints</th><th>Summary</th></tr></thead><tbody></tbody></table>
+    <p id="runs-empty" hidden>No training runs yet.</p>
   </section>
 </main>
 <script src="/app/app.js" defer></script>

@@ -31,8 +31,8 @@ export const requireWebRater = createMiddleware<WebEnv>(async (c, next) => {
   await next();
 });
 
-/** Page routes for raters whose role is admin (the prompt pool). */
+/** Page routes for raters whose role is admin (the prompt pool, raters' reliability and blocking, the Runs tab). */
 export const requireWebAdmin = createMiddleware<WebEnv>(async (c, next) => {
-  if (c.get("rater").role !== "admin") throw new ApiError(403, "forbidden", "only an admin rater may manage prompts and raters");
+  if (c.get("rater").role !== "admin") throw new ApiError(403, "forbidden", "only an admin rater may manage prompts and raters or see training runs");
   await next();
 });

@@ -158,6 +158,8 @@ export const ROUTES: RouteDef[] = [
   { method: "POST", path: "/app/api/prompts", auth: "page-admin", body: () => fc.record({ text: text() }) },
   { method: "PATCH", path: "/app/api/prompts/:id", auth: "page-admin", params: (fx) => ({ id: idOf(fx.promptId) }), body: () => fc.record({ active: fc.constant(true) }) },
   { method: "GET", path: "/app/api/raters-quality", auth: "page-admin" },
+  { method: "GET", path: "/app/api/agreement", auth: "page" },
+  { method: "GET", path: "/app/api/runs", auth: "page-admin", query: () => query({ limit: maybe(digits(fc.integer({ min: 1, max: 60 }))), cursor: paging.cursor }) },
   { method: "PATCH", path: "/app/api/raters/:id", auth: "page-admin", params: (fx) => ({ id: idOf(fx.spareRaterId) }), body: () => fc.record({ blocked: fc.boolean() }) },
 ];
 
