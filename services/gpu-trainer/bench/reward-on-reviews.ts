@@ -134,7 +134,8 @@ export async function benchRewardOnReviews(): Promise<void> {
       }
     }
     console.log(
-      "caveat: the corpus is the source of rank_dev's texts. The pretraining above leaves those exact texts out; near-duplicates (a changed character or spacing) may remain. " +
+      "caveat: the corpus is the source of rank_dev's texts. " +
+        (variants.some((v) => v.name === "honest") ? "The honest pretraining leaves those exact texts out; near-duplicates (a changed character or spacing) may remain. " : "") +
         "Any figure from a model pretrained on the whole corpus has seen rank_dev's texts with their sentiment labels and is optimistic. " +
         "Every 'best of N evaluations' picks its checkpoint on rank_dev itself (slightly optimistic too); 'last' is the final model.",
     );
