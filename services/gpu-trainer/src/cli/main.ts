@@ -4,7 +4,7 @@ import { BACKENDS, selectBackend, type BackendName } from "../backend/select-bac
 import { UserError } from "../errors.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
 import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
-import { rewardScore, rewardTrain } from "./reward-commands.ts";
+import { rewardPretrain, rewardScore, rewardTrain } from "./reward-commands.ts";
 
 const HELP = `ranklab-trainer: train and run ranklab's models.
 
@@ -16,6 +16,12 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
       resumable state in DIR/last, curve in logs/<run-name>.png. --engine onnx trains on
       onnxruntime, which has no dropout (dropout 0 unless set; more than 0 is refused); without
       it, onnx when dropout is 0, else tfjs (the default dropout is 0.1).
+  reward pretrain --corpus FILE.csv... --out DIR [--exclude FILE...] [--vocab-from FILE...]
+                  [--max-texts N] [--epochs N] [--lr X] [--max-length N] [--config FILE|JSON] [--quiet]
+      Pretrain a reward encoder on a labelled corpus's sentiment (label,review CSV) on onnxruntime:
+      its one output learns the log-odds of positive. Writes a reward-model folder for
+      reward train --base-model DIR. --exclude leaves out every text of those rank-list files
+      (e.g. the dev set you will measure on); --vocab-from adds their characters to the vocabulary.
   reward score --model DIR [--onnx] [--file FILE | TEXT...]
       Print one score per text (tab, the text). Texts from arguments, a file, or stdin.
       --onnx scores on onnxruntime, exporting DIR/model.onnx first when it is missing.
@@ -77,6 +83,9 @@ export async function main(argv: string[]): Promise<number> {
     if (key === "reward train") {
       await useBackend(backend);
       await rewardTrain(args);
+    } else if (key === "reward pretrain") {
+      await useBackend(backend);
+      await rewardPretrain(args);
     } else if (key === "reward score") {
       await useBackend(backend);
       await rewardScore(args);

@@ -6,6 +6,7 @@ import { parseOrExplain } from "../io/json-file.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
+import { pretrainSentimentFromFiles, SentimentPretrainSchema } from "../reward-model/pretrain-sentiment.ts";
 import { trainRewardModel } from "../reward-model/train.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { disposeParams } from "../models/params.ts";
@@ -59,6 +60,44 @@ export async function rewardTrain(argv: string[]): Promise<void> {
   const noDropout = values.engine === "onnx" && flags.dropout === undefined && fromFile.dropout === undefined ? { dropout: 0 } : {};
   const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...noDropout, ...flags });
   await trainRewardModel(config);
+}
+
+/**
+ * `reward pretrain`: a reward encoder pretrained on a labelled corpus's sentiment, written
+ * as a reward-model folder that `reward train --base-model DIR` fine-tunes.
+ */
+export async function rewardPretrain(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs("reward pretrain", argv, {
+    config: { type: "string" },
+    corpus: { type: "string", multiple: true },
+    exclude: { type: "string", multiple: true },
+    "vocab-from": { type: "string", multiple: true },
+    out: { type: "string" },
+    epochs: { type: "string" },
+    "max-texts": { type: "string" },
+    "max-length": { type: "string" },
+    lr: { type: "string" },
+    seed: { type: "string" },
+    quiet: { type: "boolean" },
+    backend: { type: "string" },
+  });
+  if (!values.corpus?.length) throw new UserError("reward pretrain: --corpus FILE.csv (one or more) is required");
+  if (!values.out) throw new UserError("reward pretrain: --out DIR is required");
+  for (const f of [...values.corpus, ...(values.exclude ?? []), ...(values["vocab-from"] ?? [])]) if (!existsSync(f)) throw new UserError(`${f}: no such file`);
+  const { values: fromFile, name: configName } = readConfigFlag(values.config, "reward pretrain flags");
+  const flags = Object.fromEntries(
+    Object.entries({
+      epochs: intFlag("epochs", values.epochs),
+      maxTexts: intFlag("max-texts", values["max-texts"]),
+      maxLength: intFlag("max-length", values["max-length"]),
+      learningRate: numberFlag("lr", values.lr),
+      seed: intFlag("seed", values.seed),
+      quiet: values.quiet,
+    }).filter(([, v]) => v !== undefined),
+  );
+  const config = parseOrExplain(configName, SentimentPretrainSchema, { ...fromFile, ...flags });
+  const result = await pretrainSentimentFromFiles(config, { corpus: values.corpus, exclude: values.exclude ?? [], vocabFrom: values["vocab-from"] ?? [] }, values.out);
+  console.log(`sentiment-pretrained encoder in ${values.out}: held-out accuracy ${result.accuracy.toFixed(4)} on ${result.heldOutTexts} reviews, ${result.trainTexts} trained on, ${(result.seconds / 60).toFixed(1)} min`);
 }
 
 /** `reward score`: one score per text, tab, the text; texts from arguments, --file (one a line) or stdin. */

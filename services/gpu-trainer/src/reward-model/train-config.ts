@@ -2,6 +2,23 @@ import { z } from "zod";
 import { MlmSchema } from "./pretrain-mlm.ts";
 import { REWARD_INPUTS } from "./reward-input.ts";
 
+/** The shape of a reward model from scratch (`reward train`'s `model`, and the sentiment pretraining's). */
+export const RewardModelShapeSchema = z
+  .object({
+    hiddenSize: z.number().int().positive().default(128),
+    layers: z.number().int().positive().default(2),
+    heads: z.number().int().positive().default(4),
+    intermediateSize: z.number().int().positive().default(512),
+    maxVocab: z.number().int().min(100).default(6000),
+    // Mean pooling (BertConfig.classifier_pooling): learns sooner from scratch. transformers has no such pooling, so
+    // the checkpoint is written as model_type ranklab_bert (README); "cls" writes a plain BertForSequenceClassification.
+    pooling: z.enum(["cls", "mean"]).default("mean"),
+    // Hashed character-bigram embeddings (BertConfig.bigram_buckets); 0 turns them off.
+    bigramBuckets: z.number().int().min(0).max(32768).default(0),
+  })
+  .strict()
+  .default({ hiddenSize: 128, layers: 2, heads: 4, intermediateSize: 512, maxVocab: 6000, pooling: "mean", bigramBuckets: 0 });
+
 /** The reward-model training job's config; every default says why. Unknown keys are refused. */
 export const RewardTrainConfigSchema = z
   .object({
@@ -40,21 +57,7 @@ export const RewardTrainConfigSchema = z
     logsDir: z.string().default("logs"),
     runName: z.string().regex(/^[\w.-]+$/).default("reward-model"),
     // A model from scratch: 2 layers of 128 wide is what trains in minutes on 2 cores.
-    model: z
-      .object({
-        hiddenSize: z.number().int().positive().default(128),
-        layers: z.number().int().positive().default(2),
-        heads: z.number().int().positive().default(4),
-        intermediateSize: z.number().int().positive().default(512),
-        maxVocab: z.number().int().min(100).default(6000),
-        // Mean pooling (BertConfig.classifier_pooling): learns sooner from scratch. transformers has no such pooling, so
-        // the checkpoint is written as model_type ranklab_bert (README); "cls" writes a plain BertForSequenceClassification.
-        pooling: z.enum(["cls", "mean"]).default("mean"),
-        // Hashed character-bigram embeddings (BertConfig.bigram_buckets); 0 turns them off.
-        bigramBuckets: z.number().int().min(0).max(32768).default(0),
-      })
-      .strict()
-      .default({ hiddenSize: 128, layers: 2, heads: 4, intermediateSize: 512, maxVocab: 6000, pooling: "mean", bigramBuckets: 0 }),
+    model: RewardModelShapeSchema,
     // Masked-LM pretraining on the training texts before ranking, for a model from scratch.
     pretrain: MlmSchema.default({ epochs: 0, maskRate: 0.15, batchSize: 32, learningRate: 1e-3 }),
     quiet: z.boolean().default(false),

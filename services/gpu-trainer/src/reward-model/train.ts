@@ -44,23 +44,41 @@ function chosenRewardInput(config: RewardTrainConfig, lists: readonly RankList[]
 }
 
 function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
-  const tokenizer = config.vocabFrom
-    ? loadTokenizer(config.vocabFrom)
-    : new WordPieceTokenizer(buildCharVocab(lists.flatMap((l) => [...l.texts, l.prompt ?? ""]), config.model.maxVocab), { lowercase: true, maxCharsPerWord: 100 });
+  return newRewardModel(config.model, {
+    maxLength: config.maxLength,
+    seed: config.seed,
+    rewardInput: chosenRewardInput(config, lists),
+    vocabFrom: config.vocabFrom,
+    texts: lists.flatMap((l) => [...l.texts, l.prompt ?? ""]),
+  });
+}
+
+/**
+ * A reward model from scratch (one output, freshly initialised) of the shape `model`
+ * says: its vocabulary from `vocabFrom`'s vocab.txt, else the characters of `texts`.
+ * `reward train` and the sentiment pretraining (pretrain-sentiment.ts) both build theirs here.
+ */
+export function newRewardModel(
+  model: RewardTrainConfig["model"],
+  options: { maxLength: number; seed: number; rewardInput: RewardInput; vocabFrom?: string | undefined; texts: readonly string[] },
+): BertModel {
+  const tokenizer = options.vocabFrom
+    ? loadTokenizer(options.vocabFrom)
+    : new WordPieceTokenizer(buildCharVocab(options.texts, model.maxVocab), { lowercase: true, maxCharsPerWord: 100 });
   const vocab = tokenizer.vocab;
   const bert = BertConfigSchema.parse({
     vocab_size: vocab.tokens.length,
-    hidden_size: config.model.hiddenSize,
-    num_hidden_layers: config.model.layers,
-    num_attention_heads: config.model.heads,
-    intermediate_size: config.model.intermediateSize,
-    max_position_embeddings: config.maxLength,
+    hidden_size: model.hiddenSize,
+    num_hidden_layers: model.layers,
+    num_attention_heads: model.heads,
+    intermediate_size: model.intermediateSize,
+    max_position_embeddings: options.maxLength,
     num_labels: 1,
-    classifier_pooling: config.model.pooling,
-    bigram_buckets: config.model.bigramBuckets,
-    reward_input: chosenRewardInput(config, lists),
+    classifier_pooling: model.pooling,
+    bigram_buckets: model.bigramBuckets,
+    reward_input: options.rewardInput,
   });
-  return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), config.seed) };
+  return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), options.seed) };
 }
 
 /** Every text of `lists` as the reward model sees it, flattened in list order. */
