@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { checkpoints, completionRewards, completions } from "@ranklab/db";
 import type { Db } from "../env.ts";
 import { chunk } from "./chunk.ts";
+import { isUniformPick, MIN_RANKINGS_PER_GROUP, pickRankGroup, RANK_CANDIDATES } from "./task-picking.ts";
 
 /** How many completions a rank task shows: the seed's labeling tool ranks 4. */
 export const RANK_GROUP_SIZE = 4;
@@ -38,38 +39,16 @@ export async function nextScoreTask(db: Db, raterId: number, exclude: number[] =
   return { kind: "score", prompt: { id: row.promptId, text: row.promptText }, completion: { id: row.id, text: row.text } };
 }
 
-/** Each group gets at least this many rankings before uncertainty may pass it over, so agreement can be computed on it. */
-export const MIN_RANKINGS_PER_GROUP = 2;
-/** Share of rank tasks picked without regard to the model, so coverage never starves. */
-export const UNIFORM_TASK_SHARE = 0.25;
+export { byNeed, MIN_RANKINGS_PER_GROUP, rewardMargin, UNIFORM_TASK_SHARE } from "./task-picking.ts";
 
 /**
- * How unsure the active reward model is about a group: the smallest gap between two of
- * its completions' rewards (a pair it can barely tell apart). Undefined when a reward is
- * missing (a group newer than the model), which counts as most unsure.
- */
-export function rewardMargin(ids: readonly number[], rewards: ReadonlyMap<number, number>): number | undefined {
-  const r = ids.map((i) => rewards.get(i));
-  if (r.some((x) => x === undefined)) return undefined;
-  const sorted = (r as number[]).sort((a, b) => a - b);
-  let margin = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < sorted.length; i++) margin = Math.min(margin, sorted[i]! - sorted[i - 1]!);
-  return margin;
-}
-
-/** Order of preference among candidate groups: under-rated first, then least sure (smallest margin, unknown first). */
-export function byNeed(a: { rankings: number; margin: number | undefined }, b: { rankings: number; margin: number | undefined }): number {
-  const under = (x: { rankings: number }) => (x.rankings < MIN_RANKINGS_PER_GROUP ? 0 : 1);
-  return under(a) - under(b) || (a.margin ?? Number.NEGATIVE_INFINITY) - (b.margin ?? Number.NEGATIVE_INFINITY) || a.rankings - b.rankings;
-}
-
-/**
- * A full group of an active prompt that this rater has not ranked. Usually the one the
- * active reward model is least sure about (its rewards, posted by the trainer, closest
- * together), after groups with fewer than MIN_RANKINGS_PER_GROUP rankings; a quarter of
- * the time (UNIFORM_TASK_SHARE) one of the groups with the fewest rankings at random, as
- * before any model existed. Its completions come in random order, so that the stored
- * order reflects judgement, not position.
+ * A full group of an active prompt that this rater has not ranked, picked by
+ * task-picking.ts (which `npm run bench labeling` measures): groups begun but ranked
+ * fewer than MIN_RANKINGS_PER_GROUP times first, then unranked ones; within that, usually
+ * the one the active reward model is least sure about (its rewards, posted by the
+ * trainer, closest together), and a quarter of the time (UNIFORM_TASK_SHARE) one at
+ * random, as before any model existed. Its completions come in random order, so that the
+ * stored order reflects judgement, not position.
  */
 export async function nextRankTask(db: Db, raterId: number, random: () => number = Math.random): Promise<Task | null> {
   const candidates = await db.all<{ promptId: number; promptText: string; ids: string; rankings: number }>(sql`
@@ -83,15 +62,13 @@ export async function nextRankTask(db: Db, raterId: number, random: () => number
     FROM grouped g JOIN prompts p ON p.id = g.prompt_id
     WHERE g.n = ${sql.raw(String(RANK_GROUP_SIZE))}
       AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.rater_id = ${raterId} AND r.completion_set = g.ids)
-    ORDER BY rankings, random()
-    LIMIT 200`);
+    ORDER BY CASE WHEN rankings >= ${sql.raw(String(MIN_RANKINGS_PER_GROUP))} THEN 2 WHEN rankings > 0 THEN 0 ELSE 1 END, rankings, random()
+    LIMIT ${sql.raw(String(RANK_CANDIDATES))}`);
   if (candidates.length === 0) return null;
-  let row = candidates[0]!;
-  if (random() >= UNIFORM_TASK_SHARE) {
-    const groups = candidates.map((c) => ({ ...c, members: c.ids.split(",").map(Number) }));
-    const rewards = await activeRewards(db, groups.flatMap((g) => g.members));
-    if (rewards.size > 0) row = groups.map((g) => ({ ...g, margin: rewardMargin(g.members, rewards) })).sort(byNeed)[0]!;
-  }
+  const groups = candidates.map((c) => ({ ...c, members: c.ids.split(",").map(Number) }));
+  const uniform = isUniformPick(random);
+  const rewards = uniform ? new Map<number, number>() : await activeRewards(db, groups.flatMap((g) => g.members));
+  const row = pickRankGroup(groups, uniform, rewards)!;
   const ids = row.ids.split(",").map(Number);
   const rows = await db.select({ id: completions.id, text: completions.text }).from(completions).where(inArray(completions.id, ids));
   return { kind: "rank", prompt: { id: row.promptId, text: row.promptText }, completions: shuffle(rows) };

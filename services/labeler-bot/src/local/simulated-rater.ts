@@ -111,7 +111,13 @@ export interface RaterTaste {
 }
 export const TASTES: Record<string, RaterTaste> = { default: { noise: 0.5, randomShare: 0 }, careless: { noise: 0.5, randomShare: 0.25 } };
 
-export const perceivedWorth = (rater: string, text: string, taste: RaterTaste = TASTES.default!) => Math.round(liking(text) + taste.noise * gaussian(`${rater}:${text}`));
+/** A text's worth to `rater` (see above); `worthOf` is the taste's truth, liking() unless a benchmark knows the true order. */
+export const perceivedWorth = (rater: string, text: string, taste: RaterTaste = TASTES.default!, worthOf: (text: string) => number = liking) =>
+  Math.round(worthOf(text) + taste.noise * gaussian(`${rater}:${text}`));
+/** Whether a careless rater answers this task (named by its text) at random. */
+export const answersAtRandom = (rater: string, task: string, taste: RaterTaste) => hash(`${rater}:${task}`) / 2 ** 32 < taste.randomShare;
+/** The worth a rater answering at random gives a text: a hash, so no two texts tie. */
+export const randomWorth = (rater: string, text: string) => hash(`${rater}:${text}:random`);
 
 /**
  * Answers tasks the way a person with `taste` would (see perceivedWorth), until `stop()`
@@ -126,8 +132,8 @@ export async function labelAutomatically(
   let task = await rater.waitForTask();
   while (!options.shouldStop?.() && done < (options.maxTasks ?? Infinity) && task.keyboard.length > 0) {
     const before = task.text;
-    const careless = hash(`${rater.name}:${task.text}`) / 2 ** 32 < taste.randomShare;
-    const worth = (text: string) => (careless ? hash(`${rater.name}:${text}:random`) : perceivedWorth(rater.name, text, taste));
+    const careless = answersAtRandom(rater.name, task.text, taste);
+    const worth = (text: string) => (careless ? randomWorth(rater.name, text) : perceivedWorth(rater.name, text, taste));
     if (task.text.startsWith("打分")) {
       const continuation = /续写 Continuation: (.*)$/m.exec(task.text)?.[1] ?? "";
       const stars = careless ? 1 + (hash(`${rater.name}:${continuation}`) % 5) : Math.max(1, Math.min(5, 3 + perceivedWorth(rater.name, continuation, taste)));
