@@ -10,6 +10,7 @@ import { benchScoringMemory } from "../services/gpu-trainer/bench/scoring-memory
 import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
 import { benchTrainingEngine } from "../services/gpu-trainer/bench/training-engine.ts";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
+import { benchLabeling } from "./bench/labeling.ts";
 import { benchLoop } from "./bench/loop.ts";
 import { benchScoringEndpoint } from "./bench/scoring-endpoint.ts";
 
@@ -26,6 +27,8 @@ const onRequest: Record<string, () => Promise<void>> = {
   // Three reward-model trainings (tfjs with and without dropout, onnxruntime): about a minute.
   "reward-engine": () => benchRewardEngine(),
   loop: () => benchLoop(),
+  // Four labeling conditions × 3 seeds, a reward model retrained every 300 labels: ~25 min on 2 cores.
+  labeling: () => benchLabeling(),
   // Runs the full-size GPT-2 (102M parameters, ~2 GB): on request only.
   "training-engine": () => benchTrainingEngine(),
   // An ERNIE-base-sized batch scored on tfjs twice (about 2 GB of memory, a minute or two).
