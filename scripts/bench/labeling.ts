@@ -14,7 +14,7 @@
  * condition's mean against (a)'s as a ratio.
  *
  * Env: LABELING_SEEDS (default 1,2,3), LABELING_BUDGETS (300,600,1200), LABELING_ROUND
- * (300), LABELING_RATERS (16), LABELING_NOISE (0.25,1), LABELING_CONDITIONS (a,b,c,d),
+ * (150), LABELING_RATERS (16), LABELING_NOISE (0.25,1), LABELING_CONDITIONS (a,b,c,d),
  * LABELING_POOL (lists of rank_train to use; all), LABELING_TRAIN (JSON over the training
  * settings printed at the start), RANKLAB_REVIEWS_DIR (where the data is).
  */
@@ -41,12 +41,12 @@ type ConditionKey = keyof typeof CONDITIONS;
 
 /**
  * The training settings: the daemon's reward-phase defaults (daemon/config.ts: a 1-layer
- * encoder 64 wide, 64 tokens, warm starts at 3e-4), on the onnxruntime engine, with 2
- * epochs a round instead of the daemon's 3 so that the whole benchmark fits ~25 min on 2 cores.
+ * encoder 64 wide, 64 tokens, 3 epochs a round, warm starts at 3e-4), on the onnxruntime
+ * engine: four conditions × 3 seeds in ~15 min on 2 cores.
  */
 const TRAIN_SETTINGS = {
   maxLength: 64,
-  epochs: 2,
+  epochs: 3,
   listsPerStep: 8,
   learningRate: 1e-3,
   warmLearningRate: 3e-4,
@@ -128,7 +128,7 @@ export async function benchLabeling(): Promise<void> {
   const backend = await selectBackend();
   const seeds = numbers(process.env.LABELING_SEEDS, [1, 2, 3]);
   const budgets = numbers(process.env.LABELING_BUDGETS, [300, 600, 1200]);
-  const round = Number(process.env.LABELING_ROUND ?? 300);
+  const round = Number(process.env.LABELING_ROUND ?? 150);
   const total = Math.max(...budgets);
   if (budgets.some((b) => b % round !== 0)) throw new Error(`LABELING_BUDGETS (${budgets}) must be multiples of LABELING_ROUND (${round})`);
   const keys = (process.env.LABELING_CONDITIONS ?? "a,b,c,d").split(",") as ConditionKey[];
