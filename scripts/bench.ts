@@ -27,7 +27,7 @@ const onRequest: Record<string, () => Promise<void>> = {
   // Three reward-model trainings (tfjs with and without dropout, onnxruntime): about a minute.
   "reward-engine": () => benchRewardEngine(),
   loop: () => benchLoop(),
-  // Four labeling conditions × 3 seeds, a reward model retrained every 150 labels: ~15 min on 2 cores.
+  // Four labeling conditions × 3 seeds, a reward model retrained every 150 labels: ~10 min on 2 cores.
   labeling: () => benchLabeling(),
   // Runs the full-size GPT-2 (102M parameters, ~2 GB): on request only.
   "training-engine": () => benchTrainingEngine(),

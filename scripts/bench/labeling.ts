@@ -42,7 +42,7 @@ type ConditionKey = keyof typeof CONDITIONS;
 /**
  * The training settings: the daemon's reward-phase defaults (daemon/config.ts: a 1-layer
  * encoder 64 wide, 64 tokens, 3 epochs a round, warm starts at 3e-4), on the onnxruntime
- * engine: four conditions × 3 seeds in ~15 min on 2 cores.
+ * engine: four conditions × 3 seeds in ~10 min on 2 cores.
  */
 const TRAIN_SETTINGS = {
   maxLength: 64,
