@@ -138,11 +138,16 @@ function orderedHeldOut(heldOut: readonly CorpusReview[], seed: number) {
   };
 }
 
+/** The corpus files read, and their reviews split by a hash of the text: the same split for every step that needs one. */
+function splitCorpus(files: readonly string[], heldOutFraction: number) {
+  const parsed = readCorpusFiles(files);
+  const all = parsed.flatMap((f) => f.reviews);
+  return { parsed, all, train: all.filter((r) => !isHeldOut(r.text, heldOutFraction)), heldOut: all.filter((r) => isHeldOut(r.text, heldOutFraction)) };
+}
+
 /** New prompts for cached real-corpus models: the same held-out split, scored by the classifier prepare trained. */
 function remakeCorpusPrompts(files: readonly string[], options: PrepareOptions, paths: ReturnType<typeof preparedPaths>, log: (line: string) => void): void {
-  const heldOut = readCorpusFiles(files)
-    .flatMap((f) => f.reviews)
-    .filter((r) => isHeldOut(r.text, options.corpusOptions.heldOutFraction));
+  const { heldOut } = splitCorpus(files, options.corpusOptions.heldOutFraction);
   const classifier = loadBertDir(paths.classifierDir);
   try {
     const prompts = corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), options.corpusOptions.prompts, classifier.tokenizer, classifier);
@@ -250,10 +255,7 @@ function generatedCorpus(options: PrepareOptions, dataDir: string, log: (line: s
 
 function realCorpus(files: readonly string[], options: PrepareOptions, dataDir: string, log: (line: string) => void): Corpus {
   const c = options.corpusOptions;
-  const parsed = readCorpusFiles(files);
-  const all = parsed.flatMap((f) => f.reviews);
-  const train = all.filter((r) => !isHeldOut(r.text, c.heldOutFraction));
-  const heldOut = all.filter((r) => isHeldOut(r.text, c.heldOutFraction));
+  const { parsed, all, train, heldOut } = splitCorpus(files, c.heldOutFraction);
   for (const f of parsed) log(`prepare: ${f.file}: ${f.reviews.length} reviews (${f.columns})${f.emptySkipped > 0 ? `, ${f.emptySkipped} empty skipped` : ""}`);
   const lmReviews = stableSubset(train, c.policyReviews, options.seed);
   const clsReviews = stableSubset(train, c.classifierReviews, options.seed + 1);
