@@ -3,6 +3,18 @@ import { downloadCheckpointFile } from "./checkpoints/download.ts";
 import { uploadCheckpointArchive, type ArchiveSource } from "./checkpoints/upload.ts";
 
 /** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
+
+/** Reads a cursor-paged list page by page until its last page, or until `enough` says the pages read so far suffice. */
+async function allPages<P extends { nextCursor: number | null }>(page: (cursor: number | null) => Promise<P>, enough: (pages: P[]) => boolean = () => false): Promise<P[]> {
+  const pages: P[] = [];
+  let cursor: number | null = null;
+  do {
+    const next: P = await page(cursor);
+    pages.push(next);
+    cursor = next.nextCursor;
+  } while (cursor && !enough(pages));
+  return pages;
+}
 export class ApiCallError extends Error {
   override name = "ApiCallError";
   constructor(
@@ -100,48 +112,22 @@ export function trainerApi(apiUrl: string, token: string) {
           `reading the ${kind} history`,
           api.v1.labels.$get({ query: { kind, limit: "500", ...(leaseId ? { lease: leaseId } : {}), ...(cursor ? { cursor: String(cursor) } : {}) } }),
         );
-      type Page = Awaited<ReturnType<typeof page>>;
-      const readAll = async (kind: "ranking" | "score") => {
-        const pages: Page[] = [];
-        let cursor: number | null = null;
-        do {
-          const next: Page = await page(kind, cursor);
-          pages.push(next);
-          cursor = next.nextCursor;
-        } while (cursor);
-        return pages;
-      };
-      const [rankingPages, scorePages] = await Promise.all([readAll("ranking"), readAll("score")]);
+      const [rankingPages, scorePages] = await Promise.all([allPages((cursor) => page("ranking", cursor)), allPages((cursor) => page("score", cursor))]);
       return { rankings: rankingPages.flatMap((p) => p.rankings ?? []), scores: scorePages.flatMap((p) => p.scores ?? []) };
     },
 
     /** Every gold group (a group whose true order an admin knows), oldest first: evidence with known truth for rater reliability. */
     async goldGroups() {
       const page = (cursor: number | null) => data("reading the gold groups", api.v1["gold-groups"].$get({ query: { limit: "500", ...(cursor ? { cursor: String(cursor) } : {}) } }));
-      type Page = Awaited<ReturnType<typeof page>>;
-      const items: Page["items"] = [];
-      let cursor: number | null = null;
-      do {
-        const next: Page = await page(cursor);
-        items.push(...next.items);
-        cursor = next.nextCursor;
-      } while (cursor);
-      return items;
+      return (await allPages(page)).flatMap((p) => p.items);
     },
 
     /** A prompt's completions, newest first, at most `max` (pages of 200, the API's limit). */
     async completionsOf(promptId: number, max = 1000) {
       const page = (cursor: number | null) =>
         data(`listing the completions of prompt ${promptId}`, api.v1.completions.$get({ query: { promptId: String(promptId), limit: "200", ...(cursor ? { cursor: String(cursor) } : {}) } }));
-      type Page = Awaited<ReturnType<typeof page>>;
-      const items: Page["items"] = [];
-      let cursor: number | null = null;
-      do {
-        const next: Page = await page(cursor);
-        items.push(...next.items);
-        cursor = next.nextCursor;
-      } while (cursor && items.length < max);
-      return items.slice(0, max);
+      const pages = await allPages(page, (read) => read.reduce((n, p) => n + p.items.length, 0) >= max);
+      return pages.flatMap((p) => p.items).slice(0, max);
     },
     /** A live reward checkpoint's rewards for completions (the API picks rank tasks where they lie closest), 500 a request. */
     async postCompletionRewards(checkpointId: number, rewards: { completionId: number; reward: number }[]) {

@@ -24,6 +24,22 @@ export async function requirePrompts(db: Db, ids: number[]): Promise<void> {
   if (missing.length > 0) throw notFound(`prompt${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
 }
 
+/**
+ * A group of completions of one prompt (a ranking, a gold group): 404 for a missing
+ * prompt or completion, 400 naming any completion of another prompt. The completions, keyed by id.
+ */
+export async function requireGroupOfPrompt(db: Db, promptId: number, completionIds: number[]) {
+  await requirePrompts(db, [promptId]);
+  const found = await requireCompletions(db, completionIds);
+  const foreign = completionIds.filter((cid) => found.get(cid)!.promptId !== promptId);
+  if (foreign.length > 0) {
+    throw new ApiError(400, "invalid_request", `completion${foreign.length > 1 ? "s" : ""} ${foreign.join(", ")} belong${foreign.length > 1 ? "" : "s"} to another prompt than ${promptId}`, [
+      { path: "completionIds", message: "every completion must belong to promptId" },
+    ]);
+  }
+  return found;
+}
+
 /** The completions with these ids, keyed by id; throws 404 naming the missing ones. */
 export async function requireCompletions(db: Db, ids: number[]) {
   const wanted = [...new Set(ids)];

@@ -3,7 +3,7 @@ import { rankingItems, rankings, type LABEL_SOURCES } from "@ranklab/db";
 import type { Db } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { runBatch } from "./batch.ts";
-import { activeRater, requireCompletions, requirePrompts } from "./lookups.ts";
+import { activeRater, requireGroupOfPrompt } from "./lookups.ts";
 import { completionSetKey, rankingViews } from "./ranking-view.ts";
 
 export interface RankingSubmission {
@@ -55,14 +55,7 @@ function answerExisting(existing: NonNullable<Awaited<ReturnType<typeof findRank
  */
 export async function storeRanking(db: Db, body: RankingSubmission) {
   await activeRater(db, body.raterId);
-  await requirePrompts(db, [body.promptId]);
-  const found = await requireCompletions(db, body.completionIds);
-  const foreign = body.completionIds.filter((cid) => found.get(cid)!.promptId !== body.promptId);
-  if (foreign.length > 0) {
-    throw new ApiError(400, "invalid_request", `completion${foreign.length > 1 ? "s" : ""} ${foreign.join(", ")} belong${foreign.length > 1 ? "" : "s"} to another prompt than ${body.promptId}`, [
-      { path: "completionIds", message: "every completion must belong to promptId" },
-    ]);
-  }
+  await requireGroupOfPrompt(db, body.promptId, body.completionIds);
   const wanted = canonicalRanking(body.completionIds, body.levels);
   const set = completionSetKey(body.completionIds);
   const existing = await findRanking(db, body.raterId, set);

@@ -6,7 +6,7 @@ import type { AppEnv, Db } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { runBatch } from "../lib/batch.ts";
 import { chunk } from "../lib/chunk.ts";
-import { requireCompletions, requirePrompts } from "../lib/lookups.ts";
+import { requireGroupOfPrompt } from "../lib/lookups.ts";
 import { completionSetKey, promptTextById } from "../lib/ranking-view.ts";
 import { adminOnly, trainerOrAdmin } from "../lib/roles.ts";
 import { countQuery, id, idParam, idString, levelsMatchIds, rankedCompletionIds, rankLevels } from "../lib/schemas.ts";
@@ -75,14 +75,7 @@ export const goldGroupRoutes = new Hono<AppEnv>()
   .post("/", adminOnly, validate("json", newGoldGroup), async (c) => {
     const db = c.get("db");
     const body = c.req.valid("json");
-    await requirePrompts(db, [body.promptId]);
-    const found = await requireCompletions(db, body.completionIds);
-    const foreign = body.completionIds.filter((cid) => found.get(cid)!.promptId !== body.promptId);
-    if (foreign.length > 0) {
-      throw new ApiError(400, "invalid_request", `completion${foreign.length > 1 ? "s" : ""} ${foreign.join(", ")} belong${foreign.length > 1 ? "" : "s"} to another prompt than ${body.promptId}`, [
-        { path: "completionIds", message: "every completion must belong to promptId" },
-      ]);
-    }
+    await requireGroupOfPrompt(db, body.promptId, body.completionIds);
     const wanted = canonicalRanking(body.completionIds, body.levels);
     const set = completionSetKey(body.completionIds);
     const existing = await goldBySet(db, set);
