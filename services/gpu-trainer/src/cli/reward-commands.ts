@@ -11,6 +11,7 @@ import { trainRewardModel } from "../reward-model/train.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { disposeParams } from "../models/params.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
+import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 
 /** `reward train`: flags override a JSON config file, which overrides the defaults. */
 export async function rewardTrain(argv: string[]): Promise<void> {
@@ -126,8 +127,10 @@ export async function rewardScore(argv: string[]): Promise<void> {
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
   let scores: number[];
   if (values.onnx) {
-    // A checkpoint folder without model.onnx (e.g. reward train's best/) is exported once, next to its weights.
-    if (!existsSync(join(values.model, "model.onnx"))) console.error(`reward score: exported ${exportBertOnnx(values.model, model)} (the folder had no model.onnx)`);
+    // A checkpoint folder without a current model.onnx (e.g. reward train's best/, rewritten in place) is exported
+    // next to its weights first.
+    const why = ensureCurrentOnnx(values.model, (d) => exportBertOnnx(d, model));
+    if (why) console.error(`reward score: exported ${join(values.model, "model.onnx")} (${why})`);
     const scorer = await OnnxBertScorer.open(values.model, model);
     scores = await scorer.score(items, options);
     await scorer.close();

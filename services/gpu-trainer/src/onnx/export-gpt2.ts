@@ -5,6 +5,7 @@ import { gpt2AttentionScale } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
 import { GraphBuilder, onnxActivation, transposed } from "./graph-builder.ts";
 import { DataType } from "./proto.ts";
+import { WEIGHTS_STAMP_KEY, weightsDigest, withMetadata } from "./weights-stamp.ts";
 
 /**
  * GPT-2 with its key/value cache as an ONNX graph that mirrors gpt2Forward.
@@ -80,9 +81,14 @@ export function gpt2ToOnnx(model: Gpt2Model): Uint8Array {
   );
 }
 
-/** Writes `<dir>/model.onnx` beside the checkpoint's safetensors. */
+/**
+ * Writes `<dir>/model.onnx` beside the checkpoint's weights, stamped with their sha256
+ * (onnx/weights-stamp.ts): `model` must be what the folder's weights file holds.
+ */
 export function exportGpt2Onnx(dir: string, model: Gpt2Model): string {
   const path = join(dir, "model.onnx");
-  writeFileSync(path, gpt2ToOnnx(model));
+  const digest = weightsDigest(dir);
+  const graph = gpt2ToOnnx(model);
+  writeFileSync(path, digest ? withMetadata(graph, { [WEIGHTS_STAMP_KEY]: digest }) : graph);
   return path;
 }

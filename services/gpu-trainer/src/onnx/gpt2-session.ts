@@ -1,10 +1,10 @@
 import * as ort from "onnxruntime-node";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../errors.ts";
 import { ortSessionOptions } from "./session-options.ts";
+import { requireCurrentOnnx } from "./weights-stamp.ts";
 import type { Decoder } from "../generation/generate.ts";
 import type { Gpt2Config } from "../models/gpt2.ts";
+import { createOrtSession } from "./device.ts";
 
 type Cache = { key: ort.Tensor; value: ort.Tensor }[];
 
@@ -23,9 +23,10 @@ export class OnnxGpt2Decoder implements Decoder<Cache> {
   }
 
   static async open(dir: string, config: Gpt2Config, options: { threads?: number; spin?: boolean } = {}): Promise<OnnxGpt2Decoder> {
+    // A graph made from other weights than the folder's is never run (onnx/weights-stamp.ts).
+    requireCurrentOnnx(dir);
     const path = join(dir, "model.onnx");
-    if (!existsSync(path)) throw new UserError(`${dir}: no model.onnx; export it with \`ranklab-trainer onnx export ${dir}\``);
-    const session = await ort.InferenceSession.create(path, ortSessionOptions(options));
+    const session = await createOrtSession(path, ortSessionOptions(options));
     return new OnnxGpt2Decoder(session, config);
   }
 
