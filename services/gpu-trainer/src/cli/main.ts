@@ -2,6 +2,7 @@
 import { ZodError } from "zod";
 import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
 import { UserError } from "../errors.ts";
+import { DEVICES, useOrtDevice } from "../onnx/device.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
 import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardPretrain, rewardScore, rewardTrain } from "./reward-commands.ts";
@@ -55,18 +56,19 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
       Print the tfjs backend that would be used.
 
 --config takes the path of a JSON file or the JSON itself (--config '{"epochs": 2}'); flags override it.
-Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present).
+Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present);
+--device ${DEVICES.join("|")} where onnxruntime runs (default cpu; cuda needs onnxruntime-node's CUDA provider).
 Exit status: 0 done, 2 bad input (the message says what and where), 1 anything else.`;
 
-/** Removes `--backend NAME` from argv, wherever it is. */
-function takeBackend(argv: string[]): { backend?: BackendName; rest: string[] } {
-  const i = argv.findIndex((a) => a === "--backend" || a.startsWith("--backend="));
+/** Removes a global `--NAME VALUE` (or `--NAME=VALUE`) from argv, wherever it is; the value must be one of `allowed`. */
+function takeGlobal<T extends string>(argv: string[], name: string, allowed: readonly T[]): { value?: T; rest: string[] } {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (i < 0) return { rest: argv };
   const value = argv[i]!.includes("=") ? argv[i]!.split("=")[1]! : argv[i + 1];
-  if (!value || !(BACKENDS as readonly string[]).includes(value)) throw new UserError(`--backend must be one of ${BACKENDS.join(", ")}${value ? `, got "${value}"` : ""}`);
+  if (!value || !(allowed as readonly string[]).includes(value)) throw new UserError(`--${name} must be one of ${allowed.join(", ")}${value ? `, got "${value}"` : ""}`);
   const rest = [...argv];
   rest.splice(i, argv[i]!.includes("=") ? 1 : 2);
-  return { backend: value as BackendName, rest };
+  return { value: value as T, rest };
 }
 
 async function useBackend(backend: BackendName | undefined) {
@@ -77,7 +79,11 @@ async function useBackend(backend: BackendName | undefined) {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { backend, rest } = takeBackend(argv);
+    const { value: backend, rest: withoutBackend } = takeGlobal(argv, "backend", BACKENDS);
+    const { value: device, rest } = takeGlobal(withoutBackend, "device", DEVICES);
+    // Every onnxruntime session of this command runs there; cuda without its provider fails here, with the fix.
+    useOrtDevice(device ?? "cpu");
+    if (device === "cuda") console.error("onnxruntime device: cuda");
     const [command, sub, ...args] = rest;
     const key = [command, sub].join(" ");
     if (key === "reward train") {

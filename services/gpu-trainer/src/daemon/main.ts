@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { selectBackend } from "../backend/select-backend.ts";
+import { useOrtDevice } from "../onnx/device.ts";
 import { trainerApi } from "../ranklab-api.ts";
 import { DaemonConfigSchema } from "./config.ts";
 import { currentPolicy } from "./policy-phase.ts";
@@ -58,8 +59,14 @@ if (!configParsed.success) {
   process.exit(2);
 }
 const config = configParsed.data;
+try {
+  useOrtDevice(config.device);
+} catch (err) {
+  console.error(`trainer configuration: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+}
 const backend = await selectBackend(env.TRAINER_BACKEND);
-console.log(`trainer: tfjs backend ${backend.name}; polling ${env.RANKLAB_API_URL} every ${env.TRAINER_POLL_SECONDS} s`);
+console.log(`trainer: onnxruntime on ${config.device}, tfjs backend ${backend.name}; polling ${env.RANKLAB_API_URL} every ${env.TRAINER_POLL_SECONDS} s`);
 const api = trainerApi(config.apiUrl, config.trainerToken);
 
 await requeueOwnRuns(config).catch((err) => console.error(`trainer: ${err instanceof Error ? err.message : String(err)}`));

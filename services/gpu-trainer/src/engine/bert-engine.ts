@@ -7,6 +7,7 @@ import { ortSessionOptions } from "../onnx/session-options.ts";
 import type { Encoded } from "../tokenizer/wordpiece.ts";
 import { bertTrainingGraphs, type BertTrainingGraphs } from "./bert-graphs.ts";
 import type { EngineOptions } from "./gpt2-engine.ts";
+import { createOrtSession } from "../onnx/device.ts";
 
 export interface BertForwardResult {
   /** [batch, num_labels]: the head's outputs (rewards when num_labels = 1). */
@@ -57,7 +58,7 @@ export class OnnxBertEngine {
       if (weights.get(s.name)?.length !== size) throw new Error(`weight ${s.name}: expected ${size} values, got ${weights.get(s.name)?.length ?? "none"}`);
     }
     const sessionOptions = ortSessionOptions(options);
-    return new OnnxBertEngine(config, graphs, await ort.InferenceSession.create(graphs.forward, sessionOptions), await ort.InferenceSession.create(graphs.backward, sessionOptions), weights);
+    return new OnnxBertEngine(config, graphs, await createOrtSession(graphs.forward, sessionOptions), await createOrtSession(graphs.backward, sessionOptions), weights);
   }
 
   static fromModel(model: BertModel, options: EngineOptions = {}): Promise<OnnxBertEngine> {

@@ -5,6 +5,7 @@ import type { Gpt2Config } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
 import { gpt2StatsGraph, gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
+import { createOrtSession } from "../onnx/device.ts";
 
 /** A batch as the forward pass takes it: [batch, T] row-major. */
 export interface Gpt2Batch {
@@ -106,8 +107,8 @@ export class OnnxGpt2Engine {
     }
     const sessionOptions = ortSessionOptions(options);
     const trainable = options.trainable ?? true;
-    const forward = trainable ? await ort.InferenceSession.create(graphs.forward, sessionOptions) : undefined;
-    const backward = trainable ? await ort.InferenceSession.create(graphs.backward, sessionOptions) : undefined;
+    const forward = trainable ? await createOrtSession(graphs.forward, sessionOptions) : undefined;
+    const backward = trainable ? await createOrtSession(graphs.backward, sessionOptions) : undefined;
     return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights, sessionOptions, options.logitsBias);
   }
 
@@ -119,7 +120,7 @@ export class OnnxGpt2Engine {
    * so a batch needs memory for one layer's intermediates at a time.
    */
   async stats(batch: Gpt2Batch, targets: Int32Array): Promise<Gpt2Stats> {
-    this.statsSession ??= await ort.InferenceSession.create(gpt2StatsGraph(this.config, this.valueHead), this.sessionOptions);
+    this.statsSession ??= await createOrtSession(gpt2StatsGraph(this.config, this.valueHead), this.sessionOptions);
     const out = await this.statsSession.run(this.forwardFeeds(batch, targets));
     const values = out.values?.data as Float32Array | undefined;
     return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), entropy: out.entropy!.data as Float32Array };
