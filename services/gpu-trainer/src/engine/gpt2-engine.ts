@@ -6,6 +6,8 @@ import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
 import { gpt2StatsGraph, gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
 import { createOrtSession } from "../onnx/device.ts";
+import { gpt2DecoderGraph } from "../onnx/export-gpt2.ts";
+import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 
 /** A batch as the forward pass takes it: [batch, T] row-major. */
 export interface Gpt2Batch {
@@ -201,6 +203,19 @@ export class OnnxGpt2Engine {
     return new Map(this.graphs.params.map((p) => [p.name, grads.get(p.name)!]));
   }
 
+  private decoderSession?: Promise<ort.InferenceSession>;
+
+  /**
+   * A decoder for generation over this engine's weights as they are at each call (the
+   * graph takes them as inputs: onnx/export-gpt2.ts gpt2DecoderGraph), so a policy
+   * generates right after a step with no export and no copy. Its session is built once
+   * and released with the engine; closing the decoder leaves it.
+   */
+  async decoder(): Promise<OnnxGpt2Decoder> {
+    this.decoderSession ??= createOrtSession(gpt2DecoderGraph(this.config, false, "inputs"), this.sessionOptions);
+    return OnnxGpt2Decoder.fromWeights(await this.decoderSession, this.config, this.tensors);
+  }
+
   /** The number of trained parameters. */
   get parameterCount(): number {
     let n = 0;
@@ -212,5 +227,6 @@ export class OnnxGpt2Engine {
     await this.forwardSession?.release();
     await this.backwardSession?.release();
     await this.statsSession?.release();
+    await (await this.decoderSession)?.release();
   }
 }
