@@ -14,18 +14,19 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
                [--eval-every N] [--log-every N] [--quiet]
       Train a reward model on rank lists (TSV: one list a line, best first, tab-separated) or
       pairwise JSONL (chosen/rejected). Best checkpoint by dev pairwise accuracy in DIR/best,
-      resumable state in DIR/last, curve in logs/<run-name>.png. --engine onnx trains on
-      onnxruntime, which has no dropout (dropout 0 unless set; more than 0 is refused); without
-      it, onnx when dropout is 0, else tfjs (the default dropout is 0.1).
+      resumable state in DIR/last, curve in logs/<run-name>.png. Trains on onnxruntime
+      (--engine onnx, the default) or on tfjs, the reference (--engine tfjs); dropout (default
+      0.1) on either.
   reward pretrain --corpus FILE.csv... --out DIR [--exclude FILE...] [--vocab-from FILE...]
                   [--max-texts N] [--epochs N] [--lr X] [--max-length N] [--config FILE|JSON] [--quiet]
       Pretrain a reward encoder on a labelled corpus's sentiment (label,review CSV) on onnxruntime:
       its one output learns the log-odds of positive. Writes a reward-model folder for
       reward train --base-model DIR. --exclude leaves out every text of those rank-list files
       (e.g. the dev set you will measure on); --vocab-from adds their characters to the vocabulary.
-  reward score --model DIR [--onnx] [--file FILE | TEXT...]
+  reward score --model DIR [--engine onnx|tfjs] [--file FILE | TEXT...]
       Print one score per text (tab, the text). Texts from arguments, a file, or stdin.
-      --onnx scores on onnxruntime, exporting DIR/model.onnx first when it is missing.
+      On onnxruntime by default (DIR/model.onnx exported first when it is missing or was
+      made from other weights; --onnx is the same), or on tfjs.
   data generate --out DIR [--train-lists N] [--dev-lists N] [--reviews N] [--seed S]
       Write the project's generated Chinese reviews: rank_train.tsv, rank_dev.tsv, reviews.jsonl.
   onnx export DIR...

@@ -57,9 +57,7 @@ export async function rewardTrain(argv: string[]): Promise<void> {
     }).filter(([, v]) => v !== undefined),
   );
   if (values.engine !== undefined && values.engine !== "onnx" && values.engine !== "tfjs") throw new UserError(`reward train: --engine must be onnx or tfjs, got "${values.engine}"`);
-  // The onnxruntime engine has no dropout: asking for it without a dropout anywhere means dropout 0.
-  const noDropout = values.engine === "onnx" && flags.dropout === undefined && fromFile.dropout === undefined ? { dropout: 0 } : {};
-  const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...noDropout, ...flags });
+  const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...flags });
   await trainRewardModel(config);
 }
 
@@ -110,8 +108,13 @@ export async function rewardScore(argv: string[]): Promise<void> {
     "batch-size": { type: "string" },
     prompt: { type: "string" },
     onnx: { type: "boolean" },
+    engine: { type: "string" },
     backend: { type: "string" },
   });
+  // One rule: --engine, onnx by default (--onnx, the older flag, says the same).
+  const engine = values.engine ?? "onnx";
+  if (engine !== "onnx" && engine !== "tfjs") throw new UserError(`reward score: --engine must be onnx or tfjs, got "${engine}"`);
+  if (values.onnx && engine !== "onnx") throw new UserError("reward score: --onnx and --engine tfjs contradict each other");
   if (!values.model) throw new UserError("reward score: --model DIR is required (a folder with config.json, model.safetensors, vocab.txt)");
   let texts = positionals;
   if (values.file) {
@@ -126,7 +129,7 @@ export async function rewardScore(argv: string[]): Promise<void> {
   // Each text is a completion of --prompt when given (a reward model trained on prompts wants it), else a whole text.
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
   let scores: number[];
-  if (values.onnx) {
+  if (engine === "onnx") {
     // A checkpoint folder without a current model.onnx (e.g. reward train's best/, rewritten in place) is exported
     // next to its weights first.
     const why = ensureCurrentOnnx(values.model, (d) => exportBertOnnx(d, model));

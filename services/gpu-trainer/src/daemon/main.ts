@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { selectBackend } from "../backend/select-backend.ts";
-import { useOrtDevice } from "../onnx/device.ts";
+import { DEVICES, useOrtDevice } from "../onnx/device.ts";
 import { trainerApi } from "../ranklab-api.ts";
 import { DaemonConfigSchema } from "./config.ts";
 import { currentPolicy } from "./policy-phase.ts";
@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   // Any other DaemonConfig field, as JSON (e.g. {"ppo":{"klBudget":6}}); the variables above win.
   TRAINER_CONFIG: z.string().optional(),
   TRAINER_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
+  // Where onnxruntime runs the daemon's graphs (config `device`): cpu, or cuda with onnxruntime-node's CUDA provider.
+  TRAINER_DEVICE: z.enum(DEVICES).optional(),
 });
 const parsed = EnvSchema.safeParse(process.env);
 if (!parsed.success) {
@@ -53,6 +55,7 @@ const configParsed = DaemonConfigSchema.safeParse({
   reward: { ...extraReward, ...(env.TRAINER_REWARD_EPOCHS ? { epochs: env.TRAINER_REWARD_EPOCHS } : {}) },
   ppo: { ...extraPpo, ...(env.TRAINER_PPO_STEPS !== undefined ? { steps: env.TRAINER_PPO_STEPS } : {}) },
   ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),
+  ...(env.TRAINER_DEVICE ? { device: env.TRAINER_DEVICE } : {}),
 });
 if (!configParsed.success) {
   console.error(`trainer configuration: ${configParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
