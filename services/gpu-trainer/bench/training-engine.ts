@@ -20,7 +20,7 @@ import { WordPieceTokenizer } from "../src/tokenizer/wordpiece.ts";
 import { seededRandom } from "../src/util/random.ts";
 import { fmt, timeIt } from "./timing.ts";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { saveBertDir } from "../src/io/bert-dir.ts";
 import { saveGpt2Dir } from "../src/io/gpt2-dir.ts";
@@ -84,6 +84,26 @@ function stepFlops(config: Gpt2Config, batch: number, T: number) {
   const dense = 6 * matmulParams * batch * T;
   const attention = 12 * config.n_layer * batch * T * T * d;
   return { matmulParams, dense, attention, total: dense + attention };
+}
+
+/**
+ * FLOPs of one PPO epoch of trainPpo by phase, for `batch` rows of T tokens as the graphs
+ * run them (each row padded to the longest prompt plus maxNewTokens; a forward is
+ * 2 × matmul parameters × tokens plus attention's products, a forward+backward 3×):
+ * generation with the key/value cache (causal attention, so half the T×T products),
+ * the reward model's forward over the texts (T + [CLS] and [SEP]), the rollout statistics
+ * (policy and reference forward), and ppoEpochs passes of forward+backward.
+ */
+function ppoEpochFlops(gpt: Gpt2Config, ernie: { hidden_size: number; num_hidden_layers: number; intermediate_size: number; vocab_size: number }, batch: number, T: number, ppoEpochs: number) {
+  const train = stepFlops(gpt, batch, T);
+  const forward = train.total / 3;
+  const generation = train.dense / 3 + (train.attention / 3) / 2;
+  const h = ernie.hidden_size;
+  const Tr = T + 2;
+  const scoring = 2 * ernie.num_hidden_layers * (4 * h * h + 2 * h * ernie.intermediate_size) * batch * Tr + 4 * ernie.num_hidden_layers * batch * Tr * Tr * h;
+  const rolloutStats = 2 * forward;
+  const updates = ppoEpochs * train.total;
+  return { parameters: train.matmulParams, generation, scoring, optimisation: rolloutStats + updates, rolloutStats, updates, total: generation + scoring + rolloutStats + updates };
 }
 
 const rowsOf = (batch: number, T: number, vocab: number, seed: number) => {
@@ -266,46 +286,91 @@ async function benchRewardModel(matmul: MatMulBaseline, withTfjs: boolean): Prom
  * reward model (12 × 768, same vocabulary), random weights, 16 new tokens, 4 PPO epochs.
  * `shape` is the batch: 8 samples in one minibatch (the step issue 14 sized memory by), or
  * the seed's epoch, 128 samples in minibatches of 16 (trl's tutorial). Prints each step's
- * generation (ONNX export of the policy included), scoring and optimisation seconds; the
- * first step (session creation) is shown apart. tfjs is not run: its wasm heap cannot
+ * generation, scoring and optimisation seconds; the
+ * first step (session creation) is shown apart; each phase and the whole step as GFLOP/s and
+ * as a share of MatMul 1024³ measured just before and after. tfjs is not run: its wasm heap cannot
  * hold this step (issue 14).
  */
-async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: number; steps: number }): Promise<void> {
+/** The models a PPO bench runs: the seed's full size, or the loop's small ones (prepare's policy, the daemon's reward model from scratch). */
+const PPO_SIZES = {
+  full: {
+    title: "GPT-2 12 × 768 policy and reference, ERNIE-base-sized reward model",
+    vocab: 21128,
+    gpt: { n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 },
+    ernie: { hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512 },
+    newTokens: 16,
+  },
+  small: {
+    title: "the loop's models: GPT-2 2 × 128 policy and reference, reward model 1 × 64",
+    vocab: 3000,
+    gpt: { n_positions: 128, n_embd: 128, n_layer: 2, n_head: 4 },
+    ernie: { hidden_size: 64, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 256, max_position_embeddings: 64 },
+    newTokens: 24,
+  },
+} as const;
+
+async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: number; steps: number }, size: keyof typeof PPO_SIZES = "full"): Promise<void> {
+  const sizes = PPO_SIZES[size];
   const dir = mkdtempSync(join(tmpdir(), "ranklab-bench-ppo-full-"));
   try {
-    const chars = buildCharVocab([...generateReviews(2000, 1).map((r) => r.text), ...SEED_PROMPTS], 21128).tokens;
-    const tokens = [...chars, ...Array.from({ length: 21128 - chars.length }, (_, i) => `[unused${i}]`)];
+    const chars = buildCharVocab([...generateReviews(2000, 1).map((r) => r.text), ...SEED_PROMPTS], sizes.vocab).tokens;
+    const tokens = [...chars, ...Array.from({ length: sizes.vocab - chars.length }, (_, i) => `[unused${i}]`)];
     const tokenizer = new WordPieceTokenizer(vocabFromTokens(tokens, "bench"));
-    const gpt = Gpt2ConfigSchema.parse({ vocab_size: 21128, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
+    const gpt = Gpt2ConfigSchema.parse({ vocab_size: sizes.vocab, ...sizes.gpt });
     const policy = { config: gpt, tokenizer, params: initParams(gpt2ParamSpecs(gpt), 1), hasValueHead: false };
     saveGpt2Dir(join(dir, "policy"), policy);
     disposeParams(policy.params);
-    const ernie = BertConfigSchema.parse({ vocab_size: 21128, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512, num_labels: 1 });
+    const ernie = BertConfigSchema.parse({ vocab_size: sizes.vocab, ...sizes.ernie, num_labels: 1 });
     const rm = { config: ernie, tokenizer, params: initParams(bertParamSpecs(ernie), 2) };
     saveBertDir(join(dir, "reward"), rm);
     disposeParams(rm.params);
     const reward = await modelReward(join(dir, "reward"), { engine: "onnx", batchSize: 8 });
     const { batchSize, miniBatchSize, steps } = shape;
-    const ppo = PpoConfigSchema.parse({ batchSize, miniBatchSize, ppoEpochs: 4, learningRate: 1.41e-5, generation: { maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 0 } });
+    const ppo = PpoConfigSchema.parse({ batchSize, miniBatchSize, ppoEpochs: 4, learningRate: 1.41e-5, generation: { maxNewTokens: sizes.newTokens, temperature: 1, topK: 0, topP: 1, seed: 0 } });
+    // The baseline: onnxruntime's MatMul 1024³ with the engine's session options, just before and just after the run.
+    const matmul = await MatMulBaseline.open(1024);
+    const before = await matmul.measure(3);
     const history = await trainPpo({ policyDir: join(dir, "policy"), epochs: steps, prompts: SEED_PROMPTS, out: join(dir, "out"), logsDir: join(dir, "logs"), runName: "bench-full", engine: "onnx", samplesShown: 0, quiet: true, ppo }, reward, () => {});
+    const after = await matmul.measure(3);
+    await matmul.close();
     await reward.close?.();
+    const baseline = (before + after) / 2;
     const minibatches = batchSize / miniBatchSize;
-    console.log(`full-size PPO ${batchSize === 128 ? "epoch as the seed runs it" : "step"} on onnxruntime (GPT-2 12 × 768 policy and reference, ERNIE-base-sized reward model; batch ${batchSize}, 16 new tokens, 4 PPO epochs × ${minibatches} minibatch${minibatches > 1 ? "es" : ""} of ${miniBatchSize}):`);
+    const T = 1 + Math.max(...SEED_PROMPTS.map((p) => tokenizer.encodeText(p).length)) + sizes.newTokens;
+    const flops = ppoEpochFlops(gpt, ernie, batchSize, T, 4);
+    console.log(
+      `${size === "full" ? "full-size " : ""}PPO ${batchSize === 128 ? "epoch as the seed runs it" : "step"} on onnxruntime (${sizes.title}; batch ${batchSize}, ${sizes.newTokens} new tokens, 4 PPO epochs × ${minibatches} minibatch${minibatches > 1 ? "es" : ""} of ${miniBatchSize}; ` +
+        `${fmt(flops.total / 1e12, 2)} TFLOP a step at ${T} tokens a row: generation ${fmt(flops.generation / 1e12, 2)}, scoring ${fmt(flops.scoring / 1e12, 2)}, optimisation ${fmt(flops.optimisation / 1e12, 2)} (rollout statistics ${fmt(flops.rolloutStats / 1e12, 2)})). ` +
+        `Baseline: MatMul 1024³ ${fmt(before, 1)} GFLOP/s before, ${fmt(after, 1)} after; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}:`,
+    );
+    const rate = (flop: number, seconds: number) => `${fmt(flop / seconds / 1e9, 1)} GFLOP/s = ${fmt((100 * flop) / seconds / 1e9 / baseline, 0)}% of MatMul`;
     for (const m of history) {
       const s = m.seconds;
-      console.log(`  step ${m.epoch}${m.epoch === 1 ? " (sessions created)" : ""}: ${fmt(s.generation + s.scoring + s.optimisation, 2)} s = generation ${fmt(s.generation, 2)} s (${fmt(m.meanResponseLength, 1)} tokens a response, policy re-exported to ONNX), scoring ${fmt(s.scoring, 2)} s, optimisation ${fmt(s.optimisation, 2)} s (rollout statistics of policy and reference, ${4 * minibatches} × forward+backward+AdamW over 102M parameters)`);
+      const total = s.generation + s.scoring + s.optimisation;
+      console.log(
+        `  step ${m.epoch}${m.epoch === 1 ? " (sessions created)" : ""}: ${fmt(total, 2)} s, ${rate(flops.total, total)}; generation ${fmt(s.generation, 2)} s (${fmt(m.meanResponseLength, 1)} tokens a response, from the engine's weights; ${rate(flops.generation, s.generation)}), ` +
+          `scoring ${fmt(s.scoring, 2)} s (${rate(flops.scoring, s.scoring)}), optimisation ${fmt(s.optimisation, 2)} s (rollout statistics of policy and reference, ${4 * minibatches} × forward+backward+AdamW over ${fmt(flops.parameters / 1e6, 1)}M matmul parameters; ${rate(flops.optimisation, s.optimisation)})`,
+      );
+    }
+    const later = history.slice(1);
+    if (later.length > 0) {
+      const seconds = later.reduce((a, m) => a + m.seconds.generation + m.seconds.scoring + m.seconds.optimisation, 0) / later.length;
+      console.log(`  mean of steps 2–${history.length}: ${fmt(seconds, 2)} s, ${rate(flops.total, seconds)} over the whole step; the same work at MatMul's rate: ${fmt(flops.total / baseline / 1e9, 1)} s`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** BENCH_PPO_STEPS (3) steps of batch 8, then BENCH_PPO_EPOCHS (2) of the seed's batch 128; 0 skips either. */
+/** BENCH_PPO_STEPS (3) steps of batch 8, BENCH_PPO_EPOCHS (2) of the seed's batch 128, BENCH_PPO_SMALL_STEPS (4) of the loop's small models; 0 skips any. */
 async function benchPpoShapes(): Promise<void> {
   const steps = Number(process.env.BENCH_PPO_STEPS ?? 3);
   const epochs = Number(process.env.BENCH_PPO_EPOCHS ?? 2);
   if (steps > 0) await benchPpoFullSize({ batchSize: 8, miniBatchSize: 8, steps });
   if (epochs > 0) await benchPpoFullSize({ batchSize: 128, miniBatchSize: 16, steps: epochs });
+  // The loop's PPO step as the daemon runs it (ppo.config: batch 32, minibatches of 8, 24 new tokens).
+  const small = Number(process.env.BENCH_PPO_SMALL_STEPS ?? 4);
+  if (small > 0) await benchPpoFullSize({ batchSize: 32, miniBatchSize: 8, steps: small }, "small");
 }
 
 /**

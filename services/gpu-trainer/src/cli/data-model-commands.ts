@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { generateRankLists, generateReviews, toRankTsv } from "../data/review-corpus.ts";
@@ -15,6 +15,7 @@ import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
 import { samplingBannedTokens } from "../generation/banned-tokens.ts";
+import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 
 /** `data generate`: the project's own review corpus and rank lists (train and dev never share a text). */
 export function dataGenerate(argv: string[]): void {
@@ -57,7 +58,7 @@ export function onnxExport(argv: string[]): void {
   }
 }
 
-/** `generate`: continuations of prompts from a GPT-2 folder, on ONNX when the folder has model.onnx. */
+/** `generate`: continuations of prompts from a GPT-2 folder, on onnxruntime (default) or tfjs (`--engine tfjs`). */
 export async function generateCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs("generate", argv, {
     model: { type: "string" },
@@ -81,7 +82,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   });
   const model = loadGpt2Dir(values.model);
   const tok = model.tokenizer;
-  const engine = values.engine ?? (existsSync(join(values.model, "model.onnx")) ? "onnx" : "tfjs");
+  const engine = values.engine ?? "onnx";
   if (engine !== "onnx" && engine !== "tfjs") throw new UserError(`generate: --engine must be onnx or tfjs, got "${engine}"`);
   const samples = intFlag("samples", values.samples, 1)!;
   const prompts = positionals.flatMap((p) => Array.from({ length: samples }, () => p));
@@ -89,6 +90,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: samplingBannedTokens(tok) };
   let out: number[][];
   if (engine === "onnx") {
+    const why = ensureCurrentOnnx(values.model, (d) => exportGpt2Onnx(d, model));
+    if (why) console.error(`generate: exported ${join(values.model, "model.onnx")} (${why})`);
     const decoder = await OnnxGpt2Decoder.open(values.model, model.config);
     out = await generate(decoder, ids, options);
     await decoder.close();

@@ -36,12 +36,12 @@ describe("ranklab-trainer CLI", () => {
 
   it("scores texts with tfjs and with ONNX (exported on the way when missing): the same numbers, positive above negative", () => {
     const texts = ["说实话，真的很满意，质量很好，物流很快。强烈推荐！", "说实话，真的很失望，质量很差，物流太慢了。差评！"];
-    const tfjs = cli(["reward", "score", "--model", join(out, "best"), ...texts]);
+    const tfjs = cli(["reward", "score", "--model", join(out, "best"), "--engine", "tfjs", ...texts]);
     expect(tfjs.code, tfjs.stderr).toBe(0);
     rmSync(join(out, "best", "model.onnx"), { force: true });
-    const onnx = cli(["reward", "score", "--model", join(out, "best"), "--onnx"], texts.join("\n"));
+    const onnx = cli(["reward", "score", "--model", join(out, "best")], texts.join("\n"));
     expect(onnx.code, onnx.stderr).toBe(0);
-    expect(onnx.stderr).toMatch(/reward score: exported .*model\.onnx \(the folder had no model\.onnx\)/);
+    expect(onnx.stderr).toMatch(/reward score: exported .*model\.onnx \(no model\.onnx\)/);
     expect(existsSync(join(out, "best", "model.onnx"))).toBe(true);
     const parse = (s: string) => s.trim().split("\n").map((l) => Number(l.split("\t")[0]));
     const [a, b] = [parse(tfjs.stdout), parse(onnx.stdout)];

@@ -2,6 +2,7 @@
 import { ZodError } from "zod";
 import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
 import { UserError } from "../errors.ts";
+import { DEVICES, useOrtDevice } from "../onnx/device.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
 import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardPretrain, rewardScore, rewardTrain } from "./reward-commands.ts";
@@ -13,18 +14,19 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
                [--eval-every N] [--log-every N] [--quiet]
       Train a reward model on rank lists (TSV: one list a line, best first, tab-separated) or
       pairwise JSONL (chosen/rejected). Best checkpoint by dev pairwise accuracy in DIR/best,
-      resumable state in DIR/last, curve in logs/<run-name>.png. --engine onnx trains on
-      onnxruntime, which has no dropout (dropout 0 unless set; more than 0 is refused); without
-      it, onnx when dropout is 0, else tfjs (the default dropout is 0.1).
+      resumable state in DIR/last, curve in logs/<run-name>.png. Trains on onnxruntime
+      (--engine onnx, the default) or on tfjs, the reference (--engine tfjs); dropout (default
+      0.1) on either.
   reward pretrain --corpus FILE.csv... --out DIR [--exclude FILE...] [--vocab-from FILE...]
                   [--max-texts N] [--epochs N] [--lr X] [--max-length N] [--config FILE|JSON] [--quiet]
       Pretrain a reward encoder on a labelled corpus's sentiment (label,review CSV) on onnxruntime:
       its one output learns the log-odds of positive. Writes a reward-model folder for
       reward train --base-model DIR. --exclude leaves out every text of those rank-list files
       (e.g. the dev set you will measure on); --vocab-from adds their characters to the vocabulary.
-  reward score --model DIR [--onnx] [--file FILE | TEXT...]
+  reward score --model DIR [--engine onnx|tfjs] [--file FILE | TEXT...]
       Print one score per text (tab, the text). Texts from arguments, a file, or stdin.
-      --onnx scores on onnxruntime, exporting DIR/model.onnx first when it is missing.
+      On onnxruntime by default (DIR/model.onnx exported first when it is missing or was
+      made from other weights; --onnx is the same), or on tfjs.
   data generate --out DIR [--train-lists N] [--dev-lists N] [--reviews N] [--seed S]
       Write the project's generated Chinese reviews: rank_train.tsv, rank_dev.tsv, reviews.jsonl.
   onnx export DIR...
@@ -55,18 +57,19 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
       Print the tfjs backend that would be used.
 
 --config takes the path of a JSON file or the JSON itself (--config '{"epochs": 2}'); flags override it.
-Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present).
+Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present);
+--device ${DEVICES.join("|")} where onnxruntime runs (default cpu; cuda needs onnxruntime-node's CUDA provider).
 Exit status: 0 done, 2 bad input (the message says what and where), 1 anything else.`;
 
-/** Removes `--backend NAME` from argv, wherever it is. */
-function takeBackend(argv: string[]): { backend?: BackendName; rest: string[] } {
-  const i = argv.findIndex((a) => a === "--backend" || a.startsWith("--backend="));
+/** Removes a global `--NAME VALUE` (or `--NAME=VALUE`) from argv, wherever it is; the value must be one of `allowed`. */
+function takeGlobal<T extends string>(argv: string[], name: string, allowed: readonly T[]): { value?: T; rest: string[] } {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (i < 0) return { rest: argv };
   const value = argv[i]!.includes("=") ? argv[i]!.split("=")[1]! : argv[i + 1];
-  if (!value || !(BACKENDS as readonly string[]).includes(value)) throw new UserError(`--backend must be one of ${BACKENDS.join(", ")}${value ? `, got "${value}"` : ""}`);
+  if (!value || !(allowed as readonly string[]).includes(value)) throw new UserError(`--${name} must be one of ${allowed.join(", ")}${value ? `, got "${value}"` : ""}`);
   const rest = [...argv];
   rest.splice(i, argv[i]!.includes("=") ? 1 : 2);
-  return { backend: value as BackendName, rest };
+  return { value: value as T, rest };
 }
 
 async function useBackend(backend: BackendName | undefined) {
@@ -77,7 +80,11 @@ async function useBackend(backend: BackendName | undefined) {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { backend, rest } = takeBackend(argv);
+    const { value: backend, rest: withoutBackend } = takeGlobal(argv, "backend", BACKENDS);
+    const { value: device, rest } = takeGlobal(withoutBackend, "device", DEVICES);
+    // Every onnxruntime session of this command runs there; cuda without its provider fails here, with the fix.
+    useOrtDevice(device ?? "cpu");
+    if (device === "cuda") console.error("onnxruntime device: cuda");
     const [command, sub, ...args] = rest;
     const key = [command, sub].join(" ");
     if (key === "reward train") {

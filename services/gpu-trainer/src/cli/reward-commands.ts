@@ -11,6 +11,7 @@ import { trainRewardModel } from "../reward-model/train.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { disposeParams } from "../models/params.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
+import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 
 /** `reward train`: flags override a JSON config file, which overrides the defaults. */
 export async function rewardTrain(argv: string[]): Promise<void> {
@@ -56,9 +57,7 @@ export async function rewardTrain(argv: string[]): Promise<void> {
     }).filter(([, v]) => v !== undefined),
   );
   if (values.engine !== undefined && values.engine !== "onnx" && values.engine !== "tfjs") throw new UserError(`reward train: --engine must be onnx or tfjs, got "${values.engine}"`);
-  // The onnxruntime engine has no dropout: asking for it without a dropout anywhere means dropout 0.
-  const noDropout = values.engine === "onnx" && flags.dropout === undefined && fromFile.dropout === undefined ? { dropout: 0 } : {};
-  const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...noDropout, ...flags });
+  const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...flags });
   await trainRewardModel(config);
 }
 
@@ -109,8 +108,13 @@ export async function rewardScore(argv: string[]): Promise<void> {
     "batch-size": { type: "string" },
     prompt: { type: "string" },
     onnx: { type: "boolean" },
+    engine: { type: "string" },
     backend: { type: "string" },
   });
+  // One rule: --engine, onnx by default (--onnx, the older flag, says the same).
+  const engine = values.engine ?? "onnx";
+  if (engine !== "onnx" && engine !== "tfjs") throw new UserError(`reward score: --engine must be onnx or tfjs, got "${engine}"`);
+  if (values.onnx && engine !== "onnx") throw new UserError("reward score: --onnx and --engine tfjs contradict each other");
   if (!values.model) throw new UserError("reward score: --model DIR is required (a folder with config.json, model.safetensors, vocab.txt)");
   let texts = positionals;
   if (values.file) {
@@ -125,9 +129,11 @@ export async function rewardScore(argv: string[]): Promise<void> {
   // Each text is a completion of --prompt when given (a reward model trained on prompts wants it), else a whole text.
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
   let scores: number[];
-  if (values.onnx) {
-    // A checkpoint folder without model.onnx (e.g. reward train's best/) is exported once, next to its weights.
-    if (!existsSync(join(values.model, "model.onnx"))) console.error(`reward score: exported ${exportBertOnnx(values.model, model)} (the folder had no model.onnx)`);
+  if (engine === "onnx") {
+    // A checkpoint folder without a current model.onnx (e.g. reward train's best/, rewritten in place) is exported
+    // next to its weights first.
+    const why = ensureCurrentOnnx(values.model, (d) => exportBertOnnx(d, model));
+    if (why) console.error(`reward score: exported ${join(values.model, "model.onnx")} (${why})`);
     const scorer = await OnnxBertScorer.open(values.model, model);
     scores = await scorer.score(items, options);
     await scorer.close();

@@ -20,17 +20,16 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("reward train --engine", () => {
-  it("refuses an unknown engine, and onnx with dropout", async () => {
+  it("refuses an unknown engine", async () => {
     await expect(rewardTrain([...base(), "--out", join(dir, "x"), "--engine", "torch"])).rejects.toThrow(UserError);
     await expect(rewardTrain([...base(), "--out", join(dir, "x"), "--engine", "torch"])).rejects.toThrow(/--engine must be onnx or tfjs, got "torch"/);
-    await expect(rewardTrain([...base(), "--out", join(dir, "x"), "--engine", "onnx", "--dropout", "0.1"])).rejects.toThrow(/without dropout/);
   });
 
-  it("trains on onnxruntime with dropout 0 when --engine onnx is given alone, and records both in run.json", async () => {
+  it("trains on onnxruntime by default, with the recipe's dropout, and records both in run.json", async () => {
     const out = join(dir, "onnx");
-    await rewardTrain([...base(), "--out", out, "--engine", "onnx"]);
+    await rewardTrain([...base(), "--out", out]);
     const run = JSON.parse(readFileSync(join(out, "last", "run.json"), "utf8")) as { engine: string; dropout: number };
     expect(run.engine).toBe("onnx");
-    expect(run.dropout).toBe(0);
+    expect(run.dropout).toBe(0.1);
   }, 60_000);
 });

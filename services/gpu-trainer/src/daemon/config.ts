@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEVICES } from "../onnx/device.ts";
 import { PpoConfigSchema } from "../ppo/config.ts";
 
 /**
@@ -15,6 +16,9 @@ export const DaemonConfigSchema = z
     leaseLimit: z.number().int().min(1).max(2000).default(512),
     leaseSeconds: z.number().int().min(1).default(3600),
     pollSeconds: z.number().positive().default(10),
+    // Where onnxruntime runs every graph (onnx/device.ts): cuda needs onnxruntime-node's CUDA provider, which the
+    // container installs; the CPU everywhere else.
+    device: z.enum(DEVICES).default("cpu"),
 
     // The reward model, trained each run on every label so far.
     reward: z

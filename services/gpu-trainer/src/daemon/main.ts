@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { selectBackend } from "../backend/select-backend.ts";
+import { DEVICES, useOrtDevice } from "../onnx/device.ts";
 import { trainerApi } from "../ranklab-api.ts";
 import { DaemonConfigSchema } from "./config.ts";
 import { currentPolicy } from "./policy-phase.ts";
@@ -25,6 +26,8 @@ const EnvSchema = z.object({
   // Any other DaemonConfig field, as JSON (e.g. {"ppo":{"klBudget":6}}); the variables above win.
   TRAINER_CONFIG: z.string().optional(),
   TRAINER_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
+  // Where onnxruntime runs the daemon's graphs (config `device`): cpu, or cuda with onnxruntime-node's CUDA provider.
+  TRAINER_DEVICE: z.enum(DEVICES).optional(),
 });
 const parsed = EnvSchema.safeParse(process.env);
 if (!parsed.success) {
@@ -52,14 +55,21 @@ const configParsed = DaemonConfigSchema.safeParse({
   reward: { ...extraReward, ...(env.TRAINER_REWARD_EPOCHS ? { epochs: env.TRAINER_REWARD_EPOCHS } : {}) },
   ppo: { ...extraPpo, ...(env.TRAINER_PPO_STEPS !== undefined ? { steps: env.TRAINER_PPO_STEPS } : {}) },
   ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),
+  ...(env.TRAINER_DEVICE ? { device: env.TRAINER_DEVICE } : {}),
 });
 if (!configParsed.success) {
   console.error(`trainer configuration: ${configParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   process.exit(2);
 }
 const config = configParsed.data;
+try {
+  useOrtDevice(config.device);
+} catch (err) {
+  console.error(`trainer configuration: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+}
 const backend = await selectBackend(env.TRAINER_BACKEND);
-console.log(`trainer: tfjs backend ${backend.name}; polling ${env.RANKLAB_API_URL} every ${env.TRAINER_POLL_SECONDS} s`);
+console.log(`trainer: onnxruntime on ${config.device}, tfjs backend ${backend.name}; polling ${env.RANKLAB_API_URL} every ${env.TRAINER_POLL_SECONDS} s`);
 const api = trainerApi(config.apiUrl, config.trainerToken);
 
 await requeueOwnRuns(config).catch((err) => console.error(`trainer: ${err instanceof Error ? err.message : String(err)}`));

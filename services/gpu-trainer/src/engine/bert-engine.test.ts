@@ -8,7 +8,8 @@ import { rankLoss } from "../reward-model/rank-loss.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { AdamW } from "./adamw.ts";
-import { OnnxBertEngine, rankLossGrad } from "./bert-engine.ts";
+import { seededRandom } from "../util/random.ts";
+import { dropoutMasks, OnnxBertEngine, rankLossGrad } from "./bert-engine.ts";
 
 const TEXTS = ["这部电影很好看", "太差了", "还行吧，一般般", "喜欢！", "失望，不会再买了", "不错不错"];
 const PAIRS = ["好", "差评", "一般", "很好", "垃圾", "不错"];
@@ -34,7 +35,7 @@ function relativeError(got: Float32Array, want: Float32Array): number {
 }
 
 /** tfjs's loss and gradients: the rank loss on the rewards (num_labels 1), or Σ c·outputs with fixed c. */
-function tfjsGrads(model: BertModel, enc: ReturnType<WordPieceTokenizer["encodeBatch"]>, weights?: Float32Array) {
+function tfjsGrads(model: BertModel, enc: ReturnType<WordPieceTokenizer["encodeBatch"]>, weights?: Float32Array, masks?: Map<string, Float32Array>) {
   const variables = [...model.params.values()];
   const names = new Map(variables.map((v) => [v.name, [...model.params].find(([, p]) => p === v)![0]]));
   const { value, grads } = tf.variableGrads(() => {
@@ -42,7 +43,7 @@ function tfjsGrads(model: BertModel, enc: ReturnType<WordPieceTokenizer["encodeB
       inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
       attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
       tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
-    });
+    }, masks ? (site, shape) => tf.tensor(masks.get(site)!, shape) : 0);
     return (weights ? tf.sum(tf.mul(out, tf.tensor(weights, out.shape))) : rankLoss(tf.reshape(out, [enc.batch]) as tf.Tensor1D, BETTER, WORSE)) as tf.Scalar;
   }, variables);
   const out = new Map<string, Float32Array>();
@@ -59,19 +60,23 @@ function tfjsGrads(model: BertModel, enc: ReturnType<WordPieceTokenizer["encodeB
 const GRAD_TOLERANCE = 5e-5;
 
 describe("BERT gradients on onnxruntime", () => {
-  for (const [label, extra] of [
-    ["bert, [CLS] and pooler, gelu, text pairs, rank loss", {}],
-    ["ernie with task ids, mean pooling, no pooler, bigrams, gelu_new, rank loss", { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", add_pooling_layer: false, bigram_buckets: 7, hidden_act: "gelu_new" }],
-    ["relu, two labels, a linear loss", { hidden_act: "relu", num_labels: 2 }],
+  for (const [label, extra, dropout] of [
+    ["bert, [CLS] and pooler, gelu, text pairs, rank loss", {}, 0],
+    ["ernie with task ids, mean pooling, no pooler, bigrams, gelu_new, rank loss", { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", add_pooling_layer: false, bigram_buckets: 7, hidden_act: "gelu_new" }, 0],
+    ["relu, two labels, a linear loss", { hidden_act: "relu", num_labels: 2 }, 0],
+    ["bert with dropout 0.3 (the same masks in both), text pairs, rank loss", {}, 0.3],
+    ["ernie, mean pooling, no pooler, with dropout 0.3, two labels, a linear loss", { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", add_pooling_layer: false, num_labels: 2 }, 0.3],
   ] as const) {
     it(`equal tfjs's for every parameter (${label})`, async () => {
       const config: BertConfig = tinyConfig(extra);
       const model: BertModel = { config, tokenizer, params: initParams(bertParamSpecs(config), 11, 0.2) };
       const enc = tokenizer.encodeBatch(TEXTS, 16, label.includes("pairs") ? PAIRS : undefined);
       const linear = config.num_labels > 1 ? Float32Array.from({ length: enc.batch * config.num_labels }, (_, i) => Math.sin(i + 1)) : undefined;
-      const want = tfjsGrads(model, enc, linear);
-      const engine = await OnnxBertEngine.fromModel(model, { threads: 1 });
-      const fwd = await engine.forward(enc);
+      const masks = dropout > 0 ? dropoutMasks(config, enc.batch, enc.length, dropout, seededRandom(3)) : undefined;
+      if (masks) expect([...masks.values()].some((m) => m.includes(0))).toBe(true);
+      const want = tfjsGrads(model, enc, linear, masks);
+      const engine = await OnnxBertEngine.fromModel(model, { threads: 1, dropout: masks !== undefined });
+      const fwd = await engine.forward(enc, masks);
       let loss: number;
       let dOutputs: Float32Array;
       if (linear) {

@@ -5,8 +5,9 @@ import { BIGRAM_HASH_PRIME, type BertConfig } from "../models/bert.ts";
 import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
 import type { Encoded } from "../tokenizer/wordpiece.ts";
-import { bertTrainingGraphs, type BertTrainingGraphs } from "./bert-graphs.ts";
+import { bertTrainingGraphs, dropoutSites, type BertTrainingGraphs } from "./bert-graphs.ts";
 import type { EngineOptions } from "./gpt2-engine.ts";
+import { createOrtSession } from "../onnx/device.ts";
 
 export interface BertForwardResult {
   /** [batch, num_labels]: the head's outputs (rewards when num_labels = 1). */
@@ -30,10 +31,28 @@ export function bigramIdsArray(ids: Int32Array, batch: number, buckets: number):
 }
 
 /**
- * The BERT/ERNIE encoder and head on onnxruntime-node for training (no dropout): the
- * head's outputs from a forward run, every parameter's gradient from a backward run
- * given dL/d outputs. Weights are Float32Arrays an optimiser updates in place, as in
- * OnnxGpt2Engine.
+ * Inverted-dropout masks for every site of bertForward (dropoutSites): each unit kept
+ * with probability 1 − rate and then scaled by 1/(1 − rate), as tf.dropout does. Drawn
+ * from `random`, so a seeded run draws the same masks again.
+ */
+export function dropoutMasks(config: BertConfig, batch: number, length: number, rate: number, random: () => number): Map<string, Float32Array> {
+  const H = config.hidden_size;
+  const keep = 1 / (1 - rate);
+  const masks = new Map<string, Float32Array>();
+  for (const { site, rows } of dropoutSites(config)) {
+    const mask = new Float32Array((rows === "tokens" ? batch * length : batch) * H);
+    for (let i = 0; i < mask.length; i++) mask[i] = random() < rate ? 0 : keep;
+    masks.set(site, mask);
+  }
+  return masks;
+}
+
+/**
+ * The BERT/ERNIE encoder and head on onnxruntime-node for training: the head's outputs
+ * from a forward run, every parameter's gradient from a backward run given dL/d outputs.
+ * Weights are Float32Arrays an optimiser updates in place, as in OnnxGpt2Engine. An
+ * engine made with `dropout: true` takes a mask per site with each forward pass
+ * (dropoutMasks), and its backward pass uses the same ones.
  */
 export class OnnxBertEngine {
   readonly weights: Map<string, Float32Array>;
@@ -45,22 +64,24 @@ export class OnnxBertEngine {
     private readonly forwardSession: ort.InferenceSession,
     private readonly backwardSession: ort.InferenceSession,
     weights: Map<string, Float32Array>,
+    /** Whether the graphs take dropout masks (forward's `masks`). */
+    readonly dropout: boolean,
   ) {
     this.weights = weights;
     this.tensors = new Map(graphs.params.map((s) => [s.name, new ort.Tensor("float32", weights.get(s.name)!, s.shape)]));
   }
 
-  static async create(config: BertConfig, weights: Map<string, Float32Array>, options: EngineOptions = {}): Promise<OnnxBertEngine> {
-    const graphs = bertTrainingGraphs(config);
+  static async create(config: BertConfig, weights: Map<string, Float32Array>, options: EngineOptions & { dropout?: boolean } = {}): Promise<OnnxBertEngine> {
+    const graphs = bertTrainingGraphs(config, { dropout: options.dropout ?? false });
     for (const s of graphs.params) {
       const size = s.shape.reduce((a, b) => a * b, 1);
       if (weights.get(s.name)?.length !== size) throw new Error(`weight ${s.name}: expected ${size} values, got ${weights.get(s.name)?.length ?? "none"}`);
     }
     const sessionOptions = ortSessionOptions(options);
-    return new OnnxBertEngine(config, graphs, await ort.InferenceSession.create(graphs.forward, sessionOptions), await ort.InferenceSession.create(graphs.backward, sessionOptions), weights);
+    return new OnnxBertEngine(config, graphs, await createOrtSession(graphs.forward, sessionOptions), await createOrtSession(graphs.backward, sessionOptions), weights, options.dropout ?? false);
   }
 
-  static fromModel(model: BertModel, options: EngineOptions = {}): Promise<OnnxBertEngine> {
+  static fromModel(model: BertModel, options: EngineOptions & { dropout?: boolean } = {}): Promise<OnnxBertEngine> {
     const weights = new Map<string, Float32Array>();
     for (const [name, v] of model.params) weights.set(name, Float32Array.from(v.dataSync() as Float32Array));
     return OnnxBertEngine.create(model.config, weights, options);
@@ -73,8 +94,10 @@ export class OnnxBertEngine {
     }
   }
 
-  async forward(enc: Encoded): Promise<BertForwardResult> {
+  /** The forward pass; an engine with dropout needs `masks` for the batch (dropoutMasks), one without takes none. */
+  async forward(enc: Encoded, masks?: ReadonlyMap<string, Float32Array>): Promise<BertForwardResult> {
     const { batch: B, length: T } = enc;
+    if (this.dropout !== (masks !== undefined)) throw new Error(this.dropout ? "forward: this engine trains with dropout and needs its masks" : "forward: this engine was made without dropout; it takes no masks");
     const dims = [B, T];
     if (T > this.config.max_position_embeddings) throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
     if (enc.inputIds.some((t) => t < 0 || t >= this.config.vocab_size)) throw new Error(`forward: a token id is outside the vocabulary (0..${this.config.vocab_size - 1})`);
@@ -95,6 +118,12 @@ export class OnnxBertEngine {
       pool_weights: new ort.Tensor("float32", pool, dims),
     };
     if (this.config.bigram_buckets > 0) ids.bigram_ids = int64(bigramIdsArray(enc.inputIds, B, this.config.bigram_buckets), dims);
+    for (const { site, rows } of masks ? dropoutSites(this.config) : []) {
+      const mask = masks!.get(site);
+      const shape = [rows === "tokens" ? B * T : B, this.config.hidden_size];
+      if (mask?.length !== shape[0]! * shape[1]!) throw new Error(`forward: dropout mask ${site} must hold ${shape.join(" × ")} values, got ${mask?.length ?? "none"}`);
+      ids[`dropout.${site}`] = new ort.Tensor("float32", mask, shape);
+    }
     const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", bias, [B, 1, 1, T]) };
     for (const [name, t] of this.tensors) feeds[name] = t;
     const out = await this.forwardSession.run(feeds);

@@ -6,8 +6,8 @@ import { activationSaver } from "./saved-activations.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
 
 /**
- * The BERT/ERNIE encoder and its head (bertForward without dropout) as a training
- * forward graph and a hand-written backward graph, the same design as gpt2-graphs.ts:
+ * The BERT/ERNIE encoder and its head (bertForward) as a training forward graph and a
+ * hand-written backward graph, the same design as gpt2-graphs.ts:
  * weights are graph inputs, activations are 2-D [B·T, H] so dense layers are Gemms
  * (PyTorch's [out, in] weights: transB in the forward pass; dW = dyᵀ·x and dx = dy·W in
  * the backward), LayerNorm saves x̂ and 1/σ.
@@ -18,7 +18,25 @@ import { activationBackward, attentionBackward, layerNormBackward, sumRows } fro
  *   for "mean") → outputs [B, num_labels] and `saved.*`;
  * - backward: the same inputs but the bias, the saved activations, the weights and
  *   d_outputs [B, num_labels] → `grad.<name>` for every parameter.
+ *
+ * With `dropout`, both graphs also take inverted-dropout masks (0 where a unit is
+ * dropped, 1/(1 − rate) elsewhere; bertForward's sites, DROPOUT_SITES): the forward pass
+ * multiplies by them, the backward pass multiplies each gradient by the same mask. The
+ * masks are inputs, drawn by the caller from a seeded generator, so a step is
+ * reproducible and the tfjs reference can be given the very same masks.
  */
+/** bertForward's dropout sites with their mask shapes ([tokens, H], or [batch, H] for the head). */
+export function dropoutSites(config: BertConfig): { site: string; rows: "tokens" | "batch" }[] {
+  return [
+    { site: "emb", rows: "tokens" },
+    ...Array.from({ length: config.num_hidden_layers }, (_, l) => [
+      { site: `${l}.attn`, rows: "tokens" as const },
+      { site: `${l}.out`, rows: "tokens" as const },
+    ]).flat(),
+    { site: "head", rows: "batch" },
+  ];
+}
+
 export interface BertTrainingGraphs {
   forward: Uint8Array;
   backward: Uint8Array;
@@ -29,7 +47,7 @@ export interface BertTrainingGraphs {
 
 const F = DataType.FLOAT;
 
-export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
+export function bertTrainingGraphs(config: BertConfig, options: { dropout?: boolean } = {}): BertTrainingGraphs {
   const p = config.model_type === "ernie" ? "ernie" : "bert";
   const H = config.hidden_size;
   const heads = config.num_attention_heads;
@@ -47,6 +65,7 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
     { name: "token_type_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
     ...(config.bigram_buckets > 0 ? [{ name: "bigram_ids", dataType: DataType.INT64, dims: ["batch", "seq"] }] : []),
     { name: "pool_weights", dataType: F, dims: ["batch", "seq"] },
+    ...(options.dropout ? dropoutSites(config).map(({ site, rows }): ValueInfo => ({ name: `dropout.${site}`, dataType: F, dims: [rows === "tokens" ? N : "batch", H] })) : []),
   ];
 
   // ---------------------------------------------------------------- forward
@@ -63,7 +82,9 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
   let e = f.o("Add", [f.o("Add", [words, f.o("Gather", [`${emb}.position_embeddings.weight`, positions])]), f.o("Reshape", [f.o("Gather", [`${emb}.token_type_embeddings.weight`, flat("token_type_ids")]), bth])]);
   if (config.use_task_id) e = f.o("Add", [e, f.o("Gather", [`${emb}.task_type_embeddings.weight`, f.ints([0], [])], { axis: 0 })]);
   if (config.bigram_buckets > 0) e = f.o("Add", [e, f.o("Reshape", [f.o("Gather", [`${emb}.bigram_embeddings.weight`, flat("bigram_ids")]), bth])]);
-  let x = layerNorm(`${emb}.LayerNorm`, f.o("Reshape", [e, f.ints([-1, H])]), "emb");
+  // Inverted dropout at a site: × its mask input; none without dropout.
+  const drop = (site: string, t: string) => (options.dropout ? f.o("Mul", [t, `dropout.${site}`]) : t);
+  let x = drop("emb", layerNorm(`${emb}.LayerNorm`, f.o("Reshape", [e, f.ints([-1, H])]), "emb"));
 
   // 2. Post-LayerNorm blocks.
   const headDims = ["batch", heads, "seq", hd];
@@ -78,12 +99,12 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
     save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
     const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, H])]);
     save(context, `saved.${l}.context`, [N, H]);
-    x = layerNorm(`${b}.attention.output.LayerNorm`, f.o("Add", [linear(`${b}.attention.output.dense`, context), x]), `${l}.attn`);
+    x = layerNorm(`${b}.attention.output.LayerNorm`, f.o("Add", [drop(`${l}.attn`, linear(`${b}.attention.output.dense`, context)), x]), `${l}.attn`);
     const pre = linear(`${b}.intermediate.dense`, x);
     save(pre, `saved.${l}.fc`, [N, I]);
     const act = onnxActivation(f, config.hidden_act, pre);
     save(act, `saved.${l}.act`, [N, I]);
-    x = layerNorm(`${b}.output.LayerNorm`, f.o("Add", [linear(`${b}.output.dense`, act), x]), `${l}.out`);
+    x = layerNorm(`${b}.output.LayerNorm`, f.o("Add", [drop(`${l}.out`, linear(`${b}.output.dense`, act)), x]), `${l}.out`);
   }
 
   // 3. Pooling (Σ_t w_t·x_t), the pooler, the head.
@@ -94,7 +115,7 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
     first = f.o("Tanh", [linear(`${p}.pooler.dense`, pooled)]);
     save(first, "saved.pooler", ["batch", H]);
   }
-  f.outputInPlace(linear("classifier", first), "outputs");
+  f.outputInPlace(linear("classifier", drop("head", first)), "outputs");
   const forward = f.encode(
     [...idInputs, { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] }, ...params.map((s): ValueInfo => ({ name: s.name, dataType: F, dims: s.shape }))],
     [{ name: "outputs", dataType: F, dims: ["batch", L] }, ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! }))],
@@ -128,8 +149,10 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
   const gbth = g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([H])], { axis: 0 });
   const gbthh = g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([heads, hd])], { axis: 0 });
   const fromHeads = (t: string) => g.o("Reshape", [g.o("Transpose", [t], { perm: [0, 2, 1, 3] }), g.ints([-1, H])]);
+  // The same masks: a dropped unit passes no gradient, a kept one its gradient × 1/(1 − rate).
+  const masked = (site: string, t: string) => (options.dropout ? g.o("Mul", [t, `dropout.${site}`]) : t);
 
-  let dFirst = linearBack("classifier", config.add_pooling_layer ? "saved.pooler" : "saved.pooled", "d_outputs"); // [B, H]
+  let dFirst = masked("head", linearBack("classifier", masked("head", config.add_pooling_layer ? "saved.pooler" : "saved.pooled"), "d_outputs")); // [B, H]
   if (config.add_pooling_layer) {
     const dPre = g.o("Mul", [dFirst, g.o("Sub", [g.scalar(1), g.o("Mul", ["saved.pooler", "saved.pooler"])])]); // tanh' = 1 − z²
     dFirst = linearBack(`${p}.pooler.dense`, "saved.pooled", dPre);
@@ -138,19 +161,19 @@ export function bertTrainingGraphs(config: BertConfig): BertTrainingGraphs {
   let dx = g.o("Reshape", [g.o("Mul", [g.o("Unsqueeze", ["pool_weights", g.ints([2])]), g.o("Unsqueeze", [dFirst, g.ints([1])])]), g.ints([-1, H])]); // [N, H]
   for (let l = config.num_hidden_layers - 1; l >= 0; l--) {
     const b = `${p}.encoder.layer.${l}`;
-    const input = l === 0 ? normed(`${emb}.LayerNorm`, "emb") : normed(`${p}.encoder.layer.${l - 1}.output.LayerNorm`, `${l - 1}.out`);
+    const input = l === 0 ? masked("emb", normed(`${emb}.LayerNorm`, "emb")) : normed(`${p}.encoder.layer.${l - 1}.output.LayerNorm`, `${l - 1}.out`);
     const attnOut = normed(`${b}.attention.output.LayerNorm`, `${l}.attn`);
     // x = LN(dense(act(dense(a))) + a), a = LN(dense(attention(x_in)) + x_in).
     const dY2 = layerNormBack(`${b}.output.LayerNorm`, `${l}.out`, dx);
-    const dPre = activationBackward(g, config.hidden_act, `saved.${l}.fc`, linearBack(`${b}.output.dense`, `saved.${l}.act`, dY2));
+    const dPre = activationBackward(g, config.hidden_act, `saved.${l}.fc`, linearBack(`${b}.output.dense`, `saved.${l}.act`, masked(`${l}.out`, dY2)));
     const dA = g.o("Add", [dY2, linearBack(`${b}.intermediate.dense`, attnOut, dPre)]);
     const dY1 = layerNormBack(`${b}.attention.output.LayerNorm`, `${l}.attn`, dA);
-    const dContext = g.o("Transpose", [g.o("Reshape", [linearBack(`${b}.attention.output.dense`, `saved.${l}.context`, dY1), gbthh])], { perm: [0, 2, 1, 3] });
+    const dContext = g.o("Transpose", [g.o("Reshape", [linearBack(`${b}.attention.output.dense`, `saved.${l}.context`, masked(`${l}.attn`, dY1)), gbthh])], { perm: [0, 2, 1, 3] });
     const { dQ, dK, dV } = attentionBackward(g, { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` }, dContext, scale);
     const dIn = [["query", dQ], ["key", dK], ["value", dV]].map(([n, d]) => linearBack(`${b}.attention.self.${n}`, input, fromHeads(d!)));
     dx = g.o("Sum", [dY1, ...dIn]);
   }
-  const dE = layerNormBack(`${emb}.LayerNorm`, "emb", dx); // [N, H]
+  const dE = layerNormBack(`${emb}.LayerNorm`, "emb", masked("emb", dx)); // [N, H]
   const scatterInto = (rows: number, index: string, updates: string) =>
     g.o("ScatterND", [g.o("ConstantOfShape", [g.ints([rows, H])]), g.o("Reshape", [index, g.ints([-1, 1])]), updates], { reduction: "add" });
   grad(scatterInto(config.vocab_size, "input_ids", dE), `${emb}.word_embeddings.weight`);

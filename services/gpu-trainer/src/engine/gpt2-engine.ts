@@ -5,6 +5,9 @@ import type { Gpt2Config } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
 import { gpt2StatsGraph, gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
+import { createOrtSession } from "../onnx/device.ts";
+import { gpt2DecoderGraph } from "../onnx/export-gpt2.ts";
+import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 
 /** A batch as the forward pass takes it: [batch, T] row-major. */
 export interface Gpt2Batch {
@@ -106,8 +109,8 @@ export class OnnxGpt2Engine {
     }
     const sessionOptions = ortSessionOptions(options);
     const trainable = options.trainable ?? true;
-    const forward = trainable ? await ort.InferenceSession.create(graphs.forward, sessionOptions) : undefined;
-    const backward = trainable ? await ort.InferenceSession.create(graphs.backward, sessionOptions) : undefined;
+    const forward = trainable ? await createOrtSession(graphs.forward, sessionOptions) : undefined;
+    const backward = trainable ? await createOrtSession(graphs.backward, sessionOptions) : undefined;
     return new OnnxGpt2Engine(config, valueHead, graphs, forward, backward, weights, sessionOptions, options.logitsBias);
   }
 
@@ -119,7 +122,7 @@ export class OnnxGpt2Engine {
    * so a batch needs memory for one layer's intermediates at a time.
    */
   async stats(batch: Gpt2Batch, targets: Int32Array): Promise<Gpt2Stats> {
-    this.statsSession ??= await ort.InferenceSession.create(gpt2StatsGraph(this.config, this.valueHead), this.sessionOptions);
+    this.statsSession ??= await createOrtSession(gpt2StatsGraph(this.config, this.valueHead), this.sessionOptions);
     const out = await this.statsSession.run(this.forwardFeeds(batch, targets));
     const values = out.values?.data as Float32Array | undefined;
     return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), entropy: out.entropy!.data as Float32Array };
@@ -200,6 +203,19 @@ export class OnnxGpt2Engine {
     return new Map(this.graphs.params.map((p) => [p.name, grads.get(p.name)!]));
   }
 
+  private decoderSession?: Promise<ort.InferenceSession>;
+
+  /**
+   * A decoder for generation over this engine's weights as they are at each call (the
+   * graph takes them as inputs: onnx/export-gpt2.ts gpt2DecoderGraph), so a policy
+   * generates right after a step with no export and no copy. Its session is built once
+   * and released with the engine; closing the decoder leaves it.
+   */
+  async decoder(): Promise<OnnxGpt2Decoder> {
+    this.decoderSession ??= createOrtSession(gpt2DecoderGraph(this.config, false, "inputs"), this.sessionOptions);
+    return OnnxGpt2Decoder.fromWeights(await this.decoderSession, this.config, this.tensors);
+  }
+
   /** The number of trained parameters. */
   get parameterCount(): number {
     let n = 0;
@@ -211,5 +227,6 @@ export class OnnxGpt2Engine {
     await this.forwardSession?.release();
     await this.backwardSession?.release();
     await this.statsSession?.release();
+    await (await this.decoderSession)?.release();
   }
 }

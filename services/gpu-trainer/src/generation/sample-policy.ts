@@ -1,11 +1,11 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Gpt2Model } from "../io/gpt2-dir.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import { tfjsDecoder } from "./decoder-tfjs.ts";
 import { generate } from "./generate.ts";
 import type { Sampling } from "./sampling.ts";
 import { samplingBannedTokens } from "./banned-tokens.ts";
+import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
+import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 
 export interface PolicySamples {
   prompts: string[];
@@ -17,15 +17,23 @@ export interface PolicySamples {
 }
 
 /**
- * Continuations of `prompts` by a policy loaded from `dir`: on onnxruntime when the
- * folder has model.onnx (faster), else on tfjs. The same seed gives the same samples.
+ * Continuations of `prompts` by a policy loaded from `dir`: on onnxruntime (its
+ * model.onnx exported first when missing or made from other weights), or on tfjs when
+ * asked. The same seed gives the same samples.
  */
-export async function samplePolicy(model: Gpt2Model, dir: string, prompts: readonly string[], sampling: Sampling): Promise<PolicySamples> {
+export async function samplePolicy(
+  model: Gpt2Model,
+  dir: string,
+  prompts: readonly string[],
+  sampling: Sampling,
+  engine: "onnx" | "tfjs" = "onnx",
+): Promise<PolicySamples> {
   const tok = model.tokenizer;
   const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
   const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: samplingBannedTokens(tok) };
   let generated: number[][];
-  if (existsSync(join(dir, "model.onnx"))) {
+  if (engine === "onnx") {
+    ensureCurrentOnnx(dir, (d) => exportGpt2Onnx(d, model));
     const decoder = await OnnxGpt2Decoder.open(dir, model.config, { threads: 1 });
     try {
       generated = await generate(decoder, queries, options);

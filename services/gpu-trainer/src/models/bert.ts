@@ -118,9 +118,19 @@ function activation(config: BertConfig, x: tf.Tensor): tf.Tensor {
   return activate(config.hidden_act, x);
 }
 
-/** Drops units at `rate` during training (inverted dropout), the identity otherwise. */
-function dropout(x: tf.Tensor, rate: number): tf.Tensor {
-  return rate > 0 ? tf.dropout(x, rate) : x;
+/**
+ * Dropout as the forward pass takes it: a rate (tf.dropout's own random masks; 0 is the
+ * identity), or the masks themselves, already scaled by 1/(1 − rate), one per site:
+ * "emb" after the embeddings' LayerNorm, "L.attn" and "L.out" on block L's attention and
+ * feed-forward outputs, "head" before the classifier. The engine's graphs take the same
+ * masks as inputs (engine/bert-graphs.ts), so the two can be compared with dropout on.
+ */
+export type Dropout = number | ((site: string, shape: number[]) => tf.Tensor);
+
+/** Drops units (inverted dropout) at `site`, or the identity with rate 0. */
+function dropout(x: tf.Tensor, d: Dropout, site: string): tf.Tensor {
+  if (typeof d === "function") return tf.mul(x, d(site, x.shape));
+  return d > 0 ? tf.dropout(x, d) : x;
 }
 
 /**
@@ -128,7 +138,7 @@ function dropout(x: tf.Tensor, rate: number): tf.Tensor {
  * class logits otherwise). Call inside tf.tidy. `layerByLayer` (scoring only, never under a
  * gradient) frees each block's intermediates as soon as the next block has its input.
  */
-export function bertForward(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0, layerByLayer = false): tf.Tensor2D {
+export function bertForward(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate: Dropout = 0, layerByLayer = false): tf.Tensor2D {
   const p = prefixOf(config);
   const [B, T] = inputs.inputIds.shape;
   const H = config.hidden_size;
@@ -143,7 +153,7 @@ export function bertForward(params: Params, config: BertConfig, inputs: BertInpu
     first = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
   }
   if (config.add_pooling_layer) first = tf.tanh(linear(params, `${p}.pooler.dense`, first));
-  return linear(params, "classifier", dropout(first, dropoutRate) as tf.Tensor2D);
+  return linear(params, "classifier", dropout(first, dropoutRate, "head") as tf.Tensor2D);
 }
 
 /** The multiplier of the bigram hash: a prime above any vocabulary size, so (a, b) ↦ a·P + b is one-to-one before the modulo. */
@@ -167,7 +177,7 @@ export function bigramIds(inputIds: tf.Tensor2D, buckets: number): tf.Tensor2D {
 }
 
 /** The encoder's last hidden states [B, T, H] (embeddings and blocks, no head). Call inside tf.tidy. */
-export function bertEncode(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate = 0, layerByLayer = false): tf.Tensor3D {
+export function bertEncode(params: Params, config: BertConfig, inputs: BertInputs, dropoutRate: Dropout = 0, layerByLayer = false): tf.Tensor3D {
   const p = prefixOf(config);
   const [B, T] = inputs.inputIds.shape;
   const H = config.hidden_size;
@@ -186,7 +196,7 @@ export function bertEncode(params: Params, config: BertConfig, inputs: BertInput
     const ids = bigramIds(inputs.inputIds, config.bigram_buckets); // [B, T]
     x = tf.add(x, tf.reshape(tf.gather(get(params, `${p}.embeddings.bigram_embeddings.weight`), tf.reshape(ids, [B * T])), [B, T, H]));
   }
-  x = dropout(layerNorm(params, `${p}.embeddings.LayerNorm`, x, eps), dropoutRate);
+  x = dropout(layerNorm(params, `${p}.embeddings.LayerNorm`, x, eps), dropoutRate, "emb");
 
   // 2. Post-LayerNorm transformer blocks over the padded batch.
   const bias = paddingBias(inputs.attentionMask); // [B, 1, 1, T]
@@ -196,10 +206,10 @@ export function bertEncode(params: Params, config: BertConfig, inputs: BertInput
     const proj = (name: string) => tf.reshape(linear(params, `${b}.attention.self.${name}`, flat), [B, T, H]) as tf.Tensor3D;
     const context = attention(proj("query"), proj("key"), proj("value"), config.num_attention_heads, bias); // [B, T, H]
     const attended = linear(params, `${b}.attention.output.dense`, tf.reshape(context, [B * T, H]) as tf.Tensor2D);
-    const mid = layerNorm(params, `${b}.attention.output.LayerNorm`, tf.add(tf.reshape(dropout(attended, dropoutRate), [B, T, H]), x), eps);
+    const mid = layerNorm(params, `${b}.attention.output.LayerNorm`, tf.add(tf.reshape(dropout(attended, dropoutRate, `${l}.attn`), [B, T, H]), x), eps);
     const hidden = activation(config, linear(params, `${b}.intermediate.dense`, tf.reshape(mid, [B * T, H]) as tf.Tensor2D)) as tf.Tensor2D; // [B*T, I]
     const out = linear(params, `${b}.output.dense`, hidden); // [B*T, H]
-    return layerNorm(params, `${b}.output.LayerNorm`, tf.add(tf.reshape(dropout(out, dropoutRate), [B, T, H]), mid), eps);
+    return layerNorm(params, `${b}.output.LayerNorm`, tf.add(tf.reshape(dropout(out, dropoutRate, `${l}.out`), [B, T, H]), mid), eps);
   };
   for (let l = 0; l < config.num_hidden_layers; l++) {
     // Scoring needs no gradient, so each block's intermediates (the [B, heads, T, T]

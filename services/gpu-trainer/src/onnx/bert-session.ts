@@ -1,10 +1,10 @@
 import * as ort from "onnxruntime-node";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../errors.ts";
 import { ortSessionOptions } from "./session-options.ts";
+import { requireCurrentOnnx } from "./weights-stamp.ts";
 import type { BertModel } from "../io/bert-dir.ts";
 import { encodeRewardItems, rewardInputOf, type RewardItem } from "../reward-model/reward-input.ts";
+import { createOrtSession } from "./device.ts";
 
 const int64 = (data: Int32Array | number[], dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(Array.from(data, BigInt)), dims);
 
@@ -20,9 +20,10 @@ export class OnnxBertScorer {
   ) {}
 
   static async open(dir: string, model: Pick<BertModel, "config" | "tokenizer">, options: { threads?: number; spin?: boolean } = {}): Promise<OnnxBertScorer> {
+    // A graph made from other weights than the folder's is never run (onnx/weights-stamp.ts).
+    requireCurrentOnnx(dir);
     const path = join(dir, "model.onnx");
-    if (!existsSync(path)) throw new UserError(`${dir}: no model.onnx; export it with \`ranklab-trainer onnx export ${dir}\``);
-    const session = await ort.InferenceSession.create(path, ortSessionOptions(options));
+    const session = await createOrtSession(path, ortSessionOptions(options));
     return new OnnxBertScorer(session, model);
   }
 

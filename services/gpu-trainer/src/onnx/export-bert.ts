@@ -5,6 +5,7 @@ import { BIGRAM_HASH_PRIME } from "../models/bert.ts";
 import { get } from "../models/params.ts";
 import { DataType } from "./proto.ts";
 import { GraphBuilder, onnxActivation, transposed } from "./graph-builder.ts";
+import { WEIGHTS_STAMP_KEY, weightsDigest, withMetadata } from "./weights-stamp.ts";
 
 /**
  * The BERT-style encoder and its head as an ONNX graph that mirrors bertForward op for
@@ -84,9 +85,14 @@ export function bertToOnnx(model: BertModel): Uint8Array {
   return g.encode([ids("input_ids"), ids("attention_mask"), ids("token_type_ids")], [{ name: "logits", dataType: DataType.FLOAT, dims: ["batch", config.num_labels] }]);
 }
 
-/** Writes `<dir>/model.onnx` beside the checkpoint's safetensors. */
+/**
+ * Writes `<dir>/model.onnx` beside the checkpoint's weights, stamped with their sha256
+ * (onnx/weights-stamp.ts): `model` must be what the folder's weights file holds.
+ */
 export function exportBertOnnx(dir: string, model: BertModel): string {
   const path = join(dir, "model.onnx");
-  writeFileSync(path, bertToOnnx(model));
+  const digest = weightsDigest(dir);
+  const graph = bertToOnnx(model);
+  writeFileSync(path, digest ? withMetadata(graph, { [WEIGHTS_STAMP_KEY]: digest }) : graph);
   return path;
 }

@@ -1,27 +1,42 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpt2Model } from "../io/gpt2-dir.ts";
-import { gpt2AttentionScale } from "../models/gpt2.ts";
+import { gpt2AttentionScale, gpt2ParamSpecs, type Gpt2Config } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
-import { GraphBuilder, onnxActivation, transposed } from "./graph-builder.ts";
-import { DataType } from "./proto.ts";
+import { GraphBuilder, onnxActivation } from "./graph-builder.ts";
+import { DataType, type ValueInfo } from "./proto.ts";
+import { WEIGHTS_STAMP_KEY, weightsDigest, withMetadata } from "./weights-stamp.ts";
+
+/**
+ * Where the decoder graph's weights come from: embedded as initializers (a model.onnx
+ * for the scorer and for users), or graph inputs named as Hugging Face names them, so
+ * the training engine feeds the Float32Arrays it trains in place and nothing is exported
+ * between steps (engine/gpt2-engine.ts decoder()).
+ */
+export type DecoderWeights = { embed: Gpt2Model["params"] } | "inputs";
 
 /**
  * GPT-2 with its key/value cache as an ONNX graph that mirrors gpt2Forward.
  * Inputs: input_ids and position_ids [batch, new] int64; attention_bias
  * [batch, 1, new, past + new] float (0 where allowed, −1e9 where not: the runner builds
  * it from the padding mask, as causalBias does); past_key.L / past_value.L
- * [batch, heads, past, head_dim] per layer (past = 0 on the first call).
+ * [batch, heads, past, head_dim] per layer (past = 0 on the first call); with
+ * `weights: "inputs"`, every weight by its Hugging Face name.
  * Outputs: logits [batch, new, vocab], values [batch, new] with a value head, and
  * present_key.L / present_value.L.
  */
-export function gpt2ToOnnx(model: Gpt2Model): Uint8Array {
-  const { config, params } = model;
+export function gpt2DecoderGraph(config: Gpt2Config, valueHead: boolean, weights: DecoderWeights): Uint8Array {
   const d = config.n_embd;
   const heads = config.n_head;
   const hd = d / heads;
   const g = new GraphBuilder("ranklab-gpt2");
-  const w = (name: string) => g.float(name, get(params, name).dataSync() as Float32Array, get(params, name).shape);
+  const specs = new Map(gpt2ParamSpecs(config, valueHead).map((p) => [p.name, p.shape]));
+  const weightInputs: ValueInfo[] = [];
+  const w = (name: string) => {
+    if (weights !== "inputs") return g.float(name, get(weights.embed, name).dataSync() as Float32Array, get(weights.embed, name).shape);
+    if (!weightInputs.some((i) => i.name === name)) weightInputs.push({ name, dataType: DataType.FLOAT, dims: specs.get(name)! });
+    return name;
+  };
   // Conv1D weights are already [in, out].
   const conv = (prefix: string, x: string) => g.o("Add", [g.o("MatMul", [x, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
   const layerNorm = (prefix: string, x: string) => g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_epsilon });
@@ -46,14 +61,17 @@ export function gpt2ToOnnx(model: Gpt2Model): Uint8Array {
     x = g.o("Add", [x, conv(`${b}.mlp.c_proj`, act(conv(`${b}.mlp.c_fc`, layerNorm(`${b}.ln_2`, x))))]);
   }
 
-  // 3. Final LayerNorm, LM head (the tied embedding, stored transposed), value head.
+  // 3. Final LayerNorm, LM head (the tied embedding), value head: each a Gemm on [B·T, d] rows with the
+  // PyTorch [out, in] weight as stored (transB), so neither export nor engine transposes [vocab, d].
   const hidden = layerNorm("transformer.ln_f", x);
+  const rows = g.o("Reshape", [hidden, g.ints([-1, d])]); // [B·T, d]
+  const leading = g.o("Slice", [g.o("Shape", [hidden]), g.ints([0]), g.ints([2])]); // [B, T]
   const headName = config.tie_word_embeddings ? "transformer.wte.weight" : "lm_head.weight";
-  const head = get(params, headName);
-  g.output(g.o("MatMul", [hidden, g.float(`${headName}.T`, transposed(head.dataSync() as Float32Array, config.vocab_size, d), [d, config.vocab_size])]), "logits");
-  if (params.has("v_head.summary.weight")) {
-    const values = g.o("Add", [g.o("MatMul", [hidden, g.float("v_head.summary.weight.T", get(params, "v_head.summary.weight").dataSync() as Float32Array, [d, 1])]), w("v_head.summary.bias")]);
-    g.output(g.o("Squeeze", [values, g.ints([2])]), "values");
+  const logits = g.o("Gemm", [rows, w(headName)], { transB: 1 }); // [B·T, V]
+  g.output(g.o("Reshape", [logits, g.o("Concat", [leading, g.ints([config.vocab_size])], { axis: 0 })]), "logits");
+  if (valueHead) {
+    const values = g.o("Gemm", [rows, w("v_head.summary.weight"), w("v_head.summary.bias")], { transB: 1 }); // [B·T, 1]
+    g.output(g.o("Reshape", [values, leading]), "values");
   }
 
   const cacheDims = ["batch", heads, "past", hd];
@@ -68,10 +86,11 @@ export function gpt2ToOnnx(model: Gpt2Model): Uint8Array {
         { name: `past_key.${l}`, dataType: DataType.FLOAT, dims: cacheDims },
         { name: `past_value.${l}`, dataType: DataType.FLOAT, dims: cacheDims },
       ]),
+      ...weightInputs,
     ],
     [
       { name: "logits", dataType: DataType.FLOAT, dims: ["batch", "new", config.vocab_size] },
-      ...(params.has("v_head.summary.weight") ? [{ name: "values", dataType: DataType.FLOAT, dims: ["batch", "new"] }] : []),
+      ...(valueHead ? [{ name: "values", dataType: DataType.FLOAT, dims: ["batch", "new"] }] : []),
       ...layers.flatMap((l) => [
         { name: `present_key.${l}`, dataType: DataType.FLOAT, dims: cacheNext },
         { name: `present_value.${l}`, dataType: DataType.FLOAT, dims: cacheNext },
@@ -80,9 +99,17 @@ export function gpt2ToOnnx(model: Gpt2Model): Uint8Array {
   );
 }
 
-/** Writes `<dir>/model.onnx` beside the checkpoint's safetensors. */
+/** A checkpoint's decoder with its weights embedded: what model.onnx holds. */
+export const gpt2ToOnnx = (model: Gpt2Model): Uint8Array => gpt2DecoderGraph(model.config, model.params.has("v_head.summary.weight"), { embed: model.params });
+
+/**
+ * Writes `<dir>/model.onnx` beside the checkpoint's weights, stamped with their sha256
+ * (onnx/weights-stamp.ts): `model` must be what the folder's weights file holds.
+ */
 export function exportGpt2Onnx(dir: string, model: Gpt2Model): string {
   const path = join(dir, "model.onnx");
-  writeFileSync(path, gpt2ToOnnx(model));
+  const digest = weightsDigest(dir);
+  const graph = gpt2ToOnnx(model);
+  writeFileSync(path, digest ? withMetadata(graph, { [WEIGHTS_STAMP_KEY]: digest }) : graph);
   return path;
 }

@@ -1,10 +1,10 @@
 import * as ort from "onnxruntime-node";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../errors.ts";
 import { ortSessionOptions } from "./session-options.ts";
+import { requireCurrentOnnx } from "./weights-stamp.ts";
 import type { Decoder } from "../generation/generate.ts";
 import type { Gpt2Config } from "../models/gpt2.ts";
+import { createOrtSession } from "./device.ts";
 
 type Cache = { key: ort.Tensor; value: ort.Tensor }[];
 
@@ -18,14 +18,33 @@ export class OnnxGpt2Decoder implements Decoder<Cache> {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly config: Gpt2Config,
+    /** The weights fed with every run, for a graph that takes them as inputs (fromWeights); none for a model.onnx. */
+    private readonly weightFeeds: Record<string, ort.Tensor> = {},
+    /** Whether close() releases the session: not when it belongs to the engine that lent it. */
+    private readonly ownsSession = true,
   ) {
     this.vocabSize = config.vocab_size;
   }
 
+  /**
+   * A decoder over weights held elsewhere (the training engine's Float32Arrays, updated in place by its optimiser):
+   * `session` runs gpt2DecoderGraph(config, …, "inputs") and `weights` are fed as they are at each call, so a
+   * policy that just took a step generates with its new weights, with nothing exported or copied.
+   */
+  static fromWeights(session: ort.InferenceSession, config: Gpt2Config, weights: ReadonlyMap<string, ort.Tensor>): OnnxGpt2Decoder {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of session.inputNames) {
+      const t = weights.get(name);
+      if (t) feeds[name] = t;
+    }
+    return new OnnxGpt2Decoder(session, config, feeds, false);
+  }
+
   static async open(dir: string, config: Gpt2Config, options: { threads?: number; spin?: boolean } = {}): Promise<OnnxGpt2Decoder> {
+    // A graph made from other weights than the folder's is never run (onnx/weights-stamp.ts).
+    requireCurrentOnnx(dir);
     const path = join(dir, "model.onnx");
-    if (!existsSync(path)) throw new UserError(`${dir}: no model.onnx; export it with \`ranklab-trainer onnx export ${dir}\``);
-    const session = await ort.InferenceSession.create(path, ortSessionOptions(options));
+    const session = await createOrtSession(path, ortSessionOptions(options));
     return new OnnxGpt2Decoder(session, config);
   }
 
@@ -42,6 +61,7 @@ export class OnnxGpt2Decoder implements Decoder<Cache> {
       for (let t = 0; t < T; t++)
         for (let j = 0; j < total; j++) bias[(b * T + t) * total + j] = j > past + t || mask[b * total + j] === 0 ? -1e9 : 0;
     const feeds: Record<string, ort.Tensor> = {
+      ...this.weightFeeds,
       input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [batch, T]),
       position_ids: new ort.Tensor("int64", BigInt64Array.from(positions, BigInt), [batch, T]),
       attention_bias: new ort.Tensor("float32", bias, [batch, 1, T, total]),
@@ -81,6 +101,6 @@ export class OnnxGpt2Decoder implements Decoder<Cache> {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    if (this.ownsSession) await this.session.release();
   }
 }

@@ -51,6 +51,7 @@ describe("PPO on the onnxruntime engine", () => {
       const trainer = engine === "onnx" ? await OnnxPpoTrainer.create(model, ppo, options, { threads: 1 }) : new PpoTrainer(model, ppo, options);
       const stats: PpoStats[] = [];
       for (const b of data) stats.push(await trainer.step(b.queries, b.responses, b.scores));
+      await trainer.syncPolicy();
       const weights = new Map([...model.params].map(([n, v]) => [n, v.dataSync().slice() as Float32Array]));
       await trainer.dispose();
       disposeParams(model.params);

@@ -8,6 +8,7 @@ import { selectRows, type PackedBatch } from "./batch.ts";
 import type { PpoConfig } from "./config.ts";
 import { checkReference, PpoStepper, PpoTrainer, type MinibatchData, type MinibatchReport, type PpoTrainerOptions, type RolloutStats } from "./trainer.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
+import type { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 
 /**
  * PPO on the onnxruntime engine (src/engine/): the same step as PpoTrainer (the shared
@@ -16,8 +17,8 @@ import { bannedLogitBias } from "../generation/banned-tokens.ts";
  * at a time) and each minibatch's update as forward graph → ppoLossGrad (the clipped
  * losses' gradient per token, TypeScript) → backward graph → clipGradNorm → AdamW
  * (tf.train.adam's update: no decay, ε = 1e-7). The policy's weights live in the engine
- * as Float32Arrays during a step and are copied back into `policy` after it, so
- * generation and saving read the model as before.
+ * as Float32Arrays for the whole training: rollouts generate from them (decoder()), and
+ * they are copied into `policy` once, for saving (syncPolicy()).
  */
 export class OnnxPpoTrainer extends PpoStepper {
   private constructor(
@@ -87,7 +88,12 @@ export class OnnxPpoTrainer extends PpoStepper {
     return { policyLoss: loss.policyLoss, valueLoss: loss.valueLoss, clipFraction: loss.clipFraction, approxKl: loss.approxKl };
   }
 
-  protected override async afterStep(): Promise<void> {
+  /** Generation straight from the engine's weights (its decoder graph takes them as inputs): no export, no copy. */
+  async decoder(): Promise<OnnxGpt2Decoder> {
+    return this.engine.decoder();
+  }
+
+  override async syncPolicy(): Promise<void> {
     this.engine.writeTo(this.policy);
   }
 

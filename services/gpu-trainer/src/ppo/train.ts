@@ -1,14 +1,11 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { tfjsDecoder } from "../generation/decoder-tfjs.ts";
 import { generate } from "../generation/generate.ts";
 import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
 import { savePlotPng } from "../metrics/plot.ts";
 import { disposeParams } from "../models/params.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
-import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom } from "../util/random.ts";
@@ -86,8 +83,6 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
   const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
   mkdirSync(options.logsDir, { recursive: true });
   writeFileSync(metricsPath, "");
-  // The policy changes every step; its ONNX copy for rollouts lives in a scratch folder.
-  const onnxDir = mkdtempSync(join(tmpdir(), "ranklab-rollout-"));
   const history: EpochMetrics[] = [];
   // A person (human-reward.ts) can ask to save and quit.
   const stopRequested = () => (reward as { stopRequested?: boolean }).stopRequested === true;
@@ -100,16 +95,8 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
       const prompts = Array.from({ length: options.ppo.batchSize }, () => options.prompts[Math.floor(random() * options.prompts.length)]!);
       const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
       const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens };
-      let generated: number[][];
-      if (options.engine === "onnx") {
-        exportGpt2Onnx(onnxDir, policy);
-        // One thread: a rollout is many small sequential steps, and the other core is free for tfjs.
-        const decoder = await OnnxGpt2Decoder.open(onnxDir, policy.config, { threads: 1 });
-        generated = await generate(decoder, queries, sampling);
-        await decoder.close();
-      } else {
-        generated = await generate(tfjsDecoder(policy), queries, sampling);
-      }
+      // The trainer's decoder reads the policy's weights where they train (the engine's arrays, or tfjs's variables).
+      const generated = await generate(await trainer.decoder(), queries, sampling);
       // A response that ended itself keeps its [SEP]: the policy is rewarded for stopping too.
       const responses = generated.map((r) => (r.length < sampling.maxNewTokens ? [...r, tok.sep] : r.length > 0 ? r : [tok.sep]));
       const texts = generated.map((r) => tok.decode(r));
@@ -153,9 +140,9 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
     }
   } finally {
     progress.stop();
-    rmSync(onnxDir, { recursive: true, force: true });
   }
   const last = history.at(-1);
+  await trainer.syncPolicy();
   saveGpt2Dir(options.out, policy, { "metrics.json": last ? trlMetrics(last) : {}, "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
   exportGpt2Onnx(options.out, policy);
   log(`policy saved to ${options.out}; metrics in ${metricsPath} and ${join(options.logsDir, `${options.runName}.png`)}`);

@@ -8,6 +8,8 @@ import type { PpoConfig } from "./config.ts";
 import { policyOutputs } from "./forward.ts";
 import { adaptiveKl, fixedKl, type KlController } from "./kl-controller.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
+import { tfjsDecoder } from "../generation/decoder-tfjs.ts";
+import type { Decoder } from "../generation/generate.ts";
 
 export interface PpoStats {
   /** Mean score of the batch (before the KL penalty). */
@@ -109,8 +111,13 @@ export abstract class PpoStepper {
   protected abstract rolloutStats(packed: PackedBatch): Promise<RolloutStats>;
   /** One optimiser step on a minibatch's clipped losses (gradient norm clipped to maxGradNorm, then Adam). */
   protected abstract minibatchUpdate(mb: PackedBatch, data: MinibatchData): Promise<MinibatchReport>;
-  /** Called once a step's updates are done (the onnxruntime trainer copies its weights into the policy). */
-  protected async afterStep(): Promise<void> {}
+  /** A decoder that generates with the policy's current weights (rollouts read it right after a step). */
+  abstract decoder(): Promise<Decoder<unknown>>;
+  /**
+   * Makes `policy` (the tfjs model) hold the trained weights, for saving: the onnxruntime trainer keeps them in its
+   * engine during training and copies them once here; the tfjs trainer trains `policy` itself.
+   */
+  async syncPolicy(): Promise<void> {}
   abstract dispose(): void | Promise<void>;
 
   /** One PPO step on a batch of queries, their responses and the responses' scores. */
@@ -163,7 +170,6 @@ export abstract class PpoStepper {
     const meanKl = klPerSample.reduce((a, b) => a + b, 0) / klPerSample.length;
     const sampleEntropy = oldLogprobs.reduce((s, row, i) => s - row.reduce((t, lp, j) => t + mask[i]![j]! * lp, 0), 0) / n;
     this.kl.update(meanKl, n);
-    await this.afterStep();
     return {
       meanReward: scores.reduce((a, b) => a + b, 0) / scores.length,
       kl: meanKl,
@@ -241,6 +247,10 @@ export class PpoTrainer extends PpoStepper {
       tf.dispose(Object.values(parts));
     });
     return report;
+  }
+
+  async decoder(): Promise<Decoder<unknown>> {
+    return tfjsDecoder(this.policy);
   }
 
   dispose(): void {

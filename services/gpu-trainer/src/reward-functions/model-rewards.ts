@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+
 import { join } from "node:path";
 import { loadBertDir, readJsonIfExists, type BertModel } from "../io/bert-dir.ts";
 import { disposeParams } from "../models/params.ts";
@@ -7,6 +7,7 @@ import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { rewardInputOf, type RewardItem } from "../reward-model/reward-input.ts";
 import { scoreItems } from "../reward-model/score-tfjs.ts";
 import type { Generation, RewardFunction } from "./reward-function.ts";
+import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 
 export interface ModelRewardOptions {
   /** onnx (default when it can be exported) or tfjs. */
@@ -48,7 +49,7 @@ export async function modelReward(dir: string, options: ModelRewardOptions = {})
   const items = (batch: readonly Generation[]): RewardItem[] => batch.map((g) => ({ prompt: g.prompt, completion: g.response }));
   const name = `${kind} (${dir}, input ${rewardInputOf(model.config)}${scale ? ", normalised" : ""}`;
   if (engine === "onnx") {
-    if (!existsSync(join(dir, "model.onnx"))) exportBertOnnx(dir, model);
+    ensureCurrentOnnx(dir, (d) => exportBertOnnx(d, model));
     const scorer = await OnnxBertScorer.open(dir, model);
     disposeParams(model.params);
     return {

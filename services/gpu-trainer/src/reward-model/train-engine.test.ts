@@ -8,7 +8,7 @@ import { loadBertDir } from "../io/bert-dir.ts";
 import { disposeParams } from "../models/params.ts";
 import type { RankList } from "./rank-data.ts";
 import { trainRewardModelOn } from "./train.ts";
-import { RewardTrainConfigSchema, rewardEngineOf } from "./train-config.ts";
+import { RewardTrainConfigSchema } from "./train-config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ranklab-rm-engine-"));
 // Some lists carry a rater weight, so the weighted rank loss is compared too.
@@ -55,12 +55,23 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("reward-model training on the onnxruntime engine", () => {
-  it("picks onnx only without dropout, and refuses onnx with dropout", () => {
-    expect(rewardEngineOf(RewardTrainConfigSchema.parse({ out: "x" }))).toBe("tfjs");
-    expect(rewardEngineOf(RewardTrainConfigSchema.parse({ out: "x", dropout: 0 }))).toBe("onnx");
-    expect(rewardEngineOf(RewardTrainConfigSchema.parse({ out: "x", dropout: 0, engine: "tfjs" }))).toBe("tfjs");
-    expect(() => RewardTrainConfigSchema.parse({ out: "x", dropout: 0.1, engine: "onnx" })).toThrow(/without dropout/);
+  it("trains on the config's engine: onnxruntime by default, dropout or not; tfjs when asked", () => {
+    expect(RewardTrainConfigSchema.parse({ out: "x" }).engine).toBe("onnx");
+    expect(RewardTrainConfigSchema.parse({ out: "x", dropout: 0.1 }).engine).toBe("onnx");
+    expect(RewardTrainConfigSchema.parse({ out: "x", dropout: 0, engine: "tfjs" }).engine).toBe("tfjs");
   });
+
+  it("applies dropout on onnxruntime: the same seed repeats a run exactly, dropout changes it, and it still learns", async () => {
+    const withDropout = (name: string) => trainRewardModelOn({ ...configFor(name, "onnx", 2), dropout: 0.2 }, train, dev, () => {});
+    const a = await withDropout("dropout-a");
+    const b = await withDropout("dropout-b");
+    const plain = await run("no-dropout", "onnx", 2);
+    const losses = (h: typeof a.history) => h.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+    expect(losses(a.history)).toEqual(losses(b.history));
+    expect(weightDifference("dropout-a", "dropout-b")).toBe(0);
+    expect(losses(a.history).slice(1)).not.toEqual(losses(plain.history).slice(1));
+    expect(a.bestAccuracy).toBeGreaterThan(0.6);
+  }, 120_000);
 
   it("follows tfjs's run step for step: the same losses, dev accuracy and weights", async () => {
     const onnx = await run("onnx", "onnx", 2);

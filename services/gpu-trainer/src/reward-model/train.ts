@@ -16,9 +16,9 @@ import { pretrainMlm } from "./pretrain-mlm.ts";
 import { rankLoss } from "./rank-loss.ts";
 import { encodeRewardItems, rewardInputOf, type RewardInput, type RewardItem } from "./reward-input.ts";
 import { scoreItems } from "./score-tfjs.ts";
-import { rewardEngineOf, type RewardTrainConfig } from "./train-config.ts";
+import type { RewardTrainConfig } from "./train-config.ts";
 import { AdamW } from "../engine/adamw.ts";
-import { OnnxBertEngine, rankLossGrad } from "../engine/bert-engine.ts";
+import { dropoutMasks, OnnxBertEngine, rankLossGrad } from "../engine/bert-engine.ts";
 
 /** What <out>/last/state.json records so that a crashed run resumes where it stopped. */
 interface TrainState {
@@ -204,15 +204,20 @@ function readOptimizerEntries(path: string): { name: string; shape: number[]; da
   return [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, t]) => ({ name: key.slice(key.indexOf(":") + 1), shape: t.shape, data: t.data }));
 }
 
-/** The rank loss on the onnxruntime engine (no dropout): forward graph, rankLossGrad, backward graph, AdamW as tf.train.adam (ε 1e-7, no decay). */
+/**
+ * The rank loss on the onnxruntime engine: forward graph (with the config's dropout, its masks drawn from a generator
+ * seeded by the config), rankLossGrad, backward graph, AdamW as tf.train.adam (ε 1e-7, no decay).
+ */
 async function onnxStepper(model: BertModel, config: RewardTrainConfig): Promise<RewardStepper> {
-  const engine = await OnnxBertEngine.fromModel(model);
+  const engine = await OnnxBertEngine.fromModel(model, { dropout: config.dropout > 0 });
+  const random = seededRandom(config.seed + 101);
   const adam = new AdamW(engine.weights, { learningRate: config.learningRate });
   const names = [...model.params.keys()];
   return {
     async step(lists, { better, worse, weights }) {
       const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), itemsOf(lists), config.maxLength);
-      const forward = await engine.forward(enc);
+      const masks = config.dropout > 0 ? dropoutMasks(model.config, enc.batch, enc.length, config.dropout, random) : undefined;
+      const forward = await engine.forward(enc, masks);
       const { loss, dRewards } = rankLossGrad(forward.outputs, better, worse, weights);
       adam.step(await engine.backward(forward, dRewards));
       return loss;
@@ -299,7 +304,7 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
     log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
     await pretrainMlm(model, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
   }
-  const engine = rewardEngineOf(config);
+  const engine = config.engine;
   const stepper = engine === "onnx" ? await onnxStepper(model, config) : tfjsStepper(model, config);
   const state: TrainState = resuming ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))! : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
   if (resuming) {
@@ -311,7 +316,7 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   const totalSteps = stepsPerEpoch * config.epochs;
   log(
     `training reward model: ${trainLists.length} rank lists (${countPairs(trainLists)} pairs), dev ${devLists.length} lists (${countPairs(devLists)} pairs), ` +
-      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, input ${rewardInputOf(model.config)}, on ${engine === "onnx" ? "onnxruntime (no dropout)" : `tfjs ${tf.getBackend()}`}`,
+      `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, vocab ${model.tokenizer.size}, hidden ${model.config.hidden_size} × ${model.config.num_hidden_layers} layers, input ${rewardInputOf(model.config)}, on ${engine === "onnx" ? "onnxruntime" : `tfjs ${tf.getBackend()}`}${config.dropout > 0 ? `, dropout ${config.dropout}` : ""}`,
   );
   const progress = createProgress(totalSteps, "reward", config.quiet, log);
   const started = performance.now();

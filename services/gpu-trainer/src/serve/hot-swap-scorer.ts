@@ -3,11 +3,10 @@ import { loadBertDir } from "../io/bert-dir.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import type { RewardItem } from "../reward-model/reward-input.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 
 import type { CheckpointRef } from "../checkpoints/fetch.ts";
 import { rewardScaleOf } from "../reward-functions/model-rewards.ts";
+import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 
 export type { CheckpointRef };
 
@@ -33,10 +32,10 @@ export class HotSwapScorer {
     return this.current?.ref;
   }
 
-  /** Loads `dir` (exporting model.onnx when missing) and makes it current. */
+  /** Loads `dir` (exporting model.onnx when missing or made from other weights) and makes it current. */
   async swapTo(dir: string, ref: CheckpointRef): Promise<void> {
     const model = loadBertDir(dir);
-    if (!existsSync(join(dir, "model.onnx"))) exportBertOnnx(dir, model);
+    ensureCurrentOnnx(dir, (d) => exportBertOnnx(d, model));
     const scorer = await OnnxBertScorer.open(dir, model);
     const maxLength = Math.min(128, model.config.max_position_embeddings);
     disposeParams(model.params);
