@@ -47,6 +47,8 @@ const mf = new Miniflare({
     ADMIN_API_TOKEN: tokens.admin,
     MIN_NEW_LABELS_FOR_RUN: "32",
     MAX_CHECKPOINT_BYTES: String(1024 * 1024),
+    // R2's smallest part, as the API's vitest config sets it (the Worker refuses to guess a part size).
+    CHECKPOINT_PART_BYTES: String(5 * 1024 * 1024),
     SCORER_URL: "http://scorer.test/good",
   },
   // /v1/score's fetches reach a scorer that answers one score per text (services/api/test/faulty-scorer.ts).
