@@ -3,7 +3,7 @@
  * long, against the Worker in workerd in this process (Miniflare) with a fresh local D1
  * and R2, the migrations applied as `wrangler d1 migrations apply` would. Prints the
  * routes, the requests, 5xx seen, rows stored on rejected requests and wrong error
- * shapes; exits 1 when any of those is not 0.
+ * shapes, and bodies not declared JSON that a JSON route accepted; exits 1 when any of those is not 0.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,6 +47,8 @@ const mf = new Miniflare({
     ADMIN_API_TOKEN: tokens.admin,
     MIN_NEW_LABELS_FOR_RUN: "32",
     MAX_CHECKPOINT_BYTES: String(1024 * 1024),
+    // R2's smallest part, as the API's vitest config sets it (the Worker refuses to guess a part size).
+    CHECKPOINT_PART_BYTES: String(5 * 1024 * 1024),
     SCORER_URL: "http://scorer.test/good",
   },
   // /v1/score's fetches reach a scorer that answers one score per text (services/api/test/faulty-scorer.ts).
@@ -81,10 +83,11 @@ try {
   console.log(`rows stored (or removed) on rejected requests: ${report.storedOnRejected}`);
   console.log(`4xx without the error shape: ${report.badErrorShape}`);
   console.log(`no answer: ${report.noAnswer}`);
+  console.log(`bodies not declared JSON that a JSON route accepted: ${report.acceptedWrongType}`);
   const untouched = Object.entries(report.byRoute).filter(([, by]) => !by["2xx"]).map(([route]) => route);
   console.log(`routes never answered 2xx: ${untouched.length === 0 ? "none" : untouched.join(", ")}`);
   for (const example of report.examples) console.log(`violation: ${example}`);
-  process.exitCode = report.fiveXX + report.storedOnRejected + report.badErrorShape + report.noAnswer > 0 ? 1 : 0;
+  process.exitCode = report.fiveXX + report.storedOnRejected + report.badErrorShape + report.noAnswer + report.acceptedWrongType > 0 ? 1 : 0;
 } finally {
   await mf.dispose();
 }

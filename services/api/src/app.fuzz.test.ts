@@ -119,6 +119,12 @@ function refusals(route: RouteDef): FuzzRequest[] {
       for (const bad of [new Deep(100_000), "a\uD800b"]) out.push(validRequest(route, { body: { ...valid, [key]: bad } }));
     }
     out.push(validRequest(route, { body: { ...valid, extra: 1 } }));
+    // A valid body not declared JSON: Hono's validator alone reads it as `{}`, which some routes take for "all".
+    for (const type of ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const req = validRequest(route, { body: valid });
+      req.headers["content-type"] = type;
+      out.push(req);
+    }
   }
   return out;
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "./env.ts";
 import { API_DOCS } from "./api-docs.ts";
 import { onError, onNotFound } from "./errors.ts";
 import { limitBody } from "./middleware/body-limit.ts";
+import { requireToken } from "./middleware/auth.ts";
 import { withDb } from "./middleware/db.ts";
 import { openApiDocument, type OpenApiDocument } from "./openapi.ts";
 import { botSessionRoutes } from "./routes/bot-sessions.ts";
@@ -42,6 +43,8 @@ export const app = new Hono<AppEnv>()
   .get("/health", (c) => c.json({ ok: true }))
   // Generated from the routes on first request (the app is complete by then).
   .get("/openapi.json", (c) => c.json(openApiJson()))
+  // Every /v1 route needs a bearer token: checked before any body is read, so a stranger's body is never buffered.
+  .use("/v1/*", requireToken)
   // Checkpoint files and their parts have their own limits (declared size, part size), checked by their routes.
   .use("/v1/*", (c, next) => (CHECKPOINT_UPLOAD.test(c.req.path) ? next() : jsonBodyLimit(c, next)))
   .use("/v1/*", withDb)

@@ -12,6 +12,8 @@ export interface Env {
   /** Where /v1/score forwards (the scorer in services/gpu-trainer); empty: scoring is off. */
   SCORER_URL?: string;
   SCORER_TOKEN?: string;
+  /** How long /v1/score waits for the scorer's whole answer, in ms (default 15000). */
+  SCORER_TIMEOUT_MS?: string;
   BOT_API_TOKEN?: string;
   TRAINER_API_TOKEN?: string;
   ADMIN_API_TOKEN?: string;

@@ -11,6 +11,7 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "payload_too_large"
+  | "unsupported_media_type"
   | "lease_expired"
   | "checksum_mismatch"
   | "scoring_unavailable"
@@ -70,7 +71,9 @@ export function onError(err: Error, c: Context) {
   }
   const constraint = constraintMessage(err);
   if (constraint) {
-    return errorJson(c, 409, { code: "conflict", message: `the request conflicts with stored data (${constraint})` });
+    // SQLite's own words name tables and columns; they are logged, not answered.
+    console.error(`api: ${c.req.method} ${new URL(c.req.url).pathname}: ${constraint}`);
+    return errorJson(c, 409, { code: "conflict", message: "the request conflicts with stored data (another request may have stored the same thing at once); read it back or try again" });
   }
   console.error("api: unexpected error", err);
   return errorJson(c, 500, { code: "internal", message: "internal error" });

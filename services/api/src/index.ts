@@ -1,7 +1,7 @@
 export { app, type AppType } from "./app.ts";
 export { createApiClient, type ApiClient } from "./client.ts";
 export { ApiError, onError, onNotFound, type ErrorBody, type ErrorCode } from "./errors.ts";
-export { scoreAnswer, scoreRequest, type ScoreAnswer, type ScoreRequest } from "./lib/score-schema.ts";
+export { MAX_SCORE_REQUEST_BYTES, scoreAnswer, scoreRequest, type ScoreAnswer, type ScoreRequest } from "./lib/score-schema.ts";
 export { raterQualityReport, raterQualityRow, type RaterQuality, type RaterQualityReport } from "./lib/rater-quality.ts";
 export type { Task } from "./lib/tasks.ts";
 export { validate } from "./middleware/validate.ts";

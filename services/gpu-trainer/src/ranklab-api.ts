@@ -1,6 +1,7 @@
 import { createApiClient } from "@ranklab/api/client";
 import { downloadCheckpointFile } from "./checkpoints/download.ts";
 import { uploadCheckpointArchive, type ArchiveSource } from "./checkpoints/upload.ts";
+import { isTimeout } from "./util/deadline.ts";
 
 /** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
 
@@ -30,9 +31,20 @@ type Reply = { ok: boolean; status: number; text(): Promise<string>; json(): Pro
 
 /** The body of a successful reply, typed by the route (hc's response type); an error reply throws ApiCallError. */
 async function data<R extends Reply>(what: string, request: Promise<R>): Promise<Awaited<ReturnType<R["json"]>>> {
-  const res = await request;
-  if (!res.ok) throw new ApiCallError(what, res.status, await res.text());
-  return (await res.json()) as Awaited<ReturnType<R["json"]>>;
+  let res: R;
+  try {
+    res = await request;
+  } catch (err) {
+    throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  try {
+    if (!res.ok) throw new ApiCallError(what, res.status, await res.text());
+    return (await res.json()) as Awaited<ReturnType<R["json"]>>;
+  } catch (err) {
+    if (err instanceof ApiCallError) throw err;
+    // The deadline (API_CALL_TIMEOUT_MS) covers the body too: an answer that stops half-way ends here.
+    throw new Error(`${what}: the answer broke off (${isTimeout(err) ? `not whole within ${API_CALL_TIMEOUT_MS / 1000} s` : err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
 }
 
 /** Undefined for a 404 (e.g. no active checkpoint yet), the body otherwise. */
@@ -51,21 +63,35 @@ export type CheckpointKind = "policy" | "reward";
 const idempotent = (method: string, url: string) => method === "GET" || /\/v1\/checkpoints(\/\d+\/(activate|file))?$/.test(new URL(url).pathname);
 
 /**
- * fetch, once more (after 200 ms, then 1 s) when the connection dropped before any
- * answer and the request is idempotent. A keep-alive socket the server closed as the
- * client reused it ("other side closed") is the usual cause under load; a lost answer
- * to a non-idempotent call (claim, lease, ack) is not retried but reported.
+ * How long one API call may take, its whole answer included. The API answers in well
+ * under a second; without a deadline, one request the local server never answers (seen
+ * under load with wrangler dev) would stop a training run for ever, without a word.
+ */
+export const API_CALL_TIMEOUT_MS = 60_000;
+
+/**
+ * fetch with a deadline (API_CALL_TIMEOUT_MS for the whole exchange), once more (after
+ * 200 ms, then 1 s) when the connection dropped or no answer came in time and the request
+ * is idempotent. A keep-alive socket the server closed as the client reused it ("other
+ * side closed") is the usual cause under load; a lost answer to a non-idempotent call
+ * (claim, lease, ack) is not retried but reported, naming the call and the deadline.
  */
 export const retryingFetch: typeof fetch = async (input, init) => {
   const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
   const url = input instanceof Request ? input.url : String(input);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fetch(input, init);
+      return await fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(API_CALL_TIMEOUT_MS) });
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code;
       const dropped = code === "UND_ERR_SOCKET" || code === "ECONNRESET";
-      if (!dropped || attempt >= 2 || !idempotent(method, url) || init?.body instanceof ReadableStream) throw err;
+      const late = !init?.signal && isTimeout(err);
+      const where = `${method} ${new URL(url).pathname}`;
+      if ((!dropped && !late) || attempt >= 2 || !idempotent(method, url) || init?.body instanceof ReadableStream) {
+        if (late) throw new Error(`${where}: no answer within ${API_CALL_TIMEOUT_MS / 1000} s`, { cause: err });
+        throw err;
+      }
+      if (late) console.warn(`trainer: ${where}: no answer within ${API_CALL_TIMEOUT_MS / 1000} s; asking again`);
       await new Promise((r) => setTimeout(r, attempt === 0 ? 200 : 1000));
     }
   }
@@ -149,7 +175,11 @@ export function trainerApi(apiUrl: string, token: string) {
     async downloadCheckpoint(id: number): Promise<Uint8Array> {
       const res = await api.v1.checkpoints[":id"].file.$get({ param: { id: String(id) } });
       if (!res.ok) throw new ApiCallError(`downloading checkpoint ${id}`, res.status, await res.text());
-      return new Uint8Array(await res.arrayBuffer());
+      try {
+        return new Uint8Array(await res.arrayBuffer());
+      } catch (err) {
+        throw new Error(`downloading checkpoint ${id}: the file broke off (${isTimeout(err) ? `not whole within ${API_CALL_TIMEOUT_MS / 1000} s` : err instanceof Error ? err.message : String(err)})`, { cause: err });
+      }
     },
     /** The archive of a ready checkpoint streamed to `dest` and checked against its sha256, resuming a download cut short. */
     downloadCheckpointTo: (checkpoint: { id: number; sha256: string }, dest: string) => downloadCheckpointFile(apiUrl, token, checkpoint, dest),

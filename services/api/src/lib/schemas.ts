@@ -46,7 +46,8 @@ export interface JsonLimits {
  * What is wrong with a JSON value the API would store as it is, if anything: nested
  * too deep (a 100,000-level value is stored fine but breaks every later read of its
  * row), too large, a non-finite number (`1e999` parses to Infinity and would come
- * back as null), or a string or key that is not well-formed Unicode. Walks with its
+ * back as null), a string or key that is not well-formed Unicode, or a `__proto__`
+ * key (stored, it would vanish or turn into a prototype when read). Walks with its
  * own stack, so a deep value cannot overflow the call stack here.
  */
 export function jsonProblem(value: unknown, { maxDepth, maxChars }: JsonLimits): string | undefined {
@@ -64,6 +65,7 @@ export function jsonProblem(value: unknown, { maxDepth, maxChars }: JsonLimits):
       } else {
         for (const [key, item] of Object.entries(v)) {
           if (!isWellFormed(key)) return `a key ${NOT_WELL_FORMED}`;
+          if (key === "__proto__") return 'a key "__proto__" is not accepted (a JavaScript object cannot keep it as data); rename it';
           stack.push([item, depth + 1]);
         }
       }
@@ -77,12 +79,16 @@ export function jsonProblem(value: unknown, { maxDepth, maxChars }: JsonLimits):
 /**
  * `schema` plus `jsonProblem`'s limits: for JSON that is stored as it is (checkpoint
  * config and metrics, run metrics, bot sessions), checked before anything is written.
+ * The check reads the value as it arrived, before `schema`: zod's records build plain
+ * objects and silently drop a `__proto__` key, which must be refused, not lost.
+ * (Typed as `schema` itself, so the routes' types for `hc<AppType>` stay as they were.)
  */
-export const boundedJson = <T extends z.ZodType>(schema: T, limits: JsonLimits) =>
-  schema.superRefine((value, ctx) => {
+export const boundedJson = <T extends z.ZodType>(schema: T, limits: JsonLimits): T =>
+  z.preprocess((value, ctx) => {
     const problem = jsonProblem(value, limits);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
+    if (problem) ctx.addIssue({ code: "custom", message: problem, input: value });
+    return value;
+  }, schema) as unknown as T;
 
 export const booleanQuery = z.enum(["true", "false"]).transform((v) => v === "true");
 

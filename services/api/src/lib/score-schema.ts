@@ -45,5 +45,7 @@ export const scoreAnswerFor = (count: number) =>
     normalizedScores: z.array(z.number()).length(count, `expected ${count} normalised score${count === 1 ? "" : "s"}, one per text`).nullable().optional(),
   });
 
+export { MAX_SCORE_REQUEST_BYTES } from "./score-limits.ts";
+
 export type ScoreRequest = z.infer<typeof scoreRequest>;
 export type ScoreAnswer = z.infer<typeof scoreAnswer>;

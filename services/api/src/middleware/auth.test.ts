@@ -19,6 +19,14 @@ describe("auth and the error boundary", () => {
     });
   });
 
+  it("answers 401 to a stranger before the body limit reads anything, even a body past the limit", async () => {
+    await expectNothingStored(async () => {
+      const big = JSON.stringify({ prompts: [{ text: "x".repeat(MAX_JSON_BYTES) }] });
+      await expectError(await call("POST", "/v1/prompts", { as: null, body: big, headers: { "content-type": "application/json" } }), 401, "unauthorized");
+      await expectError(await call("POST", "/v1/prompts", { as: null, body: big, headers: { "content-type": "application/json", authorization: "Bearer nope" } }), 401, "unauthorized");
+    });
+  });
+
   it("answers unknown routes with the JSON error shape", async () => {
     await expectError(await call("GET", "/v1/nothing-here"), 404, "not_found");
   });

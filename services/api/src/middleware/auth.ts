@@ -43,3 +43,20 @@ export function requireRole(...roles: Role[]) {
     await next();
   });
 }
+
+const anyToken = requireRole("bot", "trainer", "admin");
+
+/**
+ * The token check for all of /v1/*, run before the body limit: an unknown client gets its
+ * 401 without the Worker buffering (up to 4 MiB) or draining (up to 128 MiB) its body,
+ * which is cancelled unread. Each route's own guard then checks the role.
+ */
+export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
+  try {
+    await anyToken(c, async () => {});
+  } catch (err) {
+    await c.req.raw.body?.cancel().catch(() => {});
+    throw err;
+  }
+  await next();
+});

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, exists, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { checkpoints, checkpointUploadParts, checkpointUploads, type Checkpoint, type CheckpointUpload } from "@ranklab/db";
@@ -66,12 +66,18 @@ async function requireUpload(db: Db, checkpointId: number, uploadId: string) {
   return { checkpoint, upload };
 }
 
+/**
+ * The row of this upload, not of whatever upload the checkpoint has now: a request still
+ * running for an aborted upload must never touch the upload started after it.
+ */
+const thisUpload = (checkpointId: number, uploadId: string) => and(eq(checkpointUploads.checkpointId, checkpointId), eq(checkpointUploads.uploadId, uploadId));
+
 /** R2 forgets an unfinished upload after a while (7 days by default); the row then only misleads. */
 const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|10024/.test(`${err.message} ${String(err.cause ?? "")}`);
 
 /** Forgets an upload's state in D1 and lets R2 drop its parts. */
 export async function dropUpload(env: Env, db: Db, checkpoint: Checkpoint, upload: CheckpointUpload) {
-  await db.delete(checkpointUploads).where(eq(checkpointUploads.checkpointId, upload.checkpointId));
+  await db.delete(checkpointUploads).where(thisUpload(upload.checkpointId, upload.uploadId));
   try {
     await env.CHECKPOINTS.resumeMultipartUpload(checkpoint.r2Key, upload.uploadId).abort();
   } catch (err) {
@@ -134,20 +140,27 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
       stored = await storeHashed(body, length, (sized) => multipart.uploadPart(n, sized));
     } catch (err) {
       if (!isNoSuchUpload(err)) throw err;
-      await db.delete(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpointId));
+      // Only this upload's row: the checkpoint may already have a newer upload, which must live on.
+      await db.delete(checkpointUploads).where(thisUpload(checkpointId, uploadId));
       throw new ApiError(409, "conflict", `R2 no longer has upload ${uploadId} of checkpoint ${checkpointId} (expired or aborted); start a new one`);
     }
-    const where = and(eq(checkpointUploadParts.checkpointId, checkpointId), eq(checkpointUploadParts.partNumber, n));
+    // Parts are keyed by checkpoint; each write below happens only while this upload is still the checkpoint's.
+    const stillThisUpload = exists(db.select({ one: sql`1` }).from(checkpointUploads).where(thisUpload(checkpointId, uploadId)));
+    const where = and(eq(checkpointUploadParts.checkpointId, checkpointId), eq(checkpointUploadParts.partNumber, n), stillThisUpload);
     if (stored.sha256 !== declared) {
       // R2 now holds these bytes as part n; a recorded earlier copy is gone with them, so forget it too.
       await db.delete(checkpointUploadParts).where(where);
       throw new ApiError(400, "checksum_mismatch", `part ${n} has sha256 ${stored.sha256} but X-Part-Sha256 says ${declared}; it was not recorded, send it again`);
     }
-    const part = { checkpointId, partNumber: n, sha256: stored.sha256, sizeBytes: length, etag: stored.stored.etag, createdAt: new Date() };
-    await db
-      .insert(checkpointUploadParts)
-      .values(part)
-      .onConflictDoUpdate({ target: [checkpointUploadParts.checkpointId, checkpointUploadParts.partNumber], set: { sha256: part.sha256, sizeBytes: part.sizeBytes, etag: part.etag, createdAt: part.createdAt } });
+    const part = { sha256: stored.sha256, sizeBytes: length, etag: stored.stored.etag, createdAt: new Date() };
+    const recorded = await db.run(sql`
+      INSERT INTO ${checkpointUploadParts} (checkpoint_id, part_number, sha256, size_bytes, etag, created_at)
+      SELECT ${checkpointId}, ${n}, ${part.sha256}, ${part.sizeBytes}, ${part.etag}, ${part.createdAt.getTime()}
+      FROM ${checkpointUploads} WHERE checkpoint_id = ${checkpointId} AND upload_id = ${uploadId}
+      ON CONFLICT (checkpoint_id, part_number) DO UPDATE SET sha256 = excluded.sha256, size_bytes = excluded.size_bytes, etag = excluded.etag, created_at = excluded.created_at`);
+    if (recorded.meta.changes === 0) {
+      throw new ApiError(409, "conflict", `upload ${uploadId} of checkpoint ${checkpointId} was aborted or replaced while part ${n} arrived; the part was not recorded`);
+    }
     return c.json({ partNumber: n, sha256: stored.sha256, sizeBytes: length }, 200);
   })
   /**
@@ -174,7 +187,7 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
       // An earlier try may have completed it and then failed (its answer lost, or the Worker
       // stopped while checking): the object is there, and is checked below like a fresh one.
       if (!(await c.env.CHECKPOINTS.head(checkpoint.r2Key))) {
-        await db.delete(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpointId));
+        await db.delete(checkpointUploads).where(thisUpload(checkpointId, uploadId));
         throw new ApiError(409, "conflict", `R2 no longer has upload ${uploadId} of checkpoint ${checkpointId} (expired or aborted); start a new one`);
       }
     }
@@ -183,11 +196,11 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
     const actual = object ? await sha256OfStream(object.body) : "(missing)";
     if (!object || object.size !== checkpoint.sizeBytes || actual !== checkpoint.sha256) {
       await c.env.CHECKPOINTS.delete(checkpoint.r2Key);
-      await db.delete(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpointId));
+      await db.delete(checkpointUploads).where(thisUpload(checkpointId, uploadId));
       throw new ApiError(400, "checksum_mismatch", `the assembled archive has ${object?.size ?? 0} bytes and sha256 ${actual}; checkpoint ${checkpointId} declared ${checkpoint.sizeBytes} bytes and ${checkpoint.sha256}. The upload was dropped; start a new one`);
     }
     await runBatch(db, [
-      db.delete(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpointId)),
+      db.delete(checkpointUploads).where(thisUpload(checkpointId, uploadId)),
       db.update(checkpoints).set({ status: "ready" }).where(eq(checkpoints.id, checkpointId)),
     ]);
     return c.json(publicView(await requireCheckpoint(db, checkpointId)), 200);

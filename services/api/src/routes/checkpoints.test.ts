@@ -29,7 +29,7 @@ describe("checkpoints", () => {
     expect(meta).toMatchObject({ kind: "reward", status: "pending", active: false, sha256, metrics: { accuracy: 0.97 } });
     const ready = await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
     expect(ready.status).toBe("ready");
-    const stored = await env.CHECKPOINTS.head(meta.r2Key);
+    const stored = await env.CHECKPOINTS.head(ready.r2Key);
     expect(stored?.size).toBe(bytes.byteLength);
 
     const res = await call("GET", `/v1/checkpoints/${meta.id}/file`, { as: "bot" });
@@ -52,7 +52,7 @@ describe("checkpoints", () => {
     tampered[0] = (tampered[0]! + 1) % 256;
     await expectError(await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: tampered, headers: { "content-length": String(tampered.byteLength) } }), 400, "checksum_mismatch");
     expect((await callJson("GET", `/v1/checkpoints/${meta.id}`, 200, { as: "bot" })).status).toBe("pending");
-    expect(await env.CHECKPOINTS.head(meta.r2Key)).toBeNull();
+    expect((await env.CHECKPOINTS.list({ prefix: meta.r2Key })).objects).toEqual([]);
     await expectError(await call("GET", `/v1/checkpoints/${meta.id}/file`, { as: "bot" }), 409, "conflict");
   });
 
@@ -136,5 +136,40 @@ describe("checkpoints", () => {
     await callJson("POST", `/v1/checkpoints/${second}/reference`, 200, { as: "admin" });
     expect((await callJson("GET", "/v1/checkpoints/reference/policy", 200, { as: "trainer" })).id).toBe(second);
     expect((await callJson("GET", `/v1/checkpoints/${first}`, 200, { as: "trainer" })).reference).toBe(false);
+  });
+
+  it("refuses a rejected policy as PPO's reference, as activation does", async () => {
+    const bytes = fileBytes();
+    const meta = await callJson("POST", "/v1/checkpoints", 201, {
+      as: "trainer",
+      json: { kind: "policy", sha256: await sha256Hex(bytes), sizeBytes: bytes.byteLength, rejectedReason: "KL 9.1 > budget 6.0" },
+    });
+    await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    const error = await expectError(await call("POST", `/v1/checkpoints/${meta.id}/reference`, { as: "admin" }), 409, "conflict");
+    expect(error.message).toContain("rejected");
+    expect((await callJson("GET", `/v1/checkpoints/${meta.id}`, 200, { as: "bot" })).reference).toBe(false);
+  });
+
+  it("refuses a __proto__ key in config or metrics with 400 saying so, instead of dropping it", async () => {
+    const sha256 = await sha256Hex(fileBytes());
+    await expectNothingStored(async () => {
+      for (const body of [
+        `{"kind":"policy","sha256":"${sha256}","sizeBytes":10,"config":{"__proto__":{"n_layer":2}}}`,
+        `{"kind":"policy","sha256":"${sha256}","sizeBytes":10,"config":{"model":{"__proto__":1}}}`,
+        `{"kind":"policy","sha256":"${sha256}","sizeBytes":10,"metrics":{"__proto__":0.5}}`,
+      ]) {
+        const error = await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", body, headers: { "content-type": "application/json" } }), 400, "invalid_request");
+        expect(error.message).toContain("__proto__");
+      }
+    });
+  });
+
+  it("answers eight identical publishes at once with one record, never SQLite's words", async () => {
+    const bytes = fileBytes();
+    const json = { kind: "reward", sha256: await sha256Hex(bytes), sizeBytes: bytes.byteLength };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => call("POST", "/v1/checkpoints", { as: "trainer", json })));
+    const bodies = await Promise.all(answers.map(async (res) => ({ status: res.status, body: (await res.json()) as { id?: number; error?: unknown } })));
+    expect(bodies.map((b) => b.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(bodies.map((b) => b.body.id)).size).toBe(1);
   });
 });

@@ -52,13 +52,16 @@ export const checkpointRoutes = new Hono<AppEnv>()
       const [run] = await db.select({ id: trainingRuns.id }).from(trainingRuns).where(eq(trainingRuns.id, body.trainingRunId));
       if (!run) throw notFound(`training run ${body.trainingRunId}`);
     }
-    const [existing] = await db.select().from(checkpoints).where(and(eq(checkpoints.kind, body.kind), eq(checkpoints.sha256, body.sha256)));
-    if (existing) {
-      if (existing.sizeBytes !== body.sizeBytes) {
+    const sameArchive = and(eq(checkpoints.kind, body.kind), eq(checkpoints.sha256, body.sha256));
+    const firstRecord = async () => {
+      const [existing] = await db.select().from(checkpoints).where(sameArchive);
+      if (existing && existing.sizeBytes !== body.sizeBytes) {
         throw new ApiError(409, "conflict", `checkpoint ${existing.id} has sha256 ${body.sha256} but ${existing.sizeBytes} bytes, not ${body.sizeBytes}`);
       }
-      return c.json(publicView(existing), 200);
-    }
+      return existing;
+    };
+    const existing = await firstRecord();
+    if (existing) return c.json(publicView(existing), 200);
     const [created] = await db
       .insert(checkpoints)
       .values({
@@ -67,8 +70,13 @@ export const checkpointRoutes = new Hono<AppEnv>()
         version: sql`(SELECT coalesce(max(version), 0) + 1 FROM checkpoints WHERE kind = ${body.kind})`,
         r2Key: `${body.kind}/${body.sha256}`,
       })
+      .onConflictDoNothing()
       .returning();
-    return c.json(publicView(created!), 201);
+    if (created) return c.json(publicView(created), 201);
+    // A publish of the same archive at the same moment stored it first: answer its record, as a repeat gets.
+    const winner = await firstRecord();
+    if (!winner) throw new ApiError(409, "conflict", `checkpoint ${body.kind}/${body.sha256} could not be stored; try again`);
+    return c.json(publicView(winner), 200);
   })
   .get("/", anyRole, validate("query", listQuery), async (c) => {
     const { kind: wanted, status } = c.req.valid("query");
@@ -98,7 +106,8 @@ export const checkpointRoutes = new Hono<AppEnv>()
   /**
    * Step 2 for an archive of at most one part (CHECKPOINT_PART_BYTES): the file in one
    * request, streamed into R2. The body's length and sha256 must match what step 1
-   * declared; on a mismatch the object is deleted and the checkpoint stays pending.
+   * declared; on a mismatch this request's object is deleted and the checkpoint stays
+   * pending. Each request streams to a key of its own, so parallel uploads cannot harm each other.
    * A larger archive goes in parts (POST /:id/uploads): Cloudflare refuses bodies over 100 MB.
    */
   .put("/:id/file", trainerOrAdmin, validate("param", idParam), async (c) => {
@@ -116,13 +125,26 @@ export const checkpointRoutes = new Hono<AppEnv>()
     }
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, "invalid_request", "empty body");
+    // Each request writes its own key: two uploads at once (one with wrong bytes) can then
+    // neither overwrite nor delete the other's object. R2 has no rename, so the winner's key
+    // becomes the checkpoint's; the row changes only while it is still pending.
+    const key = `${checkpoint.kind}/${checkpoint.sha256}/${crypto.randomUUID()}`;
     // Hash while streaming, so the file is never held in memory.
-    const { sha256: actual } = await storeHashed(body, length, (sized) => c.env.CHECKPOINTS.put(checkpoint.r2Key, sized, { customMetadata: { sha256: checkpoint.sha256 } }));
+    const { sha256: actual } = await storeHashed(body, length, (sized) => c.env.CHECKPOINTS.put(key, sized, { customMetadata: { sha256: checkpoint.sha256 } }));
     if (actual !== checkpoint.sha256) {
-      await c.env.CHECKPOINTS.delete(checkpoint.r2Key);
+      await c.env.CHECKPOINTS.delete(key);
       throw new ApiError(400, "checksum_mismatch", `uploaded file has sha256 ${actual}, checkpoint ${checkpoint.id} declared ${checkpoint.sha256}`);
     }
-    const [ready] = await db.update(checkpoints).set({ status: "ready" }).where(eq(checkpoints.id, checkpoint.id)).returning();
+    const [ready] = await db
+      .update(checkpoints)
+      .set({ status: "ready", r2Key: key })
+      .where(and(eq(checkpoints.id, checkpoint.id), eq(checkpoints.status, "pending")))
+      .returning();
+    if (!ready) {
+      // Another upload of the same bytes finished first: its object serves the file, ours is a spare copy.
+      await c.env.CHECKPOINTS.delete(key);
+      return c.json(publicView(await requireCheckpoint(db, checkpoint.id)), 200);
+    }
     // A multipart upload begun for the same archive has nothing left to do.
     const [upload] = await db.select().from(checkpointUploads).where(eq(checkpointUploads.checkpointId, checkpoint.id));
     if (upload) await dropUpload(c.env, db, checkpoint, upload);
@@ -178,6 +200,8 @@ export const checkpointRoutes = new Hono<AppEnv>()
     const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
     if (checkpoint.kind !== "policy") throw new ApiError(400, "invalid_request", `checkpoint ${checkpoint.id} is a ${checkpoint.kind} checkpoint; only a policy can be PPO's reference`);
     if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} has no file yet`);
+    // As activation does: a policy the gate refused (KL or diversity out of budget) must not anchor later runs.
+    if (checkpoint.rejectedReason !== null) throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} was rejected by the trainer's gate (${checkpoint.rejectedReason}); it cannot be PPO's reference`);
     await runBatch(db, [
       db.update(checkpoints).set({ reference: false }).where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.reference, true))),
       db.update(checkpoints).set({ reference: true }).where(eq(checkpoints.id, checkpoint.id)),

@@ -5,13 +5,13 @@ import { TEST_TOKENS } from "../../test/tokens.ts";
 import worker from "../worker.ts";
 
 /** POST /v1/score through the Worker's fetch handler, with SCORER_URL set to a test scorer scenario (test/faulty-scorer.ts), or to "" for none. */
-async function scoreWith(scenario: string, texts: string[]): Promise<Response> {
+async function scoreWith(scenario: string, texts: string[], extra: { prompts?: string[]; env?: Record<string, string> } = {}): Promise<Response> {
   const request = new Request("https://api.test/v1/score", {
     method: "POST",
     headers: { authorization: `Bearer ${TEST_TOKENS.bot}`, "content-type": "application/json" },
-    body: JSON.stringify({ texts }),
+    body: JSON.stringify({ texts, ...(extra.prompts ? { prompts: extra.prompts } : {}) }),
   });
-  return worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, SCORER_URL: scenario && `http://scorer.test/${scenario}` }, createExecutionContext());
+  return worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, SCORER_URL: scenario && `http://scorer.test/${scenario}`, ...extra.env }, createExecutionContext());
 }
 
 describe("POST /v1/score", () => {
@@ -44,6 +44,20 @@ describe("POST /v1/score", () => {
       const error = await expectError(await scoreWith(scenario, ["很好", "很差"]), 502, "scorer_failed");
       expect(error.message).toMatch(scenario === "huge" ? /larger than/ : /one finite score per text/);
     }
+  });
+
+  it("answers 502 scorer_failed when the scorer breaks off mid-answer, or stalls past the deadline", async () => {
+    // A short deadline so the test does not wait 15 s: neither answer ends by itself (under miniflare
+    // a cut answer with a Content-Length waits for the missing bytes; on a real socket it errors at once).
+    await expectError(await scoreWith("breaks-off", ["很好"], { env: { SCORER_TIMEOUT_MS: "300" } }), 502, "scorer_failed");
+    const stalled = await expectError(await scoreWith("stalls", ["很好"], { env: { SCORER_TIMEOUT_MS: "300" } }), 502, "scorer_failed");
+    expect(stalled.message).toMatch(/within 300 ms/);
+  });
+
+  it("forwards the largest request it accepts within the scorer's body limit (64 texts and prompts of 2,000 control characters)", async () => {
+    const control = "\u0001".repeat(2000);
+    const res = await scoreWith("good", Array(64).fill(control), { prompts: Array(64).fill(control) });
+    expect(`${res.status} ${res.status === 200 ? "" : await res.text()}`).toBe("200 ");
   });
 
   it("is documented at /openapi.json", async () => {

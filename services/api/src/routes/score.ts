@@ -32,31 +32,64 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** How long the Worker waits for the scorer before answering 503. */
+/** How long the Worker waits for the scorer's whole answer (headers and body) before giving up; SCORER_TIMEOUT_MS overrides. */
 const SCORER_TIMEOUT_MS = 15_000;
+
+const scorerTimeout = (env: AppEnv["Bindings"]) => {
+  const ms = Number(env.SCORER_TIMEOUT_MS);
+  return Number.isInteger(ms) && ms > 0 ? ms : SCORER_TIMEOUT_MS;
+};
+
+/** `work`, or a rejection once `signal` aborts: a body that drips forever still ends at the deadline. */
+function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal, ms: number): Promise<T> {
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      const fail = () => reject(new Error(`no whole answer within ${ms} ms`));
+      if (signal.aborted) fail();
+      signal.addEventListener("abort", fail, { once: true });
+    }),
+  ]);
+}
 
 /**
  * Reward-model scores for texts from the active reward checkpoint. The Worker
  * validates and forwards to the scorer (services/gpu-trainer, onnxruntime-node) at
- * SCORER_URL; the scorer hot-swaps checkpoints as they are activated.
+ * SCORER_URL; the scorer hot-swaps checkpoints as they are activated. One deadline
+ * covers the whole exchange; a scorer that fails or stalls mid-answer is a 502.
  */
 export const scoringRoutes = new Hono<AppEnv>().post("/", anyRole, validate("json", scoreRequest), async (c) => {
   const url = c.env.SCORER_URL;
   if (!url) throw new ApiError(503, "scoring_unavailable", "no scorer is configured (SCORER_URL)");
+  const timeoutMs = scorerTimeout(c.env);
+  const deadline = AbortSignal.timeout(timeoutMs);
   let res: Response;
   try {
     res = await fetch(`${url.replace(/\/$/, "")}/score`, {
       method: "POST",
       headers: { "content-type": "application/json", ...(c.env.SCORER_TOKEN ? { authorization: `Bearer ${c.env.SCORER_TOKEN}` } : {}) },
+      // Compact JSON of a valid request stays under MAX_SCORE_REQUEST_BYTES, the scorer's own limit.
       body: JSON.stringify(c.req.valid("json")),
-      signal: AbortSignal.timeout(SCORER_TIMEOUT_MS),
+      signal: deadline,
     });
   } catch (err) {
     throw new ApiError(503, "scoring_unavailable", `the scorer could not be reached (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (res.status === 503) throw new ApiError(503, "scoring_unavailable", "no reward checkpoint is active yet");
-  if (!res.ok) throw new ApiError(502, "scorer_failed", `the scorer answered ${res.status}`);
-  const text = await readAnswer(res, MAX_SCORER_ANSWER_BYTES);
+  if (res.status === 503) {
+    await res.body?.cancel().catch(() => {});
+    throw new ApiError(503, "scoring_unavailable", "no reward checkpoint is active yet");
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw new ApiError(502, "scorer_failed", `the scorer answered ${res.status}`);
+  }
+  let text: string | undefined;
+  try {
+    text = await beforeDeadline(readAnswer(res, MAX_SCORER_ANSWER_BYTES), deadline, timeoutMs);
+  } catch (err) {
+    await res.body?.cancel().catch(() => {});
+    throw new ApiError(502, "scorer_failed", `the scorer's answer broke off (${err instanceof Error ? err.message : String(err)})`);
+  }
   if (text === undefined) throw new ApiError(502, "scorer_failed", `the scorer's answer is larger than ${MAX_SCORER_ANSWER_BYTES} bytes`);
   const { texts } = c.req.valid("json");
   const answer = scoreAnswerFor(texts.length).safeParse(parseJson(text));

@@ -4,6 +4,8 @@
  *   1. no 5xx;
  *   2. every 4xx has the one error shape `{error: {code, message, issues?}}`;
  *   3. a 4xx stores nothing: the row count of every table is the same after it.
+ * and a fourth for JSON routes: 4. a body not declared JSON (text/plain, a form type, no
+ * Content-Type) is refused, never read as `{}`.
  * It runs inside the API's vitest project (workerd, D1) and as `npm run fuzz`.
  */
 import fc from "fast-check";
@@ -26,9 +28,11 @@ export interface FuzzRequest {
   url: string;
   headers: Record<string, string>;
   body?: string | Uint8Array;
+  /** Set when the request must be refused whatever else it holds: a JSON route sent a body of another type. */
+  mustRefuse?: string;
 }
 
-const ERROR_CODES = new Set(["invalid_request", "malformed_json", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "lease_expired", "checksum_mismatch", "scoring_unavailable", "scorer_failed"]);
+const ERROR_CODES = new Set(["invalid_request", "malformed_json", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "unsupported_media_type", "lease_expired", "checksum_mismatch", "scoring_unavailable", "scorer_failed"]);
 
 export interface Outcome {
   status: number;
@@ -208,6 +212,8 @@ function authHeaders(target: FuzzTarget, fx: Fixture, route: RouteDef, auth: Aut
   return headers;
 }
 
+const isJsonType = (type: string | undefined) => type !== undefined && /^application\/([\w.-]+\+)?json$/i.test(type.split(";")[0]!.trim());
+
 /** One request for one route: auth, path params, query and body each valid or broken. */
 export function requestArb(target: FuzzTarget, fx: Fixture, route: RouteDef): fc.Arbitrary<FuzzRequest> {
   const auth: fc.Arbitrary<Auth | PageAuth> = route.auth === "page" || route.auth === "page-admin" ? pageAuthArb(route) : authArb(route);
@@ -221,7 +227,15 @@ export function requestArb(target: FuzzTarget, fx: Fixture, route: RouteDef): fc
       // A checkpoint upload declares its length (a client's fetch refuses to send a wrong one).
       if (route.raw) headers["content-length"] = String(typeof sent === "string" ? new TextEncoder().encode(sent).byteLength : sent.byteLength);
     }
-    return { route: routeName(route), method: route.method, url: `${path}${query}`, headers, ...(sent === undefined || route.method === "GET" ? {} : { body: sent }) };
+    const wrongType = route.body && sent !== undefined && !isJsonType(headers["content-type"]) && route.method !== "GET";
+    return {
+      route: routeName(route),
+      method: route.method,
+      url: `${path}${query}`,
+      headers,
+      ...(sent === undefined || route.method === "GET" ? {} : { body: sent }),
+      ...(wrongType ? { mustRefuse: `a JSON route accepted a body sent as ${headers["content-type"] ?? "(no Content-Type)"}` } : {}),
+    };
   });
 }
 
@@ -266,6 +280,7 @@ export async function exercise(target: FuzzTarget, req: FuzzRequest): Promise<Ou
   // Read as bytes: workerd warns when .text() meets a body that is not declared text.
   const text = new TextDecoder().decode(await res.arrayBuffer());
   if (res.status >= 500) return { status: res.status, violation: `${res.status} ${text.slice(0, 200)}` };
+  if (req.mustRefuse && res.status < 400) return { status: res.status, violation: `${res.status}: ${req.mustRefuse}` };
   if (res.status >= 400) {
     const shape = errorShapeProblem(text, res.headers.get("content-type"));
     if (shape) return { status: res.status, violation: `${res.status} without the error shape (${shape}): ${text.slice(0, 200)}` };
@@ -293,6 +308,8 @@ export interface FuzzReport {
   storedOnRejected: number;
   badErrorShape: number;
   noAnswer: number;
+  /** Bodies not declared JSON that a JSON route accepted (read as `{}`). */
+  acceptedWrongType: number;
   /** The first few violations, with the request that caused each. */
   examples: string[];
   seconds: number;
@@ -302,7 +319,7 @@ export interface FuzzReport {
 export async function runFuzz(target: FuzzTarget, fx: Fixture, options: { count: number; seed: number; routes?: RouteDef[]; onProgress?: (done: number) => void }): Promise<FuzzReport> {
   const routes = options.routes ?? ROUTES;
   const started = Date.now();
-  const report: FuzzReport = { routes: routes.length, requests: 0, byStatus: {}, byRoute: {}, fiveXX: 0, storedOnRejected: 0, badErrorShape: 0, noAnswer: 0, examples: [], seconds: 0 };
+  const report: FuzzReport = { routes: routes.length, requests: 0, byStatus: {}, byRoute: {}, fiveXX: 0, storedOnRejected: 0, badErrorShape: 0, noAnswer: 0, acceptedWrongType: 0, examples: [], seconds: 0 };
   const requests = fc.sample(anyRequestArb(target, fx, routes), { seed: options.seed, numRuns: options.count });
   for (const req of requests) {
     const outcome = await exercise(target, req);
@@ -315,6 +332,7 @@ export async function runFuzz(target: FuzzTarget, fx: Fixture, options: { count:
     if (outcome.violation) {
       if (outcome.status >= 500) report.fiveXX++;
       else if (outcome.status === 0) report.noAnswer++;
+      else if (outcome.status < 400) report.acceptedWrongType++;
       else if (outcome.violation.includes("rows changed")) report.storedOnRejected++;
       else report.badErrorShape++;
       if (report.examples.length < 10) report.examples.push(`${req.route}: ${outcome.violation}\n    request: ${describeRequest(req)}`);

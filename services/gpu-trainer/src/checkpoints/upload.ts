@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { createApiClient } from "@ranklab/api/client";
+import { fetchWithin, isTimeout } from "../util/deadline.ts";
+
+/** Deadlines: a start, a completion (the API reads the whole archive back) and one part (at most 95 MB) must each be answered within these. */
+const CALL_TIMEOUT_MS = 120_000;
+const PART_TIMEOUT_MS = 300_000;
 
 /** Where an archive's bytes come from: a file on disk (read a part at a time) or bytes already in memory. */
 export type ArchiveSource = string | Uint8Array;
@@ -70,7 +75,7 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
   const attempts = options.attempts ?? 4;
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const log = options.log ?? (() => {});
-  const api = createApiClient(apiUrl, token);
+  const api = createApiClient(apiUrl, token, fetchWithin(CALL_TIMEOUT_MS));
   const id = String(checkpointId);
 
   /**
@@ -85,7 +90,7 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
       try {
         res = await request();
       } catch (err) {
-        last = new CheckpointUploadError(what, undefined, err instanceof Error ? err.message : String(err));
+        last = new CheckpointUploadError(what, undefined, isTimeout(err) ? "no answer before the deadline" : err instanceof Error ? err.message : String(err));
         log(`trainer: ${last.message} (try ${attempt} of ${attempts})`);
         continue;
       }
@@ -137,6 +142,7 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
           method: "PUT",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream", "content-length": String(bytes.byteLength), "x-part-sha256": sha256 },
           body: bytes,
+          signal: AbortSignal.timeout(PART_TIMEOUT_MS),
         }),
         true,
       );

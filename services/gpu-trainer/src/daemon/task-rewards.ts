@@ -1,5 +1,6 @@
 import type { TrainerApi } from "../ranklab-api.ts";
 import { modelReward } from "../reward-functions/model-rewards.ts";
+import { mapLimit } from "../util/map-limit.ts";
 
 /**
  * Scores the completions raters may be asked to rank (those of the active prompts, the
@@ -9,7 +10,8 @@ import { modelReward } from "../reward-functions/model-rewards.ts";
  */
 export async function postTaskRewards(api: TrainerApi, live: { dir: string; checkpointId: number }, perPrompt = 400): Promise<number> {
   const prompts = await api.activePrompts();
-  const rows = (await Promise.all(prompts.map(async (p) => (await api.completionsOf(p.id, perPrompt)).map((c) => ({ id: c.id, prompt: p.text, text: c.text }))))).flat();
+  // A few prompts at a time, not one request per prompt at once (see mapLimit).
+  const rows = (await mapLimit(prompts, 4, async (p) => (await api.completionsOf(p.id, perPrompt)).map((c) => ({ id: c.id, prompt: p.text, text: c.text })))).flat();
   if (rows.length === 0) return 0;
   const reward = await modelReward(live.dir);
   try {

@@ -1,5 +1,5 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { app as apiApp } from "@ranklab/api";
+import { app as apiApp, MAX_SCORE_REQUEST_BYTES } from "@ranklab/api";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,13 +38,22 @@ describe("the scorer app", () => {
       const res = await post(JSON.stringify(body));
       expect([res.status, await errorCode(res)], JSON.stringify(body)).toEqual([400, "invalid_request"]);
     }
-    const tooBig = await post(JSON.stringify({ texts: ["a".repeat(1 << 20)] }));
+    const tooBig = await post(JSON.stringify({ texts: ["a".repeat(MAX_SCORE_REQUEST_BYTES)] }));
     expect([tooBig.status, await errorCode(tooBig)]).toEqual([413, "payload_too_large"]);
     const elsewhere = await app.request("/scores", { method: "POST", headers: auth, body: "{}" });
     expect([elsewhere.status, await errorCode(elsewhere)]).toEqual([404, "not_found"]);
     const notYet = await post(JSON.stringify({ texts: ["质量很好"], prompts: ["质量"] }));
     expect([notYet.status, await errorCode(notYet)]).toEqual([503, "scoring_unavailable"]);
     expect(lines).toEqual([]); // none of these is unexpected
+  });
+
+  it("takes the largest request /v1/score accepts (64 texts and prompts of 2,000 control characters, ~1.5 MB as JSON)", async () => {
+    const control = "\u0001".repeat(2000);
+    const body = JSON.stringify({ texts: Array(64).fill(control), prompts: Array(64).fill(control) });
+    expect(body.length).toBeGreaterThan(1 << 20);
+    const res = await post(body);
+    // Not 413: it reaches the scorer, which has no checkpoint loaded in this test.
+    expect([res.status, await errorCode(res)]).toEqual([503, "scoring_unavailable"]);
   });
 
   it("serves OpenAPI 3.1 for every route, with the API's own /v1/score request schema", async () => {

@@ -1,5 +1,5 @@
 import { serve, type ServerType } from "@hono/node-server";
-import { ApiError, onError, onNotFound, openApiDocument, scoreAnswer, scoreRequest, validate, type OpenApiDocument, type OpenApiOptions } from "@ranklab/api";
+import { ApiError, MAX_SCORE_REQUEST_BYTES, onError, onNotFound, openApiDocument, scoreAnswer, scoreRequest, validate, type OpenApiDocument, type OpenApiOptions } from "@ranklab/api";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -9,8 +9,8 @@ import { trainerApi } from "../ranklab-api.ts";
 import { HotSwapScorer } from "./hot-swap-scorer.ts";
 import { asItems } from "../reward-model/score-tfjs.ts";
 
-/** Request bodies above this are refused before they are read (64 texts of 2,000 characters are ~0.4 MB as UTF-8). */
-const MAX_BODY_BYTES = 1 << 20;
+/** Request bodies above this are refused before they are read: the largest valid /v1/score request, as the Worker forwards it. */
+const MAX_BODY_BYTES = MAX_SCORE_REQUEST_BYTES;
 
 export interface ScorerServerOptions {
   port: number;
