@@ -162,6 +162,7 @@ describe("acknowledging what was used", () => {
     expect(await poolSize()).toBe(2);
   });
 
+  // 150 stored labels, one request each: seconds on a busy machine, more than vitest's default 5 s.
   it("takes more used ids than one D1 statement binds", async () => {
     await drain();
     await labels(150, 0);
@@ -172,5 +173,5 @@ describe("acknowledging what was used", () => {
     expect(ack.released).toEqual({ rankings: 0, scores: 10 });
     await expectError(await call("POST", `/v1/leases/${leased.lease.id}/release`, { as: "trainer", json: { reason: "x" } }), 409, "conflict");
     await expectNothingStored(() => call("POST", `/v1/leases/${leased.lease.id}/ack`, { as: "trainer", json: { scoreIds: ["x"] } }));
-  });
+  }, 60_000);
 });
