@@ -7,5 +7,7 @@ export default defineConfig({
     name: "gpu-trainer",
     include: ["src/**/*.test.ts"],
     testTimeout: 60_000,
+    // Setup hooks spawn the CLI (tsx) or train a tiny model: seconds on a busy machine, past the 10 s default.
+    hookTimeout: 60_000,
   },
 });
