@@ -10,6 +10,7 @@ import { pretrainSentimentFromFiles, SentimentPretrainSchema } from "../reward-m
 import { trainRewardModel } from "../reward-model/train.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { disposeParams } from "../models/params.ts";
+import { resolveModelDir } from "../hub/resolve-model.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 
 /** `reward train`: flags override a JSON config file, which overrides the defaults. */
@@ -59,6 +60,9 @@ export async function rewardTrain(argv: string[]): Promise<void> {
   // The onnxruntime engine has no dropout: asking for it without a dropout anywhere means dropout 0.
   const noDropout = values.engine === "onnx" && flags.dropout === undefined && fromFile.dropout === undefined ? { dropout: 0 } : {};
   const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...noDropout, ...flags });
+  // A base model or vocabulary source may be a Hub name (hf:owner/name): from here on, a folder.
+  if (config.baseModel) config.baseModel = await resolveModelDir(config.baseModel);
+  if (config.vocabFrom) config.vocabFrom = await resolveModelDir(config.vocabFrom);
   await trainRewardModel(config);
 }
 
@@ -111,7 +115,7 @@ export async function rewardScore(argv: string[]): Promise<void> {
     onnx: { type: "boolean" },
     backend: { type: "string" },
   });
-  if (!values.model) throw new UserError("reward score: --model DIR is required (a folder with config.json, model.safetensors, vocab.txt)");
+  if (!values.model) throw new UserError("reward score: --model DIR is required (a folder with config.json, model.safetensors, vocab.txt, or hf:owner/name)");
   let texts = positionals;
   if (values.file) {
     if (!existsSync(values.file)) throw new UserError(`${values.file}: no such file`);
@@ -120,15 +124,16 @@ export async function rewardScore(argv: string[]): Promise<void> {
     texts = readFileSync(0, "utf8").split("\n").filter((l) => l.trim() !== "");
   }
   if (texts.length === 0) throw new UserError("reward score: no texts; pass them as arguments, with --file, or on stdin");
-  const model = loadBertDir(values.model);
+  const modelDir = await resolveModelDir(values.model);
+  const model = loadBertDir(modelDir);
   const options = { maxLength: intFlag("max-length", values["max-length"], Math.min(128, model.config.max_position_embeddings))!, batchSize: intFlag("batch-size", values["batch-size"], 32)! };
   // Each text is a completion of --prompt when given (a reward model trained on prompts wants it), else a whole text.
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
   let scores: number[];
   if (values.onnx) {
     // A checkpoint folder without model.onnx (e.g. reward train's best/) is exported once, next to its weights.
-    if (!existsSync(join(values.model, "model.onnx"))) console.error(`reward score: exported ${exportBertOnnx(values.model, model)} (the folder had no model.onnx)`);
-    const scorer = await OnnxBertScorer.open(values.model, model);
+    if (!existsSync(join(modelDir, "model.onnx"))) console.error(`reward score: exported ${exportBertOnnx(modelDir, model)} (the folder had no model.onnx)`);
+    const scorer = await OnnxBertScorer.open(modelDir, model);
     scores = await scorer.score(items, options);
     await scorer.close();
   } else {
