@@ -185,6 +185,15 @@ describe("hf: model names, downloaded through @huggingface/hub", () => {
     await expect(resolveIn("hf:ranklab-test/tiny-bert@v9")).rejects.toThrow(/revision "v9" does not exist in ranklab-test\/tiny-bert/);
     const port = await closedPort();
     await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_ENDPOINT: `http://127.0.0.1:${port}` })).rejects.toThrow(/cannot reach the Hub at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); if the model is already in the cache .* set HF_HUB_OFFLINE=1/);
+    // A server that accepts and never answers: the request's deadline (HF_HUB_ETAG_TIMEOUT) ends it.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_ENDPOINT: url, HF_HUB_ETAG_TIMEOUT: "1" })).rejects.toThrow(/cannot reach the Hub at .* sent no response in 1 s\); .*HF_HUB_OFFLINE=1/);
+    } finally {
+      silent.close();
+    }
     await expect(resolveIn("hf:just-a-name")).rejects.toThrow(/hf:owner\/name\[@revision\]/);
     // Through the CLI: status 2 and the message alone.
     const r = await cli(["reward", "score", "--model", "hf:ranklab-test/nope", "好"], env);
