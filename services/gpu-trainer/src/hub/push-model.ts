@@ -74,8 +74,8 @@ export async function pushModelDir(dir: string, repo: string, options: PushOptio
       // A bar per file while it uploads (hashing is local and quick).
       if (event.event === "fileProgress" && event.state === "uploading") {
         const size = sizes.get(event.path) ?? 0;
-        let bar = bars.get(event.path);
-        if (!bar) bars.set(event.path, (bar = fileProgress(`hub: ${event.path}`, size, options.quiet ?? false)));
+        const bar = bars.get(event.path) ?? fileProgress(`hub: ${event.path}`, size, options.quiet ?? false);
+        bars.set(event.path, bar);
         bar.update(Math.round(event.progress * size));
       }
     }
