@@ -93,11 +93,11 @@ try {
     });
   } else await addPreparedPrompts(api);
   // The trainer daemon: runs requested training runs (the cron trigger requests one when enough labels wait).
-  // It starts PPO from the policy `prepare` made, once that exists.
+  // It starts PPO from the policy `prepare` made, once that exists (or TRAINER_FALLBACK_POLICY: a folder or hf:owner/name).
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
   group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: preparedPolicy },
+    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: process.env.TRAINER_FALLBACK_POLICY ?? preparedPolicy },
   });
   if (process.env.TELEGRAM_BOT_TOKEN) {
     group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/main.ts")], { cwd: REPO_ROOT, env: botEnv });

@@ -13,6 +13,7 @@ import { disposeParams } from "../models/params.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
+import { resolveModelDir } from "../hub/resolve-model.ts";
 import { intFlag, numberFlag, parseCommandArgs } from "./args.ts";
 import { samplingBannedTokens } from "../generation/banned-tokens.ts";
 import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
@@ -40,11 +41,12 @@ export function dataGenerate(argv: string[]): void {
 
 const KindSchema = z.object({ model_type: z.string().optional(), architectures: z.array(z.string()).optional() }).passthrough();
 
-/** `onnx export DIR`: writes DIR/model.onnx for a GPT-2 or BERT-style checkpoint folder. */
-export function onnxExport(argv: string[]): void {
+/** `onnx export DIR`: writes DIR/model.onnx for a GPT-2 or BERT-style checkpoint folder (an hf: name: into its cache snapshot). */
+export async function onnxExport(argv: string[]): Promise<void> {
   const { positionals } = parseCommandArgs("onnx export", argv, {});
   if (positionals.length === 0) throw new UserError("onnx export: give one or more checkpoint folders");
-  for (const dir of positionals) {
+  for (const ref of positionals) {
+    const dir = await resolveModelDir(ref);
     const kind = readJsonFile(join(dir, "config.json"), KindSchema);
     if (kind.model_type === "gpt2") {
       const model = loadGpt2Dir(dir);
@@ -71,7 +73,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     engine: { type: "string" },
     backend: { type: "string" },
   });
-  if (!values.model) throw new UserError("generate: --model DIR is required (a GPT-2 folder)");
+  if (!values.model) throw new UserError("generate: --model DIR is required (a GPT-2 folder, or hf:owner/name)");
   if (positionals.length === 0) throw new UserError("generate: give one or more prompts");
   const sampling = parseOrExplain("generate flags", SamplingSchema, {
     maxNewTokens: intFlag("max-new-tokens", values["max-new-tokens"], 32),
@@ -80,7 +82,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
     topP: numberFlag("top-p", values["top-p"], 1),
     seed: intFlag("seed", values.seed, 0),
   });
-  const model = loadGpt2Dir(values.model);
+  const modelDir = await resolveModelDir(values.model);
+  const model = loadGpt2Dir(modelDir);
   const tok = model.tokenizer;
   const engine = values.engine ?? "onnx";
   if (engine !== "onnx" && engine !== "tfjs") throw new UserError(`generate: --engine must be onnx or tfjs, got "${engine}"`);
@@ -90,9 +93,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: samplingBannedTokens(tok) };
   let out: number[][];
   if (engine === "onnx") {
-    const why = ensureCurrentOnnx(values.model, (d) => exportGpt2Onnx(d, model));
-    if (why) console.error(`generate: exported ${join(values.model, "model.onnx")} (${why})`);
-    const decoder = await OnnxGpt2Decoder.open(values.model, model.config);
+    const why = ensureCurrentOnnx(modelDir, (d) => exportGpt2Onnx(d, model));
+    if (why) console.error(`generate: exported ${join(modelDir, "model.onnx")} (${why})`);
+    const decoder = await OnnxGpt2Decoder.open(modelDir, model.config);
     out = await generate(decoder, ids, options);
     await decoder.close();
   } else {

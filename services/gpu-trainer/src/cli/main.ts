@@ -3,6 +3,7 @@ import { ZodError } from "zod";
 import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
 import { UserError } from "../errors.ts";
 import { DEVICES, useOrtDevice } from "../onnx/device.ts";
+import { checkpointsPush } from "./checkpoints-commands.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
 import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardPretrain, rewardScore, rewardTrain } from "./reward-commands.ts";
@@ -53,8 +54,16 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
       The seed's step 2: the same loop, a person types each score (s skips, q saves and quits).
       Every score is appended to FILE (default .ranklab/labels/human-scores.jsonl) as it is typed,
       and, with --api-url (or RANKLAB_API_URL), stored in the API as rater cli:NAME.
+  checkpoints push DIR --repo owner/name [--private] [--quiet]
+      Upload a model folder (a published checkpoint, or any ranklab model) to the Hugging Face Hub
+      as a model repository, with a model card from its config and metrics. Needs HF_TOKEN (write).
   backend
       Print the tfjs backend that would be used.
+
+Models: wherever a model folder is asked for (--model, --policy, --reward-model, --base-model, onnx export),
+hf:owner/name[@revision] downloads it from the Hugging Face Hub into its standard cache (HF_HOME / HF_HUB_CACHE,
+shared with Python's huggingface_hub) once: only config, weights and tokenizer files. HF_TOKEN for private or
+gated models, HF_HUB_OFFLINE=1 for the cache only, HF_ENDPOINT for another server.
 
 --config takes the path of a JSON file or the JSON itself (--config '{"epochs": 2}'); flags override it.
 Global: --backend ${BACKENDS.join("|")} picks the tfjs backend (default: the fastest present);
@@ -99,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     } else if (key === "data generate") dataGenerate(args);
     else if (key === "onnx export") {
       await useBackend(backend);
-      onnxExport(args);
+      await onnxExport(args);
     } else if (command === "generate") {
       await useBackend(backend);
       await generateCommand(rest.slice(1));
@@ -109,7 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     } else if (key === "ppo demo" || key === "ppo human") {
       await useBackend(backend);
       await ppoCommand(args, sub === "human" ? "human" : "demo");
-    } else if (command === "backend") await useBackend(backend);
+    } else if (key === "checkpoints push") await checkpointsPush(args);
+    else if (command === "backend") await useBackend(backend);
     else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
     else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);
     return 0;

@@ -8,6 +8,7 @@ import { modelReward } from "../reward-functions/model-rewards.ts";
 import { apiLabelForwarder } from "../reward-functions/api-label-forwarder.ts";
 import { humanReward } from "../reward-functions/human-reward.ts";
 import type { RewardFunction } from "../reward-functions/reward-function.ts";
+import { resolveModelDir } from "../hub/resolve-model.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 
 /**
@@ -111,6 +112,9 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
       ...(maxNew ? { generation: { ...((ppoFromFile.generation as object) ?? {}), maxNewTokens: maxNew } } : {}),
     },
   });
+  // The policy, its reference and the reward model may be Hub names (hf:owner/name): from here on, folders.
+  options.policyDir = await resolveModelDir(options.policyDir);
+  if (options.referenceDir) options.referenceDir = await resolveModelDir(options.referenceDir);
   let reward: RewardFunction;
   if (mode === "human") {
     reward = humanReward({
@@ -122,7 +126,7 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
       ...(apiUrl ? { forward: apiLabelForwarder({ url: apiUrl, token: apiToken!, rater: `cli:${raterName}` }) } : {}),
     });
   } else if (values["reward-url"]) reward = httpReward(values["reward-url"], values["reward-token"] ? { token: values["reward-token"] } : {});
-  else reward = await modelReward(values["reward-model"] ?? defaults!.classifierDir, { engine: options.engine });
+  else reward = await modelReward(await resolveModelDir(values["reward-model"] ?? defaults!.classifierDir), { engine: options.engine });
   try {
     await trainPpo(options, reward);
   } finally {

@@ -10,6 +10,7 @@ import { pretrainSentimentFromFiles, SentimentPretrainSchema } from "../reward-m
 import { trainRewardModel } from "../reward-model/train.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { disposeParams } from "../models/params.ts";
+import { resolveModelDir } from "../hub/resolve-model.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 
@@ -58,6 +59,9 @@ export async function rewardTrain(argv: string[]): Promise<void> {
   );
   if (values.engine !== undefined && values.engine !== "onnx" && values.engine !== "tfjs") throw new UserError(`reward train: --engine must be onnx or tfjs, got "${values.engine}"`);
   const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...flags });
+  // A base model or vocabulary source may be a Hub name (hf:owner/name): from here on, a folder.
+  if (config.baseModel) config.baseModel = await resolveModelDir(config.baseModel);
+  if (config.vocabFrom) config.vocabFrom = await resolveModelDir(config.vocabFrom);
   await trainRewardModel(config);
 }
 
@@ -115,7 +119,7 @@ export async function rewardScore(argv: string[]): Promise<void> {
   const engine = values.engine ?? "onnx";
   if (engine !== "onnx" && engine !== "tfjs") throw new UserError(`reward score: --engine must be onnx or tfjs, got "${engine}"`);
   if (values.onnx && engine !== "onnx") throw new UserError("reward score: --onnx and --engine tfjs contradict each other");
-  if (!values.model) throw new UserError("reward score: --model DIR is required (a folder with config.json, model.safetensors, vocab.txt)");
+  if (!values.model) throw new UserError("reward score: --model DIR is required (a folder with config.json, model.safetensors, vocab.txt, or hf:owner/name)");
   let texts = positionals;
   if (values.file) {
     if (!existsSync(values.file)) throw new UserError(`${values.file}: no such file`);
@@ -124,7 +128,8 @@ export async function rewardScore(argv: string[]): Promise<void> {
     texts = readFileSync(0, "utf8").split("\n").filter((l) => l.trim() !== "");
   }
   if (texts.length === 0) throw new UserError("reward score: no texts; pass them as arguments, with --file, or on stdin");
-  const model = loadBertDir(values.model);
+  const modelDir = await resolveModelDir(values.model);
+  const model = loadBertDir(modelDir);
   const options = { maxLength: intFlag("max-length", values["max-length"], Math.min(128, model.config.max_position_embeddings))!, batchSize: intFlag("batch-size", values["batch-size"], 32)! };
   // Each text is a completion of --prompt when given (a reward model trained on prompts wants it), else a whole text.
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
@@ -132,9 +137,9 @@ export async function rewardScore(argv: string[]): Promise<void> {
   if (engine === "onnx") {
     // A checkpoint folder without a current model.onnx (e.g. reward train's best/, rewritten in place) is exported
     // next to its weights first.
-    const why = ensureCurrentOnnx(values.model, (d) => exportBertOnnx(d, model));
-    if (why) console.error(`reward score: exported ${join(values.model, "model.onnx")} (${why})`);
-    const scorer = await OnnxBertScorer.open(values.model, model);
+    const why = ensureCurrentOnnx(modelDir, (d) => exportBertOnnx(d, model));
+    if (why) console.error(`reward score: exported ${join(modelDir, "model.onnx")} (${why})`);
+    const scorer = await OnnxBertScorer.open(modelDir, model);
     scores = await scorer.score(items, options);
     await scorer.close();
   } else {

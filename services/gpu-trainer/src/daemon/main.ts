@@ -2,6 +2,7 @@ import { z } from "zod";
 import { selectBackend } from "../backend/select-backend.ts";
 import { DEVICES, useOrtDevice } from "../onnx/device.ts";
 import { trainerApi } from "../ranklab-api.ts";
+import { resolveModelDir } from "../hub/resolve-model.ts";
 import { DaemonConfigSchema } from "./config.ts";
 import { currentPolicy } from "./policy-phase.ts";
 import { postFreshCompletions, requeueOwnRuns, runNextTrainingRun } from "./training-run.ts";
@@ -67,6 +68,15 @@ try {
 } catch (err) {
   console.error(`trainer configuration: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(2);
+}
+// The fallback policy may be a Hub name (hf:owner/name): downloaded into the Hugging Face cache once, then a folder.
+if (config.fallbackPolicyDir) {
+  try {
+    config.fallbackPolicyDir = await resolveModelDir(config.fallbackPolicyDir);
+  } catch (err) {
+    console.error(`trainer configuration: TRAINER_FALLBACK_POLICY: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
 }
 const backend = await selectBackend(env.TRAINER_BACKEND);
 console.log(`trainer: onnxruntime on ${config.device}, tfjs backend ${backend.name}; polling ${env.RANKLAB_API_URL} every ${env.TRAINER_POLL_SECONDS} s`);
