@@ -62,7 +62,7 @@ describe("the labeling page", () => {
     expect((await page("POST", "/rankings", { cookie, json: ranking, headers: { "sec-fetch-site": "same-origin" } })).status).toBe(201);
     const out = await page("POST", "/logout", { cookie, headers: { origin: "https://api.test", "sec-fetch-site": "same-origin" } });
     expect(out.status).toBe(200);
-    expect(out.headers.get("set-cookie")).toMatch(/ranklab_login=;/);
+    expect(out.headers.get("set-cookie")).toMatch(/^__Host-ranklab_session=;/);
   });
 
   it("serves the page at /app, in Chinese and English", async () => {

@@ -25,7 +25,7 @@ function showTab(name) {
   if (name === "runs") loadRuns();
 }
 
-async function start() {
+async function start(tab = "rank") {
   try {
     me = await api("/me");
   } catch {
@@ -33,12 +33,33 @@ async function start() {
   }
   $("#login").hidden = !!me;
   $("#app").hidden = !me;
+  $("#account").hidden = !me;
+  $("#who").textContent = me ? (me.displayName || me.externalId) + (me.role === "admin" ? " (admin)" : "") : "";
   if (me) {
-    $("#who").textContent = (me.displayName || me.externalId) + (me.role === "admin" ? " (admin)" : "");
     $("#tab-button-prompts").hidden = me.role !== "admin";
     $("#tab-button-runs").hidden = me.role !== "admin";
-    showTab("rank");
+    showTab(me.role === "admin" || (tab !== "runs" && tab !== "prompts") ? tab : "rank");
   }
+}
+
+/*
+ * A login link (the one npm start prints) carries its single-use token in the fragment,
+ * which no server or log sees: #login=<token>&tab=runs. The page takes it out of the
+ * address bar and history before using it.
+ */
+async function startFromLink() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get("login");
+  const tab = params.get("tab") || "rank";
+  if (!token) return start();
+  history.replaceState(null, "", location.pathname + location.search);
+  try {
+    await api("/login", { method: "POST", body: JSON.stringify({ token }) });
+    status("Logged in from the link.", "ok");
+  } catch (err) {
+    status("The login link did not work: " + err.message + " (each link works once; npm start prints a new one at every start).", "error");
+  }
+  await start(tab);
 }
 
 $("#login-form").addEventListener("submit", async (e) => {
@@ -51,7 +72,7 @@ $("#login-form").addEventListener("submit", async (e) => {
     status(err.message, "error");
   }
 });
-$("#logout").addEventListener("click", async () => { await api("/logout", { method: "POST" }); await start(); });
+$("#logout").addEventListener("click", async () => { await api("/logout", { method: "POST" }); status("Logged out."); await start(); });
 for (const t of document.querySelectorAll("[role=tab]")) t.addEventListener("click", () => showTab(t.dataset.tab));
 
 /* Rank: the list order is the ranking, best first; "=" marks a completion as good as the one above it (a tie). */
@@ -290,5 +311,5 @@ async function loadRuns() {
   }
 }
 
-start();
+startFromLink();
 `;

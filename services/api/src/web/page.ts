@@ -55,7 +55,7 @@ export function labelingPage() {
 <link rel="stylesheet" href="/app/app.css">
 </head>
 <body>
-<header><h1>ranklab · 排序标注 Rank labeling</h1><div><span id="who"></span> <button id="logout" type="button">Log out</button></div></header>
+<header><h1>ranklab · 排序标注 Rank labeling</h1><div id="account" hidden><span id="who"></span> <button id="logout" type="button">Log out</button></div></header>
 <p id="status" role="status" aria-live="polite"></p>
 
 <section id="login" hidden>
