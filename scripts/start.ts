@@ -26,7 +26,7 @@ import { seedPrompts, startApiDev, type ApiDev } from "./lib/api-dev.ts";
 import { portIsFree } from "./lib/free-port.ts";
 import { ranklabHome, REPO_ROOT } from "./lib/local-env.ts";
 import { ProcessGroup } from "./lib/processes.ts";
-import { requestLogSummary } from "./lib/request-log.ts";
+import { requestLogSummary, wranglerRoutine } from "./lib/request-log.ts";
 
 const port = Number(process.env.RANKLAB_API_PORT ?? 8787);
 const group = new ProcessGroup();
@@ -94,7 +94,7 @@ try {
     }
   }
   log(`state and tokens in ${ranklabHome()}; default models from ${corpus ? `real reviews in ${defaultCorporaDir()}` : `generated reviews (no ${defaultCorporaDir()})`}`);
-  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` }, ...(requestLogs ? {} : { keep: requests.keep }) });
+  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` }, keep: (line) => (verbose || !wranglerRoutine(line)) && (requestLogs || requests.keep(line)) });
   if (!requestLogs) {
     setInterval(() => {
       const summary = requests.summary();

@@ -23,5 +23,5 @@ export async function adminLoginLink(api: ApiDev): Promise<string> {
   const login = await admin.v1.raters[":id"]["web-logins"].$post({ param: { id: String(rater.id) }, json: { label: "npm start link", singleUse: true } });
   if (!login.ok) throw new Error(`making a login link failed: ${login.status} ${await login.text()}`);
   const { token } = await login.json();
-  return `${api.url}/app/#login=${token}&tab=runs`;
+  return `${api.url}/app#login=${token}&tab=runs`;
 }
