@@ -1,5 +1,8 @@
-/** `tsx scripts/build-page-assets.ts`: wrangler.toml's `[build] command` (see scripts/lib/page-assets.ts). */
-import { buildPageAssets, PAGE_ASSETS_DIR } from "./lib/page-assets.ts";
+/**
+ * `tsx scripts/build-page-assets.ts`: wrangler.toml's `[build] command` (see scripts/lib/page-assets.ts).
+ * Quiet when the files are current: wrangler dev runs it twice per start.
+ */
+import { buildPageAssetsIfStale, PAGE_ASSETS_DIR } from "./lib/page-assets.ts";
 
-const { chartsBytes } = await buildPageAssets();
-console.log(`page assets: ${PAGE_ASSETS_DIR}/app/charts.js (${(chartsBytes / 1024).toFixed(0)} KiB)`);
+const { built } = await buildPageAssetsIfStale();
+if (built) console.log(`page assets built in ${PAGE_ASSETS_DIR}`);

@@ -5,32 +5,54 @@
  * simulated raters; the scorer behind POST /v1/score; and the trainer daemon, which
  * trains on the labels when the cron trigger requests a run.
  *
- * The log shows each service's own lines; wrangler's line per request is counted in
- * one summary a minute (5xx answers are still shown) unless `npm start -- --request-logs`
- * or RANKLAB_REQUEST_LOGS=1 asks for every one.
+ * Once the API answers it prints a one-time login link for the labeling page, signing in
+ * a local admin rater (made on a fresh home) on the Runs tab.
+ *
+ * The log shows each service's own lines; routine repetition (wrangler's line per request,
+ * the simulated raters' labels) is counted in one line a minute per service (5xx answers
+ * and anything unusual are still shown at once) unless RANKLAB_VERBOSE=1 asks for every
+ * one (`npm start -- --request-logs` or RANKLAB_REQUEST_LOGS=1 for the requests alone).
+ *
+ * It fails fast: a taken port stops it before anything starts, and a service that dies
+ * stops everything with one line and a non-zero exit; RANKLAB_NO_BOT=1 (or
+ * `npm start -- --no-bot`) leaves the bot out, for a start without labelers.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApiClient } from "@ranklab/api/client";
 import { defaultCorporaDir, defaultCorpusFiles } from "../services/gpu-trainer/src/data/default-corpus.ts";
+import { adminLoginLink } from "./lib/admin-link.ts";
 import { seedPrompts, startApiDev, type ApiDev } from "./lib/api-dev.ts";
+import { portIsFree } from "./lib/free-port.ts";
 import { ranklabHome, REPO_ROOT } from "./lib/local-env.ts";
 import { ProcessGroup } from "./lib/processes.ts";
-import { requestLogSummary } from "./lib/request-log.ts";
+import { requestLogSummary, wranglerRoutine } from "./lib/request-log.ts";
 
 const port = Number(process.env.RANKLAB_API_PORT ?? 8787);
 const group = new ProcessGroup();
 const log = (line: string) => process.stdout.write(`[start]    ${line}\n`);
-const requestLogs = process.argv.includes("--request-logs") || process.env.RANKLAB_REQUEST_LOGS === "1";
+const verbose = process.env.RANKLAB_VERBOSE === "1";
+const requestLogs = verbose || process.argv.includes("--request-logs") || process.env.RANKLAB_REQUEST_LOGS === "1";
+const noBot = process.argv.includes("--no-bot") || process.env.RANKLAB_NO_BOT === "1";
 const requests = requestLogSummary();
 
 let stopping = false;
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
-  log("stopping all services");
+  if (code === 0) log("stopping all services");
   await group.stop();
+  if (code === 0) log("stopped");
   process.exit(code);
+}
+
+/** A service npm start needs died on its own: one line saying which and how, then everything stops. */
+function stopWhenItDies(name: string, child: ReturnType<ProcessGroup["start"]>, hint = "") {
+  child.once("exit", (code, signal) => {
+    if (stopping || group.isStopping) return;
+    log(`the ${name} exited (${signal ?? `code ${code}`}); stopping everything${hint}`);
+    void shutdown(1);
+  });
 }
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
@@ -64,9 +86,15 @@ async function addPreparedPrompts(api: ApiDev): Promise<void> {
 }
 
 try {
-  log(`state and tokens in ${ranklabHome()}; default models from ${corpus ? `real reviews in ${defaultCorporaDir()}` : `generated reviews (no ${defaultCorporaDir()})`}`);
   const scorerPort = Number(process.env.RANKLAB_SCORER_PORT ?? port + 3);
-  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` }, ...(requestLogs ? {} : { keep: requests.keep }) });
+  for (const [variable, p] of [["RANKLAB_API_PORT", port], ["RANKLAB_SCORER_PORT", scorerPort]] as const) {
+    if (!(await portIsFree(p))) {
+      process.stderr.write(`[start]    port ${p} on 127.0.0.1 is in use; stop what holds it or pick another: ${variable}=<free port> npm start\n`);
+      process.exit(1);
+    }
+  }
+  log(`state and tokens in ${ranklabHome()}; default models from ${corpus ? `real reviews in ${defaultCorporaDir()}` : `generated reviews (no ${defaultCorporaDir()})`}`);
+  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` }, keep: (line) => (verbose || !wranglerRoutine(line)) && (requestLogs || requests.keep(line)) });
   if (!requestLogs) {
     setInterval(() => {
       const summary = requests.summary();
@@ -74,14 +102,17 @@ try {
     }, 60_000).unref();
   }
   const created = await seedPrompts(api);
-  log(`API ready at ${api.url} (${created} seed prompts added); tokens in ${ranklabHome()}/secrets.env`);
-  log(`labeling page: ${api.url}/app (an admin makes logins: POST /v1/raters/:id/web-logins)`);
+  log(`API ready at ${api.url} (${created} seed prompts added); API tokens in ${ranklabHome()}/secrets.env`);
+  log(`labeling page, signed in as the local admin (this link works once; each start prints a new one):`);
+  log(`  ${await adminLoginLink(api)}`);
   const tsx = join(REPO_ROOT, "node_modules/.bin/tsx");
+  stopWhenItDies("API (wrangler dev)", api.process);
   // The scorer behind POST /v1/score: it serves the active reward checkpoint once one is published.
-  group.start("scorer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")], {
+  const scorer = group.start("scorer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")], {
     cwd: REPO_ROOT,
     env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
   });
+  stopWhenItDies("scorer", scorer);
   const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN };
   // The embedded default models (a GPT-2 policy and a sentiment classifier), made once in the
   // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
@@ -95,14 +126,17 @@ try {
   // The trainer daemon: runs requested training runs (the cron trigger requests one when enough labels wait).
   // It starts PPO from the policy `prepare` made, once that exists (or TRAINER_FALLBACK_POLICY: a folder or hf:owner/name).
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
-  group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
+  const trainer = group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
     cwd: REPO_ROOT,
     env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: process.env.TRAINER_FALLBACK_POLICY ?? preparedPolicy },
   });
-  if (process.env.TELEGRAM_BOT_TOKEN) {
-    group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/main.ts")], { cwd: REPO_ROOT, env: botEnv });
+  stopWhenItDies("trainer", trainer);
+  if (noBot) {
+    log("no bot (RANKLAB_NO_BOT=1 or --no-bot): labels come from the page and the API only");
   } else {
-    group.start("bot", tsx, [join(REPO_ROOT, "services/labeler-bot/src/local/run-local.ts")], { cwd: REPO_ROOT, env: botEnv });
+    const entry = process.env.TELEGRAM_BOT_TOKEN ? "services/labeler-bot/src/main.ts" : "services/labeler-bot/src/local/run-local.ts";
+    const bot = group.start("bot", tsx, [join(REPO_ROOT, entry)], { cwd: REPO_ROOT, env: { ...botEnv, ...(verbose ? { RANKLAB_VERBOSE: "1" } : {}) } });
+    stopWhenItDies("bot", bot, "; RANKLAB_NO_BOT=1 npm start runs the rest without it");
   }
   log("Ctrl-C stops everything");
 } catch (err) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { requestLogStatus, requestLogSummary } from "../scripts/lib/request-log.ts";
+import { requestLogStatus, requestLogSummary, wranglerRoutine } from "../scripts/lib/request-log.ts";
 
 describe("wrangler's request lines in npm start", () => {
   it("recognises a request line, with or without colours and prefix, and nothing else", () => {
@@ -17,5 +17,12 @@ describe("wrangler's request lines in npm start", () => {
     expect(lines.filter(requests.keep)).toEqual(["[wrangler:info] POST /v1/score 503 Service Unavailable (5ms)", "api: unexpected error"]);
     expect(requests.summary()).toMatch(/^2 requests answered in the last minute \(1 with 4xx\)/);
     expect(requests.summary()).toBeUndefined();
+  });
+
+  it("knows wrangler's custom-build chatter, and nothing else, for routine", () => {
+    expect(wranglerRoutine("The file scripts/page-assets changed, restarting build...")).toBe(true);
+    expect(wranglerRoutine("\x1b[2mRunning custom build: node_modules/.bin/tsx scripts/build-page-assets.ts\x1b[22m")).toBe(true);
+    expect(wranglerRoutine("✘ [ERROR] Custom build failed")).toBe(false);
+    expect(wranglerRoutine("[wrangler:info] Ready on http://127.0.0.1:8787")).toBe(false);
   });
 });

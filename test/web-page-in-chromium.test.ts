@@ -49,7 +49,12 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--lang=zh-CN"] });
   page = await browser.newPage({ viewport: { width: 1100, height: 900 }, locale: "zh-CN" });
+  // The refused logins' 401s and /app/api/task's 404 (no group left) are expected; a file's 404 (the favicon) is not.
+  page.on("console", (m) => void (m.type() === "error" && /status of 404/.test(m.text()) && !m.location().url.includes("/app/api/") && notFound.push(`${m.text()} ${m.location().url}`)));
 }, 180_000);
+
+/** 404s the admin's page logged (a missing favicon's among them, were there one). */
+const notFound: string[] = [];
 
 afterAll(async () => {
   await browser?.close();
@@ -62,15 +67,35 @@ const order = async () => page.locator("#completions li .text").allInnerTexts();
 describe("the labeling page in Chromium", () => {
   it("logs in, draws a prompt, reorders by keyboard and drag, saves, and shows the row", async () => {
     await page.goto(`${api.url}/app`);
+    // The login screen: no "Log out", and a short wrong token gets a plain answer, not a schema's text.
+    await expect.poll(() => page.locator("#login").isVisible()).toBe(true);
+    expect(await page.locator("#logout").isVisible()).toBe(false);
+    await page.locator("#token").fill("abc");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect.poll(() => page.locator("#status").innerText()).toBe("unknown, used or revoked login token");
+    // The API token from secrets.env is explained, not just refused.
+    await page.locator("#token").fill(api.tokens.ADMIN_API_TOKEN);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect.poll(() => page.locator("#status").innerText()).toMatch(/^that is an API bearer token .* npm start prints a login link/);
     await page.locator("#token").fill(token);
     await page.screenshot({ path: join(SHOTS, "1-login.png") });
     await page.getByRole("button", { name: "Log in" }).click();
     await expect.poll(() => page.locator("#who").innerText()).toContain("林");
+    expect(await page.locator("#logout").isVisible()).toBe(true);
 
     await page.getByRole("button", { name: /Random prompt/ }).click();
     await expect.poll(() => page.locator("#completions li").count()).toBe(4);
     expect(await page.locator("#prompt").innerText()).toBe("这款手机用了一周，感觉");
     await page.screenshot({ path: join(SHOTS, "2-drawn.png") });
+    // Each item is one row: its grid has one row track, and its rank, text and three buttons share it.
+    const layout = await page.locator("#completions li").evaluateAll((items) =>
+      items.map((li) => {
+        const { getComputedStyle } = globalThis as any;
+        const centres = [...li.children].map((c: any) => c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2);
+        return { rows: getComputedStyle(li).gridTemplateRows.split(" ").length, children: li.children.length, sameRow: Math.max(...centres) - Math.min(...centres) < 2 };
+      }),
+    );
+    expect(layout).toEqual(Array(4).fill({ rows: 1, children: 5, sameRow: true }));
 
     // Drag: whichever of the two worst is not on top goes there (so a drag always happens).
     const full = (text: string) => "这款手机用了一周，感觉" + text;
@@ -91,7 +116,10 @@ describe("the labeling page in Chromium", () => {
     await page.screenshot({ path: join(SHOTS, "3-ordered.png") });
 
     await page.getByRole("button", { name: /Save ranking/ }).click();
-    await expect.poll(() => page.locator("#status").innerText()).toMatch(/Saved ranking #\d+\./);
+    await expect.poll(() => page.locator("#status").innerText()).toMatch(/Saved ranking #\d+\. No more groups wait for you now\./);
+    // The saved group leaves the screen (this prompt had one group; the next would come at once).
+    expect(await page.locator("#completions li").count()).toBe(0);
+    expect(await page.locator("#save").isDisabled()).toBe(true);
     await page.screenshot({ path: join(SHOTS, "4-saved.png") });
 
     await page.getByRole("tab", { name: /Dataset/ }).click();
@@ -115,6 +143,8 @@ describe("the labeling page in Chromium", () => {
     await page.locator("#new-prompt").fill("这家酒店的早餐");
     await page.getByRole("button", { name: "Add" }).click();
     await expect.poll(async () => (await page.locator("#prompt-list li").allInnerTexts()).map((t) => t.trim())).toContain("这家酒店的早餐");
+    // Checkboxes, not bullets, mark the prompts.
+    expect(new Set(await page.locator("#prompt-list li").evaluateAll((lis) => lis.map((li) => (globalThis as any).getComputedStyle(li).listStyleType)))).toEqual(new Set(["none"]));
     await page.getByRole("checkbox", { name: "Active: 这款手机用了一周，感觉" }).uncheck();
     await expect.poll(() => page.locator("#status").innerText()).toMatch(/is off\./);
     await page.screenshot({ path: join(SHOTS, "6-prompts.png") });
@@ -139,8 +169,13 @@ describe("the labeling page in Chromium", () => {
     mkdirSync(dir, { recursive: true });
     const publish = async (kind: "reward" | "policy", runId: number, metrics: Record<string, number>, rejectedReason?: string) => {
       writeFileSync(join(dir, "config.json"), JSON.stringify({ kind, runId }));
-      return (await publishCheckpoint(trainer, dir, { kind, metrics, trainingRunId: runId, ...(rejectedReason ? { rejectedReason } : { activate: true }) })).version;
+      // A policy's config names the reward checkpoint PPO scored with, as policy-phase.ts writes it.
+      const config = kind === "policy" ? { reward_checkpoint: lastReward } : {};
+      const published = await publishCheckpoint(trainer, dir, { kind, metrics, config, trainingRunId: runId, ...(rejectedReason ? { rejectedReason } : { activate: true }) });
+      if (kind === "reward") lastReward = published.id;
+      return published.version;
     };
+    let lastReward = 0;
     const runIds: number[] = [];
     const versions: string[][] = [];
     for (const r of runs) {
@@ -167,9 +202,16 @@ describe("the labeling page in Chromium", () => {
     expect(await marks("kl", "symbol")).toBe(2);
     expect(await marks("distinct", "symbol")).toBe(4);
     expect(await marks("labels", "rect")).toBe(4);
+    // Mean reward: one colour per reward model (each run's PPO used its own), named in the legend;
+    // each has one point here, and a one-point axis still reads as a short number.
+    expect(await page.locator("#chart-reward .role-legend-label text").allTextContents()).toEqual([`scored by reward ${versions[0]![0]!.split(" ")[1]}`, `scored by reward ${versions[1]![0]!.split(" ")[1]}`]);
+    for (const chart of ["accuracy", "reward", "kl", "distinct", "labels"]) {
+      for (const tick of await page.locator(`#chart-${chart} .role-axis-label text`).allTextContents()) expect(tick.replace(/^[−-]/, "").replace(/^0\./, "").replace(".", "").length, `${chart}: ${tick}`).toBeLessThanOrEqual(4);
+    }
     // The axis names the runs by id.
     expect(await page.locator("#chart-accuracy .role-axis-label text").allTextContents()).toEqual(expect.arrayContaining(runIds.map(String)));
     expect(problems).toEqual([]);
+    expect(notFound).toEqual([]);
 
     // The table: newest run first, the rejected checkpoints with their reasons, the live ones marked.
     const rows = page.locator("#runs tbody tr");

@@ -69,8 +69,35 @@ export const webLogins = sqliteTable(
     label: text("label"),
     createdAt: createdAt(),
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    /** A login good for one page session only (the link `npm start` prints): `usedAt` is set when it is exchanged. */
+    singleUse: integer("single_use", { mode: "boolean" }).notNull().default(false),
+    usedAt: integer("used_at", { mode: "timestamp_ms" }),
   },
   (t) => [index("web_logins_rater").on(t.raterId), check("web_logins_sha256_hex", sql`length(${t.tokenSha256}) = 64`)],
+);
+
+/**
+ * A page session: what the page's cookie holds is a random session id (never the login
+ * token), stored only as its SHA-256, with a server-side expiry; logging out ends it
+ * here, so a copied cookie stops working too. Revoking the login or blocking the rater
+ * ends it as well (checked on every request).
+ */
+export const webSessions = sqliteTable(
+  "web_sessions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    sessionSha256: text("session_sha256").notNull().unique(),
+    loginId: integer("login_id")
+      .notNull()
+      .references(() => webLogins.id),
+    raterId: integer("rater_id")
+      .notNull()
+      .references(() => raters.id),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("web_sessions_login").on(t.loginId), check("web_sessions_sha256_hex", sql`length(${t.sessionSha256}) = 64`)],
 );
 
 /**

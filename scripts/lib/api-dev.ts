@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { SEED_PROMPTS } from "@ranklab/db";
 import { createApiClient } from "@ranklab/api/client";
@@ -31,6 +32,8 @@ export interface ApiDevOptions {
 export interface ApiDev {
   url: string;
   tokens: Tokens;
+  /** wrangler dev's process (its exit means the API is gone). */
+  process: ChildProcess;
 }
 
 /**
@@ -42,19 +45,24 @@ export async function startApiDev({ port, group, cronEverySeconds, keep, vars = 
   const state = join(home, "state");
   const { tokens, file } = localTokens(home);
   await group.run("migrate", WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: REPO_ROOT, env: wranglerEnv() });
-  group.start(
+  const worker = group.start(
     "api",
     WRANGLER,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", file, "--test-scheduled", "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     { cwd: REPO_ROOT, env: wranglerEnv(), ...(keep ? { keep } : {}) },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url);
+  // Should wrangler or workerd die while starting (a port taken after all), say so now, not after the 90 s poll.
+  const died = new Promise<never>((_, reject) =>
+    worker.once("exit", (code, signal) => reject(new Error(`the API (wrangler dev) exited (${signal ?? `code ${code}`}) before it answered on ${url}`))),
+  );
+  died.catch(() => {});
+  await Promise.race([waitForHealth(url), died]);
   if (cronEverySeconds) {
     // wrangler dev does not fire cron triggers; visiting /__scheduled runs the same handler.
     setInterval(() => void fetch(`${url}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => {}), cronEverySeconds * 1000).unref();
   }
-  return { url, tokens };
+  return { url, tokens, process: worker };
 }
 
 export async function waitForHealth(url: string, timeoutMs = 90_000): Promise<void> {

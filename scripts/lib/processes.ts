@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
  */
 export class ProcessGroup {
   private readonly children = new Map<string, ChildProcess>();
+  private stopping = false;
 
   constructor(private readonly log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {}
 
@@ -21,7 +22,8 @@ export class ProcessGroup {
     }
     child.on("exit", (code, signal) => {
       this.children.delete(name);
-      this.log(`${prefix} exited (${signal ?? `code ${code}`})`);
+      // While stop() runs, an exit is the one asked for (a SIGTERM'd node says "code 143"): not news.
+      if (!this.stopping) this.log(`${prefix} exited (${signal ?? `code ${code}`})`);
     });
     return child;
   }
@@ -35,7 +37,13 @@ export class ProcessGroup {
     });
   }
 
+  /** Whether stop() has begun: an exit from then on is expected, not a service dying. */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
   async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
     const running = [...this.children.values()];
     await Promise.all(running.map((child) => stopOne(child, graceMs)));
   }

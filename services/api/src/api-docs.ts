@@ -3,7 +3,7 @@ import { raterQualityReport } from "./lib/rater-quality.ts";
 import { scoreAnswer } from "./lib/score-schema.ts";
 import type { OpenApiOptions } from "./openapi.ts";
 import { runsAnswer } from "./web/runs.ts";
-import { LOGIN_COOKIE } from "./web/session.ts";
+import { INSECURE_SESSION_COOKIE, SESSION_COOKIE } from "./web/session.ts";
 
 /**
  * What /openapi.json says beyond the routes and their zod schemas: the title, who may
@@ -18,7 +18,7 @@ export const API_DOCS: OpenApiOptions = {
   },
   securitySchemes: {
     bearer: { type: "http", scheme: "bearer", description: "ADMIN_API_TOKEN, BOT_API_TOKEN or TRAINER_API_TOKEN; each route checks the role" },
-    loginCookie: { type: "apiKey", in: "cookie", name: LOGIN_COOKIE, description: "set by POST /app/api/login" },
+    loginCookie: { type: "apiKey", in: "cookie", name: SESSION_COOKIE, description: `a page session id, set by POST /app/api/login (named ${INSECURE_SESSION_COOKIE} without Secure when the page is served over plain http from a host other than localhost)` },
   },
   security: (path) => (path.startsWith("/v1/") ? [{ bearer: [] }] : path.startsWith("/app/api/") && path !== "/app/api/login" ? [{ loginCookie: [] }] : undefined),
   docs: {

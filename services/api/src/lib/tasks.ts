@@ -17,7 +17,7 @@ export type Task =
  * a score's completion belongs to one group too. `grp` is the group's index in its prompt.
  */
 const numberedCompletions = (where: ReturnType<typeof sql>) => sql`
-  SELECT c.id, c.prompt_id,
+  SELECT c.id, c.prompt_id, c.text,
          (row_number() OVER (PARTITION BY c.prompt_id ORDER BY c.id) - 1) / ${sql.raw(String(RANK_GROUP_SIZE))} AS grp
   FROM completions c JOIN prompts p ON p.id = c.prompt_id
   WHERE ${where}`;
@@ -54,13 +54,15 @@ export async function nextRankTask(db: Db, raterId: number, random: () => number
   const candidates = await db.all<{ promptId: number; promptText: string; ids: string; rankings: number }>(sql`
     WITH numbered AS (${numberedCompletions(sql`p.active = 1`)}),
     grouped AS (
-      SELECT prompt_id, group_concat(id, ',' ORDER BY id) AS ids, count(*) AS n
+      SELECT prompt_id, group_concat(id, ',' ORDER BY id) AS ids, count(*) AS n, count(DISTINCT text) AS texts
       FROM numbered GROUP BY prompt_id, grp
     )
     SELECT g.prompt_id AS promptId, p.text AS promptText, g.ids AS ids,
            (SELECT count(*) FROM rankings r WHERE r.completion_set = g.ids) AS rankings
     FROM grouped g JOIN prompts p ON p.id = g.prompt_id
     WHERE g.n = ${sql.raw(String(RANK_GROUP_SIZE))}
+      -- A group with two identical completions asks a rater to order a text against itself: not offered.
+      AND g.texts = g.n
       AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.rater_id = ${raterId} AND r.completion_set = g.ids)
     ORDER BY CASE WHEN rankings >= ${sql.raw(String(MIN_RANKINGS_PER_GROUP))} THEN 2 WHEN rankings > 0 THEN 0 ELSE 1 END, rankings, random()
     LIMIT ${sql.raw(String(RANK_CANDIDATES))}`);

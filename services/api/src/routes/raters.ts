@@ -23,7 +23,8 @@ const updateRater = z
   .refine((v) => v.blocked !== undefined || v.role !== undefined, "give at least one of: blocked, role");
 /** A block or unblock asked for by a rater (`byRaterId`, whom the bot vouches for): they must be an admin. */
 const blockByRater = z.object({ blocked: z.boolean(), byRaterId: id }).strict();
-const createWebLogin = z.object({ label: str().trim().min(1).max(64).optional() }).strict();
+// singleUse: good for one page session (the login link npm start prints for its local admin).
+const createWebLogin = z.object({ label: str().trim().min(1).max(64).optional(), singleUse: z.boolean().optional() }).strict();
 
 export const raterRoutes = new Hono<AppEnv>()
   /** Registers a rater, or returns the one already registered under that external id. */
@@ -78,8 +79,8 @@ export const raterRoutes = new Hono<AppEnv>()
     const token = newLoginToken();
     const [login] = await db
       .insert(webLogins)
-      .values({ raterId, tokenSha256: await tokenSha256(token), label: c.req.valid("json").label ?? null })
-      .returning({ id: webLogins.id, raterId: webLogins.raterId, label: webLogins.label, createdAt: webLogins.createdAt });
+      .values({ raterId, tokenSha256: await tokenSha256(token), label: c.req.valid("json").label ?? null, singleUse: c.req.valid("json").singleUse ?? false })
+      .returning({ id: webLogins.id, raterId: webLogins.raterId, label: webLogins.label, singleUse: webLogins.singleUse, createdAt: webLogins.createdAt });
     return c.json({ ...login!, token }, 201);
   })
   /** Revokes a web login; the page refuses it from the next request on. */

@@ -62,7 +62,7 @@ describe("the labeling page", () => {
     expect((await page("POST", "/rankings", { cookie, json: ranking, headers: { "sec-fetch-site": "same-origin" } })).status).toBe(201);
     const out = await page("POST", "/logout", { cookie, headers: { origin: "https://api.test", "sec-fetch-site": "same-origin" } });
     expect(out.status).toBe(200);
-    expect(out.headers.get("set-cookie")).toMatch(/ranklab_login=;/);
+    expect(out.headers.get("set-cookie")).toMatch(/^__Host-ranklab_session=;/);
   });
 
   it("serves the page at /app, in Chinese and English", async () => {
@@ -88,6 +88,24 @@ describe("the labeling page", () => {
     await callJson("DELETE", `/v1/raters/${rater.id}/web-logins/${login.id}`, 200);
     await expectError(await page("GET", "/me", { cookie }), 401, "unauthorized");
     await expectError(await call("POST", `/v1/raters/${rater.id}/web-logins`, { as: "bot", json: {} }), 403, "forbidden");
+  });
+
+  it("never offers a group with two identical completions", async () => {
+    const { cookie } = await loginAs("web:dup");
+    const { prompts } = await callJson("POST", "/v1/prompts", 201, { json: { prompts: [{ text: "这个耳机音质" }] } });
+    const texts = ["很好", "一般", "很好", "很差", "不错", "还行", "太差", "完美"];
+    await callJson("POST", "/v1/completions", 201, { as: "trainer", json: { completions: texts.map((text) => ({ promptId: prompts[0].id, text })) } });
+    // Of the prompt's two groups, the first holds "很好" twice: only the second comes, then nothing.
+    const seen: string[][] = [];
+    for (;;) {
+      const res = await page("GET", "/task", { cookie });
+      if (res.status === 404) break;
+      const task = await body(res);
+      const ids = task.completions.map((c: { id: number }) => c.id);
+      if (task.prompt.text === "这个耳机音质") seen.push(task.completions.map((c: { text: string }) => c.text).sort());
+      expect((await page("POST", "/rankings", { cookie, json: { promptId: task.prompt.id, completionIds: ids } })).status).toBe(201);
+    }
+    expect(seen).toEqual([["不错", "太差", "完美", "还行"].sort()]);
   });
 
   it("draws a prompt with four completions and stores the order as a web ranking, once", async () => {

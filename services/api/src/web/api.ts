@@ -1,6 +1,5 @@
 import { desc, eq, lt } from "drizzle-orm";
 import { Hono } from "hono";
-import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { prompts, rankings } from "@ranklab/db";
 import { ApiError, notFound } from "../errors.ts";
@@ -13,9 +12,11 @@ import { nextRankTask } from "../lib/tasks.ts";
 import { validate } from "../middleware/validate.ts";
 import { streamRankings } from "../routes/exports.ts";
 import { runsPage, runsQuery } from "./runs.ts";
-import { LOGIN_COOKIE, raterForToken, requireWebAdmin, requireWebRater, type WebEnv } from "./session.ts";
+import { roleForToken } from "../middleware/auth.ts";
+import { endSession, requireWebAdmin, requireWebRater, startSession, type WebEnv } from "./session.ts";
 
-const login = z.object({ token: str().trim().min(20).max(128) }).strict();
+// Any length: a wrong token of any size gets the same clear answer below, not a schema's text.
+const login = z.object({ token: str().trim().max(512) }).strict();
 const saveRanking = z.object({ promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional() }).strict().refine(...levelsMatchIds);
 const newPrompt = z.object({ text: text(2000) }).strict();
 const promptPatch = z.object({ active: z.boolean() }).strict();
@@ -25,13 +26,23 @@ const raterPatch = z.object({ blocked: z.boolean() }).strict();
 export const webApi = new Hono<WebEnv>()
   .post("/login", validate("json", login), async (c) => {
     const { token } = c.req.valid("json");
-    const rater = await raterForToken(c.get("db"), token);
-    if (!rater) throw new ApiError(401, "unauthorized", "unknown or revoked login token");
-    setCookie(c, LOGIN_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/app", secure: new URL(c.req.url).protocol === "https:", maxAge: 60 * 60 * 24 * 30 });
+    const rater = token ? await startSession(c, token) : undefined;
+    if (!rater) {
+      // The API's bearer tokens (secrets.env) are for /v1 clients; say so rather than "unknown".
+      if (token && roleForToken(c.env, token)) {
+        throw new ApiError(
+          401,
+          "unauthorized",
+          "that is an API bearer token (for /v1 clients such as the bot and the trainer), not a page login; npm start prints a login link for the page, and an admin makes page logins with POST /v1/raters/:id/web-logins",
+        );
+      }
+      throw new ApiError(401, "unauthorized", "unknown, used or revoked login token");
+    }
     return c.json({ rater: { id: rater.id, displayName: rater.displayName, role: rater.role } });
   })
-  .post("/logout", (c) => {
-    deleteCookie(c, LOGIN_COOKIE, { path: "/app" });
+  /** Ends this session server-side (the cookie then reads nothing, even where a copy of it is kept). */
+  .post("/logout", async (c) => {
+    await endSession(c);
     return c.json({ ok: true });
   })
   .use("/*", requireWebRater)

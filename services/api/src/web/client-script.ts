@@ -25,7 +25,7 @@ function showTab(name) {
   if (name === "runs") loadRuns();
 }
 
-async function start() {
+async function start(tab = "rank") {
   try {
     me = await api("/me");
   } catch {
@@ -33,12 +33,33 @@ async function start() {
   }
   $("#login").hidden = !!me;
   $("#app").hidden = !me;
+  $("#account").hidden = !me;
+  $("#who").textContent = me ? (me.displayName || me.externalId) + (me.role === "admin" ? " (admin)" : "") : "";
   if (me) {
-    $("#who").textContent = (me.displayName || me.externalId) + (me.role === "admin" ? " (admin)" : "");
     $("#tab-button-prompts").hidden = me.role !== "admin";
     $("#tab-button-runs").hidden = me.role !== "admin";
-    showTab("rank");
+    showTab(me.role === "admin" || (tab !== "runs" && tab !== "prompts") ? tab : "rank");
   }
+}
+
+/*
+ * A login link (the one npm start prints) carries its single-use token in the fragment,
+ * which no server or log sees: #login=<token>&tab=runs. The page takes it out of the
+ * address bar and history before using it.
+ */
+async function startFromLink() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get("login");
+  const tab = params.get("tab") || "rank";
+  if (!token) return start();
+  history.replaceState(null, "", location.pathname + location.search);
+  try {
+    await api("/login", { method: "POST", body: JSON.stringify({ token }) });
+    status("Logged in from the link.", "ok");
+  } catch (err) {
+    status("The login link did not work: " + err.message + " (each link works once; npm start prints a new one at every start).", "error");
+  }
+  await start(tab);
 }
 
 $("#login-form").addEventListener("submit", async (e) => {
@@ -51,7 +72,7 @@ $("#login-form").addEventListener("submit", async (e) => {
     status(err.message, "error");
   }
 });
-$("#logout").addEventListener("click", async () => { await api("/logout", { method: "POST" }); await start(); });
+$("#logout").addEventListener("click", async () => { await api("/logout", { method: "POST" }); status("Logged out."); await start(); });
 for (const t of document.querySelectorAll("[role=tab]")) t.addEventListener("click", () => showTab(t.dataset.tab));
 
 /* Rank: the list order is the ranking, best first; "=" marks a completion as good as the one above it (a tie). */
@@ -115,7 +136,16 @@ $("#save").addEventListener("click", async () => {
     // A plain order needs no levels; with a tie, the API stores them (and makes no training pair of a tie).
     const body = { promptId: task.prompt.id, completionIds: task.completions.map((c) => c.id), ...(level[level.length - 1] === level.length - 1 ? {} : { levels: level }) };
     const result = await api("/rankings", { method: "POST", body: JSON.stringify(body) });
-    status((result.created ? "Saved ranking #" : "Already saved as ranking #") + result.ranking.id + ".", "ok");
+    const saved = (result.created ? "Saved ranking #" : "Already saved as ranking #") + result.ranking.id + ".";
+    // The next group comes at once: the saved one is done, and leaving it up invites saving it again.
+    try {
+      task = await api("/task");
+      status(saved + " Here is the next group.", "ok");
+    } catch {
+      task = null;
+      status(saved + " No more groups wait for you now.", "ok");
+    }
+    renderTask();
   } catch (err) {
     status(err.message, "error");
   }
@@ -235,9 +265,11 @@ function checkpointState(c) {
 /** Long-form rows for one chart: one per run and series with a figure. */
 function series(runs, fields) {
   const rows = [];
-  for (const r of runs) for (const [name, key] of fields) if (r.figures[key] !== null) rows.push({ run: r.id, series: name, value: r.figures[key] });
+  for (const r of runs) for (const [name, key] of fields) if (r.figures[key] !== null) rows.push({ run: r.id, series: typeof name === "function" ? name(r) : name, value: r.figures[key] });
   return rows;
 }
+/** Mean reward is in its reward model's units: one series (colour) per reward model, so no line joins two scales. */
+const scoredBy = (r) => (r.figures.rewardModelVersion === null ? "reward model unknown" : "scored by reward v" + r.figures.rewardModelVersion);
 function lineChart(values, title, zero) {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -245,7 +277,8 @@ function lineChart(values, title, zero) {
     mark: { type: "line", point: true },
     encoding: {
       x: { field: "run", type: "ordinal", title: "training run" },
-      y: { field: "value", type: "quantitative", title, scale: { zero } },
+      // Three significant digits: with one point vega makes its value the only tick (0.394488 otherwise).
+      y: { field: "value", type: "quantitative", title, scale: { zero }, axis: { format: ".3~r" } },
       color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } },
     },
   };
@@ -271,7 +304,7 @@ async function loadRuns() {
     const labels = series(runs, [["rankings", "usedRankings"], ["scores", "usedScores"]]);
     await Promise.all([
       drawChart("#chart-accuracy", lineChart(series(runs, [["candidate", "heldOutAccuracy"], ["active", "activeHeldOutAccuracy"]]), "pairwise accuracy", false)),
-      drawChart("#chart-reward", lineChart(series(runs, [["policy", "rewardMean"]]), "mean reward", false)),
+      drawChart("#chart-reward", lineChart(series(runs, [[scoredBy, "rewardMean"]]), "mean reward", false)),
       drawChart("#chart-kl", lineChart(series(runs, [["policy", "klToReference"]]), "KL (nats)", true)),
       drawChart("#chart-distinct", lineChart(series(runs, [["policy", "distinct2"], ["reference", "referenceDistinct2"]]), "distinct-2", false)),
       drawChart("#chart-labels", {
@@ -280,7 +313,7 @@ async function loadRuns() {
         mark: "bar",
         encoding: {
           x: { field: "run", type: "ordinal", title: "training run" },
-          y: { field: "value", type: "quantitative", title: "labels", stack: "zero" },
+          y: { field: "value", type: "quantitative", title: "labels", stack: "zero", axis: { format: "~r", tickMinStep: 1 } },
           color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } },
         },
       }),
@@ -290,5 +323,5 @@ async function loadRuns() {
   }
 }
 
-start();
+startFromLink();
 `;

@@ -15,7 +15,9 @@ export const STYLE = `
   button:focus-visible, input:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
   #prompt { font-size: 1.15rem; margin: 1rem 0 .5rem; min-height: 1.5em; }
   ol#completions { list-style: none; padding: 0; }
-  li.completion { display: grid; grid-template-columns: 2rem 1fr auto auto; gap: .5rem; align-items: center; background: white; border: 1px solid #dde; border-radius: .5rem; padding: .6rem .8rem; margin: .4rem 0; cursor: grab; }
+  ul#prompt-list { list-style: none; padding: 0; }
+  ul#prompt-list li { margin: .3rem 0; }
+  li.completion { display: grid; grid-template-columns: 2rem 1fr auto auto auto; gap: .5rem; align-items: center; background: white; border: 1px solid #dde; border-radius: .5rem; padding: .6rem .8rem; margin: .4rem 0; cursor: grab; }
   li.completion.dragging { opacity: .5; }
   .rank { font-weight: 700; color: #2563eb; text-align: center; }
   .move, .tie { padding: .2rem .6rem; }
@@ -53,9 +55,10 @@ export function labelingPage() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ranklab · 排序标注 Rank labeling</title>
 <link rel="stylesheet" href="/app/app.css">
+<link rel="icon" href="/app/favicon.svg" type="image/svg+xml">
 </head>
 <body>
-<header><h1>ranklab · 排序标注 Rank labeling</h1><div><span id="who"></span> <button id="logout" type="button">Log out</button></div></header>
+<header><h1>ranklab · 排序标注 Rank labeling</h1><div id="account" hidden><span id="who"></span> <button id="logout" type="button">Log out</button></div></header>
 <p id="status" role="status" aria-live="polite"></p>
 
 <section id="login" hidden>
@@ -111,7 +114,7 @@ export function labelingPage() {
     <p>Each training run's figures, oldest run on the left: the reward model's held-out accuracy beside the model it would replace, and the policy's mean reward, KL to the reference and distinct-2. 每次训练的指标。</p>
     <div id="charts">
       <figure><figcaption>Held-out accuracy: candidate vs active</figcaption><div id="chart-accuracy" class="chart"></div></figure>
-      <figure><figcaption>Mean reward (PPO)</figcaption><div id="chart-reward" class="chart"></div></figure>
+      <figure><figcaption>Mean reward (PPO), by the reward model that scored it (each model has its own scale: compare points of one colour)</figcaption><div id="chart-reward" class="chart"></div></figure>
       <figure><figcaption>KL to the reference policy</figcaption><div id="chart-kl" class="chart"></div></figure>
       <figure><figcaption>Distinct-2: policy vs reference</figcaption><div id="chart-distinct" class="chart"></div></figure>
       <figure><figcaption>Labels used</figcaption><div id="chart-labels" class="chart"></div></figure>

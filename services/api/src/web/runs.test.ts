@@ -14,7 +14,7 @@ async function trainerRun(opts: { reward: Record<string, number>; rejected?: str
   const { run: claimed } = await callJson("POST", "/v1/training-runs/claim", 200, { as: "trainer", json: { trainer: "gpu-test" } });
   expect(claimed.id).toBe(run.id);
   const reward = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: hex(++sha), sizeBytes: 10, metrics: opts.reward, trainingRunId: run.id, ...(opts.rejected ? { rejectedReason: opts.rejected } : {}) } });
-  const policy = opts.policy ? await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "policy", sha256: hex(++sha), sizeBytes: 10, metrics: opts.policy, trainingRunId: run.id } }) : undefined;
+  const policy = opts.policy ? await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "policy", sha256: hex(++sha), sizeBytes: 10, metrics: opts.policy, trainingRunId: run.id, config: { reward_checkpoint: reward.id } } }) : undefined;
   await callJson("PATCH", `/v1/training-runs/${run.id}`, 200, { as: "trainer", json: { status: "succeeded", metrics: opts.run, summary: `run ${run.id}` } });
   return { run, reward, policy };
 }
@@ -44,10 +44,10 @@ describe("GET /app/api/runs (the Runs tab)", () => {
     expect(older.checkpoints.map((c: { kind: string }) => c.kind)).toEqual(["reward", "policy"]);
     expect(older.figures).toEqual({
       heldOutAccuracy: 0.71, activeHeldOutAccuracy: null, heldOutPairs: 120, modelRaterTau: null, raterRaterTau: null,
-      rewardMean: 0.4, klToReference: 0.02, distinct2: 0.61, referenceDistinct2: 0.66, labelsUsed: 34, usedRankings: 30, usedScores: 4,
+      rewardMean: 0.4, rewardModelVersion: first.reward.version, klToReference: 0.02, distinct2: 0.61, referenceDistinct2: 0.66, labelsUsed: 34, usedRankings: 30, usedScores: 4,
     });
     expect(newer.checkpoints).toEqual([expect.objectContaining({ kind: "reward", version: second.reward.version, active: false, rejectedReason: "held-out accuracy 0.69 < active 0.71 on 140 pairs" })]);
-    expect(newer.figures).toMatchObject({ heldOutAccuracy: 0.69, activeHeldOutAccuracy: 0.71, rewardMean: 0.55, klToReference: 0.05, distinct2: null, labelsUsed: 12, usedScores: null });
+    expect(newer.figures).toMatchObject({ heldOutAccuracy: 0.69, activeHeldOutAccuracy: 0.71, rewardMean: 0.55, rewardModelVersion: null, klToReference: 0.05, distinct2: null, labelsUsed: 12, usedScores: null });
     // Only the figures: no file keys, configs or per-rater metrics leave through the page.
     expect(JSON.stringify(items)).not.toMatch(/r2Key|reliability|config/);
 

@@ -77,7 +77,8 @@ export const runsAnswer = z.object({
         heldOutPairs: figure("how many held-out pairs both count"),
         modelRaterTau: figure("agreement/model_rater_tau"),
         raterRaterTau: figure("agreement/rater_rater_tau"),
-        rewardMean: figure("PPO's mean reward in its last epoch (env/reward_mean)"),
+        rewardMean: figure("PPO's mean reward in its last epoch (env/reward_mean), in the units of the reward model that scored it"),
+        rewardModelVersion: figure("the version of the reward checkpoint PPO scored with (the policy checkpoint's config.reward_checkpoint): mean rewards of different reward models are not comparable"),
         klToReference: figure("the policy's KL to the reference policy on evaluation samples (eval/kl_to_reference)"),
         distinct2: figure("the policy's distinct-2 (eval/distinct_2)"),
         referenceDistinct2: figure("the reference policy's distinct-2 on the same prompts"),
@@ -96,7 +97,7 @@ export type RunFigures = z.infer<typeof runsAnswer>["items"][number]["figures"];
 const lastOfKind = (cps: Checkpoint[], kind: Checkpoint["kind"]) => cps.filter((c) => c.kind === kind).sort((a, b) => b.version - a.version)[0];
 
 /** The figures the Runs tab charts for one run, from its checkpoints' metrics, else from the run's own. */
-export function runFigures(run: Pick<TrainingRun, "metrics">, cps: Checkpoint[]): RunFigures {
+export function runFigures(run: Pick<TrainingRun, "metrics">, cps: Checkpoint[], rewardVersions: ReadonlyMap<number, number> = new Map()): RunFigures {
   const reward = lastOfKind(cps, "reward");
   const policy = lastOfKind(cps, "policy");
   const runMetrics = run.metrics ?? {};
@@ -113,6 +114,7 @@ export function runFigures(run: Pick<TrainingRun, "metrics">, cps: Checkpoint[])
     modelRaterTau: pick(rewardMetrics, r.modelRaterTau),
     raterRaterTau: pick(rewardMetrics, r.raterRaterTau),
     rewardMean: pick(policyMetrics, p.rewardMean),
+    rewardModelVersion: rewardVersions.get(scoredBy(policy) ?? -1) ?? null,
     klToReference: pick(policyMetrics, p.klToReference),
     distinct2: pick(policyMetrics, p.distinct2),
     referenceDistinct2: pick(policyMetrics, p.referenceDistinct2),
@@ -134,12 +136,23 @@ const checkpointRow = (c: Checkpoint) => ({
   createdAt: c.createdAt,
 });
 
+/** The id of the reward checkpoint a policy checkpoint's PPO scored with (policy-phase.ts writes it into its config). */
+function scoredBy(policy: Checkpoint | undefined): number | undefined {
+  const id = (policy?.config as Record<string, unknown> | null | undefined)?.reward_checkpoint;
+  return typeof id === "number" && Number.isInteger(id) ? id : undefined;
+}
+
 /** One page of runs, newest first, each with its checkpoints (oldest first) and its chart figures. */
 export async function runsPage(db: Db, { limit, cursor }: { limit: number; cursor?: number | undefined }) {
   const runs = await db.select().from(trainingRuns).where(cursor ? lt(trainingRuns.id, cursor) : undefined).orderBy(desc(trainingRuns.id)).limit(limit);
   const cps = runs.length === 0 ? [] : await db.select().from(checkpoints).where(inArray(checkpoints.trainingRunId, runs.map((r) => r.id))).orderBy(checkpoints.id);
   const byRun = new Map<number, Checkpoint[]>();
   for (const c of cps) byRun.set(c.trainingRunId!, [...(byRun.get(c.trainingRunId!) ?? []), c]);
+  // The reward checkpoints PPO scored with may come from earlier runs than this page's: look up their versions.
+  const scorers = [...new Set(cps.filter((c) => c.kind === "policy").map(scoredBy).filter((id): id is number => id !== undefined))];
+  const rewardVersions = new Map(
+    scorers.length === 0 ? [] : (await db.select({ id: checkpoints.id, version: checkpoints.version }).from(checkpoints).where(inArray(checkpoints.id, scorers))).map((c) => [c.id, c.version] as const),
+  );
   const items = runs.map((run) => {
     const own = byRun.get(run.id) ?? [];
     return {
@@ -153,7 +166,7 @@ export async function runsPage(db: Db, { limit, cursor }: { limit: number; curso
       summary: run.summary,
       error: run.error,
       checkpoints: own.map(checkpointRow),
-      figures: runFigures(run, own),
+      figures: runFigures(run, own, rewardVersions),
     };
   });
   return { items, nextCursor: runs.length === limit ? runs[runs.length - 1]!.id : null };

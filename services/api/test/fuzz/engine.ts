@@ -56,7 +56,11 @@ async function must(target: FuzzTarget, method: string, path: string, role: Role
 
 async function loginCookie(target: FuzzTarget, raterId: number): Promise<{ cookie: string; token: string; id: number }> {
   const login = await must(target, "POST", `/v1/raters/${raterId}/web-logins`, "admin", { label: "fuzz" });
-  return { cookie: `ranklab_login=${login.token}`, token: login.token, id: login.id };
+  // The cookie holds a session id the login gives, never the login token (web/session.ts).
+  const res = await target.fetch(new Request(`${target.origin}/app/api/login`, { method: "POST", headers: { origin: target.origin, "content-type": "application/json" }, body: JSON.stringify({ token: login.token }) }));
+  if (!res.ok) throw new Error(`fuzz fixture: POST /app/api/login answered ${res.status} ${await res.text()}`);
+  const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+  return { cookie, token: login.token, id: login.id };
 }
 
 async function publishCheckpoint(target: FuzzTarget, kind: "policy" | "reward", tag: string): Promise<number> {
@@ -203,7 +207,7 @@ function authHeaders(target: FuzzTarget, fx: Fixture, route: RouteDef, auth: Aut
   }
   if (auth.cookie === "rater") headers.cookie = fx.raterCookie;
   if (auth.cookie === "admin") headers.cookie = fx.adminCookie;
-  if (auth.cookie === "bogus") headers.cookie = "ranklab_login=%ED%A0%80; ranklab_login=x";
+  if (auth.cookie === "bogus") headers.cookie = "__Host-ranklab_session=%ED%A0%80; __Host-ranklab_session=x; ranklab_session=y";
   if (auth.origin === "same") headers.origin = target.origin;
   if (auth.origin === "foreign") headers.origin = "https://evil.example";
   if (auth.origin === "site-cross") headers["sec-fetch-site"] = "cross-site";

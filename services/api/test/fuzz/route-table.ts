@@ -27,7 +27,7 @@ export interface Fixture {
   runId: number;
   leaseId: string;
   sessionKey: string;
-  /** Page login cookies (`ranklab_login=…`): a rater, and a rater with the admin role. */
+  /** Page session cookies (`__Host-ranklab_session=…`): a rater, and a rater with the admin role. */
   raterCookie: string;
   adminCookie: string;
   loginToken: string;

@@ -84,7 +84,9 @@ function takeGlobal<T extends string>(argv: string[], name: string, allowed: rea
 async function useBackend(backend: BackendName | undefined) {
   const choice = await selectBackend(backend);
   // stderr, so stdout stays one score or sample a line for scripts.
-  console.error(`tfjs backend: ${choice.name}${choice.tried.length > 1 ? ` (not available: ${choice.tried.filter((t) => !t.ok).map((t) => t.name).join(", ")})` : ""}`);
+  // wasm is the expected backend: the native ones are optional packages, not installed by npm ci (docs/trainer.md).
+  const skipped = choice.tried.filter((t) => !t.ok).map((t) => t.name);
+  console.error(`tfjs backend: ${choice.name}${skipped.length > 0 ? ` (the optional native backends ${skipped.join(", ")} are not installed; ${choice.name} is the default)` : ""}`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -102,7 +102,7 @@ for (;;) {
     } else if (policy && config.completionsPerPrompt > 0 && !postedFor.has(key)) {
       postedFor.add(key);
       const n = await postFreshCompletions(config, policy.dir, policy.checkpointId, Date.now() % 100000);
-      console.log(`trainer: posted ${n} new completions from ${policy.checkpointId ? `policy checkpoint ${policy.checkpointId}` : "the fallback policy"} for raters`);
+      console.log(`trainer: posted ${n} new completions from ${policy.checkpointId ? `policy checkpoint v${policy.version ?? `? (id ${policy.checkpointId})`}` : "the fallback policy"} for raters`);
     }
     if (result) continue;
   } catch (err) {

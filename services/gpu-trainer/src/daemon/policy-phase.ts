@@ -13,13 +13,15 @@ import { evaluatePolicy, type PolicyEvaluation } from "./policy-eval.ts";
 export interface PolicyRef {
   dir: string;
   checkpointId: number | null;
+  /** The checkpoint's version, what log lines name (ids are the API's); null for the fallback. */
+  version?: number | null;
   metrics: Record<string, unknown>;
 }
 
 /** The policy to continue from: the active policy checkpoint, or else the fallback folder (prepare's) when it is complete. */
 export async function currentPolicy(api: TrainerApi, config: DaemonSettings): Promise<PolicyRef | undefined> {
   const active = await fetchActiveCheckpoint(api, "policy", config.home);
-  if (active) return { dir: active.dir, checkpointId: active.ref.id, metrics: active.metrics };
+  if (active) return { dir: active.dir, checkpointId: active.ref.id, version: active.ref.version, metrics: active.metrics };
   if (config.fallbackPolicyDir && existsSync(join(config.fallbackPolicyDir, "config.json"))) return { dir: config.fallbackPolicyDir, checkpointId: null, metrics: {} };
   return undefined;
 }

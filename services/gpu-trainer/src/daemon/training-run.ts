@@ -170,7 +170,7 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
     const policy = await currentPolicy(api, config);
     if (config.completionsPerPrompt > 0 && policy) {
       result.completionsPosted = await postFreshCompletions(config, policy.dir, policy.checkpointId, run.id);
-      log(`run ${run.id}: posted ${result.completionsPosted} new completions from ${policy.checkpointId ? `policy checkpoint ${policy.checkpointId}` : "the fallback policy"}`);
+      log(`run ${run.id}: posted ${result.completionsPosted} new completions from ${policy.checkpointId ? `policy checkpoint v${policy.version ?? `? (id ${policy.checkpointId})`}` : "the fallback policy"}`);
     }
     metrics["completions/posted"] = result.completionsPosted;
     // The live reward model's view of what raters may rank next, so tasks go where it is least sure.

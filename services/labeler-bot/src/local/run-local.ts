@@ -24,6 +24,15 @@ const PAUSE_MS = Number(process.env.RATER_PAUSE_MS ?? 1500);
 const RECHECK_MS = Number(process.env.RATER_RECHECK_SECONDS ?? 30) * 1000;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+// Routine lines (each label, each idle re-check) only with RANKLAB_VERBOSE=1; otherwise one line a minute counts the labels per rater.
+const verbose = process.env.RANKLAB_VERBOSE === "1";
+const routine = verbose ? log : () => {};
+const labelsThisMinute = new Map<string, number>();
+setInterval(() => {
+  const counts = [...labelsThisMinute].filter(([, n]) => n > 0);
+  labelsThisMinute.clear();
+  if (counts.length > 0) log(`labels in the last minute: ${counts.map(([name, n]) => `${name} ${n}`).join(", ")} (RANKLAB_VERBOSE=1 shows each)`);
+}, 60_000).unref();
 const env = (name: string) => {
   const v = process.env[name];
   if (!v) throw new Error(`run-local: ${name} is not set (npm start sets it)`);
@@ -72,13 +81,22 @@ process.once("SIGTERM", () => void stop());
 await Promise.all(
   RATERS.map(async ({ id, name, taste }) => {
     const rater = new LocalRater(local, LOCAL_TOKEN, id, name);
+    const counted = (line: string) => {
+      labelsThisMinute.set(name, (labelsThisMinute.get(name) ?? 0) + 1);
+      routine(line);
+    };
+    let idle = false;
     while (!stopping) {
       await rater.command("/start");
-      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log, pauseMs: PAUSE_MS, taste }).catch((err) => {
-        log(`${name}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log: counted, pauseMs: PAUSE_MS, taste }).catch((err) => {
+        // The error's first line names the rater and what it waited for; the chat dump below it is for tests.
+        if (!stopping) log(err instanceof Error ? err.message.split("\n")[0]! : `${name}: ${String(err)}`);
         return 0;
       });
-      log(`${name}: ${done} label(s) this round; checking back in ${RECHECK_MS / 1000} s`);
+      // Running out of work is news once (the trainer posts more after a run), not every re-check.
+      if (done === 0 && !idle) log(`${name}: no task waiting; checking back every ${RECHECK_MS / 1000} s`);
+      idle = done === 0;
+      routine(`${name}: ${done} label(s) this round; checking back in ${RECHECK_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, RECHECK_MS));
     }
   }),

@@ -62,7 +62,13 @@ export class LocalRater {
     for (;;) {
       const found = check(this.messages());
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`${this.name}: timed out waiting for ${what}; the chat shows:\n${this.messages().map((m) => `#${m.messageId} ${m.text}`).join("\n---\n")}`);
+      if (Date.now() > deadline) {
+        // First line for a log (who, what, the last message in short); the whole chat below it for a test's failure.
+        const chat = this.messages();
+        const last = chat.at(-1);
+        const lastShort = last ? ` (last message #${last.messageId}: ${JSON.stringify(last.text.replace(/\s+/g, " ").slice(0, 80))})` : "";
+        throw new Error(`${this.name} timed out waiting for ${what} after ${timeoutMs / 1000} s${lastShort}\nthe chat shows:\n${chat.map((m) => `#${m.messageId} ${m.text}`).join("\n---\n")}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
