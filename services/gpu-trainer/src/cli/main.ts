@@ -3,6 +3,7 @@ import { ZodError } from "zod";
 import { BACKENDS, selectBackend, type BackendName } from "../backend/select-backend.ts";
 import { UserError } from "../errors.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
+import { dpoTrainCommand } from "./dpo-commands.ts";
 import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardPretrain, rewardScore, rewardTrain } from "./reward-commands.ts";
 
@@ -51,6 +52,13 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
       The seed's step 2: the same loop, a person types each score (s skips, q saves and quits).
       Every score is appended to FILE (default .ranklab/labels/human-scores.jsonl) as it is typed,
       and, with --api-url (or RANKLAB_API_URL), stored in the API as rater cli:NAME.
+  dpo train --policy DIR --data FILE... [--eval FILE] [--reference DIR] [--out DIR] [--logs-dir DIR]
+            [--epochs N] [--beta X] [--lr X] [--batch-size N] [--max-pairs N] [--max-length N] [--config FILE|JSON]
+      DPO on a GPT-2 folder from preference pairs, on onnxruntime: rank lists (.tsv, best first; no
+      prompt, so each completion is conditioned on [CLS]) or pairs (.jsonl, chosen/rejected, optional
+      prompt). The reference is the policy as it starts (or --reference). Prints trl's metrics an epoch
+      (loss, rewards/margins, rewards/accuracies); --eval FILE: the implicit reward's accuracy on those
+      pairs before and after. Saves to DIR (default .ranklab/runs/dpo); metrics in logs/DPO.jsonl.
   backend
       Print the tfjs backend that would be used.
 
@@ -102,6 +110,9 @@ export async function main(argv: string[]): Promise<number> {
     } else if (key === "ppo demo" || key === "ppo human") {
       await useBackend(backend);
       await ppoCommand(args, sub === "human" ? "human" : "demo");
+    } else if (key === "dpo train") {
+      await useBackend(backend);
+      await dpoTrainCommand(args);
     } else if (command === "backend") await useBackend(backend);
     else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
     else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);
