@@ -54,7 +54,7 @@ describe("dpo train", () => {
     expect(metrics["eval/rewards/margins"]).toBeGreaterThan(0);
     const epochs = readFileSync(join(dir, "logs", "DPO.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
     expect(epochs).toHaveLength(2);
-    expect(epochs[1]!.loss).toBeLessThan(epochs[0]!.loss);
+    expect(epochs[1]!.loss!).toBeLessThan(epochs[0]!.loss!);
   }, 120_000);
 
   it.skipIf(!existsSync(join(REAL, "rank_train.tsv")))("trains on the real reviews' rank lists (a slice)", async () => {

@@ -4,6 +4,7 @@ import { BACKENDS, selectBackend, type BackendName } from "../backend/select-bac
 import { UserError } from "../errors.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
 import { dpoTrainCommand } from "./dpo-commands.ts";
+import { grpoDemoCommand } from "./grpo-commands.ts";
 import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardPretrain, rewardScore, rewardTrain } from "./reward-commands.ts";
 
@@ -52,6 +53,13 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
       The seed's step 2: the same loop, a person types each score (s skips, q saves and quits).
       Every score is appended to FILE (default .ranklab/labels/human-scores.jsonl) as it is typed,
       and, with --api-url (or RANKLAB_API_URL), stored in the API as rater cli:NAME.
+  grpo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]... [--corpus FILE.csv...]
+            [--batch-size N] [--group-size K] [--mini-batch-size N] [--lr X] [--beta X] [--advantage group|rloo]
+            [--max-new-tokens N] [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]
+      ppo demo's sibling: GRPO on the same models, prompts and classifier reward, on onnxruntime. K
+      completions a prompt (default 4), advantages within each group (--advantage rloo: leave-one-out),
+      the clipped ratio with β·k3 KL to the starting policy, no value head. Prints "epoch N mean-reward: X";
+      metrics under trl's GRPO names in logs/GRPO-Sentiment-Zh.jsonl.
   dpo train --policy DIR --data FILE... [--eval FILE] [--reference DIR] [--out DIR] [--logs-dir DIR]
             [--epochs N] [--beta X] [--lr X] [--batch-size N] [--max-pairs N] [--max-length N] [--config FILE|JSON]
       DPO on a GPT-2 folder from preference pairs, on onnxruntime: rank lists (.tsv, best first; no
@@ -110,6 +118,9 @@ export async function main(argv: string[]): Promise<number> {
     } else if (key === "ppo demo" || key === "ppo human") {
       await useBackend(backend);
       await ppoCommand(args, sub === "human" ? "human" : "demo");
+    } else if (key === "grpo demo") {
+      await useBackend(backend);
+      await grpoDemoCommand(args);
     } else if (key === "dpo train") {
       await useBackend(backend);
       await dpoTrainCommand(args);

@@ -11,6 +11,8 @@ import type { TokenPair } from "./pairs.ts";
 /** A DPO batch's trl metrics (the loss's gradient left out). */
 export type DpoStats = Omit<DpoLossGrad, "dChosen" | "dRejected">;
 
+const statsOf = (l: DpoLossGrad): DpoStats => ({ loss: l.loss, rewardsChosen: l.rewardsChosen, rewardsRejected: l.rewardsRejected, accuracy: l.accuracy, margin: l.margin, logpsChosen: l.logpsChosen, logpsRejected: l.logpsRejected });
+
 /** The reference's sequence log-probabilities of each pair's chosen and rejected completion. */
 export interface ReferenceLogprobs {
   chosen: number[];
@@ -75,8 +77,7 @@ export class OnnxDpoTrainer {
   /** The policy's metrics on pairs it does not train on (e.g. held-out pairs), against their reference log-probabilities. */
   async evaluate(pairs: readonly TokenPair[], reference: ReferenceLogprobs): Promise<DpoStats> {
     const now = await this.logprobsOf(this.engine, pairs);
-    const { dChosen: _c, dRejected: _r, ...stats } = dpoLossGrad({ policyChosen: now.chosen, policyRejected: now.rejected, referenceChosen: reference.chosen, referenceRejected: reference.rejected, weights: pairs.map((p) => p.weight) }, this.config.beta);
-    return stats;
+    return statsOf(dpoLossGrad({ policyChosen: now.chosen, policyRejected: now.rejected, referenceChosen: reference.chosen, referenceRejected: reference.rejected, weights: pairs.map((p) => p.weight) }, this.config.beta));
   }
 
   /** One optimiser step on a batch of pairs; `reference` holds their reference log-probabilities in the same order. */
@@ -89,8 +90,7 @@ export class OnnxDpoTrainer {
     const grads = await this.engine.backward(forward, perTokenGradient([...loss.dChosen, ...loss.dRejected], packed.responseMask, packed.length));
     clipGradNorm(grads, this.config.maxGradNorm);
     this.adam.step(grads);
-    const { dChosen: _c, dRejected: _r, ...stats } = loss;
-    return stats;
+    return statsOf(loss);
   }
 
   /** Copies the trained weights into the tfjs policy (for saving and generation). */

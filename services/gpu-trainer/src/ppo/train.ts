@@ -2,13 +2,11 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { tfjsDecoder } from "../generation/decoder-tfjs.ts";
-import { generate } from "../generation/generate.ts";
+import { sampleRollouts } from "../generation/rollout.ts";
 import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
 import { savePlotPng } from "../metrics/plot.ts";
 import { disposeParams } from "../models/params.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
-import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom } from "../util/random.ts";
@@ -99,20 +97,8 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
       let t = performance.now();
       const prompts = Array.from({ length: options.ppo.batchSize }, () => options.prompts[Math.floor(random() * options.prompts.length)]!);
       const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
-      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens };
-      let generated: number[][];
-      if (options.engine === "onnx") {
-        exportGpt2Onnx(onnxDir, policy);
-        // One thread: a rollout is many small sequential steps, and the other core is free for tfjs.
-        const decoder = await OnnxGpt2Decoder.open(onnxDir, policy.config, { threads: 1 });
-        generated = await generate(decoder, queries, sampling);
-        await decoder.close();
-      } else {
-        generated = await generate(tfjsDecoder(policy), queries, sampling);
-      }
-      // A response that ended itself keeps its [SEP]: the policy is rewarded for stopping too.
-      const responses = generated.map((r) => (r.length < sampling.maxNewTokens ? [...r, tok.sep] : r.length > 0 ? r : [tok.sep]));
-      const texts = generated.map((r) => tok.decode(r));
+      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, bannedTokens };
+      const { responses, texts } = await sampleRollouts(policy, queries, sampling, options.engine === "onnx" ? { kind: "onnx", onnxDir } : { kind: "tfjs" });
       const generation = (performance.now() - t) / 1000;
 
       // 2. Rewards.
