@@ -64,13 +64,14 @@ async function labelAsRaters(lists: number, seed: number, hostile = 0) {
   return rankLists.length;
 }
 
-const daemonConfig = (over: { reward?: Record<string, unknown>; ppo?: Record<string, unknown> } = {}): DaemonConfig =>
+const daemonConfig = (over: { reward?: Record<string, unknown>; ppo?: Record<string, unknown>; policy?: Record<string, unknown> } = {}): DaemonConfig =>
   DaemonConfigSchema.parse({
     apiUrl: api.url,
     trainerToken: api.tokens.TRAINER_API_TOKEN,
     home: join(home, "daemon"),
     reward: { epochs: 4, model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64 }, ...over.reward },
     ppo: { steps: 1, evalSamples: 16, ...over.ppo },
+    ...(over.policy ? { policy: over.policy } : {}),
     completionsPerPrompt: 1,
     fallbackPolicyDir: join(home, "policy"),
   });
@@ -143,6 +144,8 @@ describe("the closed loop", () => {
     expect(active).toBe(result!.reward!.candidate.id);
     // The policy was trained against the fixed reference and gated; published either way, with its figures.
     const policy = result!.policy!;
+    expect(policy.algorithm).toBe("ppo");
+    expect(policy.metrics).toMatchObject({ "algorithm/ppo": 1, "env/reward_mean": expect.any(Number), "objective/kl": expect.any(Number) });
     // A Monte Carlo estimate over 16 samples: near 0 after one small step, either sign.
     expect(Number.isFinite(policy.metrics["eval/kl_to_reference"])).toBe(true);
     expect(policy.metrics["eval/distinct_2"]).toBeGreaterThan(0);
@@ -181,6 +184,32 @@ describe("the closed loop", () => {
     expect(rejected).toMatchObject({ active: false, rejectedReason: expect.stringContaining("< the active model's") });
     // Its labels were trained on (by the rejected candidate) and are acknowledged all the same.
     expect(result?.used.rankings).toBe(20);
+  }, 300_000);
+
+  // The same loop with the other algorithms (policy.algorithm): the labels go in, a gated policy comes out, each label is acknowledged once.
+  it.each([
+    ["grpo", 4, { grpo: { batchSize: 8, groupSize: 4, miniBatchSize: 4, generation: { maxNewTokens: 8 } } }, ["reward", "reward_std", "kl", "clip_ratio", "completions/mean_length", "entropy"]],
+    ["dpo", 5, { dpo: { batchSize: 16, maxPairs: 64 } }, ["loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected", "eval/rewards/accuracies"]],
+  ] as const)("runs with policy.algorithm %s: labels in, gated policy out, acknowledged once", async (algorithm, seed, settings, trlKeys) => {
+    const posted = await labelAsRaters(12, seed);
+    await admin().v1["training-runs"].$post({ json: { kind: "full" } });
+    const lines: string[] = [];
+    const result = await runNextTrainingRun(daemonConfig({ reward: { epochs: 1 }, policy: { algorithm, ...settings } }), (l) => lines.push(l));
+    expect(result?.used).toEqual({ rankings: posted, scores: 0 });
+    const policy = result!.policy!;
+    expect(policy.algorithm).toBe(algorithm);
+    for (const key of trlKeys) expect(Number.isFinite(policy.metrics[key]), key).toBe(true);
+    expect(policy.metrics[`algorithm/${algorithm}`]).toBe(1);
+    expect(Number.isFinite(policy.metrics["eval/kl_to_reference"])).toBe(true);
+    expect(lines.some((l) => l.includes(`policy checkpoint v${policy.published.version} (${algorithm})`))).toBe(true);
+    if (policy.verdict.activate) expect(await activeId("policy")).toBe(policy.published.id);
+    const checkpoint = await (await admin().v1.checkpoints[":id"].$get({ param: { id: String(policy.published.id) } })).json();
+    expect(checkpoint).toMatchObject({ kind: "policy", active: policy.verdict.activate });
+    const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
+    expect(run).toMatchObject({ status: "succeeded", summary: expect.stringContaining(`(${algorithm})`), metrics: { [`policy/algorithm/${algorithm}`]: 1, "labels/used_rankings": posted } });
+    // Acknowledged once: nothing left to lease.
+    const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
+    expect(again.lease).toBeNull();
   }, 300_000);
 
   it("survives a trainer killed mid-run: the labels return to the pool and the restarted trainer finishes the run", async () => {

@@ -5,6 +5,8 @@ import { UserError } from "../errors.ts";
 import { DEVICES, useOrtDevice } from "../onnx/device.ts";
 import { checkpointsPush } from "./checkpoints-commands.ts";
 import { dataGenerate, generateCommand, onnxExport } from "./data-model-commands.ts";
+import { dpoTrainCommand } from "./dpo-commands.ts";
+import { grpoDemoCommand } from "./grpo-commands.ts";
 import { ppoCommand, prepareCommand } from "./ppo-commands.ts";
 import { rewardPretrain, rewardScore, rewardTrain } from "./reward-commands.ts";
 
@@ -57,6 +59,20 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
   checkpoints push DIR --repo owner/name [--private] [--quiet]
       Upload a model folder (a published checkpoint, or any ranklab model) to the Hugging Face Hub
       as a model repository, with a model card from its config and metrics. Needs HF_TOKEN (write).
+  grpo demo [--epochs N] [--policy DIR] [--reward-model DIR | --reward-url URL] [--prompt P]... [--corpus FILE.csv...]
+            [--batch-size N] [--group-size K] [--mini-batch-size N] [--lr X] [--beta X] [--advantage group|rloo]
+            [--max-new-tokens N] [--config FILE|JSON] [--out DIR] [--logs-dir DIR] [--quiet]
+      ppo demo's sibling: GRPO on the same models, prompts and classifier reward, on onnxruntime. K
+      completions a prompt (default 4), advantages within each group (--advantage rloo: leave-one-out),
+      the clipped ratio with β·k3 KL to the starting policy, no value head. Prints "epoch N mean-reward: X";
+      metrics under trl's GRPO names in logs/GRPO-Sentiment-Zh.jsonl.
+  dpo train --policy DIR --data FILE... [--eval FILE] [--reference DIR] [--out DIR] [--logs-dir DIR]
+            [--epochs N] [--beta X] [--lr X] [--batch-size N] [--max-pairs N] [--max-length N] [--config FILE|JSON]
+      DPO on a GPT-2 folder from preference pairs, on onnxruntime: rank lists (.tsv, best first; no
+      prompt, so each completion is conditioned on [CLS]) or pairs (.jsonl, chosen/rejected, optional
+      prompt). The reference is the policy as it starts (or --reference). Prints trl's metrics an epoch
+      (loss, rewards/margins, rewards/accuracies); --eval FILE: the implicit reward's accuracy on those
+      pairs before and after. Saves to DIR (default .ranklab/runs/dpo); metrics in logs/DPO.jsonl.
   backend
       Print the tfjs backend that would be used.
 
@@ -121,7 +137,13 @@ export async function main(argv: string[]): Promise<number> {
       await useBackend(backend);
       await ppoCommand(args, sub === "human" ? "human" : "demo");
     } else if (key === "checkpoints push") await checkpointsPush(args);
-    else if (command === "backend") await useBackend(backend);
+    else if (key === "grpo demo") {
+      await useBackend(backend);
+      await grpoDemoCommand(args);
+    } else if (key === "dpo train") {
+      await useBackend(backend);
+      await dpoTrainCommand(args);
+    } else if (command === "backend") await useBackend(backend);
     else if (!command || command === "help" || command === "--help" || command === "-h") console.log(HELP);
     else throw new UserError(`unknown command "${rest.join(" ")}"; run \`ranklab-trainer help\``);
     return 0;

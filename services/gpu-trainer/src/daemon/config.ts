@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { DEVICES } from "../onnx/device.ts";
+import { DpoConfigSchema } from "../dpo/config.ts";
+import { GrpoConfigSchema } from "../grpo/config.ts";
 import { PpoConfigSchema } from "../ppo/config.ts";
 
 /**
@@ -47,7 +49,29 @@ export const DaemonConfigSchema = z
       .strict()
       .default({ epochs: 3, maxLength: 64, warmLearningRate: 3e-4, model: { hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }, minTrainPairs: 12, minHeldOutPairs: 12, tolerance: 0, firstModelMinAccuracy: 0.55, weightByReliability: true }),
 
-    // PPO on the active policy with the active reward model, against the fixed reference.
+    // Which algorithm turns a run's labels into a policy (policy-phase.ts), each against the fixed reference and
+    // through the same gate (the KL budget and distinct-2 floor under `ppo`).
+    policy: z
+      .object({
+        // ppo: the live reward model, a value head (trl's PPO); grpo: the live reward model, groups of samples per
+        // prompt and no value head; dpo: the run's preference pairs straight into the policy, no reward model.
+        // PPO stays the default until the loop benchmark shows another winning on gold gain within the KL budget.
+        algorithm: z.enum(["ppo", "grpo", "dpo"]).default("ppo"),
+        // GRPO's settings; its steps a run are ppo.steps, and it stops early at ppo.stopAtKlShare of the budget as PPO does.
+        grpo: GrpoConfigSchema.default(GrpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, generation: { maxNewTokens: 24 } })),
+        // DPO's settings: epochs over the pairs of the run's training and validation examples (held-out pairs measure it).
+        dpo: DpoConfigSchema.default(DpoConfigSchema.parse({})),
+      })
+      .strict()
+      .default({
+        algorithm: "ppo",
+        grpo: GrpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, generation: { maxNewTokens: 24 } }),
+        dpo: DpoConfigSchema.parse({}),
+      }),
+
+    // PPO on the active policy with the active reward model, against the fixed reference. `steps` (0 skips the
+    // policy phase, whichever algorithm), `klBudget`, `minDistinct2Share`, `stopAtKlShare` and `evalSamples` apply
+    // to every policy.algorithm.
     ppo: z
       .object({
         // PPO steps (batches) per run; 0 skips PPO.

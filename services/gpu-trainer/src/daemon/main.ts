@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   TRAINER_POLL_SECONDS: z.coerce.number().positive().default(10),
   TRAINER_PPO_STEPS: z.coerce.number().int().min(0).optional(),
   TRAINER_REWARD_EPOCHS: z.coerce.number().int().min(1).optional(),
+  TRAINER_POLICY_ALGORITHM: z.enum(["ppo", "grpo", "dpo"]).optional(),
   TRAINER_LEASE_SECONDS: z.coerce.number().int().min(1).default(3600),
   TRAINER_FALLBACK_POLICY: z.string().optional(),
   // Any other DaemonConfig field, as JSON (e.g. {"ppo":{"klBudget":6}}); the variables above win.
@@ -54,6 +55,7 @@ const configParsed = DaemonConfigSchema.safeParse({
   pollSeconds: env.TRAINER_POLL_SECONDS,
   leaseSeconds: env.TRAINER_LEASE_SECONDS,
   reward: { ...extraReward, ...(env.TRAINER_REWARD_EPOCHS ? { epochs: env.TRAINER_REWARD_EPOCHS } : {}) },
+  policy: { ...((extra.policy ?? {}) as Record<string, unknown>), ...(env.TRAINER_POLICY_ALGORITHM ? { algorithm: env.TRAINER_POLICY_ALGORITHM } : {}) },
   ppo: { ...extraPpo, ...(env.TRAINER_PPO_STEPS !== undefined ? { steps: env.TRAINER_PPO_STEPS } : {}) },
   ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),
   ...(env.TRAINER_DEVICE ? { device: env.TRAINER_DEVICE } : {}),

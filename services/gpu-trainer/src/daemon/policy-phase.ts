@@ -2,12 +2,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fetchActiveCheckpoint, fetchCheckpoint } from "../checkpoints/fetch.ts";
 import { publishCheckpoint, type Published } from "../checkpoints/publish.ts";
-import { trainPpo, type EpochMetrics } from "../ppo/train.ts";
-import { TRL, trlMetrics } from "../ppo/trl-metrics.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
-import { modelReward, rewardScaleOf } from "../reward-functions/model-rewards.ts";
 import type { DaemonSettings } from "./config.ts";
 import { policyGate, type Verdict } from "./gates.ts";
+import { trainPolicy, type PolicyAlgorithm, type PolicyTrainingInput } from "./policy-algorithms.ts";
 import { evaluatePolicy, type PolicyEvaluation } from "./policy-eval.ts";
 
 export interface PolicyRef {
@@ -41,6 +39,7 @@ export async function referencePolicy(api: TrainerApi, config: DaemonSettings, c
 }
 
 export interface PolicyPhaseResult {
+  algorithm: PolicyAlgorithm;
   published: Published;
   verdict: Verdict;
   evaluation: PolicyEvaluation;
@@ -48,77 +47,53 @@ export interface PolicyPhaseResult {
 }
 
 /**
- * The policy's part of a run: PPO from the active policy with the live reward model
- * (rewards normalised by its own scale), KL penalised against the fixed reference and β
- * carried over from the last run; then fresh samples measure KL to the reference and
- * distinct-2, and the policy is published, activated only if it passes the gate.
+ * The policy's part of a run: the configured algorithm (policy-algorithms.ts: PPO or GRPO
+ * with the live reward model, or DPO on the run's preference pairs) trains the active
+ * policy against the fixed reference; then fresh samples measure KL to the reference and
+ * distinct-2, and the policy is published, activated only if it passes the gate, the same
+ * gate whichever algorithm trained it.
  */
 export async function policyPhase(
   ctx: { api: TrainerApi; config: DaemonSettings; runId: number; runDir: string; log: (line: string) => void },
-  rewardDir: string,
-  rewardCheckpointId: number,
+  inputs: { reward?: { dir: string; checkpointId: number }; preferences: PolicyTrainingInput["preferences"] },
 ): Promise<PolicyPhaseResult | undefined> {
   const { api, config, runId, runDir, log } = ctx;
+  const algorithm = config.policy.algorithm;
   const current = await currentPolicy(api, config);
   if (!current) {
-    log(`run ${runId}: no policy to improve (none active, no fallback); skipping PPO`);
+    log(`run ${runId}: no policy to improve (none active, no fallback); skipping ${algorithm}`);
     return undefined;
   }
   const reference = await referencePolicy(api, config, current);
   const prompts = (await api.activePrompts()).map((p) => p.text);
   if (prompts.length === 0) {
-    log(`run ${runId}: no active prompts; skipping PPO`);
+    log(`run ${runId}: no active prompts; skipping ${algorithm}`);
     return undefined;
   }
-  const reward = await modelReward(rewardDir, { normalize: rewardScaleOf(rewardDir) !== undefined });
-  const previousBeta = current.metrics[TRL.klCoef];
   const out = join(runDir, "policy");
-  let history: EpochMetrics[];
-  try {
-    history = await trainPpo(
-      {
-        policyDir: current.dir,
-        referenceDir: reference.dir,
-        ...(typeof previousBeta === "number" && previousBeta > 0 ? { klCoef: previousBeta } : {}),
-        epochs: config.ppo.steps,
-        stopAtKl: config.ppo.stopAtKlShare * config.ppo.klBudget,
-        prompts,
-        out,
-        logsDir: join(runDir, "logs"),
-        runName: "ppo",
-        engine: "onnx",
-        samplesShown: 0,
-        quiet: true,
-        ppo: { ...config.ppo.config, seed: config.ppo.config.seed + runId },
-      },
-      reward,
-      () => {},
-    );
-  } finally {
-    await reward.close?.();
-  }
+  const trained = await trainPolicy(algorithm, { config, runId, current, referenceDir: reference.dir, prompts, out, logsDir: join(runDir, "logs"), ...(inputs.reward ? { reward: inputs.reward } : {}), preferences: inputs.preferences });
   const evaluation = await evaluatePolicy(out, reference.dir, prompts, {
     samples: config.ppo.evalSamples,
     sampling: { ...config.ppo.config.generation, seed: 1_000_003 + runId },
   });
   const verdict = policyGate(evaluation, config.ppo);
-  const last = history.at(-1);
   const metrics: Record<string, number> = {
-    ...(last ? trlMetrics(last) : {}),
+    ...trained.metrics,
+    [`algorithm/${algorithm}`]: 1,
     "eval/kl_to_reference": evaluation.klToReference,
     "eval/distinct_2": evaluation.distinct2,
     "eval/reference_distinct_2": evaluation.referenceDistinct2,
     "eval/response_chars_mean": evaluation.meanChars,
-    steps: history.length,
+    steps: trained.steps,
   };
   const published = await publishCheckpoint(api, out, {
     kind: "policy",
     metrics,
-    config: { ppo: config.ppo.config, steps: history.length, reference: reference.checkpointId ?? reference.dir, started_from: current.checkpointId ?? current.dir, reward_checkpoint: rewardCheckpointId },
+    config: { algorithm, ...trained.settings, steps: trained.steps, reference: reference.checkpointId ?? reference.dir, started_from: current.checkpointId ?? current.dir, reward_checkpoint: inputs.reward?.checkpointId ?? null },
     trainingRunId: runId,
     ...(verdict.activate ? { activate: true } : { rejectedReason: verdict.reason }),
   });
-  const figures = `KL to the reference ${evaluation.klToReference.toFixed(3)}, distinct-2 ${evaluation.distinct2.toFixed(3)} (reference ${evaluation.referenceDistinct2.toFixed(3)}), mean reward ${last?.meanReward.toFixed(3) ?? "-"}`;
-  log(verdict.activate ? `run ${runId}: policy checkpoint v${published.version} active (${figures})` : `run ${runId}: policy checkpoint v${published.version} rejected: ${verdict.reason} (${figures})`);
-  return { published, verdict, evaluation, metrics };
+  const figures = `KL to the reference ${evaluation.klToReference.toFixed(3)}, distinct-2 ${evaluation.distinct2.toFixed(3)} (reference ${evaluation.referenceDistinct2.toFixed(3)}), mean reward ${trained.meanReward?.toFixed(3) ?? "-"}`;
+  log(verdict.activate ? `run ${runId}: policy checkpoint v${published.version} (${algorithm}) active (${figures})` : `run ${runId}: policy checkpoint v${published.version} (${algorithm}) rejected: ${verdict.reason} (${figures})`);
+  return { algorithm, published, verdict, evaluation, metrics };
 }

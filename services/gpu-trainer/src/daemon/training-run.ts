@@ -90,8 +90,9 @@ function usedIds(examples: readonly PreferenceExample[], lease: { rankings: { id
  * 3. else train a reward-model candidate on every training example, gate it against the
  *    active model on the same held-out pairs, publish it (activated or rejected), and
  *    acknowledge exactly the leased labels that made an example; release the rest;
- * 4. PPO from the active policy with the live reward model against the fixed reference,
- *    gated on KL and distinct-2, published (activated or rejected);
+ * 4. the policy from the active one by policy.algorithm (PPO or GRPO with the live reward
+ *    model, or DPO on the examples' pairs) against the fixed reference, gated on KL and
+ *    distinct-2, published (activated or rejected);
  * 5. fresh completions from the active policy, so raters always have new work.
  * A failure gives the lease back (its labels return to the pool at once); a killed
  * trainer's lease expires. The run's metrics and summary say what happened.
@@ -155,13 +156,16 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
         ? `reward checkpoint v${result.reward.candidate.version} activated (held-out ${result.reward.candidateAccuracy.toFixed(4)}${result.reward.activeAccuracy !== undefined ? ` vs ${result.reward.activeAccuracy.toFixed(4)}` : ""} on ${result.reward.heldOutPairs} pairs)`
         : `reward checkpoint v${result.reward.candidate.version} rejected: ${result.reward.verdict.reason}`;
 
-      // PPO with whichever reward model is live now.
+      // The policy: PPO or GRPO with whichever reward model is live now, or DPO on the run's preference pairs.
       const live = result.reward.live;
-      if (config.ppo.steps > 0 && live) {
-        result.policy = await policyPhase({ api, config, runId: run.id, runDir, log }, live.dir, live.ref.id);
+      if (config.ppo.steps > 0 && (live || config.policy.algorithm === "dpo")) {
+        const reliability = result.reward.reliability;
+        const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
+        result.policy = await policyPhase({ api, config, runId: run.id, runDir, log }, { ...(live ? { reward: { dir: live.dir, checkpointId: live.ref.id } } : {}), preferences: { split, weightOf } });
         if (result.policy) {
-          Object.assign(metrics, Object.fromEntries(Object.entries(result.policy.metrics).map(([k, v]) => [`policy/${k}`, v])), { "policy/activated": result.policy.verdict.activate ? 1 : 0 });
-          result.summary += result.policy.verdict.activate ? `; policy checkpoint v${result.policy.published.version} activated` : `; policy checkpoint v${result.policy.published.version} rejected: ${result.policy.verdict.reason}`;
+          const { algorithm, published, verdict } = result.policy;
+          Object.assign(metrics, Object.fromEntries(Object.entries(result.policy.metrics).map(([k, v]) => [`policy/${k}`, v])), { "policy/activated": verdict.activate ? 1 : 0 });
+          result.summary += verdict.activate ? `; policy checkpoint v${published.version} (${algorithm}) activated` : `; policy checkpoint v${published.version} (${algorithm}) rejected: ${verdict.reason}`;
         }
       }
     }

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { generate } from "../generation/generate.ts";
+import { sampleRollouts } from "../generation/rollout.ts";
 import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
 import { savePlotPng } from "../metrics/plot.ts";
 import { disposeParams } from "../models/params.ts";
@@ -94,12 +94,9 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
       let t = performance.now();
       const prompts = Array.from({ length: options.ppo.batchSize }, () => options.prompts[Math.floor(random() * options.prompts.length)]!);
       const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
-      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens };
+      const sampling = { ...options.ppo.generation, seed: options.ppo.generation.seed + epoch, bannedTokens };
       // The trainer's decoder reads the policy's weights where they train (the engine's arrays, or tfjs's variables).
-      const generated = await generate(await trainer.decoder(), queries, sampling);
-      // A response that ended itself keeps its [SEP]: the policy is rewarded for stopping too.
-      const responses = generated.map((r) => (r.length < sampling.maxNewTokens ? [...r, tok.sep] : r.length > 0 ? r : [tok.sep]));
-      const texts = generated.map((r) => tok.decode(r));
+      const { responses, texts } = await sampleRollouts(tok, await trainer.decoder(), queries, sampling);
       const generation = (performance.now() - t) / 1000;
 
       // 2. Rewards.

@@ -1,0 +1,105 @@
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { samplingBannedTokens } from "../generation/banned-tokens.ts";
+import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
+import { disposeParams } from "../models/params.ts";
+import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
+import { seededRandom, shuffled } from "../util/random.ts";
+import { dpoMetrics } from "../engine/dpo-loss.ts";
+import type { DpoConfig } from "./config.ts";
+import { tokenizePair, type TextPair } from "./pairs.ts";
+import { OnnxDpoTrainer, type DpoStats } from "./trainer.ts";
+
+export interface DpoRunOptions {
+  policyDir: string;
+  /** The fixed policy the implicit rewards are measured against (same architecture); none: the policy as it starts. */
+  referenceDir?: string;
+  pairs: readonly TextPair[];
+  /** Pairs it never trains on, measured before and after (their rewards/accuracies: the implicit reward's held-out accuracy). */
+  evalPairs?: readonly TextPair[];
+  out: string;
+  logsDir: string;
+  runName: string;
+  dpo: DpoConfig;
+}
+
+export interface DpoRunResult {
+  /** Each epoch's trl metrics, averaged over its steps. */
+  epochs: Record<string, number>[];
+  /** The last epoch's, with `eval/…` and `eval_before/…` on the held-out pairs when given. */
+  metrics: Record<string, number>;
+  steps: number;
+  pairs: number;
+}
+
+const KEYS = ["loss", "rewardsChosen", "rewardsRejected", "accuracy", "margin", "logpsChosen", "logpsRejected"] as const;
+
+/**
+ * DPO on a GPT-2 folder from preference pairs: the reference's log-probabilities once,
+ * then `epochs` shuffled passes of `batchSize` pairs a step on the onnxruntime engine,
+ * trl's metrics per epoch as JSONL under logsDir, and the policy saved to `out` (its
+ * value head, if it has one, kept as it was) with metrics.json and dpo_config.json.
+ */
+export async function trainDpo(options: DpoRunOptions, log: (line: string) => void = console.log): Promise<DpoRunResult> {
+  if (options.pairs.length === 0) throw new Error("DPO: no preference pairs to train on");
+  const policy = loadGpt2Dir(options.policyDir);
+  let referenceWeights: Map<string, Float32Array> | undefined;
+  if (options.referenceDir) {
+    const reference = loadGpt2Dir(options.referenceDir, { valueHead: false });
+    if (reference.tokenizer.size !== policy.tokenizer.size) throw new Error(`DPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${policy.tokenizer.size}`);
+    referenceWeights = new Map([...reference.params].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)]));
+    disposeParams(reference.params);
+  }
+  const cfg = options.dpo;
+  const limits = { maxPromptLength: cfg.maxPromptLength, maxLength: Math.min(cfg.maxLength, policy.config.n_positions) };
+  const tokenize = (pairs: readonly TextPair[]) => pairs.map((p) => tokenizePair(policy.tokenizer, p, limits));
+  const pairs = tokenize(options.pairs.slice(-cfg.maxPairs));
+  const evalPairs = options.evalPairs?.length ? tokenize(options.evalPairs) : [];
+  const trainer = await OnnxDpoTrainer.create(policy, cfg, { ...(referenceWeights ? { referenceWeights } : {}), bannedTokens: samplingBannedTokens(policy.tokenizer) });
+  const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
+  mkdirSync(options.logsDir, { recursive: true });
+  writeFileSync(metricsPath, "");
+  log(`DPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""}: ${pairs.length} pairs, ${cfg.epochs} epoch(s) of ${Math.ceil(pairs.length / cfg.batchSize)} steps, β ${cfg.beta}`);
+  try {
+    const reference = await trainer.referenceLogprobs(pairs);
+    const evalReference = evalPairs.length ? await trainer.referenceLogprobs(evalPairs) : undefined;
+    const before = evalReference ? await trainer.evaluate(evalPairs, evalReference) : undefined;
+    const random = seededRandom(cfg.seed + 7);
+    const epochs: Record<string, number>[] = [];
+    let steps = 0;
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const order = shuffled([...pairs.keys()], random);
+      const sum = Object.fromEntries(KEYS.map((k) => [k, 0])) as Record<(typeof KEYS)[number], number>;
+      let batches = 0;
+      for (let start = 0; start < order.length; start += cfg.batchSize) {
+        const idx = order.slice(start, start + cfg.batchSize);
+        const stats = await trainer.step(idx.map((i) => pairs[i]!), { chosen: idx.map((i) => reference.chosen[i]!), rejected: idx.map((i) => reference.rejected[i]!) });
+        for (const k of KEYS) sum[k] += stats[k];
+        batches++;
+        steps++;
+      }
+      const mean = Object.fromEntries(KEYS.map((k) => [k, sum[k] / batches])) as DpoStats;
+      const row = { epoch, ...dpoMetrics(mean) };
+      epochs.push(row);
+      appendFileSync(metricsPath, `${JSON.stringify(row)}\n`);
+      log(`epoch ${epoch} loss: ${mean.loss.toFixed(4)}  (rewards/margins ${mean.margin.toFixed(4)}, rewards/accuracies ${mean.accuracy.toFixed(3)}, logps/chosen ${mean.logpsChosen.toFixed(2)})`);
+    }
+    const after = evalReference ? await trainer.evaluate(evalPairs, evalReference) : undefined;
+    if (before && after) log(`held-out pairs (${evalPairs.length}): rewards/accuracies ${before.accuracy.toFixed(4)} → ${after.accuracy.toFixed(4)}, loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}`);
+    trainer.writeBack();
+    const metrics: Record<string, number> = {
+      ...epochs.at(-1)!,
+      ...(before ? dpoMetrics(before, "eval_before/") : {}),
+      ...(after ? dpoMetrics(after, "eval/") : {}),
+      steps,
+      pairs: pairs.length,
+    };
+    saveGpt2Dir(options.out, policy, { "metrics.json": metrics, "dpo_config.json": { ...cfg, steps, pairs: pairs.length, reference: options.referenceDir ?? options.policyDir } });
+    exportGpt2Onnx(options.out, policy);
+    log(`policy saved to ${options.out}; metrics in ${metricsPath}`);
+    return { epochs, metrics, steps, pairs: pairs.length };
+  } finally {
+    await trainer.dispose();
+    disposeParams(policy.params);
+  }
+}
