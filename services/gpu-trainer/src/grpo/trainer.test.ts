@@ -48,7 +48,9 @@ describe("GRPO's trainer on the engine", () => {
     for (let i = 0; i < 5; i++) last = await trainer.step(queries, responses, scores);
     expect(last.kl).toBeGreaterThan(0);
     expect(last.meanResponseLength).toBe(responses.reduce((s, r) => s + r.length, 0) / 8);
-    // The step copies the weights into the tfjs policy: the rewarded completions gained log-probability over the others.
+    // The weights train in the engine; copied into the tfjs policy (as before saving), the rewarded completions gained
+    // log-probability over the others.
+    trainer.syncPolicy();
     expect(margin() - before).toBeGreaterThan(1);
     await trainer.dispose();
     disposeParams(policy.params);
