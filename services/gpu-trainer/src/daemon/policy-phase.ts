@@ -7,7 +7,7 @@ import { TRL, trlMetrics } from "../ppo/trl-metrics.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
 import { modelReward, rewardScaleOf } from "../reward-functions/model-rewards.ts";
 import type { DaemonSettings } from "./config.ts";
-import { policyGate, type Verdict } from "./gates.ts";
+import { improvementGate, pairedImprovement, policyGate, type Improvement, type Verdict } from "./gates.ts";
 import { evaluatePolicy, type PolicyEvaluation } from "./policy-eval.ts";
 
 export interface PolicyRef {
@@ -49,7 +49,9 @@ export interface PolicyPhaseResult {
  * The policy's part of a run: PPO from the active policy with the live reward model
  * (rewards normalised by its own scale), KL penalised against the fixed reference and β
  * carried over from the last run; then fresh samples measure KL to the reference and
- * distinct-2, and the policy is published, activated only if it passes the gate.
+ * distinct-2, the live reward model scores its samples against the active policy's on
+ * the same prompts and seed, and the policy is published, activated only if it passes
+ * both gates (gates.ts).
  */
 export async function policyPhase(
   ctx: { api: TrainerApi; config: DaemonSettings; runId: number; runDir: string; log: (line: string) => void },
@@ -72,6 +74,8 @@ export async function policyPhase(
   const previousBeta = current.metrics[TRL.klCoef];
   const out = join(runDir, "policy");
   let history: EpochMetrics[];
+  let evaluation: PolicyEvaluation;
+  let improvement: Improvement;
   try {
     history = await trainPpo(
       {
@@ -92,17 +96,24 @@ export async function policyPhase(
       reward,
       () => {},
     );
+    // The gates' fresh samples: the candidate's and the active policy's on the same prompts and seed.
+    const gateOptions = { samples: config.ppo.evalSamples, sampling: { ...config.ppo.config.generation, seed: 1_000_003 + runId } };
+    evaluation = await evaluatePolicy(out, reference.dir, prompts, gateOptions);
+    const activeEvaluation = await evaluatePolicy(current.dir, reference.dir, prompts, gateOptions);
+    const rewardsOf = (e: PolicyEvaluation) => reward.score(e.samples.map((response, i) => ({ prompt: prompts[i % prompts.length]!, response })));
+    improvement = pairedImprovement(await rewardsOf(evaluation), await rewardsOf(activeEvaluation));
   } finally {
     await reward.close?.();
   }
-  const evaluation = await evaluatePolicy(out, reference.dir, prompts, {
-    samples: config.ppo.evalSamples,
-    sampling: { ...config.ppo.config.generation, seed: 1_000_003 + runId },
-  });
-  const verdict = policyGate(evaluation, config.ppo);
+  // Within the KL budget and diverse, then better than the active policy by a margin the samples can detect.
+  const bounds = policyGate(evaluation, config.ppo);
+  const verdict = bounds.activate ? improvementGate(improvement, config.ppo) : bounds;
   const last = history.at(-1);
   const metrics: Record<string, number> = {
     ...(last ? trlMetrics(last) : {}),
+    "eval/reward_mean": improvement.candidateMean,
+    "eval/active_reward_mean": improvement.activeMean,
+    "eval/reward_difference_se": improvement.standardError,
     "eval/kl_to_reference": evaluation.klToReference,
     "eval/distinct_2": evaluation.distinct2,
     "eval/reference_distinct_2": evaluation.referenceDistinct2,
@@ -116,7 +127,7 @@ export async function policyPhase(
     trainingRunId: runId,
     ...(verdict.activate ? { activate: true } : { rejectedReason: verdict.reason }),
   });
-  const figures = `KL to the reference ${evaluation.klToReference.toFixed(3)}, distinct-2 ${evaluation.distinct2.toFixed(3)} (reference ${evaluation.referenceDistinct2.toFixed(3)}), mean reward ${last?.meanReward.toFixed(3) ?? "-"}`;
+  const figures = `KL to the reference ${evaluation.klToReference.toFixed(3)}, distinct-2 ${evaluation.distinct2.toFixed(3)} (reference ${evaluation.referenceDistinct2.toFixed(3)}), mean reward ${last?.meanReward.toFixed(3) ?? "-"}, gate reward ${improvement.candidateMean.toFixed(3)} vs active ${improvement.activeMean.toFixed(3)} (SE of the difference ${improvement.standardError.toFixed(3)})`;
   log(verdict.activate ? `run ${runId}: policy checkpoint v${published.version} active (${figures})` : `run ${runId}: policy checkpoint v${published.version} rejected: ${verdict.reason} (${figures})`);
   return { published, verdict, evaluation, metrics };
 }

@@ -11,6 +11,7 @@ import { ranklabApi } from "../ranklab-api.ts";
 import { startLocalBotApi } from "./bot-api-server.ts";
 import { labelAutomatically, LocalRater, TASTES } from "./simulated-rater.ts";
 import { starterCompletions } from "./starter-completions.ts";
+import { loadTasteModel } from "./taste-model.ts";
 
 const LOCAL_TOKEN = "100000:local-bot-api-server-token";
 // Zhao answers a quarter of the tasks at random: crowds have careless raters, and the loop must cope.
@@ -24,6 +25,9 @@ const PAUSE_MS = Number(process.env.RATER_PAUSE_MS ?? 1500);
 const RECHECK_MS = Number(process.env.RATER_RECHECK_SECONDS ?? 30) * 1000;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+// Real-review text is judged by the taste model learned from real rank lists (RATER_TASTE_DIR, made by the loop
+// benchmark under <models home>/taste); without it, by the keyword liking() of generated reviews.
+const tasteModel = process.env.RATER_TASTE_DIR ? loadTasteModel(process.env.RATER_TASTE_DIR) : undefined;
 const env = (name: string) => {
   const v = process.env[name];
   if (!v) throw new Error(`run-local: ${name} is not set (npm start sets it)`);
@@ -32,7 +36,7 @@ const env = (name: string) => {
 
 const apiUrl = env("RANKLAB_API_URL");
 const local = await startLocalBotApi();
-log(`local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")})`);
+log(`local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")}, taste ${tasteModel ? `the taste model in ${tasteModel.dir}` : "liking()"})`);
 
 // Work for the raters: starter completions for active prompts that have fewer than 4.
 const trainer = createApiClient(apiUrl, env("TRAINER_API_TOKEN"));
@@ -74,7 +78,7 @@ await Promise.all(
     const rater = new LocalRater(local, LOCAL_TOKEN, id, name);
     while (!stopping) {
       await rater.command("/start");
-      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log, pauseMs: PAUSE_MS, taste }).catch((err) => {
+      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log, pauseMs: PAUSE_MS, taste, ...(tasteModel ? { worthOf: tasteModel.worth } : {}) }).catch((err) => {
         log(`${name}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
         return 0;
       });
