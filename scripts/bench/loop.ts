@@ -91,8 +91,11 @@ export async function benchLoop(): Promise<void> {
     process.env.RANKLAB_HOME = home;
     const api = await startApiDev({ port: await freePort(), group });
     await seedPrompts(api);
+
     // wrangler dev closes idle keep-alive sockets as clients reuse them; reads are retried.
     const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN, retryingFetch);
+    // prepare's prompts too, as `npm start` adds them: on real reviews, openings of held-out real reviews.
+    if (corpus) await admin.v1.prompts.$post({ json: { prompts: models.prompts.map((text) => ({ text, source: "prepare" })) } });
     const config = DaemonConfigSchema.parse({
       apiUrl: api.url,
       trainerToken: api.tokens.TRAINER_API_TOKEN,
