@@ -127,6 +127,61 @@ export async function benchLoop(): Promise<void> {
       `${name.padEnd(10)} gold ${j.gold.toFixed(3)} ± ${j.goldSe.toFixed(3)}  distinct-2 ${j.distinct2.toFixed(3)}  mean length ${j.meanChars.toFixed(1)}  KL to ref ${j.klToReference.toFixed(3)}`;
     console.log(row("start", baseline));
     showSamples("the starting policy", baseline);
+    // The oracle: PPO from the same start, run by run as the loop runs it (config.ppo.steps a run, β carried over,
+    // the same early stop at the KL share), with the gold itself as the reward: no labels, no reward model, no gates.
+    const runOracle = async (totalSteps: number) => {
+      const oracleReward: RewardFunction = taste
+        ? await modelReward(taste.dir, { normalize: true })
+        : { name: "liking()", score: async (batch) => batch.map((g) => liking(g.response)) };
+      const curve: { steps: number; judged: Judged }[] = [];
+      const t = performance.now();
+      try {
+        let from = start.dir;
+        let beta: number | undefined;
+        let done = 0;
+        for (let chunk = 1; done < totalSteps; chunk++) {
+          const out = join(home, `oracle-${chunk}`);
+          const history: EpochMetrics[] = await trainPpo(
+            {
+              policyDir: from,
+              referenceDir: reference.dir,
+              ...(beta !== undefined && beta > 0 ? { klCoef: beta } : {}),
+              epochs: Math.min(config.ppo.steps, totalSteps - done),
+              stopAtKl: config.ppo.stopAtKlShare * config.ppo.klBudget,
+              prompts,
+              out,
+              logsDir: join(home, "oracle-logs"),
+              runName: `oracle-${chunk}`,
+              engine: "onnx",
+              samplesShown: 0,
+              quiet: true,
+              ppo: { ...config.ppo.config, seed: config.ppo.config.seed + 100 + chunk },
+            },
+            oracleReward,
+            () => {},
+          );
+          // A run cut short by the KL stop still counts its planned steps, as the loop's runs do against its total.
+          done += Math.min(config.ppo.steps, totalSteps - done);
+          beta = history.at(-1)?.klCoef;
+          from = out;
+          const judged = await judge(out, reference.dir, `oracle ${chunk}`);
+          curve.push({ steps: done, judged });
+          console.log(row(`oracle ${chunk}`, judged) + `  after ${history.length} PPO steps (${done} planned so far)`);
+        }
+      } finally {
+        await oracleReward.close?.();
+      }
+      console.log(`oracle: ${totalSteps} PPO steps with the gold as the reward in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      return curve;
+    };
+
+    // LOOP_ORACLE_ONLY=1: only the oracle's curve, LOOP_RUNS runs of it (e.g. beside a loop run that cannot wait for its own).
+    if (process.env.LOOP_ORACLE_ONLY === "1") {
+      const curve = await runOracle(RUNS * config.ppo.steps);
+      showSamples("the oracle", curve.at(-1)!.judged);
+      return;
+    }
+
 
     // Work for the raters: the starting policy's completions, then the bot with the simulated raters.
     await postFreshCompletions(config, start.dir, null, 1);
@@ -210,39 +265,8 @@ export async function benchLoop(): Promise<void> {
     const last = results.at(-1)?.judged ?? baseline;
     showSamples("the last policy", last);
 
-    // The oracle: the same PPO steps from the same start, with the gold itself as the reward (no labels, no reward model).
-    const oracleSteps = Math.max(1, ppoSteps);
-    const oracleReward: RewardFunction = taste
-      ? await modelReward(taste.dir, { normalize: true })
-      : { name: "liking()", score: async (batch) => batch.map((g) => liking(g.response)) };
-    const oracleDir = join(home, "oracle");
-    const t = performance.now();
-    let oracleHistory: EpochMetrics[];
-    try {
-      oracleHistory = await trainPpo(
-        {
-          policyDir: start.dir,
-          referenceDir: reference.dir,
-          epochs: oracleSteps,
-          stopAtKl: config.ppo.stopAtKlShare * config.ppo.klBudget,
-          prompts,
-          out: oracleDir,
-          logsDir: join(home, "oracle-logs"),
-          runName: "oracle",
-          engine: "onnx",
-          samplesShown: 0,
-          quiet: true,
-          ppo: { ...config.ppo.config, seed: config.ppo.config.seed + 1 },
-        },
-        oracleReward,
-        () => {},
-      );
-    } finally {
-      await oracleReward.close?.();
-    }
-    const oracle = await judge(oracleDir, reference.dir, "oracle");
-    console.log(`oracle: ${oracleHistory.length} of ${oracleSteps} PPO steps (the loop's) with the gold as the reward, ${((performance.now() - t) / 1000).toFixed(0)} s`);
-    console.log(row("  oracle", oracle));
+    const oracleCurve = await runOracle(ppoSteps);
+    const oracle = oracleCurve.at(-1)?.judged ?? baseline;
     showSamples("the oracle", oracle);
 
     console.log("\nlabel efficiency (gold reward of the active policy against the labels used so far):");
@@ -256,6 +280,7 @@ export async function benchLoop(): Promise<void> {
         `distinct-2 ${baseline.distinct2.toFixed(3)} → ${last.distinct2.toFixed(3)} (ratio ${(last.distinct2 / baseline.distinct2).toFixed(3)}; oracle's ${(oracle.distinct2 / baseline.distinct2).toFixed(3)}); ` +
         `reward models activated below the active one: ${activatedWorse}; policies activated with a lower gold than the one they replaced: ${policiesWorse.length}${policiesWorse.length ? ` (${policiesWorse.join("; ")})` : ""}`,
     );
+    console.log(`oracle curve (gold after the same PPO steps): ${oracleCurve.map((c) => `${c.steps} steps ${c.judged.gold.toFixed(3)}`).join(", ")}`);
     console.log(`all judged samples: ${samplesFile}`);
     taste?.close();
   } finally {
