@@ -128,7 +128,14 @@ try {
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
   const trainer = group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RANKLAB_HOME: ranklabHome(), TRAINER_FALLBACK_POLICY: process.env.TRAINER_FALLBACK_POLICY ?? preparedPolicy },
+    env: {
+      ...process.env,
+      RANKLAB_API_URL: api.url,
+      TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN,
+      RANKLAB_HOME: ranklabHome(),
+      TRAINER_FALLBACK_POLICY: process.env.TRAINER_FALLBACK_POLICY ?? preparedPolicy,
+      TRAINER_REWARD_BASE: process.env.TRAINER_REWARD_BASE ?? join(ranklabHome(), "models", "reward-base"),
+    },
   });
   stopWhenItDies("trainer", trainer);
   if (noBot) {

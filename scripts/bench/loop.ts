@@ -1,18 +1,27 @@
 /**
- * `npm run bench loop`: does the loop learn from its raters without collapsing? The real
- * services on loopback (the API under wrangler dev with D1 and R2, the labeler bot on a
- * local Bot API server with the three simulated raters, the trainer's runs in this
- * process), for LOOP_RUNS training runs (default 8). Before the first run and after
- * each, the active policy is judged by the raters' own rule (liking(), which the trainer
- * never sees) on 64 fresh samples: the gold reward. The baseline is the starting policy,
- * measured the same way in the same process; the figures at the end are the last
- * policy's gold reward minus the first's and the ratio of their distinct-2.
+ * `npm run bench loop`: does the loop learn its raters' taste without collapsing, and how
+ * much of what the same PPO steps could reach does it get? The real services on loopback
+ * (the API under wrangler dev with D1 and R2, the labeler bot on a local Bot API server
+ * with the three simulated raters, the trainer's runs in this process), for LOOP_RUNS
+ * training runs (default 8).
+ *
+ * The gold: the raters' own taste, which the trainer never sees. On real reviews (when
+ * ../shared/data/corpora exists) it is the taste model learned from the real rank lists
+ * (scripts/lib/build-taste.ts; standardised score); on generated reviews, liking().
+ * Before the first run and after each, the active policy is judged on fresh samples (one
+ * seed for all: common random numbers): the gold reward ± its standard error, distinct-2,
+ * KL to the reference, against the labels used so far (label efficiency). The first
+ * reward model fine-tunes prepare's reward base (reward.baseModel; LOOP_REWARD_BASE=none
+ * for from scratch), and in that run a from-scratch candidate is trained on the same labels
+ * and scored on the same held-out pairs. At the end, the oracle: the same number of PPO
+ * steps from the same start with the gold itself as the reward; the loop's gold gain as a
+ * share of the oracle's. Every judged sample goes to logs/loop-samples-<time>.jsonl.
  *
  * Models: prepare's defaults, made once under LOOP_MODELS_HOME (default .ranklab, where
  * `npm start` keeps them), so the benchmark's minutes go to the loop itself; from the
  * real reviews in ../shared/data/corpora when that folder exists, as `npm start` makes them.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiClient } from "@ranklab/api/client";
@@ -22,9 +31,14 @@ import { evaluatePolicy, type PolicyEvaluation } from "../../services/gpu-traine
 import { currentPolicy, referencePolicy } from "../../services/gpu-trainer/src/daemon/policy-phase.ts";
 import { postFreshCompletions, runNextTrainingRun, type RunResult } from "../../services/gpu-trainer/src/daemon/training-run.ts";
 import { defaultCorporaDir, defaultCorpusFiles } from "../../services/gpu-trainer/src/data/default-corpus.ts";
+import { trainPpo, type EpochMetrics } from "../../services/gpu-trainer/src/ppo/train.ts";
 import { prepare } from "../../services/gpu-trainer/src/prepare/prepare.ts";
+import type { RewardFunction } from "../../services/gpu-trainer/src/reward-functions/reward-function.ts";
+import { modelReward } from "../../services/gpu-trainer/src/reward-functions/model-rewards.ts";
 import { retryingFetch, trainerApi } from "../../services/gpu-trainer/src/ranklab-api.ts";
 import { liking } from "../../services/labeler-bot/src/local/simulated-rater.ts";
+import { loadTasteModel } from "../../services/labeler-bot/src/local/taste-model.ts";
+import { buildTasteModel } from "../lib/build-taste.ts";
 import { seedPrompts, startApiDev } from "../lib/api-dev.ts";
 import { freePort } from "../lib/free-port.ts";
 import { REPO_ROOT } from "../lib/local-env.ts";
@@ -36,9 +50,16 @@ const LABEL_WAIT_SECONDS = Number(process.env.LOOP_LABEL_WAIT_SECONDS ?? 300);
 // Fresh samples the gold reward is measured on (at least 64, the issue's floor).
 const JUDGE_SAMPLES = Math.max(64, Number(process.env.LOOP_JUDGE_SAMPLES ?? 128));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const standardError = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, xs.length - 1) / Math.max(1, xs.length));
+};
 
 interface Judged extends PolicyEvaluation {
   gold: number;
+  goldSe: number;
+  /** Each sample's gold worth. */
+  golds: number[];
 }
 
 export async function benchLoop(): Promise<void> {
@@ -55,11 +76,26 @@ export async function benchLoop(): Promise<void> {
       `loop benchmark: ${RUNS} runs; prepare's models from ${modelsHome}, made from ${corpus ? `real reviews in ${defaultCorporaDir()}` : "generated reviews"}${existsSync(join(modelsHome, "models", "prepare.json")) ? "" : " (making them first: minutes)"}; services on 127.0.0.1`,
     );
     const models = await prepare({ home: modelsHome, ...(corpus ? { corpus } : {}) }, () => {});
+    // The raters' taste on real reviews, learned from the real rank lists; liking() for generated ones.
+    const tasteBuild = corpus ? await buildTasteModel(modelsHome, console.log) : undefined;
+    if (corpus && !tasteBuild) console.log("no ../shared/data/reviews rank lists: the raters judge real reviews by liking() (the keyword taste)");
+    const taste = tasteBuild ? loadTasteModel(tasteBuild.dir) : undefined;
+    const goldOf = (texts: readonly string[]) => (taste ? taste.worthMany(texts) : texts.map((t) => liking(t)));
+    const baseModel = process.env.LOOP_REWARD_BASE === "none" ? undefined : models.rewardBaseDir;
+    console.log(
+      `gold: ${taste ? `the taste model in ${taste.dir} (rank_dev pairwise accuracy ${tasteBuild!.devAccuracy.toFixed(4)}; worth = standardised score)` : "liking() (keyword count)"}; ` +
+        `first reward model: ${baseModel ? `fine-tuned from ${baseModel}` : "from scratch"}`,
+    );
+    const samplesFile = join(REPO_ROOT, "logs", `loop-samples-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`);
+    mkdirSync(join(REPO_ROOT, "logs"), { recursive: true });
     process.env.RANKLAB_HOME = home;
     const api = await startApiDev({ port: await freePort(), group });
     await seedPrompts(api);
+
     // wrangler dev closes idle keep-alive sockets as clients reuse them; reads are retried.
     const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN, retryingFetch);
+    // prepare's prompts too, as `npm start` adds them: on real reviews, openings of held-out real reviews.
+    if (corpus) await admin.v1.prompts.$post({ json: { prompts: models.prompts.map((text) => ({ text, source: "prepare" })) } });
     const config = DaemonConfigSchema.parse({
       apiUrl: api.url,
       trainerToken: api.tokens.TRAINER_API_TOKEN,
@@ -69,28 +105,89 @@ export async function benchLoop(): Promise<void> {
       completionsPerPrompt: 12,
       // The three raters label ~600 labels between runs; a run takes them all rather than leaving a backlog.
       leaseLimit: 2000,
+      reward: { ...(baseModel ? { baseModel } : {}), compareWithScratch: true },
     });
     const trainer = trainerApi(config.apiUrl, config.trainerToken);
     const prompts = (await trainer.activePrompts()).map((p) => p.text);
 
     // The judge: the raters' own rule, on fresh samples the trainer never sees. One seed for
     // every policy (common random numbers), so run-to-run differences are the policy's, not the draw's.
-    const judge = async (policyDir: string, referenceDir: string): Promise<Judged> => {
+    const judge = async (policyDir: string, referenceDir: string, stage: string): Promise<Judged> => {
       const e = await evaluatePolicy(policyDir, referenceDir, prompts, { samples: JUDGE_SAMPLES, sampling: { ...config.ppo.config.generation, seed: 777 } });
-      return { ...e, gold: mean(e.samples.map((text) => liking(text))) };
+      const golds = goldOf(e.samples);
+      appendFileSync(samplesFile, e.samples.map((text, i) => `${JSON.stringify({ stage, prompt: prompts[i % prompts.length], text, gold: golds[i] })}\n`).join(""));
+      return { ...e, gold: mean(golds), goldSe: standardError(golds), golds };
     };
+    const showSamples = (name: string, j: Judged) =>
+      console.log(`${name}'s samples (gold worth):\n${j.samples.slice(0, 8).map((s, k) => `  ${j.golds[k]!.toFixed(2).padStart(6)}  ${prompts[k % prompts.length]}｜${s}`).join("\n")}`);
     const start = (await currentPolicy(trainer, config))!;
     const reference = await referencePolicy(trainer, config, start);
-    const baseline = await judge(start.dir, reference.dir);
+    const baseline = await judge(start.dir, reference.dir, "start");
     const row = (name: string, j: Judged) =>
-      `${name.padEnd(10)} gold ${j.gold.toFixed(3)}  distinct-2 ${j.distinct2.toFixed(3)}  mean length ${j.meanChars.toFixed(1)}  KL to ref ${j.klToReference.toFixed(3)}`;
+      `${name.padEnd(10)} gold ${j.gold.toFixed(3)} ± ${j.goldSe.toFixed(3)}  distinct-2 ${j.distinct2.toFixed(3)}  mean length ${j.meanChars.toFixed(1)}  KL to ref ${j.klToReference.toFixed(3)}`;
     console.log(row("start", baseline));
+    showSamples("the starting policy", baseline);
+    // The oracle: PPO from the same start, run by run as the loop runs it (config.ppo.steps a run, β carried over,
+    // the same early stop at the KL share), with the gold itself as the reward: no labels, no reward model, no gates.
+    const runOracle = async (totalSteps: number) => {
+      const oracleReward: RewardFunction = taste
+        ? await modelReward(taste.dir, { normalize: true })
+        : { name: "liking()", score: async (batch) => batch.map((g) => liking(g.response)) };
+      const curve: { steps: number; judged: Judged }[] = [];
+      const t = performance.now();
+      try {
+        let from = start.dir;
+        let beta: number | undefined;
+        let done = 0;
+        for (let chunk = 1; done < totalSteps; chunk++) {
+          const out = join(home, `oracle-${chunk}`);
+          const history: EpochMetrics[] = await trainPpo(
+            {
+              policyDir: from,
+              referenceDir: reference.dir,
+              ...(beta !== undefined && beta > 0 ? { klCoef: beta } : {}),
+              epochs: Math.min(config.ppo.steps, totalSteps - done),
+              stopAtKl: config.ppo.stopAtKlShare * config.ppo.klBudget,
+              prompts,
+              out,
+              logsDir: join(home, "oracle-logs"),
+              runName: `oracle-${chunk}`,
+              engine: "onnx",
+              samplesShown: 0,
+              quiet: true,
+              ppo: { ...config.ppo.config, seed: config.ppo.config.seed + 100 + chunk },
+            },
+            oracleReward,
+            () => {},
+          );
+          // A run cut short by the KL stop still counts its planned steps, as the loop's runs do against its total.
+          done += Math.min(config.ppo.steps, totalSteps - done);
+          beta = history.at(-1)?.klCoef;
+          from = out;
+          const judged = await judge(out, reference.dir, `oracle ${chunk}`);
+          curve.push({ steps: done, judged });
+          console.log(row(`oracle ${chunk}`, judged) + `  after ${history.length} PPO steps (${done} planned so far)`);
+        }
+      } finally {
+        await oracleReward.close?.();
+      }
+      console.log(`oracle: ${totalSteps} PPO steps with the gold as the reward in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      return curve;
+    };
+
+    // LOOP_ORACLE_ONLY=1: only the oracle's curve, LOOP_RUNS runs of it (e.g. beside a loop run that cannot wait for its own).
+    if (process.env.LOOP_ORACLE_ONLY === "1") {
+      const curve = await runOracle(RUNS * config.ppo.steps);
+      showSamples("the oracle", curve.at(-1)!.judged);
+      return;
+    }
+
 
     // Work for the raters: the starting policy's completions, then the bot with the simulated raters.
     await postFreshCompletions(config, start.dir, null, 1);
     raters.start("bot", join(REPO_ROOT, "node_modules/.bin/tsx"), [join(REPO_ROOT, "services/labeler-bot/src/local/run-local.ts")], {
       cwd: REPO_ROOT,
-      env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RATER_PAUSE_MS: "50", RATER_RECHECK_SECONDS: "2" },
+      env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RATER_PAUSE_MS: "50", RATER_RECHECK_SECONDS: "2", ...(taste ? { RATER_TASTE_DIR: taste.dir } : {}) },
     });
 
     const waitForLabels = async () => {
@@ -120,8 +217,12 @@ export async function benchLoop(): Promise<void> {
       }
     };
 
-    const results: { run: RunResult; judged: Judged }[] = [];
+    const results: { run: RunResult; judged: Judged; labels: number }[] = [];
     let activatedWorse = 0;
+    let labelsUsed = 0;
+    let ppoSteps = 0;
+    let activeGold = baseline;
+    const policiesWorse: string[] = [];
     for (let i = 1; i <= RUNS; i++) {
       const waiting = await waitForLabels();
       await requestRun();
@@ -136,28 +237,52 @@ export async function benchLoop(): Promise<void> {
       }
       const seconds = (performance.now() - t) / 1000;
       const policy = (await currentPolicy(trainer, config))!;
-      const judged = await judge(policy.dir, reference.dir);
-      results.push({ run, judged });
+      const judged = await judge(policy.dir, reference.dir, `run ${i}`);
+      labelsUsed += run.used.rankings + run.used.scores;
+      ppoSteps += run.policy?.metrics.steps ?? 0;
+      results.push({ run, judged, labels: labelsUsed });
       const r = run.reward;
       if (r?.verdict.activate && r.activeAccuracy !== undefined && r.candidateAccuracy < r.activeAccuracy) activatedWorse++;
+      if (run.policy?.verdict.activate) {
+        // A policy that went live with a lower gold than the one it replaced (same judge seed), and whether by more than the gold's SE.
+        if (judged.gold < activeGold.gold) policiesWorse.push(`run ${i}: ${activeGold.gold.toFixed(3)} → ${judged.gold.toFixed(3)}${activeGold.gold - judged.gold > judged.goldSe ? " (by more than the SE)" : ""}`);
+        activeGold = judged;
+      }
       const skipped = Object.values(run.skipped.rankings).reduce((a, b) => a + b, 0) + Object.values(run.skipped.scores).reduce((a, b) => a + b, 0);
       console.log(
         `run ${i} (${seconds.toFixed(0)} s, ${waiting} labels waiting): used ${run.used.rankings} rankings + ${run.used.scores} scores, skipped ${skipped}` +
           (run.released ? `; released: ${run.released}` : "") +
           (r
-            ? `; reward candidate ${r.candidateAccuracy.toFixed(3)} vs active ${r.activeAccuracy?.toFixed(3) ?? "none"} on ${r.heldOutPairs} held-out pairs → ${r.verdict.activate ? "activated" : "rejected"}`
+            ? `; reward candidate (from ${r.startedFrom}) ${r.candidateAccuracy.toFixed(3)} vs active ${r.activeAccuracy?.toFixed(3) ?? "none"}` +
+              `${r.scratchAccuracy !== undefined ? ` (from scratch on the same labels: ${r.scratchAccuracy.toFixed(3)})` : ""} on ${r.heldOutPairs} held-out pairs → ${r.verdict.activate ? "activated" : "rejected"}`
             : "") +
-          (run.policy ? `; policy ${run.policy.verdict.activate ? "activated" : `rejected (${run.policy.verdict.reason})`}` : ""),
+          (run.policy
+            ? `; policy ${run.policy.verdict.activate ? "activated" : `rejected (${run.policy.verdict.reason})`} after ${run.policy.metrics.steps} PPO steps (gate reward ${run.policy.metrics["eval/reward_mean"]?.toFixed(3)} vs active ${run.policy.metrics["eval/active_reward_mean"]?.toFixed(3)})`
+            : ""),
       );
-      console.log(row(`  policy`, judged));
+      console.log(row(`  policy`, judged) + `  labels used so far ${labelsUsed}`);
     }
     const last = results.at(-1)?.judged ?? baseline;
+    showSamples("the last policy", last);
+
+    const oracleCurve = await runOracle(ppoSteps);
+    const oracle = oracleCurve.at(-1)?.judged ?? baseline;
+    showSamples("the oracle", oracle);
+
+    console.log("\nlabel efficiency (gold reward of the active policy against the labels used so far):");
+    console.log(`  ${"0".padStart(6)} labels  gold ${baseline.gold.toFixed(3)} ± ${baseline.goldSe.toFixed(3)}`);
+    for (const { labels, judged } of results) console.log(`  ${String(labels).padStart(6)} labels  gold ${judged.gold.toFixed(3)} ± ${judged.goldSe.toFixed(3)}`);
+    const gain = last.gold - baseline.gold;
+    const oracleGain = oracle.gold - baseline.gold;
     console.log(
-      `\nloop: ${RUNS} runs in ${((performance.now() - started) / 60000).toFixed(1)} min; gold reward ${baseline.gold.toFixed(3)} → ${last.gold.toFixed(3)} ` +
-        `(delta ${(last.gold - baseline.gold).toFixed(3)}); distinct-2 ${baseline.distinct2.toFixed(3)} → ${last.distinct2.toFixed(3)} ` +
-        `(ratio ${(last.distinct2 / baseline.distinct2).toFixed(3)}); reward models activated below the active one: ${activatedWorse}`,
+      `\nloop: ${RUNS} runs in ${((performance.now() - started) / 60000).toFixed(1)} min, ${labelsUsed} labels, ${ppoSteps} PPO steps; gold reward ${baseline.gold.toFixed(3)} → ${last.gold.toFixed(3)} ` +
+        `(gain ${gain.toFixed(3)} ± ${Math.hypot(baseline.goldSe, last.goldSe).toFixed(3)}); oracle gain ${oracleGain.toFixed(3)}; loop / oracle ${(gain / oracleGain).toFixed(2)}; ` +
+        `distinct-2 ${baseline.distinct2.toFixed(3)} → ${last.distinct2.toFixed(3)} (ratio ${(last.distinct2 / baseline.distinct2).toFixed(3)}; oracle's ${(oracle.distinct2 / baseline.distinct2).toFixed(3)}); ` +
+        `reward models activated below the active one: ${activatedWorse}; policies activated with a lower gold than the one they replaced: ${policiesWorse.length}${policiesWorse.length ? ` (${policiesWorse.join("; ")})` : ""}`,
     );
-    console.log(`last policy's samples:\n${last.samples.slice(0, 6).map((s, k) => `  ${prompts[k % prompts.length]}${s}`).join("\n")}`);
+    console.log(`oracle curve (gold after the same PPO steps): ${oracleCurve.map((c) => `${c.steps} steps ${c.judged.gold.toFixed(3)}`).join(", ")}`);
+    console.log(`all judged samples: ${samplesFile}`);
+    taste?.close();
   } finally {
     await raters.stop();
     await group.stop();

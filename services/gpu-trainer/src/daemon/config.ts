@@ -25,12 +25,24 @@ export const DaemonConfigSchema = z
     // The reward model, trained each run on every label so far.
     reward: z
       .object({
-        // Passes over the whole history; warm-started from the active model, a few suffice.
+        // A BERT-style folder (Hugging Face layout, one-output head: prepare's models/reward-base) the first reward model
+        // fine-tunes with the pairwise loss; later runs warm-start from the active model. Absent, or not there yet (prepare
+        // still running): the first model starts from scratch (`model`). The base keeps the reward input it records.
+        baseModel: z.string().optional(),
+        // Passes over the whole history. Warm-started (from the active model or the base), a few suffice: the labels are a
+        // few hundred groups, and more passes overfit them (held-out accuracy peaks by epoch 2–3 in the loop benchmark).
         epochs: z.number().int().min(1).default(3),
-        // Reviews are short; 64 tokens hold prompt + completion for the loop's 24-token continuations.
+        // Reviews are short; 64 tokens hold prompt + completion for the loop's 24-token continuations (and the base's
+        // classifier was trained at 64).
         maxLength: z.number().int().min(16).max(512).default(64),
-        // Continuing the active model: a smaller step than from scratch keeps what it learned.
+        // Continuing the active model or the pretrained base: a smaller step than from scratch (1e-3) keeps what it
+        // learned. Not BERT-base's ~2e-5: the base is a small encoder (prepare's 1 × 64) and Adam at 3e-4 is what moved the
+        // sentiment-pretrained model to 0.884 on rank_dev (docs/trainer.md). Training is on the onnxruntime engine without
+        // dropout (reward-phase.ts): the history is small, and early stopping on the validation split does dropout's job.
         warmLearningRate: z.number().positive().default(3e-4),
+        // Benchmarks only: with no active model and a base, also train a from-scratch candidate on the same labels and
+        // report its held-out accuracy beside the base's (`scratch_held_out_accuracy`); never published.
+        compareWithScratch: z.boolean().default(false),
         // From scratch (no reward model active yet): small, so the first run takes seconds, not minutes.
         model: z
           .object({ hiddenSize: z.number().int().default(64), layers: z.number().int().default(1), heads: z.number().int().default(2), intermediateSize: z.number().int().default(256) })
@@ -47,7 +59,7 @@ export const DaemonConfigSchema = z
         weightByReliability: z.boolean().default(true),
       })
       .strict()
-      .default({ epochs: 3, maxLength: 64, warmLearningRate: 3e-4, model: { hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }, minTrainPairs: 12, minHeldOutPairs: 12, tolerance: 0, firstModelMinAccuracy: 0.55, weightByReliability: true }),
+      .default({ epochs: 3, maxLength: 64, warmLearningRate: 3e-4, compareWithScratch: false, model: { hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }, minTrainPairs: 12, minHeldOutPairs: 12, tolerance: 0, firstModelMinAccuracy: 0.55, weightByReliability: true }),
 
     // Which algorithm turns a run's labels into a policy (policy-phase.ts), each against the fixed reference and
     // through the same gate (the KL budget and distinct-2 floor under `ppo`).
@@ -83,8 +95,14 @@ export const DaemonConfigSchema = z
         minDistinct2Share: z.number().min(0).max(1).default(0.8),
         // PPO stops early once a batch's KL passes this share of the budget: the policy ends near the budget, not over it.
         stopAtKlShare: z.number().positive().max(1).default(0.75),
-        // Fresh samples each gate measures, from a seed of its own.
-        evalSamples: z.number().int().min(8).max(1024).default(64),
+        // Fresh samples each gate measures, from a seed of its own. 128: the improvement gate below compares two policies'
+        // mean rewards on them, and with rewards in standard deviations the paired difference's standard error is ~0.1 at
+        // 128 (a PPO run's gain is a few tenths); sampling 128 continuations takes about a second on 2 cores.
+        evalSamples: z.number().int().min(8).max(1024).default(128),
+        // The candidate must beat the active policy on the same prompts and seed, scored by the live reward model: mean
+        // paired difference > minImprovementZ × its standard error. 1.645 is a one-sided 5% test; 0 asks only for a
+        // higher mean. The gold (the raters' own taste) is never the trainer's to see.
+        minImprovementZ: z.number().min(0).default(1.645),
       })
       .strict()
       .default({
@@ -93,7 +111,8 @@ export const DaemonConfigSchema = z
         klBudget: 8,
         minDistinct2Share: 0.8,
         stopAtKlShare: 0.75,
-        evalSamples: 64,
+        evalSamples: 128,
+        minImprovementZ: 1.645,
       }),
 
     // The policy the loop starts from when no policy checkpoint is active (prepare's); also the KL reference unless an admin marked one.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { policyGate, rewardGate } from "./gates.ts";
+import { improvementGate, pairedImprovement, policyGate, rewardGate } from "./gates.ts";
 
 const options = { tolerance: 0, firstModelMinAccuracy: 0.55 };
 
@@ -31,5 +31,33 @@ describe("the policy's gate", () => {
     expect(policyGate({ klToReference: 13.1, distinct2: 0.5, referenceDistinct2: 0.5 }, budget)).toEqual({ activate: false, reason: expect.stringContaining("over the budget 8") });
     expect(policyGate({ klToReference: 2, distinct2: 0.16, referenceDistinct2: 0.49 }, budget)).toEqual({ activate: false, reason: expect.stringContaining("distinct-2 0.160 is below 0.8") });
     expect(policyGate({ klToReference: Number.NaN, distinct2: 0.5, referenceDistinct2: 0.5 }, budget).activate).toBe(false);
+  });
+});
+
+describe("the policy's improvement gate", () => {
+  const z = { minImprovementZ: 1.645 };
+  it("measures the paired difference and its standard error", () => {
+    const f = pairedImprovement([1, 2, 3, 4], [0, 2, 2, 2]);
+    expect(f.meanDifference).toBeCloseTo(1, 12);
+    // Differences 1, 0, 1, 2: sample sd √(2/3), SE = sd / √4.
+    expect(f.standardError).toBeCloseTo(Math.sqrt(2 / 3) / 2, 12);
+    expect(f).toMatchObject({ samples: 4, candidateMean: 2.5, activeMean: 1.5 });
+  });
+  it("activates a candidate better by more than z standard errors", () => {
+    // Difference 1 with SE ≈ 0.41: 2.4 standard errors.
+    expect(improvementGate(pairedImprovement([1, 2, 3, 4], [0, 2, 2, 2]), z)).toEqual({ activate: true });
+  });
+  it("rejects a candidate whose gain the samples cannot tell from noise, with the figures", () => {
+    const noisy = pairedImprovement([3, 0, 3, 0.4], [0, 2, 1, 2]);
+    expect(noisy.meanDifference).toBeGreaterThan(0);
+    expect(improvementGate(noisy, z)).toEqual({ activate: false, reason: expect.stringMatching(/not better than the active policy: mean reward 1\.600 vs 1\.250 on the same 4 prompts and seed, difference 0\.350 ≤ 1\.645 × its standard error/) });
+  });
+  it("rejects a worse or equal candidate even with z = 0", () => {
+    expect(improvementGate(pairedImprovement([1, 1, 1], [1, 1, 1]), { minImprovementZ: 0 }).activate).toBe(false);
+    expect(improvementGate(pairedImprovement([0, 1, 0], [1, 1, 1]), { minImprovementZ: 0 }).activate).toBe(false);
+    expect(improvementGate(pairedImprovement([1.1, 1, 1], [1, 1, 1]), { minImprovementZ: 0 }).activate).toBe(true);
+  });
+  it("refuses unpaired figures", () => {
+    expect(() => pairedImprovement([1, 2], [1])).toThrow(/paired/);
   });
 });

@@ -42,3 +42,42 @@ export function policyGate(figures: PolicyFigures, options: { klBudget: number; 
   }
   return { activate: true };
 }
+
+export interface Improvement {
+  /** Mean of candidate − active over the paired samples. */
+  meanDifference: number;
+  /** Its standard error: sd of the differences / √n. */
+  standardError: number;
+  samples: number;
+  candidateMean: number;
+  activeMean: number;
+}
+
+/**
+ * The paired comparison behind the improvement gate: the two policies' rewards for
+ * samples drawn on the same prompts with the same seed, sample i against sample i.
+ */
+export function pairedImprovement(candidate: readonly number[], active: readonly number[]): Improvement {
+  if (candidate.length !== active.length || candidate.length < 2) throw new Error(`improvement gate: needs ≥ 2 paired rewards, got ${candidate.length} and ${active.length}`);
+  const n = candidate.length;
+  const d = candidate.map((c, i) => c - active[i]!);
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const meanDifference = mean(d);
+  const variance = d.reduce((s, x) => s + (x - meanDifference) ** 2, 0) / (n - 1);
+  return { meanDifference, standardError: Math.sqrt(variance / n), samples: n, candidateMean: mean(candidate), activeMean: mean(active) };
+}
+
+/**
+ * The policy's improvement gate: the candidate goes live only if its mean reward (the
+ * live reward model's, never the gold) beats the active policy's by more than `z`
+ * standard errors of the paired difference, a margin this many samples can detect.
+ */
+export function improvementGate(figures: Improvement, options: { minImprovementZ: number }): Verdict {
+  const margin = options.minImprovementZ * figures.standardError;
+  const f = (x: number) => x.toFixed(3);
+  if (figures.meanDifference > margin) return { activate: true };
+  return {
+    activate: false,
+    reason: `not better than the active policy: mean reward ${f(figures.candidateMean)} vs ${f(figures.activeMean)} on the same ${figures.samples} prompts and seed, difference ${f(figures.meanDifference)} ≤ ${options.minImprovementZ} × its standard error ${f(figures.standardError)}`,
+  };
+}

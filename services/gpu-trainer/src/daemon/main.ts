@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   TRAINER_POLICY_ALGORITHM: z.enum(["ppo", "grpo", "dpo"]).optional(),
   TRAINER_LEASE_SECONDS: z.coerce.number().int().min(1).default(3600),
   TRAINER_FALLBACK_POLICY: z.string().optional(),
+  // The folder the first reward model fine-tunes (prepare's models/reward-base); used once it exists.
+  TRAINER_REWARD_BASE: z.string().optional(),
   // Any other DaemonConfig field, as JSON (e.g. {"ppo":{"klBudget":6}}); the variables above win.
   TRAINER_CONFIG: z.string().optional(),
   TRAINER_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
@@ -54,7 +56,7 @@ const configParsed = DaemonConfigSchema.safeParse({
   home: `${env.RANKLAB_HOME}/daemon`,
   pollSeconds: env.TRAINER_POLL_SECONDS,
   leaseSeconds: env.TRAINER_LEASE_SECONDS,
-  reward: { ...extraReward, ...(env.TRAINER_REWARD_EPOCHS ? { epochs: env.TRAINER_REWARD_EPOCHS } : {}) },
+  reward: { ...extraReward, ...(env.TRAINER_REWARD_BASE ? { baseModel: env.TRAINER_REWARD_BASE } : {}), ...(env.TRAINER_REWARD_EPOCHS ? { epochs: env.TRAINER_REWARD_EPOCHS } : {}) },
   policy: { ...((extra.policy ?? {}) as Record<string, unknown>), ...(env.TRAINER_POLICY_ALGORITHM ? { algorithm: env.TRAINER_POLICY_ALGORITHM } : {}) },
   ppo: { ...extraPpo, ...(env.TRAINER_PPO_STEPS !== undefined ? { steps: env.TRAINER_PPO_STEPS } : {}) },
   ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),

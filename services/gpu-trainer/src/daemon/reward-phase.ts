@@ -14,6 +14,7 @@ import { rewardInputOf } from "../reward-model/reward-input.ts";
 import { scoreLists, trainRewardModelOn } from "../reward-model/train.ts";
 import { rewardScaleOf } from "../reward-functions/model-rewards.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
+import { isModelDir } from "../reward-model/reward-base.ts";
 import type { DaemonSettings } from "./config.ts";
 import { rewardGate, type Verdict } from "./gates.ts";
 
@@ -23,6 +24,10 @@ export interface RewardPhaseResult {
   heldOutPairs: number;
   candidateAccuracy: number;
   activeAccuracy?: number;
+  /** A from-scratch candidate's accuracy on the same held-out pairs (reward.compareWithScratch, first model from a base). */
+  scratchAccuracy?: number;
+  /** What the candidate was trained from: the active model, the reward base, or nothing. */
+  startedFrom: "active" | "base" | "scratch";
   /** The reward model PPO uses from now on: the candidate if it went live, else the one that stays active. */
   live?: LocalCheckpoint | { dir: string; ref: Published };
   metrics: Record<string, number>;
@@ -54,7 +59,8 @@ function agreementMetrics(examples: PreferenceExample[], scores: number[][]): Re
 
 /**
  * The reward model's part of a run: train a candidate on every training example so far
- * (warm-started from the active model, or from scratch with the policy's vocabulary),
+ * (warm-started from the active model, else fine-tuned from the reward base, else from
+ * scratch with the policy's vocabulary), on the onnxruntime engine,
  * pick its best step on the validation split, score it and the active model on the same
  * held-out pairs, and publish it: activated if the gate passes, else rejected with the
  * reason while the active model stays.
@@ -74,24 +80,42 @@ export async function rewardPhase(
   // Without validation groups yet, the best step is chosen on the training lists (the gate still uses held-out pairs only).
   const validation = split.validation.length > 0 ? split.validation.map((e) => toRankList(e)) : train;
   const active = await fetchActiveCheckpoint(api, "reward", config.home);
-  const trainConfig = RewardTrainConfigSchema.parse({
-    out: join(runDir, "reward"),
-    logsDir: join(runDir, "logs"),
-    runName: "reward-model",
-    epochs: config.reward.epochs,
-    maxLength: config.reward.maxLength,
-    evalEvery: 1_000_000,
-    rewardInput: "pair",
-    quiet: true,
-    ...(active
-      ? { baseModel: active.dir, learningRate: config.reward.warmLearningRate }
-      : { ...(ctx.policyDir ? { vocabFrom: ctx.policyDir } : {}), model: { ...config.reward.model, maxVocab: 8000 } }),
-  });
+  // Where the candidate starts: the active model, else the pretrained base (when prepare has made it), else scratch.
+  const base = isModelDir(config.reward.baseModel) ? config.reward.baseModel : undefined;
+  const startFrom: "active" | "base" | "scratch" = active ? "active" : base ? "base" : "scratch";
+  const scratchInit = { ...(ctx.policyDir ? { vocabFrom: ctx.policyDir } : {}), model: { ...config.reward.model, maxVocab: 8000 } };
+  const configFor = (out: string, init: Record<string, unknown>) =>
+    RewardTrainConfigSchema.parse({
+      out: join(runDir, out),
+      logsDir: join(runDir, "logs"),
+      runName: out,
+      epochs: config.reward.epochs,
+      maxLength: config.reward.maxLength,
+      evalEvery: 1_000_000,
+      rewardInput: "pair",
+      // The onnxruntime engine, as the rest of the loop (~6× a tfjs step on 2 cores). Dropout 0: the setting the loop
+      // benchmark measured (docs/benchmarks.md); the engine has dropout, but a few epochs with the best step chosen on
+      // the validation split have not been shown to need it.
+      engine: "onnx",
+      dropout: 0,
+      quiet: true,
+      ...init,
+    });
+  const trainConfig = configFor(
+    "reward-model",
+    startFrom === "active" ? { baseModel: active!.dir, learningRate: config.reward.warmLearningRate } : startFrom === "base" ? { baseModel: base, learningRate: config.reward.warmLearningRate } : scratchInit,
+  );
+  if (startFrom === "scratch" && config.reward.baseModel) log(`run ${runId}: no reward base at ${config.reward.baseModel} yet; the first reward model starts from scratch`);
   const trained = await trainRewardModelOn(trainConfig, train, validation, log);
 
   const candidate = heldOutAccuracy(trained.bestDir, heldOut, config.reward.maxLength);
   const current = active ? heldOutAccuracy(active.dir, heldOut, config.reward.maxLength) : undefined;
   const verdict = rewardGate(candidate, current, config.reward);
+  // Benchmarks: what the base buys, a from-scratch candidate on the same labels, scored on the same held-out pairs.
+  const scratch =
+    startFrom === "base" && config.reward.compareWithScratch
+      ? heldOutAccuracy((await trainRewardModelOn(configFor("reward-scratch", scratchInit), train, validation, log)).bestDir, heldOut, config.reward.maxLength)
+      : undefined;
 
   const best = loadBertDir(trained.bestDir);
   const rewardInput = rewardInputOf(best.config);
@@ -103,6 +127,7 @@ export async function rewardPhase(
     held_out_accuracy: candidate.accuracy,
     held_out_pairs: candidate.pairs,
     ...(current ? { active_held_out_accuracy: current.accuracy } : {}),
+    ...(scratch ? { scratch_held_out_accuracy: scratch.accuracy } : {}),
     ...(gold.length > 0 ? { gold_groups: gold.length } : {}),
     train_pairs: countPairs(train),
     validation_accuracy: trained.bestAccuracy,
@@ -121,7 +146,7 @@ export async function rewardPhase(
   const published = await publishCheckpoint(api, trained.bestDir, {
     kind: "reward",
     metrics,
-    config: { reward_input: rewardInput, warm_start_from: active?.ref.id ?? null, train: { ...trainConfig, out: undefined, logsDir: undefined } },
+    config: { reward_input: rewardInput, started_from: startFrom, warm_start_from: active?.ref.id ?? null, ...(startFrom === "base" ? { base_model: base } : {}), train: { ...trainConfig, out: undefined, logsDir: undefined } },
     trainingRunId: runId,
     ...(verdict.activate ? { activate: true } : { rejectedReason: verdict.reason }),
   });
@@ -136,6 +161,8 @@ export async function rewardPhase(
     heldOutPairs: candidate.pairs,
     candidateAccuracy: candidate.accuracy,
     ...(current ? { activeAccuracy: current.accuracy } : {}),
+    ...(scratch ? { scratchAccuracy: scratch.accuracy } : {}),
+    startedFrom: startFrom,
     ...(verdict.activate ? { live: { dir: trained.bestDir, ref: published } } : active ? { live: active } : {}),
     metrics,
     reliability,

@@ -13,6 +13,7 @@ import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
 import { disposeParams, initParams } from "../models/params.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
+import { isModelDir, rewardBaseFromClassifier } from "../reward-model/reward-base.ts";
 import { ClassifierTrainSchema, trainClassifier, type LabelledText } from "../sentiment/train-classifier.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
@@ -100,6 +101,8 @@ function resolvePolicy(options: PrepareOptions) {
 export interface Prepared {
   policyDir: string;
   classifierDir: string;
+  /** The loop's reward base: the classifier with a one-output head (its log-odds), which the first reward model fine-tunes. */
+  rewardBaseDir: string;
   dataDir: string;
   /** prompts.json: PPO's prompts (the seed's four, plus real review openings when made from a corpus). */
   promptsFile: string;
@@ -111,6 +114,7 @@ export const preparedPaths = (home: string) => ({
   dataDir: join(home, "data"),
   policyDir: join(home, "models", "policy-gpt2"),
   classifierDir: join(home, "models", "sentiment-classifier"),
+  rewardBaseDir: join(home, "models", "reward-base"),
   promptsFile: join(home, "models", "prompts.json"),
   stamp: join(home, "models", "prepare.json"),
 });
@@ -290,6 +294,12 @@ function realCorpus(files: readonly string[], options: PrepareOptions, dataDir: 
   };
 }
 
+/** The loop's reward base from the classifier (reward-model/reward-base.ts). */
+function makeRewardBase(paths: ReturnType<typeof preparedPaths>, log: (line: string) => void): void {
+  rewardBaseFromClassifier(paths.classifierDir, paths.rewardBaseDir);
+  log(`prepare: the loop's reward base (the classifier's encoder, its log-odds as the reward) in ${paths.rewardBaseDir}`);
+}
+
 /** Runs the steps whose outputs are missing or were made with other options; returns where they are. */
 export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (line: string) => void = console.log): Promise<Prepared> {
   const options = PrepareSchema.parse(input);
@@ -306,6 +316,8 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     if (stamp.recipe === recipeJson) {
       // Prompts chosen by an older rule are made again from the cached classifier (seconds, not the models' minutes).
       if (options.corpus && promptsRule(options.home) !== PROMPT_RULE) remakeCorpusPrompts(options.corpus, options, paths, log);
+      // Models made before the reward base existed get it from the cached classifier (seconds; the policy stays).
+      if (!isModelDir(paths.rewardBaseDir)) makeRewardBase(paths, log);
       return { ...paths, prompts: readPreparedPrompts(options.home), cached: true };
     }
     log(`prepare: the recipe changed since ${paths.stamp}; making the models again`);
@@ -363,6 +375,9 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
   rmSync(paths.classifierDir, { recursive: true, force: true });
   saveBertDir(paths.classifierDir, classifier, { "metrics.json": { held_out_accuracy: accuracy, held_out_examples: data.classifierHeldOut.length, seconds: clsSeconds, ...data.summary } });
   exportBertOnnx(paths.classifierDir, classifier);
+
+  rmSync(paths.rewardBaseDir, { recursive: true, force: true });
+  makeRewardBase(paths, log);
 
   // 5. PPO's prompts, where `ppo demo` (and `npm start`) read them.
   const prompts = data.prompts(tokenizer, classifier);

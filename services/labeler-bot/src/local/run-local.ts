@@ -11,6 +11,7 @@ import { ranklabApi } from "../ranklab-api.ts";
 import { startLocalBotApi } from "./bot-api-server.ts";
 import { labelAutomatically, LocalRater, TASTES } from "./simulated-rater.ts";
 import { starterCompletions } from "./starter-completions.ts";
+import { loadTasteModel } from "./taste-model.ts";
 
 const LOCAL_TOKEN = "100000:local-bot-api-server-token";
 // Zhao answers a quarter of the tasks at random: crowds have careless raters, and the loop must cope.
@@ -33,6 +34,9 @@ setInterval(() => {
   labelsThisMinute.clear();
   if (counts.length > 0) log(`labels in the last minute: ${counts.map(([name, n]) => `${name} ${n}`).join(", ")} (RANKLAB_VERBOSE=1 shows each)`);
 }, 60_000).unref();
+// Real-review text is judged by the taste model learned from real rank lists (RATER_TASTE_DIR, made by the loop
+// benchmark under <models home>/taste); without it, by the keyword liking() of generated reviews.
+const tasteModel = process.env.RATER_TASTE_DIR ? loadTasteModel(process.env.RATER_TASTE_DIR) : undefined;
 const env = (name: string) => {
   const v = process.env[name];
   if (!v) throw new Error(`run-local: ${name} is not set (npm start sets it)`);
@@ -41,7 +45,7 @@ const env = (name: string) => {
 
 const apiUrl = env("RANKLAB_API_URL");
 const local = await startLocalBotApi();
-log(`local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")})`);
+log(`local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")}, taste ${tasteModel ? `the taste model in ${tasteModel.dir}` : "liking()"})`);
 
 // Work for the raters: starter completions for active prompts that have fewer than 4.
 const trainer = createApiClient(apiUrl, env("TRAINER_API_TOKEN"));
@@ -88,7 +92,7 @@ await Promise.all(
     let idle = false;
     while (!stopping) {
       await rater.command("/start");
-      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log: counted, pauseMs: PAUSE_MS, taste }).catch((err) => {
+      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log: counted, pauseMs: PAUSE_MS, taste, ...(tasteModel ? { worthOf: tasteModel.worth } : {}) }).catch((err) => {
         // The error's first line names the rater and what it waited for; the chat dump below it is for tests.
         if (!stopping) log(err instanceof Error ? err.message.split("\n")[0]! : `${name}: ${String(err)}`);
         return 0;

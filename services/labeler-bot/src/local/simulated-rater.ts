@@ -103,10 +103,12 @@ function gaussian(key: string): number {
 
 /**
  * How the simulated raters judge, the rule `npm start` and `npm run bench loop` label by:
- * - A text's worth to a rater is liking(text) (positive words minus negative words) plus
- *   that rater's own noise for that text, N(0, 0.5²), fixed by a hash of (rater, text)
- *   so the same rater judges the same text the same way every time; rounded to a whole
- *   number, the resolution a person has. Equal worth: the rater says "equal" (a tie).
+ * - A text's worth to a rater is its taste's worth plus that rater's own noise for that
+ *   text, N(0, 0.5²), fixed by a hash of (rater, text) so the same rater judges the same
+ *   text the same way every time; rounded to a whole number, the resolution a person has.
+ *   Equal worth: the rater says "equal" (a tie). The taste's worth: on real-review text,
+ *   the taste model's standardised score (taste-model.ts, learned from real people's rank
+ *   lists); on generated text, liking(text) (positive words minus negative words).
  * - A score is 3 + worth, clamped to 1–5 stars.
  * - A careless rater (`randomShare` > 0) answers that share of tasks at random, chosen
  *   by a hash of (rater, task), without ties.
@@ -117,9 +119,11 @@ export interface RaterTaste {
 }
 export const TASTES: Record<string, RaterTaste> = { default: { noise: 0.5, randomShare: 0 }, careless: { noise: 0.5, randomShare: 0.25 } };
 
-/** A text's worth to `rater` (see above); `worthOf` is the taste's truth, liking() unless a benchmark knows the true order. */
+/** The rater's own standard normal draw for a text: the same every time they see it. */
+export const raterNoise = (rater: string, text: string) => gaussian(`${rater}:${text}`);
+/** A text's worth to `rater` (see above); `worthOf` is the taste's truth: liking(), or the taste model's on real reviews. */
 export const perceivedWorth = (rater: string, text: string, taste: RaterTaste = TASTES.default!, worthOf: (text: string) => number = liking) =>
-  Math.round(worthOf(text) + taste.noise * gaussian(`${rater}:${text}`));
+  Math.round(worthOf(text) + taste.noise * raterNoise(rater, text));
 /** Whether a careless rater answers this task (named by its text) at random. */
 export const answersAtRandom = (rater: string, task: string, taste: RaterTaste) => hash(`${rater}:${task}`) / 2 ** 32 < taste.randomShare;
 /** The worth a rater answering at random gives a text: a hash, so no two texts tie. */
@@ -131,18 +135,19 @@ export const randomWorth = (rater: string, text: string) => hash(`${rater}:${tex
  */
 export async function labelAutomatically(
   rater: LocalRater,
-  options: { maxTasks?: number; log?: (line: string) => void; shouldStop?: () => boolean; pauseMs?: number; taste?: RaterTaste } = {},
+  options: { maxTasks?: number; log?: (line: string) => void; shouldStop?: () => boolean; pauseMs?: number; taste?: RaterTaste; worthOf?: (text: string) => number } = {},
 ): Promise<number> {
   const taste = options.taste ?? TASTES.default!;
+  const worthOf = options.worthOf ?? liking;
   let done = 0;
   let task = await rater.waitForTask();
   while (!options.shouldStop?.() && done < (options.maxTasks ?? Infinity) && task.keyboard.length > 0) {
     const before = task.text;
     const careless = answersAtRandom(rater.name, task.text, taste);
-    const worth = (text: string) => (careless ? randomWorth(rater.name, text) : perceivedWorth(rater.name, text, taste));
+    const worth = (text: string) => (careless ? randomWorth(rater.name, text) : perceivedWorth(rater.name, text, taste, worthOf));
     if (task.text.startsWith("打分")) {
       const continuation = /续写 Continuation: (.*)$/m.exec(task.text)?.[1] ?? "";
-      const stars = careless ? 1 + (hash(`${rater.name}:${continuation}`) % 5) : Math.max(1, Math.min(5, 3 + perceivedWorth(rater.name, continuation, taste)));
+      const stars = careless ? 1 + (hash(`${rater.name}:${continuation}`) % 5) : Math.max(1, Math.min(5, 3 + perceivedWorth(rater.name, continuation, taste, worthOf)));
       await rater.tap(task.messageId, task.keyboard[0]![stars - 1]!.data);
     } else {
       // Rank: tap the most liked of those left ("= X" when as good as the previous) until the order is complete, then save.
