@@ -113,7 +113,16 @@ try {
     env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
   });
   stopWhenItDies("scorer", scorer);
-  const botEnv = { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN };
+  // The simulated raters judge real-review text by the taste model learned from real rank lists when one was made
+  // in this home (`npm run bench loop` makes it under <models home>/taste); otherwise by the keyword rule.
+  const tasteDir = join(ranklabHome(), "taste", "best");
+  const botEnv = {
+    ...process.env,
+    RANKLAB_API_URL: api.url,
+    RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN,
+    TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN,
+    ...(!process.env.RATER_TASTE_DIR && existsSync(join(tasteDir, "config.json")) ? { RATER_TASTE_DIR: tasteDir } : {}),
+  };
   // The embedded default models (a GPT-2 policy and a sentiment classifier), made once in the
   // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
   if (!modelsMatchCorpus() && process.env.RANKLAB_SKIP_PREPARE !== "1") {
