@@ -44,7 +44,14 @@ export async function startApiDev({ port, group, cronEverySeconds, keep, vars = 
   const home = ranklabHome();
   const state = join(home, "state");
   const { tokens, file } = localTokens(home);
-  await group.run("migrate", WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: REPO_ROOT, env: wranglerEnv() });
+  // wrangler redraws a table of every migration after each one applied (~200 lines on a fresh home): shown with
+  // RANKLAB_VERBOSE=1; otherwise only what it is about to do, "nothing to apply", and errors.
+  const migrateLines = process.env.RANKLAB_VERBOSE === "1" ? undefined : (line: string) => /About to apply|No migrations to apply|✘|error/i.test(line);
+  await group.run("migrate", WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: REPO_ROOT,
+    env: wranglerEnv(),
+    ...(migrateLines ? { keep: migrateLines } : {}),
+  });
   const worker = group.start(
     "api",
     WRANGLER,

@@ -29,7 +29,7 @@ export class ProcessGroup {
   }
 
   /** Runs a command to completion with prefixed output; rejects naming its exit code. */
-  run(name: string, command: string, args: string[], options: SpawnOptions = {}): Promise<void> {
+  run(name: string, command: string, args: string[], options: SpawnOptions & { keep?: (line: string) => boolean } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = this.start(name, command, args, options);
       child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${name}: ${command} ${args.join(" ")} exited with code ${code}`))));
