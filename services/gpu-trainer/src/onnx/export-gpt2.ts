@@ -32,9 +32,13 @@ export function gpt2DecoderGraph(config: Gpt2Config, valueHead: boolean, weights
   const g = new GraphBuilder("ranklab-gpt2");
   const specs = new Map(gpt2ParamSpecs(config, valueHead).map((p) => [p.name, p.shape]));
   const weightInputs: ValueInfo[] = [];
+  // Each weight once, however often the graph reads it (the tied embedding is both the input table and the LM head).
+  const seen = new Set<string>();
   const w = (name: string) => {
+    if (seen.has(name)) return name;
+    seen.add(name);
     if (weights !== "inputs") return g.float(name, get(weights.embed, name).dataSync() as Float32Array, get(weights.embed, name).shape);
-    if (!weightInputs.some((i) => i.name === name)) weightInputs.push({ name, dataType: DataType.FLOAT, dims: specs.get(name)! });
+    weightInputs.push({ name, dataType: DataType.FLOAT, dims: specs.get(name)! });
     return name;
   };
   // Conv1D weights are already [in, out].
