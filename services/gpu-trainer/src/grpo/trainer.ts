@@ -1,6 +1,7 @@
 import { AdamW, clipGradNorm } from "../engine/adamw.ts";
 import { groupAdvantages, grpoLossGrad, meanGroupStd } from "../engine/grpo-loss.ts";
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
+import { engineRolloutStats } from "../engine/rollout-stats.ts";
 import { nextTokenTargets, packedAsBatch } from "../engine/ppo-loss.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
 import type { Gpt2Model } from "../io/gpt2-dir.ts";
@@ -60,27 +61,8 @@ export class OnnxGrpoTrainer {
   }
 
   /** Old and reference log-probabilities and entropies, [B][T − 1], a minibatch of rows at a time. */
-  private async rolloutStats(packed: PackedBatch): Promise<{ oldLogprobs: Matrix; refLogprobs: Matrix; entropy: Matrix }> {
-    const n = packed.batch;
-    const matrix = (): Matrix => Array.from({ length: n }, () => new Array<number>(packed.length - 1).fill(0));
-    const stats = { oldLogprobs: matrix(), refLogprobs: matrix(), entropy: matrix() };
-    for (let start = 0; start < n; start += this.config.miniBatchSize) {
-      const idx = Array.from({ length: Math.min(this.config.miniBatchSize, n - start) }, (_, k) => start + k);
-      const rows = selectRows(packed, idx);
-      const batch = packedAsBatch(rows);
-      const targets = nextTokenTargets(rows);
-      const now = await this.engine.stats(batch, targets);
-      const ref = await this.referenceEngine.stats(batch, targets);
-      const L = rows.length;
-      idx.forEach((i, k) => {
-        for (let t = 0; t < L - 1; t++) {
-          stats.oldLogprobs[i]![t] = now.targetLogprobs[k * L + t]!;
-          stats.entropy[i]![t] = now.entropy[k * L + t]!;
-          stats.refLogprobs[i]![t] = ref.targetLogprobs[k * L + t]!;
-        }
-      });
-    }
-    return stats;
+  private rolloutStats(packed: PackedBatch): Promise<{ oldLogprobs: Matrix; refLogprobs: Matrix; entropy: Matrix }> {
+    return engineRolloutStats(this.engine, this.referenceEngine, packed, this.config.miniBatchSize);
   }
 
   /** One GRPO step: `queries`/`responses`/`scores` in groups of `groupSize` consecutive completions of one prompt. */

@@ -1,10 +1,10 @@
 import type { Gpt2Model } from "../io/gpt2-dir.ts";
 import { AdamW, clipGradNorm } from "../engine/adamw.ts";
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
+import { engineRolloutStats } from "../engine/rollout-stats.ts";
 import { nextTokenTargets, packedAsBatch, ppoLossGrad } from "../engine/ppo-loss.ts";
 import { disposeParams } from "../models/params.ts";
-import type { Matrix } from "./advantages.ts";
-import { selectRows, type PackedBatch } from "./batch.ts";
+import type { PackedBatch } from "./batch.ts";
 import type { PpoConfig } from "./config.ts";
 import { checkReference, PpoStepper, PpoTrainer, type MinibatchData, type MinibatchReport, type PpoTrainerOptions, type RolloutStats } from "./trainer.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
@@ -53,30 +53,9 @@ export class OnnxPpoTrainer extends PpoStepper {
   }
 
   protected async rolloutStats(packed: PackedBatch): Promise<RolloutStats> {
-    const n = packed.batch;
-    const width = packed.length - 1;
-    const matrix = (): Matrix => Array.from({ length: n }, () => new Array<number>(width).fill(0));
-    const stats = { oldLogprobs: matrix(), oldValues: matrix(), refLogprobs: matrix(), entropy: matrix() };
     // A minibatch of rows at a time, each trimmed to its longest row: memory for one chunk's activations.
-    const chunk = this.config.miniBatchSize;
-    for (let start = 0; start < n; start += chunk) {
-      const idx = Array.from({ length: Math.min(chunk, n - start) }, (_, k) => start + k);
-      const rows = selectRows(packed, idx);
-      const batch = packedAsBatch(rows);
-      const targets = nextTokenTargets(rows);
-      const now = await this.engine.stats(batch, targets);
-      const ref = await this.referenceEngine.stats(batch, targets);
-      const L = rows.length;
-      idx.forEach((i, k) => {
-        for (let t = 0; t < L - 1; t++) {
-          stats.oldLogprobs[i]![t] = now.targetLogprobs[k * L + t]!;
-          stats.oldValues[i]![t] = now.values![k * L + t]!;
-          stats.entropy[i]![t] = now.entropy[k * L + t]!;
-          stats.refLogprobs[i]![t] = ref.targetLogprobs[k * L + t]!;
-        }
-      });
-    }
-    return stats;
+    const { oldValues, ...rest } = await engineRolloutStats(this.engine, this.referenceEngine, packed, this.config.miniBatchSize);
+    return { ...rest, oldValues: oldValues! };
   }
 
   protected async minibatchUpdate(mb: PackedBatch, data: MinibatchData): Promise<MinibatchReport> {
