@@ -75,8 +75,8 @@ describe("npm start", () => {
       const page = await context.newPage();
       await page.goto(link);
       await expect.poll(() => page.locator("#who").innerText()).toBe("admin (npm start) (admin)");
-      expect(await page.getByRole("tab", { name: /Runs/ }).getAttribute("aria-selected")).toBe("true");
-      expect(await page.locator("#tab-runs").isVisible()).toBe(true);
+      await expect.poll(() => page.getByRole("tab", { name: /Runs/ }).getAttribute("aria-selected")).toBe("true");
+      await expect.poll(() => page.locator("#tab-runs").isVisible()).toBe(true);
       // The token left the address bar, and the session cookie is the __Host- one, Secure, on http://127.0.0.1 (Chromium keeps it).
       expect(page.url()).toBe(`http://127.0.0.1:${port}/app`);
       const cookies = await context.cookies();
@@ -90,8 +90,9 @@ describe("npm start", () => {
       const other = await (await browser.newContext()).newPage();
       await other.goto(link);
       await expect.poll(() => other.locator("#status").innerText()).toMatch(/The login link did not work: unknown, used or revoked login token/);
-      expect(await other.locator("#login").isVisible()).toBe(true);
-      expect(await other.locator("#logout").isVisible()).toBe(false);
+      // The page shows the status before it swaps the login box in: wait for that too, rather than read it at once.
+      await expect.poll(() => other.locator("#login").isVisible()).toBe(true);
+      await expect.poll(() => other.locator("#logout").isVisible()).toBe(false);
 
       // Logging out ends the session: the page shows the login box again.
       await page.getByRole("button", { name: "Log out" }).click();

@@ -81,7 +81,7 @@ describe("the labeling page in Chromium", () => {
     await page.screenshot({ path: join(SHOTS, "1-login.png") });
     await page.getByRole("button", { name: "Log in" }).click();
     await expect.poll(() => page.locator("#who").innerText()).toContain("林");
-    expect(await page.locator("#logout").isVisible()).toBe(true);
+    await expect.poll(() => page.locator("#logout").isVisible()).toBe(true);
 
     await page.getByRole("button", { name: /Random prompt/ }).click();
     await expect.poll(() => page.locator("#completions li").count()).toBe(4);
