@@ -324,7 +324,8 @@ async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: numbe
     const rm = { config: ernie, tokenizer, params: initParams(bertParamSpecs(ernie), 2) };
     saveBertDir(join(dir, "reward"), rm);
     disposeParams(rm.params);
-    const reward = await modelReward(join(dir, "reward"), { engine: "onnx", batchSize: 8 });
+    // The scorer as `ppo demo` and the daemon open it (its default batch of 64).
+    const reward = await modelReward(join(dir, "reward"), { engine: "onnx" });
     const { batchSize, miniBatchSize, steps } = shape;
     const ppo = PpoConfigSchema.parse({ batchSize, miniBatchSize, ppoEpochs: 4, learningRate: 1.41e-5, generation: { maxNewTokens: sizes.newTokens, temperature: 1, topK: 0, topP: 1, seed: 0 } });
     // The baseline: onnxruntime's MatMul 1024³ with the engine's session options, just before and just after the run.

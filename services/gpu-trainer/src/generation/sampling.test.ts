@@ -39,6 +39,18 @@ describe("sampleToken", () => {
     expect(sampleToken(logits, { temperature: 0, topK: 0, topP: 1 }, Math.random, new Set([0]))).toBe(1);
   });
 
+  it("draws the unfiltered row (no sort) as the sorted path does, in proportion, with a banned best token renormalised away", () => {
+    // Token 0 is the most likely and banned: the rest share its mass in proportion, as the sorted top-k path gives them.
+    const unfiltered = draw(logits, { temperature: 1, topK: 0, topP: 1 }, 8000, new Set([0]));
+    const sorted = draw(logits, { temperature: 1, topK: 4, topP: 1 }, 8000, new Set([0]));
+    [0, 0.6, 0.3, 0.1].forEach((want, i) => {
+      expect(unfiltered[i]).toBeCloseTo(want, 1);
+      expect(sorted[i]).toBeCloseTo(want, 1);
+    });
+    // A temperature that underflows every other token still draws an allowed one.
+    expect(sampleToken([0, 500, -500], { temperature: 0.01, topK: 0, topP: 1 }, () => 0.999999, new Set([1]))).toBe(0);
+  });
+
   it("repeats under the same seed", () => {
     expect(draw(logits, { temperature: 1, topK: 0, topP: 1 }, 50)).toEqual(draw(logits, { temperature: 1, topK: 0, topP: 1 }, 50));
   });
