@@ -1,8 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { samplingBannedTokens } from "../generation/banned-tokens.ts";
-import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
-import { disposeParams } from "../models/params.ts";
+import { readGpt2Dir, writeGpt2Dir } from "../io/gpt2-dir.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import { dpoMetrics } from "../engine/dpo-loss.ts";
@@ -42,13 +41,12 @@ const KEYS = ["loss", "rewardsChosen", "rewardsRejected", "accuracy", "margin", 
  */
 export async function trainDpo(options: DpoRunOptions, log: (line: string) => void = console.log): Promise<DpoRunResult> {
   if (options.pairs.length === 0) throw new Error("DPO: no preference pairs to train on");
-  const policy = loadGpt2Dir(options.policyDir);
+  const policy = readGpt2Dir(options.policyDir);
   let referenceWeights: Map<string, Float32Array> | undefined;
   if (options.referenceDir) {
-    const reference = loadGpt2Dir(options.referenceDir, { valueHead: false });
+    const reference = readGpt2Dir(options.referenceDir, { valueHead: false });
     if (reference.tokenizer.size !== policy.tokenizer.size) throw new Error(`DPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${policy.tokenizer.size}`);
-    referenceWeights = new Map([...reference.params].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)]));
-    disposeParams(reference.params);
+    referenceWeights = reference.weights;
   }
   const cfg = options.dpo;
   const limits = { maxPromptLength: cfg.maxPromptLength, maxLength: Math.min(cfg.maxLength, policy.config.n_positions) };
@@ -86,7 +84,6 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
     }
     const after = evalReference ? await trainer.evaluate(evalPairs, evalReference) : undefined;
     if (before && after) log(`held-out pairs (${evalPairs.length}): rewards/accuracies ${before.accuracy.toFixed(4)} → ${after.accuracy.toFixed(4)}, loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}`);
-    trainer.writeBack();
     const metrics: Record<string, number> = {
       ...epochs.at(-1)!,
       ...(before ? dpoMetrics(before, "eval_before/") : {}),
@@ -94,12 +91,11 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
       steps,
       pairs: pairs.length,
     };
-    saveGpt2Dir(options.out, policy, { "metrics.json": metrics, "dpo_config.json": { ...cfg, steps, pairs: pairs.length, reference: options.referenceDir ?? options.policyDir } });
+    writeGpt2Dir(options.out, policy, { "metrics.json": metrics, "dpo_config.json": { ...cfg, steps, pairs: pairs.length, reference: options.referenceDir ?? options.policyDir } });
     exportGpt2Onnx(options.out, policy);
     log(`policy saved to ${options.out}; metrics in ${metricsPath}`);
     return { epochs, metrics, steps, pairs: pairs.length };
   } finally {
     await trainer.dispose();
-    disposeParams(policy.params);
   }
 }

@@ -3,7 +3,7 @@ import { dpoLossGrad, perTokenGradient, sequenceLogprobs, type DpoLossGrad } fro
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
 import { nextTokenTargets, packedAsBatch } from "../engine/ppo-loss.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Weights } from "../io/gpt2-dir.ts";
 import { packBatch, type PackedBatch } from "../ppo/batch.ts";
 import type { DpoConfig } from "./config.ts";
 import type { TokenPair } from "./pairs.ts";
@@ -36,7 +36,7 @@ function packPairs(pairs: readonly TokenPair[], pad: number): PackedBatch {
  */
 export class OnnxDpoTrainer {
   private constructor(
-    readonly policy: Gpt2Model,
+    readonly policy: Gpt2Weights,
     readonly config: DpoConfig,
     private readonly engine: OnnxGpt2Engine,
     private readonly referenceEngine: OnnxGpt2Engine,
@@ -44,9 +44,9 @@ export class OnnxDpoTrainer {
   ) {}
 
   /** `referenceWeights`: the fixed reference's (same architecture); none: a copy of the policy as it starts. */
-  static async create(policy: Gpt2Model, config: DpoConfig, options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {}, engineOptions: EngineOptions = {}): Promise<OnnxDpoTrainer> {
+  static async create(policy: Gpt2Weights, config: DpoConfig, options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {}, engineOptions: EngineOptions = {}): Promise<OnnxDpoTrainer> {
     const logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
-    const engine = await OnnxGpt2Engine.fromModel(policy, { ...engineOptions, valueHead: false, ...(logitsBias ? { logitsBias } : {}) });
+    const engine = await OnnxGpt2Engine.fromStore(policy, { ...engineOptions, valueHead: false, ...(logitsBias ? { logitsBias } : {}) });
     const referenceWeights = options.referenceWeights ?? new Map([...engine.weights].map(([name, w]) => [name, Float32Array.from(w)]));
     for (const [name, w] of engine.weights) {
       if (referenceWeights.get(name)?.length !== w.length) throw new Error(`DPO reference: ${name} has ${referenceWeights.get(name)?.length ?? "no"} values, the policy's ${w.length}; the reference must be the same architecture`);
@@ -91,11 +91,6 @@ export class OnnxDpoTrainer {
     clipGradNorm(grads, this.config.maxGradNorm);
     this.adam.step(grads);
     return statsOf(loss);
-  }
-
-  /** Copies the trained weights into the tfjs policy (for saving and generation). */
-  writeBack(): void {
-    this.engine.writeTo(this.policy);
   }
 
   async dispose(): Promise<void> {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import { gpt2WeightsOf, type Gpt2Model, type Gpt2Weights } from "../io/gpt2-dir.ts";
 import type { Gpt2Config } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
@@ -128,15 +128,22 @@ export class OnnxGpt2Engine {
     return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), entropy: out.entropy!.data as Float32Array };
   }
 
-  /** An engine over a copy of a tfjs model's weights (the value head's only when `valueHead`). */
-  static fromModel(model: Gpt2Model, options: EngineOptions & { valueHead?: boolean; logitsBias?: Float32Array } = {}): Promise<OnnxGpt2Engine> {
+  /**
+   * An engine over a weight store's own arrays (the value head's only when `valueHead`): it trains them in
+   * place, so the store holds the trained weights with no copy back (io/weight-store.ts).
+   */
+  static fromStore(model: Gpt2Weights, options: EngineOptions & { valueHead?: boolean; logitsBias?: Float32Array; trainable?: boolean } = {}): Promise<OnnxGpt2Engine> {
     const valueHead = options.valueHead ?? model.hasValueHead;
-    const weights = new Map<string, Float32Array>();
-    for (const [name, v] of model.params) if (valueHead || !name.startsWith("v_head.")) weights.set(name, Float32Array.from(v.dataSync() as Float32Array));
+    const weights = new Map([...model.weights].filter(([name]) => valueHead || !name.startsWith("v_head.")));
     return OnnxGpt2Engine.create(model.config, weights, valueHead, options);
   }
 
-  /** Copies the weights back into the tfjs model's variables. */
+  /** An engine over a copy of a tfjs model's weights (the tfjs reference path and the parity tests). */
+  static fromModel(model: Gpt2Model, options: EngineOptions & { valueHead?: boolean; logitsBias?: Float32Array } = {}): Promise<OnnxGpt2Engine> {
+    return OnnxGpt2Engine.fromStore(gpt2WeightsOf(model), options);
+  }
+
+  /** Copies the weights back into a tfjs model's variables (the parity tests; the onnxruntime path saves from its store). */
   writeTo(model: Gpt2Model): void {
     for (const [name, data] of this.weights) {
       const variable = get(model.params, name);

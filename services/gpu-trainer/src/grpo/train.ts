@@ -3,9 +3,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { samplingBannedTokens } from "../generation/banned-tokens.ts";
 import { sampleRollouts } from "../generation/rollout.ts";
-import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
+import { readGpt2Dir, writeGpt2Dir } from "../io/gpt2-dir.ts";
 import { distinct2 } from "../metrics/diversity.ts";
-import { disposeParams } from "../models/params.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { createProgress } from "../util/progress.ts";
@@ -78,14 +77,13 @@ export function grpoTrlMetrics(m: GrpoEpochMetrics): Record<string, number> {
 export async function trainGrpo(input: GrpoRunOptions, reward: RewardFunction, log: (line: string) => void = console.log): Promise<GrpoEpochMetrics[]> {
   const options = GrpoRunSchema.parse(input);
   const cfg = options.grpo;
-  const policy = loadGpt2Dir(options.policyDir);
+  const policy = readGpt2Dir(options.policyDir);
   const tok = policy.tokenizer;
   let referenceWeights: Map<string, Float32Array> | undefined;
   if (options.referenceDir) {
-    const reference = loadGpt2Dir(options.referenceDir, { valueHead: false });
+    const reference = readGpt2Dir(options.referenceDir, { valueHead: false });
     if (reference.tokenizer.size !== tok.size) throw new Error(`GRPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
-    referenceWeights = new Map([...reference.params].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)]));
-    disposeParams(reference.params);
+    referenceWeights = reference.weights;
   }
   const bannedTokens = samplingBannedTokens(tok);
   const trainer = await OnnxGrpoTrainer.create(policy, cfg, { ...(referenceWeights ? { referenceWeights } : {}), bannedTokens });
@@ -140,11 +138,9 @@ export async function trainGrpo(input: GrpoRunOptions, reward: RewardFunction, l
     progress.stop();
   }
   const last = history.at(-1);
-  trainer.syncPolicy();
-  saveGpt2Dir(options.out, policy, { "metrics.json": last ? grpoTrlMetrics(last) : {}, "grpo_config.json": { ...cfg, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
+  writeGpt2Dir(options.out, policy, { "metrics.json": last ? grpoTrlMetrics(last) : {}, "grpo_config.json": { ...cfg, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
   exportGpt2Onnx(options.out, policy);
   log(`policy saved to ${options.out}; metrics in ${metricsPath}`);
   await trainer.dispose();
-  disposeParams(policy.params);
   return history;
 }

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend/select-backend.ts";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import { gpt2WeightsOf, type Gpt2Model } from "../io/gpt2-dir.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
 import { disposeParams, initParams } from "../models/params.ts";
 import { packBatch } from "../ppo/batch.ts";
@@ -37,7 +37,8 @@ describe("GRPO's trainer on the engine", () => {
         return mean(1) - mean(0);
       });
     const before = margin();
-    const trainer = await OnnxGrpoTrainer.create(policy, grpo, { bannedTokens: [0, 1, 2] }, { threads: 1 });
+    const store = gpt2WeightsOf(policy);
+    const trainer = await OnnxGrpoTrainer.create(store, grpo, { bannedTokens: [0, 1, 2] }, { threads: 1 });
     const first = await trainer.step(queries, responses, scores);
     expect(first.meanReward).toBe(0.5);
     // Group 1: [1, 0, 1, 0], group 2: [1, 0, 0, 1]: each std √(1/3).
@@ -48,9 +49,9 @@ describe("GRPO's trainer on the engine", () => {
     for (let i = 0; i < 5; i++) last = await trainer.step(queries, responses, scores);
     expect(last.kl).toBeGreaterThan(0);
     expect(last.meanResponseLength).toBe(responses.reduce((s, r) => s + r.length, 0) / 8);
-    // The weights train in the engine; copied into the tfjs policy (as before saving), the rewarded completions gained
-    // log-probability over the others.
-    trainer.syncPolicy();
+    // The weights train in place in the store; copied into the tfjs policy (the reference forward), the rewarded
+    // completions gained log-probability over the others.
+    for (const [name, v] of policy.params) v.assign(tf.tensor(store.weights.get(name)!, v.shape));
     expect(margin() - before).toBeGreaterThan(1);
     await trainer.dispose();
     disposeParams(policy.params);

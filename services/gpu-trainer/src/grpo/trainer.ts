@@ -4,7 +4,7 @@ import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
 import { engineRolloutStats } from "../engine/rollout-stats.ts";
 import { nextTokenTargets, packedAsBatch } from "../engine/ppo-loss.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Weights } from "../io/gpt2-dir.ts";
 import type { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import { maskedMean, type Matrix } from "../ppo/advantages.ts";
 import { packBatch, selectMatrix, selectRows, type PackedBatch } from "../ppo/batch.ts";
@@ -39,7 +39,7 @@ export class OnnxGrpoTrainer {
   private readonly random: () => number;
 
   private constructor(
-    readonly policy: Gpt2Model,
+    readonly policy: Gpt2Weights,
     readonly config: GrpoConfig,
     private readonly engine: OnnxGpt2Engine,
     private readonly referenceEngine: OnnxGpt2Engine,
@@ -49,9 +49,9 @@ export class OnnxGrpoTrainer {
   }
 
   /** `referenceWeights`: the fixed reference's (same architecture); none: a copy of the policy as it starts. */
-  static async create(policy: Gpt2Model, config: GrpoConfig, options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {}, engineOptions: EngineOptions = {}): Promise<OnnxGrpoTrainer> {
+  static async create(policy: Gpt2Weights, config: GrpoConfig, options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {}, engineOptions: EngineOptions = {}): Promise<OnnxGrpoTrainer> {
     const logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
-    const engine = await OnnxGpt2Engine.fromModel(policy, { ...engineOptions, valueHead: false, ...(logitsBias ? { logitsBias } : {}) });
+    const engine = await OnnxGpt2Engine.fromStore(policy, { ...engineOptions, valueHead: false, ...(logitsBias ? { logitsBias } : {}) });
     const referenceWeights = options.referenceWeights ?? new Map([...engine.weights].map(([name, w]) => [name, Float32Array.from(w)]));
     for (const [name, w] of engine.weights) {
       if (referenceWeights.get(name)?.length !== w.length) throw new Error(`GRPO reference: ${name} has ${referenceWeights.get(name)?.length ?? "no"} values, the policy's ${w.length}; the reference must be the same architecture`);
@@ -117,10 +117,6 @@ export class OnnxGrpoTrainer {
     return this.engine.decoder();
   }
 
-  /** Copies the trained weights into the tfjs policy, once, for saving. */
-  syncPolicy(): void {
-    this.engine.writeTo(this.policy);
-  }
 
   async dispose(): Promise<void> {
     await this.engine.close();

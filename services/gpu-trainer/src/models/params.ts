@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { UserError } from "../errors.ts";
 import type { TensorMap } from "../io/safetensors.ts";
+import { storeFromTensors, type StoreLoadOptions, type WeightStore } from "../io/weight-store.ts";
 
 /**
  * A model's parameters by Hugging Face name (`bert.encoder.layer.0.attention.self.query.weight`).
@@ -27,29 +27,23 @@ export function initParams(specs: ParamSpec[], seed: number, std = 0.02): Params
   return params;
 }
 
-export interface LoadOptions {
-  /** Other names a weight may have in a checkpoint (prefixes, gamma/beta). */
-  aliases?: (name: string) => string[];
-  /** Weights that may be missing and are then freshly initialised (a new head on a pretrained encoder). */
-  mayInit?: (name: string) => boolean;
-  seed?: number;
+export type LoadOptions = StoreLoadOptions;
+
+/**
+ * Checkpoint tensors as tfjs variables (the tfjs reference path): the weight store's checks and
+ * initialisation (io/weight-store.ts), then one variable per weight.
+ */
+export function paramsFromTensors(specs: ParamSpec[], tensors: TensorMap, source: string, options: LoadOptions = {}): Params {
+  return paramsFromStore(specs, storeFromTensors(specs, tensors, source, options));
 }
 
-/** Copies checkpoint tensors into parameters, checking that every expected name is there with its shape. */
-export function paramsFromTensors(specs: ParamSpec[], tensors: TensorMap, source: string, options: LoadOptions = {}): Params {
-  const aliases = options.aliases ?? ((n: string) => [n]);
+/** tfjs variables holding a copy of a weight store's arrays: the tfjs engine's model, never the onnxruntime path's. */
+export function paramsFromStore(specs: readonly ParamSpec[], store: WeightStore): Params {
   const params: Params = new Map();
   for (const spec of specs) {
-    const found = aliases(spec.name).map((n) => tensors.get(n)).find(Boolean);
-    if (!found && options.mayInit?.(spec.name)) {
-      for (const [name, v] of initParams([spec], options.seed ?? 0)) params.set(name, v);
-      continue;
-    }
-    if (!found) throw new UserError(`${source}: missing weight ${spec.name}; does config.json match these weights?`);
-    if (found.shape.join(",") !== spec.shape.join(",")) {
-      throw new UserError(`${source}: ${spec.name} has shape [${found.shape}] but config.json implies [${spec.shape}]`);
-    }
-    params.set(spec.name, tf.variable(tf.tensor(found.data, found.shape), true, `${spec.name}#${Math.random().toString(36).slice(2)}`));
+    const data = store.get(spec.name);
+    if (!data) throw new Error(`no weight ${spec.name} in the store`);
+    params.set(spec.name, tf.variable(tf.tensor(data, spec.shape), true, `${spec.name}#${Math.random().toString(36).slice(2)}`));
   }
   return params;
 }

@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import { gpt2WeightsOf, type Gpt2Model, type Gpt2Weights } from "../io/gpt2-dir.ts";
 import { gpt2AttentionScale, gpt2ParamSpecs, type Gpt2Config } from "../models/gpt2.ts";
-import { get } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "./graph-builder.ts";
 import { DataType, type ValueInfo } from "./proto.ts";
 import { WEIGHTS_STAMP_KEY, weightsDigest, withMetadata } from "./weights-stamp.ts";
@@ -13,7 +12,7 @@ import { WEIGHTS_STAMP_KEY, weightsDigest, withMetadata } from "./weights-stamp.
  * the training engine feeds the Float32Arrays it trains in place and nothing is exported
  * between steps (engine/gpt2-engine.ts decoder()).
  */
-export type DecoderWeights = { embed: Gpt2Model["params"] } | "inputs";
+export type DecoderWeights = { embed: ReadonlyMap<string, Float32Array> } | "inputs";
 
 /**
  * GPT-2 with its key/value cache as an ONNX graph that mirrors gpt2Forward.
@@ -37,7 +36,11 @@ export function gpt2DecoderGraph(config: Gpt2Config, valueHead: boolean, weights
   const w = (name: string) => {
     if (seen.has(name)) return name;
     seen.add(name);
-    if (weights !== "inputs") return g.float(name, get(weights.embed, name).dataSync() as Float32Array, get(weights.embed, name).shape);
+    if (weights !== "inputs") {
+      const data = weights.embed.get(name);
+      if (!data) throw new Error(`GPT-2 export: no weight ${name}`);
+      return g.float(name, data, specs.get(name)!);
+    }
     weightInputs.push({ name, dataType: DataType.FLOAT, dims: specs.get(name)! });
     return name;
   };
@@ -103,14 +106,17 @@ export function gpt2DecoderGraph(config: Gpt2Config, valueHead: boolean, weights
   );
 }
 
-/** A checkpoint's decoder with its weights embedded: what model.onnx holds. */
-export const gpt2ToOnnx = (model: Gpt2Model): Uint8Array => gpt2DecoderGraph(model.config, model.params.has("v_head.summary.weight"), { embed: model.params });
+/** A checkpoint's decoder with its weights embedded: what model.onnx holds (a tfjs model is read out first: its reference path). */
+export function gpt2ToOnnx(model: Gpt2Weights | Gpt2Model): Uint8Array {
+  const { config, weights } = "weights" in model ? model : gpt2WeightsOf(model);
+  return gpt2DecoderGraph(config, weights.has("v_head.summary.weight"), { embed: weights });
+}
 
 /**
  * Writes `<dir>/model.onnx` beside the checkpoint's weights, stamped with their sha256
  * (onnx/weights-stamp.ts): `model` must be what the folder's weights file holds.
  */
-export function exportGpt2Onnx(dir: string, model: Gpt2Model): string {
+export function exportGpt2Onnx(dir: string, model: Gpt2Weights | Gpt2Model): string {
   const path = join(dir, "model.onnx");
   const digest = weightsDigest(dir);
   const graph = gpt2ToOnnx(model);

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend/select-backend.ts";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import { gpt2WeightsOf, type Gpt2Model } from "../io/gpt2-dir.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
 import { disposeParams, initParams, type Params } from "../models/params.ts";
 import { vocabFromTokens } from "../tokenizer/vocab.ts";
@@ -16,6 +16,8 @@ const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
 const config = Gpt2ConfigSchema.parse({ vocab_size: TOKENS.length, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 });
 const tiny = (seed: number): Gpt2Model => ({ config, tokenizer, params: initParams(gpt2ParamSpecs(config, true), seed, 0.2), hasValueHead: true });
 const referenceParams = (seed: number): Params => new Map([...tiny(seed).params].filter(([name, v]) => (name.startsWith("v_head.") ? (v.dispose(), false) : true)));
+/** A copy of tfjs variables as a weight store: the onnxruntime trainer's input. */
+const storeOf = (params: Params) => new Map([...params].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)]));
 
 /** A fixed batch: queries [CLS] + 1–2 tokens, responses of 1–5 tokens (some ending in [SEP]), scores in [0, 1]. */
 function batches(steps: number, size: number) {
@@ -48,11 +50,14 @@ describe("PPO on the onnxruntime engine", () => {
     const run = async (engine: "onnx" | "tfjs") => {
       const model = tiny(5);
       const options = { reference: referenceParams(6), klCoef: 0.05, ...(bannedTokens ? { bannedTokens } : {}) };
-      const trainer = engine === "onnx" ? await OnnxPpoTrainer.create(model, ppo, options, { threads: 1 }) : new PpoTrainer(model, ppo, options);
+      // The onnxruntime trainer trains a weight store in place; the tfjs one, the model's variables.
+      const store = gpt2WeightsOf(model);
+      const trainer =
+        engine === "onnx" ? await OnnxPpoTrainer.create(store, ppo, { klCoef: options.klCoef, ...(bannedTokens ? { bannedTokens } : {}), referenceWeights: storeOf(options.reference) }, { threads: 1 }) : new PpoTrainer(model, ppo, options);
       const stats: PpoStats[] = [];
       for (const b of data) stats.push(await trainer.step(b.queries, b.responses, b.scores));
-      await trainer.syncPolicy();
-      const weights = new Map([...model.params].map(([n, v]) => [n, v.dataSync().slice() as Float32Array]));
+      const weights = engine === "onnx" ? store.weights : new Map([...model.params].map(([n, v]) => [n, v.dataSync().slice() as Float32Array]));
+      if (engine === "onnx") disposeParams(options.reference);
       await trainer.dispose();
       disposeParams(model.params);
       return { stats, weights };
@@ -119,8 +124,10 @@ describe("PPO on the onnxruntime engine", () => {
       flatten(model.params, 12);
       flatten(reference, null);
       const options = { reference, klCoef: 0.05, ...(bannedTokens ? { bannedTokens } : {}) };
-      const trainer = engine === "onnx" ? await OnnxPpoTrainer.create(model, ppo, options, { threads: 1 }) : new PpoTrainer(model, ppo, options);
+      const trainer =
+        engine === "onnx" ? await OnnxPpoTrainer.create(gpt2WeightsOf(model), ppo, { klCoef: 0.05, ...(bannedTokens ? { bannedTokens } : {}), referenceWeights: storeOf(reference) }, { threads: 1 }) : new PpoTrainer(model, ppo, options);
       const stats = await trainer.step(data.queries, data.responses, data.scores);
+      if (engine === "onnx") disposeParams(reference);
       await trainer.dispose();
       disposeParams(model.params);
       return stats.kl;
@@ -129,20 +136,26 @@ describe("PPO on the onnxruntime engine", () => {
     expect(await klOf()).toBeLessThan(-5);
   }, 60_000);
 
-  it("refuses a reference of another architecture, and takes ownership of the one it is given", async () => {
+  it("refuses a reference of another architecture, and trains the policy's weight store in place", async () => {
     const model = tiny(1);
     const ppo = PpoConfigSchema.parse({ batchSize: 4, miniBatchSize: 2 });
     const other = Gpt2ConfigSchema.parse({ ...config, n_embd: 8 });
-    const wrong = new Map([...initParams(gpt2ParamSpecs(other, false), 2)]);
-    await expect(OnnxPpoTrainer.create(model, ppo, { reference: wrong })).rejects.toThrow(/same architecture/);
-    disposeParams(wrong);
-    const before = tf.memory().numTensors;
-    const reference = referenceParams(2);
-    const trainer = await OnnxPpoTrainer.create(model, ppo, { reference }, { threads: 1 });
-    // The reference's tfjs variables are copied into the engine and freed.
-    expect(tf.memory().numTensors).toBe(before);
-    expect(trainer.referenceWeights.get("transformer.h.0.attn.c_attn.weight")!.length).toBe(16 * 48);
-    await trainer.dispose();
+    const wrong = initParams(gpt2ParamSpecs(other, false), 2);
+    const store = gpt2WeightsOf(model);
     disposeParams(model.params);
+    await expect(OnnxPpoTrainer.create(store, ppo, { referenceWeights: storeOf(wrong) })).rejects.toThrow(/same architecture/);
+    disposeParams(wrong);
+    const reference = referenceParams(2);
+    const trainer = await OnnxPpoTrainer.create(store, ppo, { referenceWeights: storeOf(reference) }, { threads: 1 });
+    disposeParams(reference);
+    expect(trainer.referenceWeights.get("transformer.h.0.attn.c_attn.weight")!.length).toBe(16 * 48);
+    // The store's arrays are the ones the engine trains: a step moves them, with no copy back.
+    const wte = store.weights.get("transformer.wte.weight")!;
+    const before = Float32Array.from(wte);
+    const data = batches(1, 4)[0]!;
+    await trainer.step(data.queries, data.responses, data.scores);
+    expect(store.weights.get("transformer.wte.weight")).toBe(wte);
+    expect(wte.some((v, i) => v !== before[i])).toBe(true);
+    await trainer.dispose();
   });
 });

@@ -1,12 +1,12 @@
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Weights } from "../io/gpt2-dir.ts";
+import type { WeightStore } from "../io/weight-store.ts";
 import { AdamW, clipGradNorm } from "../engine/adamw.ts";
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
 import { engineRolloutStats } from "../engine/rollout-stats.ts";
 import { nextTokenTargets, packedAsBatch, ppoLossGrad } from "../engine/ppo-loss.ts";
-import { disposeParams } from "../models/params.ts";
 import type { PackedBatch } from "./batch.ts";
 import type { PpoConfig } from "./config.ts";
-import { checkReference, PpoStepper, PpoTrainer, type MinibatchData, type MinibatchReport, type PpoTrainerOptions, type RolloutStats } from "./trainer.ts";
+import { PpoStepper, type MinibatchData, type MinibatchReport, type PpoTrainerOptions, type RolloutStats } from "./trainer.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
 import type { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 
@@ -16,13 +16,13 @@ import type { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
  * statistics from the engine's stats graph (no activations kept, rows taken a minibatch
  * at a time) and each minibatch's update as forward graph → ppoLossGrad (the clipped
  * losses' gradient per token, TypeScript) → backward graph → clipGradNorm → AdamW
- * (tf.train.adam's update: no decay, ε = 1e-7). The policy's weights live in the engine
- * as Float32Arrays for the whole training: rollouts generate from them (decoder()), and
- * they are copied into `policy` once, for saving (syncPolicy()).
+ * (tf.train.adam's update: no decay, ε = 1e-7). The policy's weights are its weight store
+ * (io/weight-store.ts), trained in place by the engine: rollouts generate from them
+ * (decoder()) and the checkpoint is written from them, with no copy and no export between.
  */
-export class OnnxPpoTrainer extends PpoStepper {
+export class OnnxPpoTrainer extends PpoStepper<Gpt2Weights> {
   private constructor(
-    policy: Gpt2Model,
+    policy: Gpt2Weights,
     config: PpoConfig,
     options: PpoTrainerOptions,
     private readonly engine: OnnxGpt2Engine,
@@ -32,19 +32,25 @@ export class OnnxPpoTrainer extends PpoStepper {
     super(policy, config, options);
   }
 
-  /** The trainer; `options.reference` (tfjs variables) is copied into the engine and disposed, as the trainer owns it. */
-  static async create(policy: Gpt2Model, config: PpoConfig, options: PpoTrainerOptions = {}, engineOptions: EngineOptions = {}): Promise<OnnxPpoTrainer> {
+  /**
+   * The trainer over `policy`'s weight store, which the engine trains in place (so `policy.weights` holds the
+   * trained weights at every step, for saving). `referenceWeights`: the frozen reference's store (the same
+   * architecture), owned by the trainer from then on; without it, a copy of the policy as it starts (trl's default).
+   */
+  static async create(policy: Gpt2Weights, config: PpoConfig, options: Omit<PpoTrainerOptions, "reference"> & { referenceWeights?: WeightStore } = {}, engineOptions: EngineOptions = {}): Promise<OnnxPpoTrainer> {
     if (!policy.hasValueHead) throw new Error("PPO needs a policy with a value head (load it with valueHead: true)");
-    if (options.reference) checkReference(policy, options.reference);
-    const source = options.reference ?? policy.params;
+    const { referenceWeights: given, ...rest } = options;
     const referenceWeights = new Map<string, Float32Array>();
-    for (const [name, v] of policy.params) if (!name.startsWith("v_head.")) referenceWeights.set(name, Float32Array.from((source.get(name) ?? v).dataSync() as Float32Array));
+    for (const [name, data] of policy.weights) {
+      if (name.startsWith("v_head.")) continue;
+      const r = given ? given.get(name) : Float32Array.from(data);
+      if (!r || r.length !== data.length) throw new Error(`PPO reference: ${name} has ${r ? r.length : "no"} values, the policy's has ${data.length}; the reference must be the same architecture`);
+      referenceWeights.set(name, r);
+    }
     const logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
-    const engine = await OnnxGpt2Engine.fromModel(policy, { ...engineOptions, valueHead: true, ...(logitsBias ? { logitsBias } : {}) });
+    const engine = await OnnxGpt2Engine.fromStore(policy, { ...engineOptions, valueHead: true, ...(logitsBias ? { logitsBias } : {}) });
     const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, { ...engineOptions, trainable: false, ...(logitsBias ? { logitsBias } : {}) });
-    const trainer = new OnnxPpoTrainer(policy, config, options, engine, referenceEngine, new AdamW(engine.weights, { learningRate: config.learningRate }));
-    if (options.reference) disposeParams(options.reference);
-    return trainer;
+    return new OnnxPpoTrainer(policy, config, rest, engine, referenceEngine, new AdamW(engine.weights, { learningRate: config.learningRate }));
   }
 
   /** The frozen reference's weights, by Hugging Face name. */
@@ -72,17 +78,9 @@ export class OnnxPpoTrainer extends PpoStepper {
     return this.engine.decoder();
   }
 
-  override async syncPolicy(): Promise<void> {
-    this.engine.writeTo(this.policy);
-  }
-
   async dispose(): Promise<void> {
     await this.engine.close();
     await this.referenceEngine.close();
   }
 }
 
-/** PPO's trainer on the engine named: onnxruntime (OnnxPpoTrainer) or tfjs (PpoTrainer, the reference). */
-export async function createPpoTrainer(engine: "onnx" | "tfjs", policy: Gpt2Model, config: PpoConfig, options: PpoTrainerOptions = {}, engineOptions: EngineOptions = {}): Promise<PpoStepper> {
-  return engine === "onnx" ? OnnxPpoTrainer.create(policy, config, options, engineOptions) : new PpoTrainer(policy, config, options);
-}

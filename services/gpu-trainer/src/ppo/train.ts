@@ -2,17 +2,18 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { sampleRollouts } from "../generation/rollout.ts";
-import { loadGpt2Dir, saveGpt2Dir } from "../io/gpt2-dir.ts";
+import { readGpt2Dir, saveGpt2Dir, writeGpt2Dir } from "../io/gpt2-dir.ts";
 import { savePlotPng } from "../metrics/plot.ts";
-import { disposeParams } from "../models/params.ts";
+import { gpt2ParamSpecs } from "../models/gpt2.ts";
+import { disposeParams, paramsFromStore } from "../models/params.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom } from "../util/random.ts";
 import { PpoConfigSchema } from "./config.ts";
 import { distinct2 } from "../metrics/diversity.ts";
-import type { PpoStats } from "./trainer.ts";
-import { createPpoTrainer } from "./engine-trainer.ts";
+import { PpoTrainer, type PpoStats, type PpoStepper } from "./trainer.ts";
+import { OnnxPpoTrainer } from "./engine-trainer.ts";
 import { trlMetrics } from "./trl-metrics.ts";
 import { samplingBannedTokens } from "../generation/banned-tokens.ts";
 
@@ -72,13 +73,35 @@ function plot(path: string, history: EpochMetrics[]) {
  * saves the final policy (with its PPO config and last metrics) to `out`.
  */
 export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, log: (line: string) => void = console.log): Promise<EpochMetrics[]> {
-  const policy = loadGpt2Dir(options.policyDir, { valueHead: true, seed: options.ppo.seed });
-  const tok = policy.tokenizer;
-  const reference = options.referenceDir ? loadGpt2Dir(options.referenceDir, { valueHead: false }) : undefined;
+  // One rule picks the engine: the option. onnxruntime trains the checkpoint's weight store in place; tfjs (the
+  // reference path) trains variables made from it.
+  const loaded = readGpt2Dir(options.policyDir, { valueHead: true, seed: options.ppo.seed });
+  const tok = loaded.tokenizer;
+  const reference = options.referenceDir ? readGpt2Dir(options.referenceDir, { valueHead: false }) : undefined;
   if (reference && reference.tokenizer.size !== tok.size) throw new Error(`PPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
   // One list of banned tokens for sampling and for the log-probs PPO trains on (banned-tokens.ts).
   const bannedTokens = samplingBannedTokens(tok);
-  const trainer = await createPpoTrainer(options.engine, policy, options.ppo, { ...(reference ? { reference: reference.params } : {}), ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}), bannedTokens });
+  const shared = { ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}), bannedTokens };
+  let trainer: PpoStepper;
+  let save: (extra: Record<string, unknown>) => void;
+  let release = () => {};
+  if (options.engine === "onnx") {
+    trainer = await OnnxPpoTrainer.create(loaded, options.ppo, { ...shared, ...(reference ? { referenceWeights: reference.weights } : {}) });
+    save = (extra) => {
+      writeGpt2Dir(options.out, loaded, extra);
+      exportGpt2Onnx(options.out, loaded);
+    };
+  } else {
+    const specs = (valueHead: boolean) => gpt2ParamSpecs(loaded.config, valueHead);
+    const { weights, ...base } = loaded;
+    const policy = { ...base, params: paramsFromStore(specs(true), weights) };
+    trainer = new PpoTrainer(policy, options.ppo, { ...shared, ...(reference ? { reference: paramsFromStore(specs(false), reference.weights) } : {}) });
+    save = (extra) => {
+      saveGpt2Dir(options.out, policy, extra);
+      exportGpt2Onnx(options.out, policy);
+    };
+    release = () => disposeParams(policy.params);
+  }
   const random = seededRandom(options.ppo.seed + 5);
   const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
   mkdirSync(options.logsDir, { recursive: true });
@@ -139,11 +162,9 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
     progress.stop();
   }
   const last = history.at(-1);
-  await trainer.syncPolicy();
-  saveGpt2Dir(options.out, policy, { "metrics.json": last ? trlMetrics(last) : {}, "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
-  exportGpt2Onnx(options.out, policy);
+  save({ "metrics.json": last ? trlMetrics(last) : {}, "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
   log(`policy saved to ${options.out}; metrics in ${metricsPath} and ${join(options.logsDir, `${options.runName}.png`)}`);
   await trainer.dispose();
-  disposeParams(policy.params);
+  release();
   return history;
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Base, Gpt2Model } from "../io/gpt2-dir.ts";
 import type { Params } from "../models/params.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import { gae, maskedMean, tokenRewards, type Matrix } from "./advantages.ts";
@@ -88,19 +88,18 @@ export function checkReference(policy: Gpt2Model, reference: Params): void {
  * onnxruntime in engine-trainer.ts) supply the rollout statistics and the minibatch
  * update; everything else is this class's plain arithmetic, shared.
  */
-export abstract class PpoStepper {
+export abstract class PpoStepper<P extends Gpt2Base = Gpt2Base> {
   readonly kl: KlController;
   private readonly random: () => number;
   /** [V]: BANNED_LOGIT_BIAS at the banned tokens, when there are any. */
   protected readonly logitsBias: Float32Array | undefined;
 
   constructor(
-    readonly policy: Gpt2Model,
+    readonly policy: P,
     readonly config: PpoConfig,
-    options: PpoTrainerOptions = {},
+    options: Omit<PpoTrainerOptions, "reference"> = {},
   ) {
     if (!policy.hasValueHead) throw new Error("PPO needs a policy with a value head (load it with valueHead: true)");
-    if (options.reference) checkReference(policy, options.reference);
     const beta = options.klCoef ?? config.initKlCoef;
     this.kl = config.adaptiveKl ? adaptiveKl(beta, config.targetKl, config.horizon) : fixedKl(beta);
     this.random = seededRandom(config.seed + 1);
@@ -113,11 +112,6 @@ export abstract class PpoStepper {
   protected abstract minibatchUpdate(mb: PackedBatch, data: MinibatchData): Promise<MinibatchReport>;
   /** A decoder that generates with the policy's current weights (rollouts read it right after a step). */
   abstract decoder(): Promise<Decoder<unknown>>;
-  /**
-   * Makes `policy` (the tfjs model) hold the trained weights, for saving: the onnxruntime trainer keeps them in its
-   * engine during training and copies them once here; the tfjs trainer trains `policy` itself.
-   */
-  async syncPolicy(): Promise<void> {}
   abstract dispose(): void | Promise<void>;
 
   /** One PPO step on a batch of queries, their responses and the responses' scores. */
@@ -186,12 +180,13 @@ export abstract class PpoStepper {
 }
 
 /** PPO on tfjs: the reference path (and the one for tfjs-node-gpu). */
-export class PpoTrainer extends PpoStepper {
+export class PpoTrainer extends PpoStepper<Gpt2Model> {
   readonly reference: Params;
   private readonly optimizer: tf.Optimizer;
 
   constructor(policy: Gpt2Model, config: PpoConfig, options: PpoTrainerOptions = {}) {
     super(policy, config, options);
+    if (options.reference) checkReference(policy, options.reference);
     // The reference is frozen; it needs no value head.
     this.reference =
       options.reference ??
