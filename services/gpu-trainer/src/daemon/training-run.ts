@@ -1,8 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { samplePolicy } from "../generation/sample-policy.ts";
-import { loadGpt2Dir } from "../io/gpt2-dir.ts";
-import { disposeParams } from "../models/params.ts";
+import { readGpt2Dir } from "../io/gpt2-dir.ts";
 import { examplesFromLabels, type ExampleSet, type PreferenceExample } from "../preferences/examples.ts";
 import { splitExamples } from "../preferences/split.ts";
 import { trainerApi, type TrainerApi } from "../ranklab-api.ts";
@@ -39,15 +38,11 @@ export async function postFreshCompletions(input: DaemonConfig, policyDir: strin
   const prompts = await api.activePrompts();
   const rows = prompts.flatMap((p) => Array.from({ length: config.completionsPerPrompt }, () => p));
   if (rows.length === 0) return 0;
-  const model = loadGpt2Dir(policyDir);
-  try {
-    const samples = await samplePolicy(model, policyDir, rows.map((p) => p.text), { maxNewTokens: 32, temperature: 1, topK: 0, topP: 0.95, seed });
-    const completions = rows.map((p, i) => ({ promptId: p.id, text: samples.texts[i]! })).filter((c) => c.text.trim() !== "");
-    for (let start = 0; start < completions.length; start += 500) await api.postCompletions(checkpointId, { source: "trainer daemon", seed }, completions.slice(start, start + 500));
-    return completions.length;
-  } finally {
-    disposeParams(model.params);
-  }
+  const model = readGpt2Dir(policyDir);
+  const samples = await samplePolicy(model, policyDir, rows.map((p) => p.text), { maxNewTokens: 32, temperature: 1, topK: 0, topP: 0.95, seed });
+  const completions = rows.map((p, i) => ({ promptId: p.id, text: samples.texts[i]! })).filter((c) => c.text.trim() !== "");
+  for (let start = 0; start < completions.length; start += 500) await api.postCompletions(checkpointId, { source: "trainer daemon", seed }, completions.slice(start, start + 500));
+  return completions.length;
 }
 
 export interface RunResult {

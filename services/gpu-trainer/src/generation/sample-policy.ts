@@ -1,4 +1,6 @@
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Weights } from "../io/gpt2-dir.ts";
+import { gpt2ParamSpecs } from "../models/gpt2.ts";
+import { disposeParams, paramsFromStore } from "../models/params.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 import { tfjsDecoder } from "./decoder-tfjs.ts";
 import { generate } from "./generate.ts";
@@ -22,7 +24,7 @@ export interface PolicySamples {
  * asked. The same seed gives the same samples.
  */
 export async function samplePolicy(
-  model: Gpt2Model,
+  model: Gpt2Weights,
   dir: string,
   prompts: readonly string[],
   sampling: Sampling,
@@ -41,7 +43,13 @@ export async function samplePolicy(
       await decoder.close();
     }
   } else {
-    generated = await generate(tfjsDecoder(model), queries, options);
+    // The tfjs reference path: variables made from the store for this call.
+    const params = paramsFromStore(gpt2ParamSpecs(model.config, model.hasValueHead), model.weights);
+    try {
+      generated = await generate(tfjsDecoder({ ...model, params }), queries, options);
+    } finally {
+      disposeParams(params);
+    }
   }
   return {
     prompts: [...prompts],

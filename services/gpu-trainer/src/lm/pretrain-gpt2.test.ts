@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend/select-backend.ts";
 import { generateReviews } from "../data/review-corpus.ts";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Weights } from "../io/gpt2-dir.ts";
+import { initStore } from "../io/weight-store.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
-import { disposeParams, initParams } from "../models/params.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { LmTrainSchema, pretrainGpt2 } from "./pretrain-gpt2.ts";
@@ -11,7 +11,7 @@ import { LmTrainSchema, pretrainGpt2 } from "./pretrain-gpt2.ts";
 const texts = generateReviews(96, 4).map((r) => r.text);
 const tokenizer = new WordPieceTokenizer(buildCharVocab(texts, 2000));
 const config = Gpt2ConfigSchema.parse({ vocab_size: tokenizer.vocab.tokens.length, n_positions: 24, n_embd: 32, n_layer: 2, n_head: 4 });
-const model = (): Gpt2Model => ({ config, tokenizer, params: initParams(gpt2ParamSpecs(config), 7), hasValueHead: false });
+const model = (): Gpt2Weights => ({ config, tokenizer, weights: initStore(gpt2ParamSpecs(config), 7), hasValueHead: false });
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -29,14 +29,11 @@ describe("GPT-2 pretraining on onnxruntime", () => {
     // (measured: epoch losses within 8e-6, weights within 2e-6).
     onnxLosses.forEach((loss, i) => expect(Math.abs(loss - tfjsLosses[i]!)).toBeLessThan(1e-4));
     let err = 0;
-    for (const [name, v] of a.params) {
-      const want = v.dataSync();
-      const got = b.params.get(name)!.dataSync();
+    for (const [name, want] of a.weights) {
+      const got = b.weights.get(name)!;
       for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
     }
     // Adam moves a weight by up to lr (3e-3) a step; the engines' weights stay within a thirtieth of one step.
     expect(err).toBeLessThan(1e-4);
-    disposeParams(a.params);
-    disposeParams(b.params);
   });
 });

@@ -1,10 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Model, Gpt2Weights } from "../io/gpt2-dir.ts";
 import { AdamW } from "../engine/adamw.ts";
 import { OnnxGpt2Engine } from "../engine/gpt2-engine.ts";
 import { lmBatch, lmCrossEntropy, lmTargets } from "../engine/lm-loss.ts";
-import { gpt2Forward } from "../models/gpt2.ts";
+import { gpt2Forward, gpt2ParamSpecs } from "../models/gpt2.ts";
+import { disposeParams, paramsFromStore } from "../models/params.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 
@@ -27,7 +28,7 @@ export const LmTrainSchema = z
 export type LmTrainConfig = z.infer<typeof LmTrainSchema>;
 
 /** `[CLS] text [SEP]`, truncated: the format Chinese GPT-2 checkpoints (uer) train on and generation stops at. */
-export function lmSequence(model: Pick<Gpt2Model, "tokenizer">, text: string, maxLength: number): number[] {
+export function lmSequence(model: Pick<Gpt2Weights, "tokenizer">, text: string, maxLength: number): number[] {
   const tok = model.tokenizer;
   return [tok.cls, ...tok.encodeText(text), tok.sep].slice(0, maxLength);
 }
@@ -61,8 +62,11 @@ interface LmStepper {
   finish(): Promise<void>;
 }
 
-function tfjsStepper(model: Gpt2Model, learningRate: number): LmStepper {
-  const variables = [...model.params.entries()].filter(([n]) => !n.startsWith("v_head.")).map(([, v]) => v);
+function tfjsStepper(store: Gpt2Weights, learningRate: number): LmStepper {
+  // The tfjs reference path: variables made from the store, trained, and written back into it at the end.
+  const specs = gpt2ParamSpecs(store.config, false);
+  const model: Gpt2Model = { ...store, params: paramsFromStore(specs, store.weights) };
+  const variables = [...model.params.values()];
   const optimizer = tf.train.adam(learningRate);
   return {
     async step(rows, lr) {
@@ -73,14 +77,16 @@ function tfjsStepper(model: Gpt2Model, learningRate: number): LmStepper {
       return value;
     },
     async finish() {
+      for (const [name, v] of model.params) store.weights.get(name)!.set(v.dataSync() as Float32Array);
       optimizer.dispose();
+      disposeParams(model.params);
     },
   };
 }
 
-/** The same steps on onnxruntime: lmLoss's objective, tf.train.adam's update (AdamW without decay, ε = 1e-7). */
-async function onnxStepper(model: Gpt2Model, learningRate: number): Promise<LmStepper> {
-  const engine = await OnnxGpt2Engine.fromModel(model, { valueHead: false });
+/** The same steps on onnxruntime, over the store's own arrays (trained in place): lmLoss's objective, tf.train.adam's update (AdamW without decay, ε = 1e-7). */
+async function onnxStepper(model: Gpt2Weights, learningRate: number): Promise<LmStepper> {
+  const engine = await OnnxGpt2Engine.fromStore(model, { valueHead: false });
   const adam = new AdamW(engine.weights, { learningRate });
   return {
     async step(rows, lr) {
@@ -92,14 +98,13 @@ async function onnxStepper(model: Gpt2Model, learningRate: number): Promise<LmSt
       return loss;
     },
     async finish() {
-      engine.writeTo(model);
       await engine.close();
     },
   };
 }
 
-/** Trains a GPT-2 as a language model on `texts`, in place. Returns each epoch's mean loss. */
-export async function pretrainGpt2(model: Gpt2Model, texts: readonly string[], config: LmTrainConfig, log: (line: string) => void = console.log): Promise<number[]> {
+/** Trains a GPT-2's weight store as a language model on `texts`, in place. Returns each epoch's mean loss. */
+export async function pretrainGpt2(model: Gpt2Weights, texts: readonly string[], config: LmTrainConfig, log: (line: string) => void = console.log): Promise<number[]> {
   const sequences = texts.map((t) => lmSequence(model, t, config.maxLength));
   const stepper = config.engine === "onnx" ? await onnxStepper(model, config.learningRate) : tfjsStepper(model, config.learningRate);
   const random = seededRandom(config.seed);

@@ -12,9 +12,9 @@
 import { selectBackend } from "../backend/select-backend.ts";
 import { defaultCorpusFiles } from "../data/default-corpus.ts";
 import { isHeldOut, readCorpusFiles } from "../data/corpus-csv.ts";
-import type { Gpt2Model } from "../io/gpt2-dir.ts";
+import type { Gpt2Weights } from "../io/gpt2-dir.ts";
+import { initStore } from "../io/weight-store.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
-import { disposeParams, initParams } from "../models/params.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { LmTrainSchema, lmSequence, pretrainGpt2 } from "./pretrain-gpt2.ts";
@@ -40,12 +40,12 @@ const sizes = [
   { n_embd: 192, n_layer: 3, n_head: 6 },
   { n_embd: 256, n_layer: 4, n_head: 8 },
 ];
-const tokensOf = (batch: readonly string[], model: Gpt2Model) => batch.reduce((s, t) => s + lmSequence(model, t, maxLength).length, 0);
+const tokensOf = (batch: readonly string[], model: Gpt2Weights) => batch.reduce((s, t) => s + lmSequence(model, t, maxLength).length, 0);
 const epochTokens = texts.reduce((s, t) => s + Math.min(maxLength, [...t].length + 2), 0);
 let baseline = 0;
 for (const size of sizes) {
   const config = Gpt2ConfigSchema.parse({ vocab_size: tokenizer.vocab.tokens.length, n_positions: maxLength, ...size, bos_token_id: tokenizer.cls, eos_token_id: tokenizer.sep, pad_token_id: tokenizer.pad });
-  const model: Gpt2Model = { config, tokenizer, params: initParams(gpt2ParamSpecs(config), 1), hasValueHead: false };
+  const model: Gpt2Weights = { config, tokenizer, weights: initStore(gpt2ParamSpecs(config), 1), hasValueHead: false };
   const train = LmTrainSchema.parse({ epochs: 1, batchSize, maxLength, quiet: true, engine: "onnx" });
   // A short run first (engine start-up and warm-up), then batches for about `seconds`; the difference is the steady rate.
   const warm = texts.slice(0, batchSize * 4);
@@ -60,9 +60,8 @@ for (const size of sizes) {
   const ms = performance.now() - t0 - warmMs;
   const rate = tokensOf(run, model) / (ms / 1000);
   if (baseline === 0) baseline = rate;
-  const params = [...model.params.values()].reduce((s, v) => s + v.size, 0);
+  const params = [...model.weights.values()].reduce((s, v) => s + v.length, 0);
   console.log(
     `${size.n_layer} layers × ${size.n_embd} (${(params / 1e6).toFixed(2)}M params): ${rate.toFixed(0)} tokens/s (${(rate / baseline).toFixed(2)}× the 2 × 128 baseline); one epoch of ${epochTokens} tokens ≈ ${(epochTokens / rate / 60).toFixed(1)} min`,
   );
-  disposeParams(model.params);
 }

@@ -5,7 +5,8 @@ import { z } from "zod";
 import { corpusIdentity, isHeldOut, readCorpusFiles, type CorpusReview } from "../data/corpus-csv.ts";
 import { generateRankLists, generateReviews, toRankTsv, type Review } from "../data/review-corpus.ts";
 import { loadBertDir, saveBertDir, type BertModel } from "../io/bert-dir.ts";
-import { saveGpt2Dir, type Gpt2Model } from "../io/gpt2-dir.ts";
+import { writeGpt2Dir, type Gpt2Weights } from "../io/gpt2-dir.ts";
+import { initStore } from "../io/weight-store.ts";
 import { writeJsonFile } from "../io/json-file.ts";
 import { LmTrainSchema, pretrainGpt2 } from "../lm/pretrain-gpt2.ts";
 import { BertConfigSchema, bertParamSpecs } from "../models/bert.ts";
@@ -344,15 +345,14 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     eos_token_id: tokenizer.sep,
     pad_token_id: tokenizer.pad,
   });
-  const policy: Gpt2Model = { config: gptConfig, tokenizer, params: initParams(gpt2ParamSpecs(gptConfig), options.seed), hasValueHead: false };
+  const policy: Gpt2Weights = { config: gptConfig, tokenizer, weights: initStore(gpt2ParamSpecs(gptConfig), options.seed), hasValueHead: false };
   log(`prepare: pretraining GPT-2 (${gptConfig.n_layer} layers × ${gptConfig.n_embd}, vocab ${gptConfig.vocab_size}) on ${data.lmTexts.length} ${options.corpus ? "real" : "generated"} reviews, on ${policyOptions.train.engine === "onnx" ? "onnxruntime" : "tfjs"}`);
   const lmStarted = performance.now();
   const lmLosses = await pretrainGpt2(policy, data.lmTexts, { ...policyOptions.train, quiet: options.quiet }, log);
   const lmSeconds = (performance.now() - lmStarted) / 1000;
   rmSync(paths.policyDir, { recursive: true, force: true });
-  saveGpt2Dir(paths.policyDir, policy, { "metrics.json": { lm_loss_per_epoch: lmLosses, seconds: lmSeconds, reviews: data.lmTexts.length } });
+  writeGpt2Dir(paths.policyDir, policy, { "metrics.json": { lm_loss_per_epoch: lmLosses, seconds: lmSeconds, reviews: data.lmTexts.length } });
   exportGpt2Onnx(paths.policyDir, policy);
-  disposeParams(policy.params);
 
   // 4. The sentiment classifier (the automatic reward), on full reviews and telling prefixes.
   const clsConfig = BertConfigSchema.parse({
