@@ -6,10 +6,11 @@ import { UserError } from "../errors.ts";
 import { tfjsDecoder } from "../generation/decoder-tfjs.ts";
 import { generate } from "../generation/generate.ts";
 import { SamplingSchema } from "../generation/sampling.ts";
-import { loadBertDir } from "../io/bert-dir.ts";
-import { loadGpt2Dir } from "../io/gpt2-dir.ts";
+import { readBertDir } from "../io/bert-dir.ts";
+import { readGpt2Dir } from "../io/gpt2-dir.ts";
 import { parseOrExplain, readJsonFile } from "../io/json-file.ts";
-import { disposeParams } from "../models/params.ts";
+import { gpt2ParamSpecs } from "../models/gpt2.ts";
+import { disposeParams, paramsFromStore } from "../models/params.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
@@ -49,13 +50,11 @@ export async function onnxExport(argv: string[]): Promise<void> {
     const dir = await resolveModelDir(ref);
     const kind = readJsonFile(join(dir, "config.json"), KindSchema);
     if (kind.model_type === "gpt2") {
-      const model = loadGpt2Dir(dir);
+      const model = readGpt2Dir(dir);
       console.log(`${exportGpt2Onnx(dir, model)} (GPT-2, ${model.config.n_layer} layers)`);
-      disposeParams(model.params);
     } else {
-      const model = loadBertDir(dir);
+      const model = readBertDir(dir);
       console.log(`${exportBertOnnx(dir, model)} (${model.config.model_type}, ${model.config.num_labels} output(s))`);
-      disposeParams(model.params);
     }
   }
 }
@@ -83,7 +82,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     seed: intFlag("seed", values.seed, 0),
   });
   const modelDir = await resolveModelDir(values.model);
-  const model = loadGpt2Dir(modelDir);
+  const model = readGpt2Dir(modelDir);
   const tok = model.tokenizer;
   const engine = values.engine ?? "onnx";
   if (engine !== "onnx" && engine !== "tfjs") throw new UserError(`generate: --engine must be onnx or tfjs, got "${engine}"`);
@@ -99,8 +98,10 @@ export async function generateCommand(argv: string[]): Promise<void> {
     out = await generate(decoder, ids, options);
     await decoder.close();
   } else {
-    out = await generate(tfjsDecoder(model), ids, options);
+    // The tfjs reference path: variables made from the store.
+    const params = paramsFromStore(gpt2ParamSpecs(model.config, model.hasValueHead), model.weights);
+    out = await generate(tfjsDecoder({ ...model, params }), ids, options);
+    disposeParams(params);
   }
   prompts.forEach((p, i) => console.log(`${p}${tok.decode(out[i]!)}`));
-  disposeParams(model.params);
 }

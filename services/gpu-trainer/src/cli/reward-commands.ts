@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
-import { loadBertDir } from "../io/bert-dir.ts";
+import { readBertDir } from "../io/bert-dir.ts";
 import { parseOrExplain } from "../io/json-file.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
@@ -9,7 +9,8 @@ import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
 import { pretrainSentimentFromFiles, SentimentPretrainSchema } from "../reward-model/pretrain-sentiment.ts";
 import { trainRewardModel } from "../reward-model/train.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
-import { disposeParams } from "../models/params.ts";
+import { bertParamSpecs } from "../models/bert.ts";
+import { disposeParams, paramsFromStore } from "../models/params.ts";
 import { resolveModelDir } from "../hub/resolve-model.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
 import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
@@ -129,7 +130,7 @@ export async function rewardScore(argv: string[]): Promise<void> {
   }
   if (texts.length === 0) throw new UserError("reward score: no texts; pass them as arguments, with --file, or on stdin");
   const modelDir = await resolveModelDir(values.model);
-  const model = loadBertDir(modelDir);
+  const model = readBertDir(modelDir);
   const options = { maxLength: intFlag("max-length", values["max-length"], Math.min(128, model.config.max_position_embeddings))!, batchSize: intFlag("batch-size", values["batch-size"], 32)! };
   // Each text is a completion of --prompt when given (a reward model trained on prompts wants it), else a whole text.
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
@@ -143,8 +144,10 @@ export async function rewardScore(argv: string[]): Promise<void> {
     scores = await scorer.score(items, options);
     await scorer.close();
   } else {
-    scores = scoreItems(model, items, options);
+    // The tfjs reference path: variables made from the store.
+    const params = paramsFromStore(bertParamSpecs(model.config), model.weights);
+    scores = scoreItems({ ...model, params }, items, options);
+    disposeParams(params);
   }
-  disposeParams(model.params);
   texts.forEach((t, i) => console.log(`${scores[i]!.toFixed(4)}\t${t}`));
 }

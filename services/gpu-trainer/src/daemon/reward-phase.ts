@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import { fetchActiveCheckpoint, type LocalCheckpoint } from "../checkpoints/fetch.ts";
 import { publishCheckpoint, type Published } from "../checkpoints/publish.ts";
-import { loadBertDir } from "../io/bert-dir.ts";
-import { disposeParams } from "../models/params.ts";
+import { readBertDir } from "../io/bert-dir.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { toRankList, type PreferenceExample } from "../preferences/examples.ts";
 import type { Split } from "../preferences/split.ts";
@@ -11,7 +10,7 @@ import { agreementOf } from "../preferences/agreement.ts";
 import { raterReliability, type RaterReliability } from "../preferences/reliability.ts";
 import { countPairs, pairwiseAccuracy, type RankList } from "../reward-model/rank-data.ts";
 import { rewardInputOf } from "../reward-model/reward-input.ts";
-import { scoreLists, trainRewardModelOn } from "../reward-model/train.ts";
+import { folderScorer, scoreLists, trainRewardModelOn } from "../reward-model/train.ts";
 import { rewardScaleOf } from "../reward-functions/model-rewards.ts";
 import { RewardTrainConfigSchema } from "../reward-model/train-config.ts";
 import { isModelDir } from "../reward-model/reward-base.ts";
@@ -37,14 +36,14 @@ export interface RewardPhaseResult {
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
-/** A checkpoint's pairwise accuracy on the held-out lists, and its rewards for them (for agreement). */
-function heldOutAccuracy(dir: string, lists: RankList[], maxLength: number) {
-  const model = loadBertDir(dir);
+/** A checkpoint's pairwise accuracy on the held-out lists, and its rewards for them (for agreement), on onnxruntime from the folder's weight store. */
+async function heldOutAccuracy(dir: string, lists: RankList[], maxLength: number) {
+  const scorer = await folderScorer(dir, "onnx", maxLength);
   try {
-    const scores = scoreLists(model, lists, { maxLength });
+    const scores = await scoreLists(scorer.score, lists);
     return { ...pairwiseAccuracy(lists, scores), scores };
   } finally {
-    disposeParams(model.params);
+    await scorer.close();
   }
 }
 
@@ -108,20 +107,19 @@ export async function rewardPhase(
   if (startFrom === "scratch" && config.reward.baseModel) log(`run ${runId}: no reward base at ${config.reward.baseModel} yet; the first reward model starts from scratch`);
   const trained = await trainRewardModelOn(trainConfig, train, validation, log);
 
-  const candidate = heldOutAccuracy(trained.bestDir, heldOut, config.reward.maxLength);
-  const current = active ? heldOutAccuracy(active.dir, heldOut, config.reward.maxLength) : undefined;
+  const candidate = await heldOutAccuracy(trained.bestDir, heldOut, config.reward.maxLength);
+  const current = active ? await heldOutAccuracy(active.dir, heldOut, config.reward.maxLength) : undefined;
   const verdict = rewardGate(candidate, current, config.reward);
   // Benchmarks: what the base buys, a from-scratch candidate on the same labels, scored on the same held-out pairs.
   const scratch =
     startFrom === "base" && config.reward.compareWithScratch
-      ? heldOutAccuracy((await trainRewardModelOn(configFor("reward-scratch", scratchInit), train, validation, log)).bestDir, heldOut, config.reward.maxLength)
+      ? await heldOutAccuracy((await trainRewardModelOn(configFor("reward-scratch", scratchInit), train, validation, log)).bestDir, heldOut, config.reward.maxLength)
       : undefined;
 
-  const best = loadBertDir(trained.bestDir);
+  const best = readBertDir(trained.bestDir);
   const rewardInput = rewardInputOf(best.config);
   // Published with its ONNX graph, so no scorer exports it again on load.
   exportBertOnnx(trained.bestDir, best);
-  disposeParams(best.params);
   const scale = rewardScaleOf(trained.bestDir);
   const metrics: Record<string, number> = {
     held_out_accuracy: candidate.accuracy,

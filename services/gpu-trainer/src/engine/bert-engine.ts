@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
-import type { BertModel } from "../io/bert-dir.ts";
+import { bertWeightsOf, type BertModel, type BertWeights } from "../io/bert-dir.ts";
 import { BIGRAM_HASH_PRIME, type BertConfig } from "../models/bert.ts";
 import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
@@ -81,12 +81,26 @@ export class OnnxBertEngine {
     return new OnnxBertEngine(config, graphs, await createOrtSession(graphs.forward, sessionOptions), await createOrtSession(graphs.backward, sessionOptions), weights, options.dropout ?? false);
   }
 
-  static fromModel(model: BertModel, options: EngineOptions & { dropout?: boolean } = {}): Promise<OnnxBertEngine> {
-    const weights = new Map<string, Float32Array>();
-    for (const [name, v] of model.params) weights.set(name, Float32Array.from(v.dataSync() as Float32Array));
-    return OnnxBertEngine.create(model.config, weights, options);
+  /** An engine over a weight store's own arrays: it trains them in place, so the store holds the trained weights (io/weight-store.ts). */
+  static fromStore(model: BertWeights, options: EngineOptions & { dropout?: boolean } = {}): Promise<OnnxBertEngine> {
+    return OnnxBertEngine.create(model.config, model.weights, options);
   }
 
+  /** An engine over a copy of a tfjs model's weights (the tfjs reference path and the parity tests). */
+  static fromModel(model: BertModel, options: EngineOptions & { dropout?: boolean } = {}): Promise<OnnxBertEngine> {
+    return OnnxBertEngine.fromStore(bertWeightsOf(model), options);
+  }
+
+  /**
+   * The head's outputs for a batch as the weights are now, without dropout (every mask all ones, so the
+   * inverted dropout is the identity): evaluation during training, on the weights being trained.
+   */
+  async outputs(enc: Encoded): Promise<Float32Array> {
+    const masks = this.dropout ? new Map(dropoutSites(this.config).map(({ site, rows }) => [site, new Float32Array((rows === "tokens" ? enc.batch * enc.length : enc.batch) * this.config.hidden_size).fill(1)])) : undefined;
+    return (await this.forward(enc, masks)).outputs;
+  }
+
+  /** Copies the weights into a tfjs model's variables (the parity tests; the onnxruntime path saves from its store). */
   writeTo(model: BertModel): void {
     for (const [name, data] of this.weights) {
       const variable = get(model.params, name);

@@ -3,17 +3,28 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { bertParamSpecs, bertWeightAliases, BertConfigSchema, type BertConfig } from "../models/bert.ts";
-import { paramsFromTensors, paramsToTensors, type Params } from "../models/params.ts";
+import { paramsFromStore, paramsToTensors, type Params } from "../models/params.ts";
 import { vocabTxt } from "../tokenizer/vocab.ts";
 import { loadTokenizer, type WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { parseOrExplain, readJsonFile, writeJsonFile } from "./json-file.ts";
 import { readCheckpointWeights } from "./checkpoint-weights.ts";
-import { writeSafetensors } from "./safetensors.ts";
+import { writeSafetensors, type TensorMap } from "./safetensors.ts";
+import { storeFromTensors, storeToTensors, type WeightStore } from "./weight-store.ts";
 
-export interface BertModel {
+/** What a BERT-style model is apart from its weights. */
+export interface BertBase {
   config: BertConfig;
-  params: Params;
   tokenizer: WordPieceTokenizer;
+}
+
+/** tfjs variables: the tfjs reference path's model (--engine tfjs, the parity tests, the simulated raters' taste model). */
+export interface BertModel extends BertBase {
+  params: Params;
+}
+
+/** A BERT-style model whose weights are a store (io/weight-store.ts): what the onnxruntime engine trains and scores with. */
+export interface BertWeights extends BertBase {
+  weights: WeightStore;
 }
 
 /**
@@ -65,8 +76,17 @@ export function writeTokenizerFiles(dir: string, tokenizer: WordPieceTokenizer):
  * written beside them.
  */
 export function saveBertDir(dir: string, model: BertModel, extra: Record<string, unknown> = {}): void {
+  writeBertFolder(dir, model, paramsToTensors(model.params), extra);
+}
+
+/** saveBertDir from a weight store: the onnxruntime path writes what it trained, with no tfjs in between. */
+export function writeBertDir(dir: string, model: BertWeights, extra: Record<string, unknown> = {}): void {
+  writeBertFolder(dir, model, storeToTensors(bertParamSpecs(model.config), model.weights), extra);
+}
+
+function writeBertFolder(dir: string, model: BertBase, tensors: TensorMap, extra: Record<string, unknown>): void {
   mkdirSync(dir, { recursive: true });
-  writeSafetensors(join(dir, "model.safetensors"), paramsToTensors(model.params));
+  writeSafetensors(join(dir, "model.safetensors"), tensors);
   writeTokenizerFiles(dir, model.tokenizer);
   for (const [name, value] of Object.entries(extra)) writeJsonFile(join(dir, name), value);
   // config.json last: a folder with a config.json is a complete checkpoint.
@@ -74,6 +94,17 @@ export function saveBertDir(dir: string, model: BertModel, extra: Record<string,
 }
 
 export function loadBertDir(dir: string, overrides: Partial<BertConfig> = {}): BertModel {
+  const { weights, ...model } = readBertDir(dir, overrides);
+  return { ...model, params: paramsFromStore(bertParamSpecs(model.config), weights) };
+}
+
+/** A copy of a tfjs model's variables as a weight store: where the tfjs reference path meets the engine. */
+export function bertWeightsOf(model: BertModel): BertWeights {
+  return { config: model.config, tokenizer: model.tokenizer, weights: new Map([...model.params].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)])) };
+}
+
+/** loadBertDir into a weight store, with no tfjs: the safetensors' arrays are the store. */
+export function readBertDir(dir: string, overrides: Partial<BertConfig> = {}): BertWeights {
   const configPath = join(dir, "config.json");
   const raw = readJsonFile(configPath, z.record(z.string(), z.unknown()));
   // Hugging Face derives num_labels from id2label.
@@ -87,13 +118,13 @@ export function loadBertDir(dir: string, overrides: Partial<BertConfig> = {}): B
   const prefix = config.model_type === "ernie" ? "ernie." : "bert.";
   const aliases = (name: string) => bertWeightAliases(name).flatMap((n) => [n, n.startsWith(prefix) ? n.slice(prefix.length) : n]);
   // A pretrained encoder without a head gets a fresh one (and a fresh pooler if it has none).
-  const params = paramsFromTensors(bertParamSpecs(config), tensors, weightsPath, {
+  const weights = storeFromTensors(bertParamSpecs(config), tensors, weightsPath, {
     aliases,
     mayInit: (name) => name.startsWith("classifier.") || name.includes(".pooler."),
   });
   const tokenizer = loadTokenizer(dir);
   if (tokenizer.size > config.vocab_size) throw new UserError(`${dir}: the vocabulary has ${tokenizer.size} tokens but config.json says vocab_size ${config.vocab_size}`);
-  return { config, params, tokenizer };
+  return { config, weights, tokenizer };
 }
 
 export function readJsonIfExists<T>(path: string): T | undefined {

@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BertModel } from "../io/bert-dir.ts";
-import { BIGRAM_HASH_PRIME } from "../models/bert.ts";
-import { get } from "../models/params.ts";
+import { bertWeightsOf, type BertModel, type BertWeights } from "../io/bert-dir.ts";
+import { BIGRAM_HASH_PRIME, bertParamSpecs } from "../models/bert.ts";
 import { DataType } from "./proto.ts";
 import { GraphBuilder, onnxActivation, transposed } from "./graph-builder.ts";
 import { WEIGHTS_STAMP_KEY, weightsDigest, withMetadata } from "./weights-stamp.ts";
@@ -13,19 +12,26 @@ import { WEIGHTS_STAMP_KEY, weightsDigest, withMetadata } from "./weights-stamp.
  * [batch, sequence] int64 — Hugging Face's export names — and output `logits`
  * [batch, num_labels].
  */
-export function bertToOnnx(model: BertModel): Uint8Array {
-  const { config, params } = model;
+export function bertToOnnx(model: BertWeights | BertModel): Uint8Array {
+  // A tfjs model is read out first (its reference path); the onnxruntime path passes its store.
+  const { config, weights } = "weights" in model ? model : bertWeightsOf(model);
+  const specs = new Map(bertParamSpecs(config).map((s) => [s.name, s.shape]));
+  const get = (name: string) => {
+    const data = weights.get(name);
+    if (!data) throw new Error(`BERT export: no weight ${name}`);
+    return { data, shape: specs.get(name)! };
+  };
   const p = config.model_type === "ernie" ? "ernie" : "bert";
   const H = config.hidden_size;
   const heads = config.num_attention_heads;
   const hd = H / heads;
   const g = new GraphBuilder("ranklab-bert");
-  const w = (name: string) => g.float(name, get(params, name).dataSync() as Float32Array, get(params, name).shape);
+  const w = (name: string) => g.float(name, get(name).data, get(name).shape);
   // Linear weights go in as [in, out] so MatMul needs no transpose.
   const linear = (prefix: string, x: string) => {
-    const weight = get(params, `${prefix}.weight`);
+    const weight = get(`${prefix}.weight`);
     const [out, inp] = weight.shape as [number, number];
-    const W = g.float(`${prefix}.weight.T`, transposed(weight.dataSync() as Float32Array, out, inp), [inp, out]);
+    const W = g.float(`${prefix}.weight.T`, transposed(weight.data, out, inp), [inp, out]);
     return g.o("Add", [g.o("MatMul", [x, W]), w(`${prefix}.bias`)]);
   };
   const layerNorm = (prefix: string, x: string) => g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_eps });
@@ -89,7 +95,7 @@ export function bertToOnnx(model: BertModel): Uint8Array {
  * Writes `<dir>/model.onnx` beside the checkpoint's weights, stamped with their sha256
  * (onnx/weights-stamp.ts): `model` must be what the folder's weights file holds.
  */
-export function exportBertOnnx(dir: string, model: BertModel): string {
+export function exportBertOnnx(dir: string, model: BertWeights | BertModel): string {
   const path = join(dir, "model.onnx");
   const digest = weightsDigest(dir);
   const graph = bertToOnnx(model);

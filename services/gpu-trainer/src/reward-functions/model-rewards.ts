@@ -1,7 +1,8 @@
 
 import { join } from "node:path";
-import { loadBertDir, readJsonIfExists, type BertModel } from "../io/bert-dir.ts";
-import { disposeParams } from "../models/params.ts";
+import { readBertDir, readJsonIfExists, type BertModel, type BertWeights } from "../io/bert-dir.ts";
+import { bertParamSpecs } from "../models/bert.ts";
+import { disposeParams, paramsFromStore } from "../models/params.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
 import { rewardInputOf, type RewardItem } from "../reward-model/reward-input.ts";
@@ -38,7 +39,7 @@ export function rewardScaleOf(dir: string): { mean: number; std: number } | unde
  * missing), or on tfjs.
  */
 export async function modelReward(dir: string, options: ModelRewardOptions = {}): Promise<RewardFunction> {
-  const model: BertModel = loadBertDir(dir);
+  const model: BertWeights = readBertDir(dir);
   const engine = options.engine ?? "onnx";
   const maxLength = options.maxLength ?? Math.min(128, model.config.max_position_embeddings);
   const batchSize = options.batchSize ?? 64;
@@ -51,16 +52,17 @@ export async function modelReward(dir: string, options: ModelRewardOptions = {})
   if (engine === "onnx") {
     ensureCurrentOnnx(dir, (d) => exportBertOnnx(d, model));
     const scorer = await OnnxBertScorer.open(dir, model);
-    disposeParams(model.params);
     return {
       name: `${name}, onnxruntime)`,
       score: async (batch) => normalise(await scorer.score(items(batch), { maxLength, batchSize })),
       close: () => scorer.close(),
     };
   }
+  // The tfjs reference path: variables made from the store.
+  const tfjsModel: BertModel = { ...model, params: paramsFromStore(bertParamSpecs(model.config), model.weights) };
   return {
     name: `${name}, tfjs)`,
-    score: async (batch) => normalise(scoreItems(model, items(batch), { maxLength, batchSize })),
-    close: async () => disposeParams(model.params),
+    score: async (batch) => normalise(scoreItems(tfjsModel, items(batch), { maxLength, batchSize })),
+    close: async () => disposeParams(tfjsModel.params),
   };
 }

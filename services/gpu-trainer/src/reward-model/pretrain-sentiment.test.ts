@@ -8,6 +8,7 @@ import { loadBertDir } from "../io/bert-dir.ts";
 import { disposeParams } from "../models/params.ts";
 import type { LabelledText } from "../sentiment/train-classifier.ts";
 import { logisticLossGrad, pretrainSentiment, pretrainSentimentFromFiles, SentimentPretrainSchema, sentimentTexts } from "./pretrain-sentiment.ts";
+import { scoreItems } from "./score-tfjs.ts";
 import { evaluate, trainRewardModelOn } from "./train.ts";
 import { RewardTrainConfigSchema } from "./train-config.ts";
 
@@ -86,7 +87,7 @@ describe("sentiment pretraining of a reward encoder (generated reviews)", () => 
     // As it is, the encoder's one output is the log-odds of positive: it orders rank lists (positive first) well above chance.
     const base = loadBertDir(encoder, { num_labels: 1 });
     expect(base.config.num_labels).toBe(1);
-    const before = evaluate(base, dev, { maxLength: 64 }).accuracy;
+    const before = (await evaluate(async (items) => scoreItems(base, items, { maxLength: 64, batchSize: 64 }), dev)).accuracy;
     disposeParams(base.params);
     expect(before).toBeGreaterThan(0.7);
     const config = RewardTrainConfigSchema.parse({

@@ -1,8 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs";
-import { loadBertDir, saveBertDir, type BertModel } from "../io/bert-dir.ts";
-import { disposeParams, type Params } from "../models/params.ts";
+import { readBertDir, writeBertDir } from "../io/bert-dir.ts";
 
 /** Whether `dir` holds a model folder (config.json and weights), i.e. something a reward model can start from. */
 export const isModelDir = (dir: string | undefined): dir is string => !!dir && existsSync(join(dir, "config.json"));
@@ -16,24 +14,14 @@ export const isModelDir = (dir: string | undefined): dir is string => !!dir && e
  * (`concat`: prompt and completion as one review) is kept, as it was trained that way.
  */
 export function rewardBaseFromClassifier(classifierDir: string, outDir: string, extra: Record<string, unknown> = {}): void {
-  const classifier = loadBertDir(classifierDir);
-  try {
-    if (classifier.config.num_labels !== 2) throw new Error(`${classifierDir}: a reward base is made from a 2-way classifier; this one has ${classifier.config.num_labels} labels`);
-    const params: Params = new Map(classifier.params);
-    const w = classifier.params.get("classifier.weight")!;
-    const b = classifier.params.get("classifier.bias")!;
-    const head = tf.tidy(() => ({
-      weight: tf.sub(w.slice([1, 0], [1, -1]), w.slice([0, 0], [1, -1])),
-      bias: tf.sub(b.slice([1], [1]), b.slice([0], [1])),
-    }));
-    params.set("classifier.weight", tf.variable(head.weight));
-    params.set("classifier.bias", tf.variable(head.bias));
-    tf.dispose([head.weight, head.bias]);
-    const base: BertModel = { config: { ...classifier.config, num_labels: 1 }, tokenizer: classifier.tokenizer, params };
-    saveBertDir(outDir, base, { "metrics.json": { made_from: classifierDir, head: "classifier log-odds (w1 - w0, b1 - b0)", ...extra } });
-    params.get("classifier.weight")!.dispose();
-    params.get("classifier.bias")!.dispose();
-  } finally {
-    disposeParams(classifier.params);
-  }
+  const classifier = readBertDir(classifierDir);
+  if (classifier.config.num_labels !== 2) throw new Error(`${classifierDir}: a reward base is made from a 2-way classifier; this one has ${classifier.config.num_labels} labels`);
+  const H = classifier.config.hidden_size;
+  const w = classifier.weights.get("classifier.weight")!;
+  const b = classifier.weights.get("classifier.bias")!;
+  // Row 1 − row 0 of the [2, H] head: the log-odds of positive.
+  const weights = new Map(classifier.weights);
+  weights.set("classifier.weight", Float32Array.from({ length: H }, (_, i) => w[H + i]! - w[i]!));
+  weights.set("classifier.bias", Float32Array.of(b[1]! - b[0]!));
+  writeBertDir(outDir, { config: { ...classifier.config, num_labels: 1 }, tokenizer: classifier.tokenizer, weights }, { "metrics.json": { made_from: classifierDir, head: "classifier log-odds (w1 - w0, b1 - b0)", ...extra } });
 }

@@ -1,11 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, rmSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadBertDir, readJsonIfExists, saveBertDir, type BertModel } from "../io/bert-dir.ts";
+import { bertWeightsOf, loadBertDir, readBertDir, readJsonIfExists, saveBertDir, writeBertDir, type BertModel, type BertWeights } from "../io/bert-dir.ts";
 import { readSafetensors, writeSafetensors, type TensorMap } from "../io/safetensors.ts";
 import { savePlotPng } from "../metrics/plot.ts";
 import { BertConfigSchema, bertForward, bertParamSpecs } from "../models/bert.ts";
-import { disposeParams, initParams } from "../models/params.ts";
+import { disposeParams, initParams, paramsFromStore } from "../models/params.ts";
 import { UserError } from "../errors.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { loadTokenizer, WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
@@ -15,6 +15,7 @@ import { countPairs, pairwiseAccuracy, preferencePairs, readRankFile, type RankL
 import { pretrainMlm } from "./pretrain-mlm.ts";
 import { rankLoss } from "./rank-loss.ts";
 import { encodeRewardItems, rewardInputOf, type RewardInput, type RewardItem } from "./reward-input.ts";
+import { scoreItemsOnEngine } from "./score-engine.ts";
 import { scoreItems } from "./score-tfjs.ts";
 import type { RewardTrainConfig } from "./train-config.ts";
 import { AdamW } from "../engine/adamw.ts";
@@ -120,26 +121,29 @@ function batchPairs(lists: RankList[]): { better: Int32Array; worse: Int32Array;
   return { better: Int32Array.from(better), worse: Int32Array.from(worse), ...(weighted ? { weights: Float32Array.from(weights) } : {}) };
 }
 
-/** The model's reward for every text of every list, list by list. */
-export function scoreLists(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">): number[][] {
-  const flat = scoreItems(model, itemsOf(lists), { maxLength: config.maxLength, batchSize: 64 });
+/** Rewards for items, on whichever engine holds the weights. */
+export type ItemScorer = (items: readonly RewardItem[]) => Promise<number[]>;
+
+/** The reward for every text of every list, list by list. */
+export async function scoreLists(score: ItemScorer, lists: readonly RankList[]): Promise<number[][]> {
+  const flat = await score(itemsOf(lists));
   let k = 0;
   return lists.map((l) => l.texts.map(() => flat[k++]!));
 }
 
-/** Pairwise accuracy (over the pairs the lists order), mean margin and mean reward of `model` on `lists`. */
-export function evaluate(model: BertModel, lists: readonly RankList[], config: Pick<RewardTrainConfig, "maxLength">) {
-  const perList = scoreLists(model, lists, config);
+/** Pairwise accuracy (over the pairs the lists order), mean margin and mean reward on `lists`. */
+export async function evaluate(score: ItemScorer, lists: readonly RankList[]) {
+  const perList = await scoreLists(score, lists);
   const flat = perList.flat();
   return { ...pairwiseAccuracy(lists, perList), meanReward: flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length) };
 }
 
 /**
- * Mean and standard deviation of the model's rewards over the distinct training texts:
+ * Mean and standard deviation of the rewards over the distinct training texts:
  * stored with the checkpoint so PPO (and /v1/score) can put a reward on a scale that
  * does not change from one reward model to the next.
  */
-function rewardScale(model: BertModel, lists: readonly RankList[], maxLength: number): { mean: number; std: number } {
+async function rewardScale(score: ItemScorer, lists: readonly RankList[]): Promise<{ mean: number; std: number }> {
   const seen = new Set<string>();
   const items = itemsOf(lists).filter((i) => {
     const key = `${i.prompt ?? ""}\u0000${i.completion}`;
@@ -147,10 +151,21 @@ function rewardScale(model: BertModel, lists: readonly RankList[], maxLength: nu
     seen.add(key);
     return true;
   });
-  const rewards = scoreItems(model, items, { maxLength, batchSize: 64 });
+  const rewards = await score(items);
   const mean = rewards.reduce((a, b) => a + b, 0) / Math.max(1, rewards.length);
   const std = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / Math.max(1, rewards.length));
   return { mean, std: std > 0 ? std : 1 };
+}
+
+/** A checkpoint folder's scorer on `engine`, for a figure taken after training (the best model's reward scale). */
+export async function folderScorer(dir: string, engine: "onnx" | "tfjs", maxLength: number): Promise<{ score: ItemScorer; close: () => Promise<void> }> {
+  if (engine === "tfjs") {
+    const model = loadBertDir(dir);
+    return { score: async (items) => scoreItems(model, items, { maxLength, batchSize: 64 }), close: async () => disposeParams(model.params) };
+  }
+  const model = readBertDir(dir);
+  const scorer = await OnnxBertEngine.fromStore(model);
+  return { score: (items) => scoreItemsOnEngine(scorer, model, items, { maxLength, batchSize: 64 }), close: () => scorer.close() };
 }
 
 /**
@@ -162,14 +177,18 @@ function rewardScale(model: BertModel, lists: readonly RankList[], maxLength: nu
 interface RewardStepper {
   /** One Adam step on the rank loss over the lists' pairs; returns the loss before it. */
   step(lists: RankList[], pairs: ReturnType<typeof batchPairs>): Promise<number>;
-  /** Leaves the trained weights in the model's variables (for evaluation and saving). */
-  sync(): void;
+  /** Rewards from the weights as they are now (no dropout): dev evaluation. */
+  score: ItemScorer;
+  /** Writes the weights as they are now as a checkpoint folder. */
+  saveModel(dir: string, extra: Record<string, unknown>): void;
   save(path: string): Promise<void>;
   load(path: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
-function tfjsStepper(model: BertModel, config: RewardTrainConfig): RewardStepper {
+/** The tfjs reference path: variables made from the store, trained by tf.train.adam. */
+function tfjsStepper(store: BertWeights, config: RewardTrainConfig): RewardStepper {
+  const model: BertModel = { config: store.config, tokenizer: store.tokenizer, params: paramsFromStore(bertParamSpecs(store.config), store.weights) };
   const optimizer = tf.train.adam(config.learningRate);
   const variables = [...model.params.values()];
   return {
@@ -179,7 +198,10 @@ function tfjsStepper(model: BertModel, config: RewardTrainConfig): RewardStepper
       loss.dispose();
       return value;
     },
-    sync() {},
+    score: async (items) => scoreItems(model, items, { maxLength: config.maxLength, batchSize: 64 }),
+    saveModel(dir, extra) {
+      saveBertDir(dir, model, extra);
+    },
     async save(path) {
       const weights = await optimizer.getWeights();
       const map: TensorMap = new Map();
@@ -194,6 +216,7 @@ function tfjsStepper(model: BertModel, config: RewardTrainConfig): RewardStepper
     },
     async dispose() {
       optimizer.dispose();
+      disposeParams(model.params);
     },
   };
 }
@@ -208,11 +231,16 @@ function readOptimizerEntries(path: string): { name: string; shape: number[]; da
  * The rank loss on the onnxruntime engine: forward graph (with the config's dropout, its masks drawn from a generator
  * seeded by the config), rankLossGrad, backward graph, AdamW as tf.train.adam (ε 1e-7, no decay).
  */
-async function onnxStepper(model: BertModel, config: RewardTrainConfig): Promise<RewardStepper> {
-  const engine = await OnnxBertEngine.fromModel(model, { dropout: config.dropout > 0 });
+async function onnxStepper(model: BertWeights, config: RewardTrainConfig): Promise<RewardStepper> {
+  // The engine trains the store's own arrays in place: evaluation and saving read them, with no copy.
+  const engine = await OnnxBertEngine.fromStore(model, { dropout: config.dropout > 0 });
   const random = seededRandom(config.seed + 101);
   const adam = new AdamW(engine.weights, { learningRate: config.learningRate });
-  const names = [...model.params.keys()];
+  const specs = bertParamSpecs(model.config);
+  const names = specs.map((spec) => spec.name);
+  const shapes = new Map(specs.map((spec) => [spec.name, spec.shape]));
+  // tf.train.adam names its moments after the variables (`<name>#<id>/m`); what follows the name is never read back.
+  const slotName = (name: string) => `${name}#0`;
   return {
     async step(lists, { better, worse, weights }) {
       const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), itemsOf(lists), config.maxLength);
@@ -222,16 +250,17 @@ async function onnxStepper(model: BertModel, config: RewardTrainConfig): Promise
       adam.step(await engine.backward(forward, dRewards));
       return loss;
     },
-    sync() {
-      engine.writeTo(model);
+    score: (items) => scoreItemsOnEngine(engine, model, items, { maxLength: config.maxLength, batchSize: 64 }),
+    saveModel(dir, extra) {
+      writeBertDir(dir, model, extra);
     },
     async save(path) {
       const { steps, m, v } = adam.state();
       const map: TensorMap = new Map();
       map.set("00000:iter", { shape: [], data: Float32Array.of(steps) });
-      const shape = (name: string) => model.params.get(name)!.shape;
-      names.forEach((name, i) => map.set(`${String(1 + i).padStart(5, "0")}:${model.params.get(name)!.name}/m`, { shape: shape(name), data: m.get(name)! }));
-      names.forEach((name, i) => map.set(`${String(1 + names.length + i).padStart(5, "0")}:${model.params.get(name)!.name}/v`, { shape: shape(name), data: v.get(name)! }));
+      const shape = (name: string) => shapes.get(name)!;
+      names.forEach((name, i) => map.set(`${String(1 + i).padStart(5, "0")}:${slotName(name)}/m`, { shape: shape(name), data: m.get(name)! }));
+      names.forEach((name, i) => map.set(`${String(1 + names.length + i).padStart(5, "0")}:${slotName(name)}/v`, { shape: shape(name), data: v.get(name)! }));
       writeSafetensors(path, map);
     },
     async load(path) {
@@ -250,11 +279,11 @@ async function onnxStepper(model: BertModel, config: RewardTrainConfig): Promise
 }
 
 /** Writes <out>/last via a temporary folder and a rename, so a crash mid-save keeps the previous one. */
-async function saveLast(config: RewardTrainConfig, model: BertModel, stepper: RewardStepper, state: TrainState) {
+async function saveLast(config: RewardTrainConfig, stepper: RewardStepper, state: TrainState) {
   const last = join(config.out, "last");
   const tmp = join(config.out, "last.tmp");
   rmSync(tmp, { recursive: true, force: true });
-  saveBertDir(tmp, model, { "run.json": config, "state.json": state });
+  stepper.saveModel(tmp, { "run.json": config, "state.json": state });
   await stepper.save(join(tmp, "optimizer.safetensors"));
   rmSync(last, { recursive: true, force: true });
   renameSync(tmp, last);
@@ -294,16 +323,25 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   // 2. Model: resume <out>/last, or start from a base encoder, or from scratch.
   const lastDir = join(config.out, "last");
   const resuming = existsSync(join(lastDir, "config.json")) && existsSync(join(lastDir, "state.json"));
-  const fresh = !resuming && !config.baseModel;
-  const model = resuming ? loadBertDir(lastDir) : config.baseModel ? loadBertDir(config.baseModel, { num_labels: 1 }) : freshModel(config, trainLists);
+  // The model is a weight store (io/weight-store.ts) read straight from its folder; a fresh one is made (and
+  // masked-LM pretrained) with tfjs, the one place here tfjs still writes weights, then read out once.
+  let model: BertWeights;
+  if (resuming) model = readBertDir(lastDir);
+  else if (config.baseModel) model = readBertDir(config.baseModel, { num_labels: 1 });
+  else {
+    const created = freshModel(config, trainLists);
+    if (config.pretrain.epochs > 0) {
+      // Unlabeled use of the training texts only; dev texts stay unseen.
+      const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
+      log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
+      await pretrainMlm(created, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
+    }
+    model = bertWeightsOf(created);
+    disposeParams(created.params);
+  }
   // A base encoder from elsewhere has no reward input; one of ranklab's keeps the one it was trained with.
   if (!model.config.reward_input) model.config = { ...model.config, reward_input: chosenRewardInput(config, trainLists) };
-  if (fresh && config.pretrain.epochs > 0) {
-    // Unlabeled use of the training texts only; dev texts stay unseen.
-    const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
-    log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
-    await pretrainMlm(model, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
-  }
+  // One rule picks the engine: the config's (default onnx).
   const engine = config.engine;
   const stepper = engine === "onnx" ? await onnxStepper(model, config) : tfjsStepper(model, config);
   const state: TrainState = resuming ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))! : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
@@ -325,19 +363,18 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   let windowLoss = 0;
 
   const evaluateAndSave = async () => {
-    stepper.sync();
-    const dev = evaluate(model, devLists, config);
+    const dev = await evaluate(stepper.score, devLists);
     state.history.push({ step: state.step, accuracy: dev.accuracy, margin: dev.margin });
     progress.log(`Evaluation acc: ${dev.accuracy.toFixed(4)} (margin ${dev.margin.toFixed(3)}, mean reward ${dev.meanReward.toFixed(3)}, ${dev.pairs} pairs)`);
     if (dev.accuracy > state.bestAccuracy) {
       state.bestAccuracy = dev.accuracy;
-      saveBertDir(join(config.out, "best"), model, {
+      stepper.saveModel(join(config.out, "best"), {
         "metrics.json": { accuracy: dev.accuracy, margin: dev.margin, mean_reward: dev.meanReward, step: state.step },
         "run.json": config,
       });
       progress.log(`best model saved to ${join(config.out, "best")} (accuracy ${dev.accuracy.toFixed(4)})`);
     }
-    await saveLast(config, model, stepper, state);
+    await saveLast(config, stepper, state);
     plotCurves(config, state.history);
   };
 
@@ -368,11 +405,9 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   if (state.history.at(-1)?.step !== state.step || state.history.at(-1)?.accuracy === undefined) await evaluateAndSave();
   progress.stop();
   await stepper.dispose();
-  disposeParams(model.params);
   // The best model's reward scale over the training texts, beside its dev figures.
-  const best = loadBertDir(join(config.out, "best"));
-  const scale = rewardScale(best, trainLists, config.maxLength);
-  disposeParams(best.params);
+  const best = await folderScorer(join(config.out, "best"), engine, config.maxLength);
+  const scale = await rewardScale(best.score, trainLists).finally(() => best.close());
   const metricsPath = join(config.out, "best", "metrics.json");
   writeFileSync(metricsPath, `${JSON.stringify({ ...readJsonIfExists<Record<string, number>>(metricsPath), train_reward_mean: scale.mean, train_reward_std: scale.std }, null, 2)}\n`);
   const seconds = (performance.now() - started) / 1000;

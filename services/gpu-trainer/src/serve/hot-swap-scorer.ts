@@ -1,5 +1,4 @@
-import { disposeParams } from "../models/params.ts";
-import { loadBertDir } from "../io/bert-dir.ts";
+import { readBertDir } from "../io/bert-dir.ts";
 import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import type { RewardItem } from "../reward-model/reward-input.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
@@ -34,11 +33,10 @@ export class HotSwapScorer {
 
   /** Loads `dir` (exporting model.onnx when missing or made from other weights) and makes it current. */
   async swapTo(dir: string, ref: CheckpointRef): Promise<void> {
-    const model = loadBertDir(dir);
+    const model = readBertDir(dir);
     ensureCurrentOnnx(dir, (d) => exportBertOnnx(d, model));
     const scorer = await OnnxBertScorer.open(dir, model);
     const maxLength = Math.min(128, model.config.max_position_embeddings);
-    disposeParams(model.params);
     const previous = this.current;
     this.current = { ref, scale: rewardScaleOf(dir), scorer, maxLength, inFlight: 0, retired: false };
     if (previous) {
