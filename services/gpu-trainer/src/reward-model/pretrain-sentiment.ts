@@ -3,8 +3,7 @@ import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { AdamW } from "../engine/adamw.ts";
 import { OnnxBertEngine } from "../engine/bert-engine.ts";
-import { saveBertDir, type BertModel } from "../io/bert-dir.ts";
-import { disposeParams } from "../models/params.ts";
+import { writeBertDir, type BertWeights } from "../io/bert-dir.ts";
 import type { LabelledText } from "../sentiment/train-classifier.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
@@ -93,7 +92,7 @@ export function logisticLossGrad(z: Float32Array, y: readonly number[]): { loss:
   return { loss: total / z.length, dLogits: d };
 }
 
-async function logits(engine: OnnxBertEngine, model: BertModel, texts: readonly string[], maxLength: number): Promise<Float32Array> {
+async function logits(engine: OnnxBertEngine, model: BertWeights, texts: readonly string[], maxLength: number): Promise<Float32Array> {
   const out = new Float32Array(texts.length);
   for (let start = 0; start < texts.length; start += 64) {
     const batch = texts.slice(start, start + 64);
@@ -127,7 +126,8 @@ export async function pretrainSentiment(
     rewardInput: "concat",
     texts: [...train.map((r) => r.text), ...vocabTexts],
   });
-  const engine = await OnnxBertEngine.fromModel(model);
+  // The engine trains the fresh store in place; the folder is written from it.
+  const engine = await OnnxBertEngine.fromStore(model);
   const adam = new AdamW(engine.weights, { learningRate: config.learningRate });
   const steps = Math.ceil(train.length / config.batchSize) * config.epochs;
   const progress = createProgress(steps, "sentiment", config.quiet, log);
@@ -164,17 +164,15 @@ export async function pretrainSentiment(
       progress.log(`sentiment epoch ${epoch + 1}/${config.epochs}: loss ${loss.toFixed(4)}, held-out accuracy ${accuracy.toFixed(4)}`);
     }
     progress.stop();
-    engine.writeTo(model);
     const seconds = (performance.now() - started) / 1000;
     rmSync(out, { recursive: true, force: true });
-    saveBertDir(out, model, {
+    writeBertDir(out, model, {
       "metrics.json": { sentiment_accuracy: accuracy, sentiment_loss: loss, train_texts: train.length, held_out_texts: heldOut.length, seconds },
       "pretrain.json": config,
     });
     return { accuracy, trainTexts: train.length, heldOutTexts: heldOut.length, loss, seconds };
   } finally {
     await engine.close();
-    disposeParams(model.params);
   }
 }
 

@@ -5,7 +5,8 @@ import { bertWeightsOf, loadBertDir, readBertDir, readJsonIfExists, saveBertDir,
 import { readSafetensors, writeSafetensors, type TensorMap } from "../io/safetensors.ts";
 import { savePlotPng } from "../metrics/plot.ts";
 import { BertConfigSchema, bertForward, bertParamSpecs } from "../models/bert.ts";
-import { disposeParams, initParams, paramsFromStore } from "../models/params.ts";
+import { disposeParams, paramsFromStore } from "../models/params.ts";
+import { initStore } from "../io/weight-store.ts";
 import { UserError } from "../errors.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { loadTokenizer, WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
@@ -44,7 +45,7 @@ function chosenRewardInput(config: RewardTrainConfig, lists: readonly RankList[]
   return lists.some((l) => l.prompt) ? "pair" : "concat";
 }
 
-function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
+function freshModel(config: RewardTrainConfig, lists: RankList[]): BertWeights {
   return newRewardModel(config.model, {
     maxLength: config.maxLength,
     seed: config.seed,
@@ -62,7 +63,7 @@ function freshModel(config: RewardTrainConfig, lists: RankList[]): BertModel {
 export function newRewardModel(
   model: RewardTrainConfig["model"],
   options: { maxLength: number; seed: number; rewardInput: RewardInput; vocabFrom?: string | undefined; texts: readonly string[] },
-): BertModel {
+): BertWeights {
   const tokenizer = options.vocabFrom
     ? loadTokenizer(options.vocabFrom)
     : new WordPieceTokenizer(buildCharVocab(options.texts, model.maxVocab), { lowercase: true, maxCharsPerWord: 100 });
@@ -79,7 +80,7 @@ export function newRewardModel(
     bigram_buckets: model.bigramBuckets,
     reward_input: options.rewardInput,
   });
-  return { config: bert, tokenizer, params: initParams(bertParamSpecs(bert), options.seed) };
+  return { config: bert, tokenizer, weights: initStore(bertParamSpecs(bert), options.seed) };
 }
 
 /** Every text of `lists` as the reward model sees it, flattened in list order. */
@@ -323,21 +324,22 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   // 2. Model: resume <out>/last, or start from a base encoder, or from scratch.
   const lastDir = join(config.out, "last");
   const resuming = existsSync(join(lastDir, "config.json")) && existsSync(join(lastDir, "state.json"));
-  // The model is a weight store (io/weight-store.ts) read straight from its folder; a fresh one is made (and
-  // masked-LM pretrained) with tfjs, the one place here tfjs still writes weights, then read out once.
+  // The model is a weight store (io/weight-store.ts): read straight from its folder, or fresh (initStore).
   let model: BertWeights;
   if (resuming) model = readBertDir(lastDir);
   else if (config.baseModel) model = readBertDir(config.baseModel, { num_labels: 1 });
   else {
-    const created = freshModel(config, trainLists);
+    model = freshModel(config, trainLists);
     if (config.pretrain.epochs > 0) {
-      // Unlabeled use of the training texts only; dev texts stay unseen.
+      // Unlabeled use of the training texts only; dev texts stay unseen. The masked-LM pretraining is written in
+      // tfjs: variables made from the store, read back into it once.
       const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
       log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
+      const created: BertModel = { config: model.config, tokenizer: model.tokenizer, params: paramsFromStore(bertParamSpecs(model.config), model.weights) };
       await pretrainMlm(created, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
+      model = bertWeightsOf(created);
+      disposeParams(created.params);
     }
-    model = bertWeightsOf(created);
-    disposeParams(created.params);
   }
   // A base encoder from elsewhere has no reward input; one of ranklab's keeps the one it was trained with.
   if (!model.config.reward_input) model.config = { ...model.config, reward_input: chosenRewardInput(config, trainLists) };
