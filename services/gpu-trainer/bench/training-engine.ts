@@ -314,7 +314,14 @@ async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: numbe
   const dir = mkdtempSync(join(tmpdir(), "ranklab-bench-ppo-full-"));
   try {
     const chars = buildCharVocab([...generateReviews(2000, 1).map((r) => r.text), ...SEED_PROMPTS], sizes.vocab).tokens;
-    const tokens = [...chars, ...Array.from({ length: sizes.vocab - chars.length }, (_, i) => `[unused${i}]`)];
+    // The rest of the vocabulary is further CJK characters, one token each, as in uer's 21,128-token vocabulary: the
+    // policy's random samples then decode to as many characters as tokens, and the reward model scores ~T tokens a
+    // row. (Filled with `[unusedN]` tokens, each sample decoded to ~11 characters a token and scoring ran on rows
+    // of up to 128 tokens, 4–5× the work the FLOP count below assumes.)
+    const known = new Set(chars);
+    const fill: string[] = [];
+    for (let code = 0x4e00; fill.length < sizes.vocab - chars.length && code <= 0x9fff; code++) if (!known.has(String.fromCodePoint(code))) fill.push(String.fromCodePoint(code));
+    const tokens = [...chars, ...fill, ...Array.from({ length: sizes.vocab - chars.length - fill.length }, (_, i) => `[unused${i}]`)];
     const tokenizer = new WordPieceTokenizer(vocabFromTokens(tokens, "bench"));
     const gpt = Gpt2ConfigSchema.parse({ vocab_size: sizes.vocab, ...sizes.gpt });
     const policy = { config: gpt, tokenizer, params: initParams(gpt2ParamSpecs(gpt), 1), hasValueHead: false };
