@@ -1,6 +1,6 @@
 import type { RaterQuality, RaterQualityReport } from "@ranklab/api";
 import type { Telegraf } from "telegraf";
-import type { BotContext } from "./bot.ts";
+import type { BotContext } from "./session.ts";
 import { ApiRefused, type RanklabApi } from "./ranklab-api.ts";
 import { TEXT } from "./texts.ts";
 

@@ -1,8 +1,8 @@
-import { Telegraf, type Context, type MiddlewareFn } from "telegraf";
+import { Telegraf, type MiddlewareFn } from "telegraf";
 import type { BotConfig } from "./config.ts";
 import type { Task } from "@ranklab/api";
 import { ApiUnavailable, type RanklabApi } from "./ranklab-api.ts";
-import { apiSessionStore, levelsOf, newTaskId, type BotSession, type CurrentTask } from "./session.ts";
+import { apiSessionStore, levelsOf, newTaskId, type BotContext, type CurrentTask } from "./session.ts";
 
 /**
  * Loads the chat's session from the API before each update and saves it after, if it
@@ -26,9 +26,7 @@ import { reliabilityTable, registerAdminCommands } from "./admin-commands.ts";
 import { parseCallback, renderTask } from "./task-view.ts";
 import { TEXT } from "./texts.ts";
 
-export interface BotContext extends Context {
-  session: BotSession;
-}
+export type { BotContext } from "./session.ts";
 
 export interface BotOptions {
   log?: (line: string) => void;

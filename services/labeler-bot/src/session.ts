@@ -1,3 +1,4 @@
+import type { Context } from "telegraf";
 import type { RanklabApi } from "./ranklab-api.ts";
 
 /** The task on screen. `id` is in every button of its keyboard, so a stale keyboard is recognised. */
@@ -46,3 +47,8 @@ export function apiSessionStore(api: RanklabApi) {
 }
 
 export const newTaskId = () => Math.random().toString(36).slice(2, 8);
+
+/** Telegraf's context with the chat's session (bot.ts loads and saves it around each update). */
+export interface BotContext extends Context {
+  session: BotSession;
+}

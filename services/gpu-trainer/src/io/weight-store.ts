@@ -1,5 +1,4 @@
 import { UserError } from "../errors.ts";
-import type { ParamSpec } from "../models/params.ts";
 import { seededRandom } from "../util/random.ts";
 import type { TensorMap } from "./safetensors.ts";
 
@@ -11,6 +10,13 @@ import type { TensorMap } from "./safetensors.ts";
  * variables are made from a store only for the tfjs reference path (toTfjsParams).
  */
 export type WeightStore = Map<string, Float32Array>;
+
+/** A parameter's Hugging Face name, shape and how a fresh one is initialised. */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: "normal" | "zeros" | "ones";
+}
 
 /** Where a missing weight may come from and what other names a checkpoint may give it. */
 export interface StoreLoadOptions {

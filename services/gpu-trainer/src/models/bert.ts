@@ -41,7 +41,7 @@ export const BertConfigSchema = z
     // token's (0 = none). Models trained from scratch on Chinese commonly use them
     // (a word is mostly two characters); a pretrained checkpoint has no such table.
     bigram_buckets: z.number().int().min(0).max(32768).default(0),
-    // ranklab's: how a (prompt, completion) becomes the model's input (reward/reward-input.ts).
+    // ranklab's: how a (prompt, completion) becomes the model's input (reward-model/reward-input.ts).
     // It changes no weight or layer, only the text fed in; absent in checkpoints from elsewhere.
     reward_input: z.enum(REWARD_INPUTS).optional(),
   })

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TensorMap } from "../io/safetensors.ts";
-import { storeFromTensors, type StoreLoadOptions, type WeightStore } from "../io/weight-store.ts";
+import { storeFromTensors, type ParamSpec, type StoreLoadOptions, type WeightStore } from "../io/weight-store.ts";
 
 /**
  * A model's parameters by Hugging Face name (`bert.encoder.layer.0.attention.self.query.weight`).
@@ -9,11 +9,7 @@ import { storeFromTensors, type StoreLoadOptions, type WeightStore } from "../io
  */
 export type Params = Map<string, tf.Variable>;
 
-export interface ParamSpec {
-  name: string;
-  shape: number[];
-  init: "normal" | "zeros" | "ones";
-}
+export type { ParamSpec } from "../io/weight-store.ts";
 
 /** Fresh parameters: N(0, std) for weights (BERT and GPT-2 use 0.02), zeros for biases, ones for LayerNorm scales. */
 export function initParams(specs: ParamSpec[], seed: number, std = 0.02): Params {

@@ -12,9 +12,9 @@ import { createProgress } from "../util/progress.ts";
 import { seededRandom } from "../util/random.ts";
 import { PpoConfigSchema } from "./config.ts";
 import { distinct2 } from "../metrics/diversity.ts";
-import { PpoTrainer, type PpoStats, type PpoStepper } from "./trainer.ts";
+import { PpoTrainer, type PpoStepper } from "./trainer.ts";
 import { OnnxPpoTrainer } from "./engine-trainer.ts";
-import { trlMetrics } from "./trl-metrics.ts";
+import { trlMetrics, type EpochMetrics } from "./trl-metrics.ts";
 import { samplingBannedTokens } from "../generation/banned-tokens.ts";
 
 export const PpoRunSchema = z
@@ -45,12 +45,7 @@ export const PpoRunSchema = z
   .strict();
 export type PpoRunOptions = z.infer<typeof PpoRunSchema>;
 
-export interface EpochMetrics extends PpoStats {
-  epoch: number;
-  /** distinct-2 of the epoch's responses (metrics/diversity.ts): falls when the policy starts repeating itself. */
-  distinct2: number;
-  seconds: { generation: number; scoring: number; optimisation: number };
-}
+export type { EpochMetrics } from "./trl-metrics.ts";
 
 function plot(path: string, history: EpochMetrics[]) {
   const series = (name: string, pick: (m: EpochMetrics) => number) => ({ name, points: history.map((m) => ({ x: m.epoch, y: pick(m) })) });

@@ -1,4 +1,12 @@
-import type { EpochMetrics } from "./train.ts";
+import type { PpoStats } from "./trainer.ts";
+
+/** One PPO epoch's figures as trainPpo records them (train.ts), before trl's names are put on them. */
+export interface EpochMetrics extends PpoStats {
+  epoch: number;
+  /** distinct-2 of the epoch's responses (metrics/diversity.ts): falls when the policy starts repeating itself. */
+  distinct2: number;
+  seconds: { generation: number; scoring: number; optimisation: number };
+}
 
 /**
  * A PPO step's metrics under trl's names (0.7, the tutorial's version), each meaning what

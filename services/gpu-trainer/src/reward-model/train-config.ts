@@ -33,7 +33,7 @@ export const RewardTrainConfigSchema = z
     // A model from scratch takes its vocabulary from this folder's vocab.txt (e.g. the policy's, so that it knows every
     // character the policy can write); none: a character vocabulary built from the training texts.
     vocabFrom: z.string().optional(),
-    // What the model sees for (prompt, completion) (reward/reward-input.ts): "auto" is "pair" when the data has prompts,
+    // What the model sees for (prompt, completion) (reward-model/reward-input.ts): "auto" is "pair" when the data has prompts,
     // else "concat" (whole texts). A base model that records its own keeps it.
     rewardInput: z.enum(["auto", ...REWARD_INPUTS]).default("auto"),
     // Reviews are short: 128 tokens keep ~95% of the seed's reviews whole and attention cheap.
