@@ -1,7 +1,6 @@
 import type { CorpusReview } from "../data/corpus-csv.ts";
 import { reviewOpening } from "../data/corpus-csv.ts";
-import type { BertModel } from "../io/bert-dir.ts";
-import { scoreItems } from "../reward-model/score-tfjs.ts";
+import type { RewardItem } from "../reward-model/reward-input.ts";
 import type { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 
 /**
@@ -31,7 +30,13 @@ const CANDIDATES_PER_LABEL = 400;
  * open: the classifier scores the bare opening within OPEN_BAND. `ordered` is each
  * label's held-out reviews in a stable order.
  */
-export function corpusPrompts(seedPrompts: readonly string[], ordered: { positive: readonly CorpusReview[]; negative: readonly CorpusReview[] }, count: number, tokenizer: WordPieceTokenizer, classifier: BertModel): string[] {
+export async function corpusPrompts(
+  seedPrompts: readonly string[],
+  ordered: { positive: readonly CorpusReview[]; negative: readonly CorpusReview[] },
+  count: number,
+  tokenizer: WordPieceTokenizer,
+  classify: (items: RewardItem[]) => Promise<number[]>,
+): Promise<string[]> {
   const out = [...seedPrompts];
   const seen = new Set(out);
   // Openings that start with a Chinese character (not "1.散热性能") and that the vocabulary spells without [UNK].
@@ -48,7 +53,7 @@ export function corpusPrompts(seedPrompts: readonly string[], ordered: { positiv
       if (usable(o) && !seen.has(o) && !candidates.includes(o)) candidates.push(o);
     }
     // Scored as PPO scores a sample with an empty continuation.
-    const scores = scoreItems(classifier, candidates.map((o) => ({ prompt: o, completion: "" })), { maxLength: classifier.config.max_position_embeddings, batchSize: 64 });
+    const scores = await classify(candidates.map((o) => ({ prompt: o, completion: "" })));
     let taken = 0;
     for (const [i, o] of candidates.entries()) {
       if (taken >= want) break;

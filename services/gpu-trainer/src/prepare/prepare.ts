@@ -4,15 +4,17 @@ import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { corpusIdentity, isHeldOut, readCorpusFiles, type CorpusReview } from "../data/corpus-csv.ts";
 import { generateRankLists, generateReviews, toRankTsv, type Review } from "../data/review-corpus.ts";
-import { loadBertDir, saveBertDir, type BertModel } from "../io/bert-dir.ts";
+import { readBertDir, writeBertDir, type BertWeights } from "../io/bert-dir.ts";
 import { writeGpt2Dir, type Gpt2Weights } from "../io/gpt2-dir.ts";
 import { initStore } from "../io/weight-store.ts";
 import { writeJsonFile } from "../io/json-file.ts";
 import { LmTrainSchema, pretrainGpt2 } from "../lm/pretrain-gpt2.ts";
 import { BertConfigSchema, bertParamSpecs } from "../models/bert.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
-import { disposeParams, initParams } from "../models/params.ts";
+import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
+import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
+import type { RewardItem } from "../reward-model/reward-input.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { isModelDir, rewardBaseFromClassifier } from "../reward-model/reward-base.ts";
 import { ClassifierTrainSchema, trainClassifier, type LabelledText } from "../sentiment/train-classifier.ts";
@@ -83,10 +85,10 @@ export const PrepareSchema = z
         hidden_size: z.number().int().default(64),
         layers: z.number().int().default(1),
         heads: z.number().int().default(2),
-        train: ClassifierTrainSchema.default({ epochs: 2, batchSize: 32, learningRate: 1e-3, maxLength: 64, dropout: 0.1, seed: 0, quiet: false }),
+        train: ClassifierTrainSchema.default({ epochs: 2, batchSize: 32, learningRate: 1e-3, maxLength: 64, dropout: 0.1, seed: 0, quiet: false, engine: "onnx" }),
       })
       .strict()
-      .default({ hidden_size: 64, layers: 1, heads: 2, train: { epochs: 2, batchSize: 32, learningRate: 1e-3, maxLength: 64, dropout: 0.1, seed: 0, quiet: false } }),
+      .default({ hidden_size: 64, layers: 1, heads: 2, train: { epochs: 2, batchSize: 32, learningRate: 1e-3, maxLength: 64, dropout: 0.1, seed: 0, quiet: false, engine: "onnx" } }),
     quiet: z.boolean().default(false),
   })
   .strict();
@@ -151,16 +153,25 @@ function splitCorpus(files: readonly string[], heldOutFraction: number) {
 }
 
 /** New prompts for cached real-corpus models: the same held-out split, scored by the classifier prepare trained. */
-function remakeCorpusPrompts(files: readonly string[], options: PrepareOptions, paths: ReturnType<typeof preparedPaths>, log: (line: string) => void): void {
+async function remakeCorpusPrompts(files: readonly string[], options: PrepareOptions, paths: ReturnType<typeof preparedPaths>, log: (line: string) => void): Promise<void> {
   const { heldOut } = splitCorpus(files, options.corpusOptions.heldOutFraction);
-  const classifier = loadBertDir(paths.classifierDir);
+  const classifier = await classifierScorer(paths.classifierDir);
   try {
-    const prompts = corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), options.corpusOptions.prompts, classifier.tokenizer, classifier);
+    const prompts = await corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), options.corpusOptions.prompts, classifier.tokenizer, classifier.classify);
     log(`prepare: the models are cached; choosing PPO's prompts again (${paths.promptsFile} was made by another rule)`);
     writePrompts(paths.promptsFile, prompts, corpusPromptsFrom(files), PROMPT_RULE, log);
   } finally {
-    disposeParams(classifier.params);
+    await classifier.close();
   }
+}
+
+/** The classifier a folder holds, on the onnxruntime scorer (its stamped model.onnx; exported when missing), as the PPO demo scores with it. */
+async function classifierScorer(dir: string) {
+  const model = readBertDir(dir);
+  ensureCurrentOnnx(dir, (d) => exportBertOnnx(d, model));
+  const scorer = await OnnxBertScorer.open(dir, model);
+  const options = { maxLength: model.config.max_position_embeddings, batchSize: 64 };
+  return { tokenizer: model.tokenizer, classify: (items: RewardItem[]) => scorer.score(items, options), close: () => scorer.close() };
 }
 
 /** The prompts `prepare` wrote under `home`, or the seed's four when it has not run there (or ran before prompts.json existed). */
@@ -230,7 +241,7 @@ interface Corpus {
   classifierTrain: LabelledText[];
   classifierHeldOut: LabelledText[];
   /** PPO's prompts; a corpus's openings are chosen with the trained classifier (corpus-prompts.ts). */
-  prompts: (tokenizer: WordPieceTokenizer, classifier: BertModel) => string[];
+  prompts: (tokenizer: WordPieceTokenizer, classify: (items: RewardItem[]) => Promise<number[]>) => Promise<string[]>;
   promptsFrom: string;
   vocabSize: number;
   /** Written to the classifier's metrics.json. */
@@ -251,7 +262,7 @@ function generatedCorpus(options: PrepareOptions, dataDir: string, log: (line: s
     vocabTexts: reviews.map((r) => r.text),
     classifierTrain: classifierExamples(reviews, options.seed),
     classifierHeldOut: classifierExamples(heldOutReviews, options.seed + 9),
-    prompts: () => [...SEED_PROMPTS],
+    prompts: async () => [...SEED_PROMPTS],
     promptsFrom: "the seed's prompts",
     vocabSize: 8000,
     summary: { corpus: "generated", reviews: reviews.length, held_out_reviews: heldOutReviews.length },
@@ -288,7 +299,7 @@ function realCorpus(files: readonly string[], options: PrepareOptions, dataDir: 
     classifierTrain: corpusClassifierExamples(clsReviews, options.seed),
     // Whole held-out reviews: the accuracy a reader expects from "held-out accuracy".
     classifierHeldOut: clsHeldOut.map((r) => ({ text: r.text, label: r.label })),
-    prompts: (tokenizer, classifier) => corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), c.prompts, tokenizer, classifier),
+    prompts: (tokenizer, classify) => corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), c.prompts, tokenizer, classify),
     promptsFrom: corpusPromptsFrom(files),
     vocabSize: c.vocabSize,
     summary,
@@ -316,7 +327,7 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     const stamp = JSON.parse(readFileSync(paths.stamp, "utf8")) as { recipe: string };
     if (stamp.recipe === recipeJson) {
       // Prompts chosen by an older rule are made again from the cached classifier (seconds, not the models' minutes).
-      if (options.corpus && promptsRule(options.home) !== PROMPT_RULE) remakeCorpusPrompts(options.corpus, options, paths, log);
+      if (options.corpus && promptsRule(options.home) !== PROMPT_RULE) await remakeCorpusPrompts(options.corpus, options, paths, log);
       // Models made before the reward base existed get it from the cached classifier (seconds; the policy stays).
       if (!isModelDir(paths.rewardBaseDir)) makeRewardBase(paths, log);
       return { ...paths, prompts: readPreparedPrompts(options.home), cached: true };
@@ -367,21 +378,21 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     // It learns from whole reviews, so PPO scores prompt + continuation as one text.
     reward_input: "concat",
   });
-  const classifier: BertModel = { config: clsConfig, tokenizer, params: initParams(bertParamSpecs(clsConfig), options.seed + 3) };
+  const classifier: BertWeights = { config: clsConfig, tokenizer, weights: initStore(bertParamSpecs(clsConfig), options.seed + 3) };
   log(`prepare: training the sentiment classifier (${clsConfig.num_hidden_layers} layer × ${clsConfig.hidden_size}) on ${data.classifierTrain.length} examples`);
   const clsStarted = performance.now();
   const accuracy = await trainClassifier(classifier, data.classifierTrain, data.classifierHeldOut, { ...options.classifier.train, quiet: options.quiet }, log);
   const clsSeconds = (performance.now() - clsStarted) / 1000;
   rmSync(paths.classifierDir, { recursive: true, force: true });
-  saveBertDir(paths.classifierDir, classifier, { "metrics.json": { held_out_accuracy: accuracy, held_out_examples: data.classifierHeldOut.length, seconds: clsSeconds, ...data.summary } });
+  writeBertDir(paths.classifierDir, classifier, { "metrics.json": { held_out_accuracy: accuracy, held_out_examples: data.classifierHeldOut.length, seconds: clsSeconds, ...data.summary } });
   exportBertOnnx(paths.classifierDir, classifier);
 
   rmSync(paths.rewardBaseDir, { recursive: true, force: true });
   makeRewardBase(paths, log);
 
   // 5. PPO's prompts, where `ppo demo` (and `npm start`) read them.
-  const prompts = data.prompts(tokenizer, classifier);
-  disposeParams(classifier.params);
+  const scorer = await classifierScorer(paths.classifierDir);
+  const prompts = await data.prompts(tokenizer, scorer.classify).finally(() => scorer.close());
   writePrompts(paths.promptsFile, prompts, data.promptsFrom, options.corpus ? PROMPT_RULE : undefined, log);
 
   writeJsonFile(paths.stamp, {
