@@ -65,10 +65,11 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
   if (values["reward-model"] && values["reward-url"]) throw new UserError(`${command}: give --reward-model or --reward-url, not both`);
   if (mode === "human" && (values["reward-model"] || values["reward-url"])) throw new UserError("ppo human: the reward is the person; --reward-model and --reward-url do not apply");
   if (mode === "demo" && (values.scale || values.labels || values["api-url"] || values.rater)) throw new UserError("ppo demo: --scale, --labels, --api-url and --rater are for `ppo human`");
-  // The API, when configured, also receives each typed score (flags, or RANKLAB_API_URL / RANKLAB_ADMIN_TOKEN).
+  // The API, when configured, also receives each typed score (flags, or RANKLAB_API_URL / ADMIN_API_TOKEN, the name
+  // secrets.env gives it; RANKLAB_ADMIN_TOKEN, its earlier name, still works: docs/glossary.md).
   const apiUrl = values["api-url"] ?? process.env.RANKLAB_API_URL;
-  const apiToken = values["api-token"] ?? process.env.RANKLAB_ADMIN_TOKEN;
-  if (apiUrl && !apiToken) throw new UserError(`${command}: --api-url needs --api-token (or RANKLAB_ADMIN_TOKEN), an admin token`);
+  const apiToken = values["api-token"] ?? process.env.ADMIN_API_TOKEN ?? process.env.RANKLAB_ADMIN_TOKEN;
+  if (apiUrl && !apiToken) throw new UserError(`${command}: --api-url needs --api-token (or ADMIN_API_TOKEN), an admin token`);
   const raterName = values.rater ?? process.env.USER ?? "terminal";
   if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(raterName)) throw new UserError(`${command}: --rater must be 1–64 letters, digits or _.@-, got "${raterName}"`);
   const scale = values.scale ?? "0-1";
