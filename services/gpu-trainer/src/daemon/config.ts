@@ -47,7 +47,7 @@ export const DaemonConfigSchema = z
         model: z
           .object({ hiddenSize: z.number().int().default(64), layers: z.number().int().default(1), heads: z.number().int().default(2), intermediateSize: z.number().int().default(256) })
           .strict()
-          .default({ hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }),
+          .prefault({}),
         // Below these many pairs the run trains nothing and gives its labels back: a gate on 3 pairs is a coin toss.
         minTrainPairs: z.number().int().min(1).default(12),
         minHeldOutPairs: z.number().int().min(1).default(12),
@@ -59,7 +59,8 @@ export const DaemonConfigSchema = z
         weightByReliability: z.boolean().default(true),
       })
       .strict()
-      .default({ epochs: 3, maxLength: 64, warmLearningRate: 3e-4, compareWithScratch: false, model: { hiddenSize: 64, layers: 1, heads: 2, intermediateSize: 256 }, minTrainPairs: 12, minHeldOutPairs: 12, tolerance: 0, firstModelMinAccuracy: 0.55, weightByReliability: true }),
+      // Each field's default above, once (prefault parses {} through the schema).
+      .prefault({}),
 
     // Which algorithm turns a run's labels into a policy (policy-phase.ts), each against the fixed reference and
     // through the same gate (the KL budget and distinct-2 floor under `ppo`).
@@ -75,11 +76,7 @@ export const DaemonConfigSchema = z
         dpo: DpoConfigSchema.default(DpoConfigSchema.parse({})),
       })
       .strict()
-      .default({
-        algorithm: "ppo",
-        grpo: GrpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, generation: { maxNewTokens: 24 } }),
-        dpo: DpoConfigSchema.parse({}),
-      }),
+      .prefault({}),
 
     // PPO on the active policy with the active reward model, against the fixed reference. `steps` (0 skips the
     // policy phase, whichever algorithm), `klBudget`, `minDistinct2Share`, `stopAtKlShare` and `evalSamples` apply
@@ -105,15 +102,7 @@ export const DaemonConfigSchema = z
         minImprovementZ: z.number().min(0).default(1.645),
       })
       .strict()
-      .default({
-        steps: 10,
-        config: PpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, targetKl: 4, generation: { maxNewTokens: 24 } }),
-        klBudget: 8,
-        minDistinct2Share: 0.8,
-        stopAtKlShare: 0.75,
-        evalSamples: 128,
-        minImprovementZ: 1.645,
-      }),
+      .prefault({}),
 
     // The policy the loop starts from when no policy checkpoint is active (prepare's); also the KL reference unless an admin marked one.
     fallbackPolicyDir: z.string().optional(),
