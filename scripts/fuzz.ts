@@ -5,15 +5,10 @@
  * routes, the requests, 5xx seen, rows stored on rejected requests and wrong error
  * shapes, and bodies not declared JSON that a JSON route accepted; exits 1 when any of those is not 0.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
 import { makeFixture, runFuzz, type FuzzTarget } from "../services/api/test/fuzz/engine.ts";
-import { faultyScorer } from "../services/api/test/faulty-scorer.ts";
 import { TABLES } from "../services/api/test/tables.ts";
-import { REPO_ROOT } from "./lib/local-env.ts";
+import { MINIFLARE_TOKENS, workerInMiniflare } from "./lib/worker-in-miniflare.ts";
 
 const { values } = parseArgs({ options: { count: { type: "string", default: "10000" }, seed: { type: "string", default: "1" } } });
 const count = Number(values.count);
@@ -23,46 +18,11 @@ if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed)) {
   process.exit(2);
 }
 
-const tokens = { bot: "fuzz-bot-token", trainer: "fuzz-trainer-token", admin: "fuzz-admin-token" };
-const bundle = await build({
-  entryPoints: [join(REPO_ROOT, "services/api/src/worker.ts")],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"],
-  write: false,
-  logLevel: "error",
-});
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8"))![1]!;
-const mf = new Miniflare({
-  modules: true,
-  script: bundle.outputFiles[0]!.text,
-  compatibilityDate,
-  d1Databases: ["DB"],
-  r2Buckets: ["CHECKPOINTS"],
-  bindings: {
-    BOT_API_TOKEN: tokens.bot,
-    TRAINER_API_TOKEN: tokens.trainer,
-    ADMIN_API_TOKEN: tokens.admin,
-    MIN_NEW_LABELS_FOR_RUN: "32",
-    MAX_CHECKPOINT_BYTES: String(1024 * 1024),
-    // R2's smallest part, as the API's vitest config sets it (the Worker refuses to guess a part size).
-    CHECKPOINT_PART_BYTES: String(5 * 1024 * 1024),
-    SCORER_URL: "http://scorer.test/good",
-  },
-  // /v1/score's fetches reach a scorer that answers one score per text (services/api/test/faulty-scorer.ts).
-  outboundService: faultyScorer,
-});
+const tokens = MINIFLARE_TOKENS;
+const mf = await workerInMiniflare();
 
 try {
   const db = await mf.getD1Database("DB");
-  const migrations = join(REPO_ROOT, "db/migrations");
-  for (const file of readdirSync(migrations).filter((f) => f.endsWith(".sql")).sort()) {
-    for (const statement of readFileSync(join(migrations, file), "utf8").split("--> statement-breakpoint")) {
-      if (statement.trim()) await db.prepare(statement).run();
-    }
-  }
   const countsSql = `SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(", ")}`;
   const target: FuzzTarget = {
     origin: "https://api.test",

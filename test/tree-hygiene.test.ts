@@ -21,7 +21,7 @@ function tsFiles(dir: string, out: string[] = []): string[] {
 }
 
 /** Every cycle of relative imports (and re-exports) among the source files, as paths from the repository root. */
-export function importCycles(files: readonly string[]): string[][] {
+function importCycles(files: readonly string[]): string[][] {
   const known = new Set(files);
   const graph = new Map(
     files.map((file) => {
@@ -51,7 +51,7 @@ export function importCycles(files: readonly string[]): string[][] {
 const RUNTIME_PREFIXES = ["models/", ".ranklab/", "logs/", "runs/", "state/", "taste/"];
 
 /** Backticked repository paths in a doc that exist nowhere they could be meant: the repository root, the doc's folder, a service or its src. */
-export function missingDocPaths(doc: string): string[] {
+function missingDocPaths(doc: string): string[] {
   const text = readFileSync(doc, "utf8");
   const bases = [ROOT, dirname(doc), ...["api", "gpu-trainer", "labeler-bot"].flatMap((s) => [join(ROOT, "services", s), join(ROOT, "services", s, "src")])];
   const missing: string[] = [];

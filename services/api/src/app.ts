@@ -3,6 +3,7 @@ import type { AppEnv } from "./env.ts";
 import { API_DOCS } from "./api-docs.ts";
 import { onError, onNotFound } from "./errors.ts";
 import { limitBody } from "./middleware/body-limit.ts";
+import { drainUnreadBody } from "./middleware/drain-body.ts";
 import { requireToken } from "./middleware/auth.ts";
 import { withDb } from "./middleware/db.ts";
 import { openApiDocument, type OpenApiDocument } from "./openapi.ts";
@@ -39,6 +40,8 @@ const openApiJson = (): OpenApiDocument => (openApi ??= openApiDocument(app, API
 export const app = new Hono<AppEnv>()
   .onError(onError)
   .notFound(onNotFound)
+  // Outermost: a body left unread by whatever answered is read to its end before the answer goes out.
+  .use("*", drainUnreadBody)
   /** Liveness, and the benchmark's ceiling: the cheapest route the Worker can answer. */
   .get("/health", (c) => c.json({ ok: true }))
   // Generated from the routes on first request (the app is complete by then).

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Env, Role } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { DRAIN_MAX_BYTES } from "./drain-body.ts";
 
 const TOKEN_BINDINGS: Record<Role, keyof Env> = {
   bot: "BOT_API_TOKEN",
@@ -48,14 +49,16 @@ const anyToken = requireRole("bot", "trainer", "admin");
 
 /**
  * The token check for all of /v1/*, run before the body limit: an unknown client gets its
- * 401 without the Worker buffering (up to 4 MiB) or draining (up to 128 MiB) its body,
- * which is cancelled unread. Each route's own guard then checks the role.
+ * 401 without the Worker buffering its body. What is left of the body is read and dropped
+ * by drainUnreadBody (up to its cap) before the 401 goes out, since under workerd a body
+ * cancelled unread resets the connection and the client never sees the 401; a body that
+ * declares more than that cap is cancelled at once. Each route's own guard then checks the role.
  */
 export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
   try {
     await anyToken(c, async () => {});
   } catch (err) {
-    await c.req.raw.body?.cancel().catch(() => {});
+    if (Number(c.req.header("content-length") ?? 0) > DRAIN_MAX_BYTES) await c.req.raw.body?.cancel().catch(() => {});
     throw err;
   }
   await next();

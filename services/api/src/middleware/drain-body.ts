@@ -1,0 +1,29 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.ts";
+
+/** The most of an unread body read and thrown away before answering; past it the connection may be reset (a client sending more than any route takes). */
+export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Reads and discards what is left of a request body the Worker answered without reading
+ * (a wrong token, a refused content type, no such route, a route that takes no body), up
+ * to DRAIN_MAX_BYTES. Under workerd, answering while the client is still sending resets
+ * the connection, so the client saw ECONNRESET instead of its 401 (`npm run fuzz` found it,
+ * test/unread-request-body.test.ts shows it). Nothing is kept: chunks are dropped as they come.
+ */
+export const drainUnreadBody = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  const request = c.req.raw;
+  if (!request.body || request.bodyUsed) return;
+  const reader = request.body.getReader();
+  try {
+    for (let read = 0; read <= DRAIN_MAX_BYTES; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away mid-body: there is no one left to answer.
+  }
+});
