@@ -68,7 +68,9 @@ export const DaemonConfigSchema = z
       .object({
         // ppo: the live reward model, a value head (trl's PPO); grpo: the live reward model, groups of samples per
         // prompt and no value head; dpo: the run's preference pairs straight into the policy, no reward model.
-        // PPO stays the default until the loop benchmark shows another winning on gold gain within the KL budget.
+        // PPO stays the default: in the real-review comparison (docs/benchmarks.md, 7 Dec 2026; 8 runs each from the
+        // same start) GRPO gained +0.737 gold and PPO +0.677, a lead under one standard error (0.08) in one run, and GRPO's
+        // later policies all failed the diversity gate while PPO kept improving. A second run decides.
         algorithm: z.enum(["ppo", "grpo", "dpo"]).default("ppo"),
         // GRPO's settings; its steps a run are ppo.steps, and it stops early at ppo.stopAtKlShare of the budget as PPO does.
         grpo: GrpoConfigSchema.default(GrpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, generation: { maxNewTokens: 24 } })),
