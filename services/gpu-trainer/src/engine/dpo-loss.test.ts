@@ -8,6 +8,7 @@ import { policyOutputs } from "../ppo/forward.ts";
 import { dpoLossGrad, dpoMetrics, perTokenGradient, sequenceLogprobs } from "./dpo-loss.ts";
 import { OnnxGpt2Engine } from "./gpt2-engine.ts";
 import { nextTokenTargets, packedAsBatch } from "./ppo-loss.ts";
+import { expectGradientsMatch } from "./gradient-check.test-helper.ts";
 
 // A fixed batch of three pairs' sequence log-probabilities (policy and reference).
 const PAIRS = {
@@ -101,19 +102,7 @@ describe("DPO on the onnxruntime engine", () => {
     const loss = dpoLossGrad({ policyChosen: seq.slice(0, 2), policyRejected: seq.slice(2), ...reference, weights }, beta);
     expect(Math.abs(loss.loss - value.dataSync()[0]!)).toBeLessThan(1e-5);
     const got = await engine.backward(fwd, perTokenGradient([...loss.dChosen, ...loss.dRejected], packed.responseMask, packed.length));
-    for (const [vname, g] of Object.entries(grads)) {
-      const name = names.get(vname)!;
-      const want = g.dataSync();
-      const have = got.get(name)!;
-      let err = 0;
-      let scale = 1e-3;
-      for (let i = 0; i < want.length; i++) {
-        err = Math.max(err, Math.abs(have[i]! - want[i]!));
-        scale = Math.max(scale, Math.abs(want[i]!));
-      }
-      // The documented gradient tolerance (gpt2-engine.test.ts): 2e-5 of the parameter's largest entry.
-      expect(err / scale, name).toBeLessThan(2e-5);
-    }
+    expectGradientsMatch(grads, names, got);
     tf.dispose([value, ...Object.values(grads)]);
     await engine.close();
     disposeParams(params);

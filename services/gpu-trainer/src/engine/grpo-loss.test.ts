@@ -9,6 +9,7 @@ import { seededRandom } from "../util/random.ts";
 import { OnnxGpt2Engine } from "./gpt2-engine.ts";
 import { groupAdvantages, grpoLossGrad, meanGroupStd } from "./grpo-loss.ts";
 import { nextTokenTargets, packedAsBatch } from "./ppo-loss.ts";
+import { expectGradientsMatch } from "./gradient-check.test-helper.ts";
 
 describe("GRPO's advantages", () => {
   it("normalise within each group, or take the leave-one-out baseline (RLOO)", () => {
@@ -70,19 +71,7 @@ describe("GRPO's loss on the onnxruntime engine", () => {
     expect(got.kl).toBeGreaterThan(0);
     expect(Math.abs(got.loss - value.dataSync()[0]!)).toBeLessThan(1e-5);
     const gotGrads = await engine.backward(fwd, got.dLogprobs);
-    for (const [vname, g] of Object.entries(grads)) {
-      const name = names.get(vname)!;
-      const want = g.dataSync();
-      const have = gotGrads.get(name)!;
-      let err = 0;
-      let scale = 1e-3;
-      for (let i = 0; i < want.length; i++) {
-        err = Math.max(err, Math.abs(have[i]! - want[i]!));
-        scale = Math.max(scale, Math.abs(want[i]!));
-      }
-      // The documented gradient tolerance (gpt2-engine.test.ts): 2e-5 of the parameter's largest entry.
-      expect(err / scale, name).toBeLessThan(2e-5);
-    }
+    expectGradientsMatch(grads, names, gotGrads);
     tf.dispose([value, ...Object.values(grads)]);
     await engine.close();
     disposeParams(params);

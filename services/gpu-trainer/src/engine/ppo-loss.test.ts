@@ -12,6 +12,7 @@ import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { seededRandom } from "../util/random.ts";
 import { OnnxGpt2Engine } from "./gpt2-engine.ts";
 import { nextTokenTargets, packedAsBatch, ppoLossGrad, type PpoMinibatchData } from "./ppo-loss.ts";
+import { expectGradientsMatch } from "./gradient-check.test-helper.ts";
 
 const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错垃圾喜欢失望，。！这电影".split("")];
 const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
@@ -73,19 +74,7 @@ describe("PPO's loss on the onnxruntime engine", () => {
     expect(got.clipFraction).toBeLessThan(1);
     expect(Math.abs(got.loss - wantLoss)).toBeLessThan(1e-5);
     const gotGrads = await engine.backward(fwd, got.dLogprobs, got.dValues);
-    for (const [vname, g] of Object.entries(grads)) {
-      const name = names.get(vname)!;
-      const want = g.dataSync();
-      const have = gotGrads.get(name)!;
-      let err = 0;
-      let scale = 1e-3;
-      for (let i = 0; i < want.length; i++) {
-        err = Math.max(err, Math.abs(have[i]! - want[i]!));
-        scale = Math.max(scale, Math.abs(want[i]!));
-      }
-      // The documented gradient tolerance (gpt2-engine.test.ts): 2e-5 of the parameter's largest entry.
-      expect(err / scale, name).toBeLessThan(2e-5);
-    }
+    expectGradientsMatch(grads, names, gotGrads);
     tf.dispose([value, ...Object.values(grads)]);
     await engine.close();
     disposeParams(model.params);
