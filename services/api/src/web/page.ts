@@ -114,7 +114,7 @@ export function labelingPage() {
     <p>Each training run's figures, oldest run on the left: the reward model's held-out accuracy beside the model it would replace, and the policy's mean reward, KL to the reference and distinct-2. 每次训练的指标。</p>
     <div id="charts">
       <figure><figcaption>Held-out accuracy: candidate vs active</figcaption><div id="chart-accuracy" class="chart"></div></figure>
-      <figure><figcaption>Mean reward (PPO), by the reward model that scored it (each model has its own scale: compare points of one colour)</figcaption><div id="chart-reward" class="chart"></div></figure>
+      <figure><figcaption>Mean reward (PPO or GRPO), by the reward model that scored it (each model has its own scale: compare points of one colour)</figcaption><div id="chart-reward" class="chart"></div></figure>
       <figure><figcaption>KL to the reference policy</figcaption><div id="chart-kl" class="chart"></div></figure>
       <figure><figcaption>Distinct-2: policy vs reference</figcaption><div id="chart-distinct" class="chart"></div></figure>
       <figure><figcaption>Labels used</figcaption><div id="chart-labels" class="chart"></div></figure>

@@ -48,6 +48,11 @@ describe("GET /app/api/runs (the Runs tab)", () => {
     });
     expect(newer.checkpoints).toEqual([expect.objectContaining({ kind: "reward", version: second.reward.version, active: false, rejectedReason: "held-out accuracy 0.69 < active 0.71 on 140 pairs" })]);
     expect(newer.figures).toMatchObject({ heldOutAccuracy: 0.69, activeHeldOutAccuracy: 0.71, rewardMean: 0.55, rewardModelVersion: null, klToReference: 0.05, distinct2: null, labelsUsed: 12, usedScores: null });
+    // A GRPO policy's mean reward under trl's GRPO name.
+    const grpo = await trainerRun({ reward: { held_out_accuracy: 0.7, held_out_pairs: 100 }, policy: { reward: 0.83, "eval/kl_to_reference": 1.5 }, run: { "labels/used_rankings": 5 } });
+    const withGrpo = await body(await page("GET", "/runs?limit=1", { cookie }));
+    expect(withGrpo.items[0].id).toBe(grpo.run.id);
+    expect(withGrpo.items[0].figures).toMatchObject({ rewardMean: 0.83, rewardModelVersion: grpo.reward.version, klToReference: 1.5 });
     // Only the figures: no file keys, configs or per-rater metrics leave through the page.
     expect(JSON.stringify(items)).not.toMatch(/r2Key|reliability|config/);
 

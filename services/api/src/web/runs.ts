@@ -26,7 +26,9 @@ export const CHART_METRICS = {
     raterRaterTau: "agreement/rater_rater_tau",
   },
   policy: {
-    rewardMean: "env/reward_mean",
+    // The training's mean reward on its last batch, as each algorithm's trl name has it: PPO's env/reward_mean,
+    // GRPO's reward (DPO has no reward model's reward, so none).
+    rewardMean: ["env/reward_mean", "reward"],
     klToReference: "eval/kl_to_reference",
     distinct2: "eval/distinct_2",
     referenceDistinct2: "eval/reference_distinct_2",
@@ -37,10 +39,13 @@ export const CHART_METRICS = {
   },
 } as const;
 
-/** A figure from a metrics record: a finite number, else null (absent from this run). */
-const pick = (metrics: Record<string, unknown>, key: string): number | null => {
-  const value = metrics[key];
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
+/** A figure from a metrics record: a finite number, else null (absent from this run); with several names, the first there. */
+const pick = (metrics: Record<string, unknown>, key: string | readonly string[]): number | null => {
+  for (const name of typeof key === "string" ? [key] : key) {
+    const value = metrics[name];
+    if (typeof value === "number" && Number.isFinite(value)) return value;
+  }
+  return null;
 };
 
 const figure = (what: string) => z.number().nullable().describe(what);
@@ -77,7 +82,7 @@ export const runsAnswer = z.object({
         heldOutPairs: figure("how many held-out pairs both count"),
         modelRaterTau: figure("agreement/model_rater_tau"),
         raterRaterTau: figure("agreement/rater_rater_tau"),
-        rewardMean: figure("PPO's mean reward in its last epoch (env/reward_mean), in the units of the reward model that scored it"),
+        rewardMean: figure("the policy training's mean reward in its last batch (PPO's env/reward_mean, GRPO's reward; DPO has none), in the units of the reward model that scored it"),
         rewardModelVersion: figure("the version of the reward checkpoint PPO scored with (the policy checkpoint's config.reward_checkpoint): mean rewards of different reward models are not comparable"),
         klToReference: figure("the policy's KL to the reference policy on evaluation samples (eval/kl_to_reference)"),
         distinct2: figure("the policy's distinct-2 (eval/distinct_2)"),
