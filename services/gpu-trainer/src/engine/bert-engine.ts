@@ -62,7 +62,7 @@ export class OnnxBertEngine {
     readonly config: BertConfig,
     private readonly graphs: BertTrainingGraphs,
     private readonly forwardSession: ort.InferenceSession,
-    private readonly backwardSession: ort.InferenceSession,
+    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
     weights: Map<string, Float32Array>,
     /** Whether the graphs take dropout masks (forward's `masks`). */
     readonly dropout: boolean,
@@ -78,8 +78,11 @@ export class OnnxBertEngine {
       if (weights.get(s.name)?.length !== size) throw new Error(`weight ${s.name}: expected ${size} values, got ${weights.get(s.name)?.length ?? "none"}`);
     }
     const sessionOptions = ortSessionOptions(options);
-    return new OnnxBertEngine(config, graphs, await createOrtSession(graphs.forward, sessionOptions), await createOrtSession(graphs.backward, sessionOptions), weights, options.dropout ?? false);
+    return new OnnxBertEngine(config, graphs, await createOrtSession(graphs.forward, sessionOptions), sessionOptions, weights, options.dropout ?? false);
   }
+
+  /** Made at the first backward(): an engine that only scores (outputs(), a folder's dev or held-out figures) never builds it. */
+  private backwardSession?: Promise<ort.InferenceSession>;
 
   /** An engine over a weight store's own arrays: it trains them in place, so the store holds the trained weights (io/weight-store.ts). */
   static fromStore(model: BertWeights, options: EngineOptions & { dropout?: boolean } = {}): Promise<OnnxBertEngine> {
@@ -151,7 +154,8 @@ export class OnnxBertEngine {
     if (dOutputs.length !== forward.outputs.length) throw new Error(`backward: ${dOutputs.length} output gradients for ${forward.outputs.length} outputs`);
     const feeds: Record<string, ort.Tensor> = { ...forward.feeds, d_outputs: new ort.Tensor("float32", dOutputs, [dOutputs.length / this.config.num_labels, this.config.num_labels]) };
     for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
-    const out = await this.backwardSession.run(feeds);
+    this.backwardSession ??= createOrtSession(this.graphs.backward, this.sessionOptions);
+    const out = await (await this.backwardSession).run(feeds);
     const grads = new Map<string, Float32Array>();
     for (const s of this.graphs.params) grads.set(s.name, out[`grad.${s.name}`]!.data as Float32Array);
     return grads;
@@ -159,7 +163,7 @@ export class OnnxBertEngine {
 
   async close(): Promise<void> {
     await this.forwardSession.release();
-    await this.backwardSession.release();
+    await (await this.backwardSession)?.release();
   }
 }
 
