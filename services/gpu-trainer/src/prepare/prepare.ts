@@ -4,22 +4,21 @@ import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { corpusIdentity, isHeldOut, readCorpusFiles, type CorpusReview } from "../data/corpus-csv.ts";
 import { generateRankLists, generateReviews, toRankTsv, type Review } from "../data/review-corpus.ts";
-import { readBertDir, writeBertDir, type BertWeights } from "../io/bert-dir.ts";
+import { writeBertDir, type BertWeights } from "../io/bert-dir.ts";
 import { writeGpt2Dir, type Gpt2Weights } from "../io/gpt2-dir.ts";
 import { initStore } from "../io/weight-store.ts";
 import { writeJsonFile } from "../io/json-file.ts";
 import { LmTrainSchema, pretrainGpt2 } from "../lm/pretrain-gpt2.ts";
 import { BertConfigSchema, bertParamSpecs } from "../models/bert.ts";
 import { gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
-import { OnnxBertScorer } from "../onnx/bert-session.ts";
 import { exportBertOnnx } from "../onnx/export-bert.ts";
-import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
 import type { RewardItem } from "../reward-model/reward-input.ts";
+import { modelReward } from "../reward-functions/model-rewards.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { isModelDir, rewardBaseFromClassifier } from "../reward-model/reward-base.ts";
 import { ClassifierTrainSchema, trainClassifier, type LabelledText } from "../sentiment/train-classifier.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
-import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
+import { loadTokenizer, WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { seededRandom } from "../util/random.ts";
 import { corpusPrompts, PROMPT_RULE } from "./corpus-prompts.ts";
 
@@ -165,13 +164,14 @@ async function remakeCorpusPrompts(files: readonly string[], options: PrepareOpt
   }
 }
 
-/** The classifier a folder holds, on the onnxruntime scorer (its stamped model.onnx; exported when missing), as the PPO demo scores with it. */
+/** The classifier a folder holds as PPO's demo scores with it (modelReward: its onnxruntime scorer), for prompt choice. */
 async function classifierScorer(dir: string) {
-  const model = readBertDir(dir);
-  ensureCurrentOnnx(dir, (d) => exportBertOnnx(d, model));
-  const scorer = await OnnxBertScorer.open(dir, model);
-  const options = { maxLength: model.config.max_position_embeddings, batchSize: 64 };
-  return { tokenizer: model.tokenizer, classify: (items: RewardItem[]) => scorer.score(items, options), close: () => scorer.close() };
+  const reward = await modelReward(dir);
+  return {
+    tokenizer: loadTokenizer(dir),
+    classify: (items: RewardItem[]) => reward.score(items.map((i) => ({ prompt: i.prompt ?? "", response: i.completion }))),
+    close: async () => reward.close?.(),
+  };
 }
 
 /** The prompts `prepare` wrote under `home`, or the seed's four when it has not run there (or ran before prompts.json existed). */
