@@ -22,3 +22,17 @@ export async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: num
   }
   return { bytes, size, reader };
 }
+
+/**
+ * Reads and drops what is left of a stream until it ends or `maxBytes` more have gone by,
+ * then cancels it (a no-op once ended): a body the Worker answers without reading must be
+ * read before the answer, or workerd resets the connection and the client never sees it.
+ */
+export async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<void> {
+  for (let read = 0; read <= maxBytes; ) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    read += value.byteLength;
+  }
+  await reader.cancel();
+}

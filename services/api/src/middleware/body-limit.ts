@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { readCapped } from "../lib/read-capped.ts";
+import { discardRest, readCapped } from "../lib/read-capped.ts";
 
 /** How much of a refused chunked body is read and thrown away before the 413 (Cloudflare caps bodies at 100 MB anyway). */
 const DRAIN_MAX_BYTES = 128 * 1024 * 1024;
@@ -25,12 +25,7 @@ export function limitBody(maxBytes: number) {
     }
     const { bytes, size, reader } = await readCapped(body, maxBytes);
     if (!bytes) {
-      for (let drained = size; drained <= DRAIN_MAX_BYTES; ) {
-        const rest = await reader.read();
-        if (rest.done) break;
-        drained += rest.value.byteLength;
-      }
-      await reader.cancel().catch(() => {});
+      await discardRest(reader, DRAIN_MAX_BYTES - size).catch(() => {});
       throw tooLarge();
     }
     c.req.raw = new Request(c.req.raw, { body: bytes });

@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
+import { discardRest } from "../lib/read-capped.ts";
 
 /** The most of an unread body read and thrown away before answering; past it the connection may be reset (a client sending more than any route takes). */
 export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
@@ -15,15 +16,6 @@ export const drainUnreadBody = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const request = c.req.raw;
   if (!request.body || request.bodyUsed) return;
-  const reader = request.body.getReader();
-  try {
-    for (let read = 0; read <= DRAIN_MAX_BYTES; ) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      read += value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // The client went away mid-body: there is no one left to answer.
-  }
+  // A client that went away mid-body has no one left to answer: its error is dropped.
+  await discardRest(request.body.getReader(), DRAIN_MAX_BYTES).catch(() => {});
 });
