@@ -11,7 +11,8 @@ import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts
  * `dpo train`: DPO on a GPT-2 folder from a rank-list TSV (best first; no prompts: the
  * completions are conditioned on [CLS] alone) or a pairs JSONL (trl's chosen/rejected,
  * with an optional prompt), against the folder itself (or --reference) as the fixed
- * reference. --eval FILE measures the implicit reward's accuracy on pairs it never trains on.
+ * reference. --eval FILE measures the implicit reward's accuracy on pairs it never trains on;
+ * --stop-at-kl N stops once the policy's samples are N nats from the reference.
  */
 export async function dpoTrainCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs("dpo train", argv, {
@@ -28,6 +29,7 @@ export async function dpoTrainCommand(argv: string[]): Promise<void> {
     "max-pairs": { type: "string" },
     "max-length": { type: "string" },
     seed: { type: "string" },
+    "stop-at-kl": { type: "string" },
     config: { type: "string" },
   });
   // `--data a.tsv b.jsonl` and `--data a.tsv --data b.jsonl` both give two files.
@@ -45,6 +47,7 @@ export async function dpoTrainCommand(argv: string[]): Promise<void> {
       maxPairs: intFlag("max-pairs", values["max-pairs"]),
       maxLength: intFlag("max-length", values["max-length"]),
       seed: intFlag("seed", values.seed),
+      stopAtKl: numberFlag("stop-at-kl", values["stop-at-kl"]),
     }).filter(([, v]) => v !== undefined),
   );
   const dpo = parseOrExplain(name, DpoConfigSchema, { ...fromFile, ...flags });

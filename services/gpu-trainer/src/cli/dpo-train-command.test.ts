@@ -57,6 +57,23 @@ describe("dpo train", () => {
     expect(epochs[1]!.loss!).toBeLessThan(epochs[0]!.loss!);
   }, 120_000);
 
+  it("--stop-at-kl ends the run at the first check whose sampled KL to the reference passes it", async () => {
+    const run = async (name: string, stopAtKl: string) => {
+      const out = join(dir, name);
+      await dpoTrainCommand(["--policy", join(dir, "policy"), "--data", join(dir, "train.tsv"), "--out", out, "--logs-dir", join(dir, "logs"), "--epochs", "2", "--lr", "3e-3", "--beta", "0.5", "--max-length", "40", "--stop-at-kl", stopAtKl]);
+      return JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as Record<string, number>;
+    };
+    // 240 pairs of 8: 30 steps an epoch; the check runs every 16 (klCheckEvery's default).
+    const stopped = await run("kl-stopped", "1e-6");
+    expect(stopped.steps).toBe(16);
+    expect(stopped["objective/kl"]).toBeGreaterThan(1e-6);
+    const full = await run("kl-unbounded", "1e6");
+    expect(full.steps).toBe(60);
+    // Measured at steps 16, 32 and 48: the last one is reported, and a policy that trained longer is further away.
+    expect(full["objective/kl"]).toBeGreaterThan(stopped["objective/kl"]!);
+    await expect(dpoTrainCommand(["--policy", join(dir, "policy"), "--data", join(dir, "train.tsv"), "--stop-at-kl", "-1"])).rejects.toThrow(/stopAtKl|stop-at-kl/);
+  }, 120_000);
+
   it.skipIf(!existsSync(join(REAL, "rank_train.tsv")))("trains on the real reviews' rank lists (a slice)", async () => {
     const train = readRankFile(join(REAL, "rank_train.tsv")).slice(0, 8);
     const dev = readRankFile(join(REAL, "rank_dev.tsv")).slice(0, 4);

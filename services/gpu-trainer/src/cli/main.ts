@@ -67,7 +67,7 @@ const HELP = `ranklab-trainer: train and run ranklab's models.
       the clipped ratio with β·k3 KL to the starting policy, no value head. Prints "epoch N mean-reward: X";
       metrics under trl's GRPO names in logs/GRPO-Sentiment-Zh.jsonl.
   dpo train --policy DIR --data FILE... [--eval FILE] [--reference DIR] [--out DIR] [--logs-dir DIR]
-            [--epochs N] [--beta X] [--lr X] [--batch-size N] [--max-pairs N] [--max-length N] [--config FILE|JSON]
+            [--epochs N] [--beta X] [--lr X] [--batch-size N] [--max-pairs N] [--max-length N] [--stop-at-kl N] [--config FILE|JSON]
       DPO on a GPT-2 folder from preference pairs, on onnxruntime: rank lists (.tsv, best first; no
       prompt, so each completion is conditioned on [CLS]) or pairs (.jsonl, chosen/rejected, optional
       prompt). The reference is the policy as it starts (or --reference). Prints trl's metrics an epoch

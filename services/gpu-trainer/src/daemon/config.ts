@@ -75,7 +75,9 @@ export const DaemonConfigSchema = z
         // GRPO's settings; its steps a run are ppo.steps, and it stops early at ppo.stopAtKlShare of the budget as PPO does.
         grpo: GrpoConfigSchema.default(GrpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, generation: { maxNewTokens: 24 } })),
         // DPO's settings: epochs over the pairs of the run's training and validation examples (held-out pairs measure it).
-        dpo: DpoConfigSchema.default(DpoConfigSchema.parse({})),
+        // Its KL stop samples as PPO's rollouts do (24 new tokens) and, unless dpo.stopAtKl is set, stops at
+        // ppo.stopAtKlShare of the budget as PPO and GRPO do.
+        dpo: DpoConfigSchema.default(DpoConfigSchema.parse({ generation: { maxNewTokens: 24 } })),
       })
       .strict()
       .prefault({}),

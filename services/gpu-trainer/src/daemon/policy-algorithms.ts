@@ -110,15 +110,18 @@ async function runGrpo(input: PolicyTrainingInput): Promise<PolicyTraining> {
  * DPO on the run's preference pairs, no reward model: every pair of the training and
  * validation examples (the whole label history so far, ties making none), weighted by
  * its rater's reliability, against the fixed reference; the held-out pairs measure the
- * implicit reward's accuracy before and after.
+ * implicit reward's accuracy before and after. It stops early near the KL budget, measured
+ * on the run's prompts every dpo.klCheckEvery steps.
  */
 async function runDpo(input: PolicyTrainingInput): Promise<PolicyTraining> {
   const { split, weightOf } = input.preferences;
   const lists = (examples: PreferenceExample[], weighted: boolean) => examples.map((e) => toRankList(e, weighted ? weightOf(e) : undefined));
   const pairs = pairsFromRankLists(lists([...split.train, ...split.validation], true));
   const evalPairs = pairsFromRankLists(lists(split.held_out, false));
-  const dpo = { ...input.config.policy.dpo, seed: input.config.policy.dpo.seed + input.runId };
-  const result = await trainDpo({ policyDir: input.current.dir, referenceDir: input.referenceDir, pairs, evalPairs, out: input.out, logsDir: input.logsDir, runName: "dpo", dpo }, () => {});
+  const { config } = input;
+  // Stops near the KL budget as PPO and GRPO do, unless dpo.stopAtKl says otherwise.
+  const dpo = { ...config.policy.dpo, seed: config.policy.dpo.seed + input.runId, stopAtKl: config.policy.dpo.stopAtKl ?? config.ppo.stopAtKlShare * config.ppo.klBudget };
+  const result = await trainDpo({ policyDir: input.current.dir, referenceDir: input.referenceDir, pairs, evalPairs, klPrompts: input.prompts, out: input.out, logsDir: input.logsDir, runName: "dpo", dpo }, () => {});
   return { metrics: result.metrics, steps: result.steps, settings: { dpo } };
 }
 

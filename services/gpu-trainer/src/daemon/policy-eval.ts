@@ -1,5 +1,5 @@
 import { OnnxGpt2Engine } from "../engine/gpt2-engine.ts";
-import { engineRolloutStats } from "../engine/rollout-stats.ts";
+import { sampledKlToReference } from "../engine/rollout-stats.ts";
 import { bannedLogitBias, samplingBannedTokens } from "../generation/banned-tokens.ts";
 import { samplePolicy } from "../generation/sample-policy.ts";
 import type { Sampling } from "../generation/sampling.ts";
@@ -38,10 +38,8 @@ export async function evaluatePolicy(policyDir: string, referenceDir: string, pr
   const referenceEngine = await OnnxGpt2Engine.fromStore(reference, frozen);
   try {
     const packed = packBatch(mine.queries, mine.responses, policy.tokenizer.pad);
-    const stats = await engineRolloutStats(policyEngine, referenceEngine, packed, 16);
-    let kl = 0;
-    packed.responseMask.forEach((mask, i) => mask.forEach((m, t) => (kl += m * (stats.oldLogprobs[i]![t]! - stats.refLogprobs[i]![t]!))));
-    return { klToReference: kl / rows.length, distinct2: distinct2(mine.texts), referenceDistinct2: distinct2(theirs.texts), meanChars: meanChars(mine.texts), samples: mine.texts };
+    const klToReference = await sampledKlToReference(policyEngine, referenceEngine, packed, 16);
+    return { klToReference, distinct2: distinct2(mine.texts), referenceDistinct2: distinct2(theirs.texts), meanChars: meanChars(mine.texts), samples: mine.texts };
   } finally {
     await policyEngine.close();
     await referenceEngine.close();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SamplingSchema } from "../generation/sampling.ts";
 
 /**
  * DPO's settings, trl's DPOConfig names and defaults where trl has them; every default
@@ -23,6 +24,16 @@ export const DpoConfigSchema = z
     // Pairs at most per run (the newest kept when there are more): bounds a run's time as the label history grows.
     maxPairs: z.number().int().min(1).default(4096),
     seed: z.number().int().default(0),
+    // Stop early once KL to the reference (nats per sample, on the policy's own fresh samples) passes this; none: never.
+    // Nothing else in DPO bounds the drift: over a growing label history the loop's policies passed the gate's KL budget
+    // from the fourth run (docs/benchmarks.md), so the daemon sets it to ppo.stopAtKlShare × ppo.klBudget, as PPO's stop.
+    stopAtKl: z.number().positive().optional(),
+    // Steps between KL checks, and fresh samples per check: 32 samples keep a check near a second on 2 cores with the
+    // loop's small policy; the estimate's noise (a few tenths of a nat) is small beside the budget's margin.
+    klCheckEvery: z.number().int().min(1).default(16),
+    klCheckSamples: z.number().int().min(1).default(32),
+    // How the KL check samples (the daemon passes PPO's generation settings, what the gate samples with).
+    generation: SamplingSchema.default({ maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 0 }),
   })
   .strict();
 

@@ -20,6 +20,12 @@ export interface DpoRunOptions {
   logsDir: string;
   runName: string;
   dpo: DpoConfig;
+  /**
+   * The prompts DPO's KL stop (dpo.stopAtKl) samples continuations of, in turn; none: the
+   * pairs' own prompts. The daemon's policy gate refuses a policy over its KL budget, and
+   * DPO has nothing else holding the policy near the reference over a long label history.
+   */
+  klPrompts?: readonly string[];
 }
 
 export interface DpoRunResult {
@@ -29,6 +35,10 @@ export interface DpoRunResult {
   metrics: Record<string, number>;
   steps: number;
   pairs: number;
+  /** The last KL to the reference the stop measured (nats per sample), when it measured one. */
+  klToReference?: number;
+  /** True when the KL stop ended the run before its last epoch's last step. */
+  stoppedEarly: boolean;
 }
 
 const KEYS = ["loss", "rewardsChosen", "rewardsRejected", "accuracy", "margin", "logpsChosen", "logpsRejected"] as const;
@@ -65,7 +75,12 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
     const random = seededRandom(cfg.seed + 7);
     const epochs: Record<string, number>[] = [];
     let steps = 0;
-    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    const bannedTokens = samplingBannedTokens(policy.tokenizer);
+    const klPrompts = options.klPrompts?.length ? options.klPrompts : options.pairs.map((p) => p.prompt);
+    const klQueries = Array.from({ length: cfg.klCheckSamples }, (_, i) => [policy.tokenizer.cls, ...policy.tokenizer.encodeText(klPrompts[i % klPrompts.length]!).slice(-(cfg.maxPromptLength - 1))]);
+    let klToReference: number | undefined;
+    let stoppedEarly = false;
+    for (let epoch = 1; epoch <= cfg.epochs && !stoppedEarly; epoch++) {
       const order = shuffled([...pairs.keys()], random);
       const sum = Object.fromEntries(KEYS.map((k) => [k, 0])) as Record<(typeof KEYS)[number], number>;
       let batches = 0;
@@ -75,6 +90,15 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
         for (const k of KEYS) sum[k] += stats[k];
         batches++;
         steps++;
+        if (cfg.stopAtKl !== undefined && steps % cfg.klCheckEvery === 0) {
+          // A seed per check: a fixed one would measure the same draws' KL each time.
+          klToReference = await trainer.klToReference(klQueries, { ...cfg.generation, seed: cfg.generation.seed + steps, bannedTokens });
+          if (klToReference > cfg.stopAtKl) {
+            log(`stopping after step ${steps}: KL to the reference ${klToReference.toFixed(3)} passed ${cfg.stopAtKl}`);
+            stoppedEarly = true;
+            break;
+          }
+        }
       }
       const mean = Object.fromEntries(KEYS.map((k) => [k, sum[k] / batches])) as DpoStats;
       const row = { epoch, ...dpoMetrics(mean) };
@@ -90,11 +114,12 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
       ...(after ? dpoMetrics(after, "eval/") : {}),
       steps,
       pairs: pairs.length,
+      ...(klToReference !== undefined ? { "objective/kl": klToReference } : {}),
     };
     writeGpt2Dir(options.out, policy, { "metrics.json": metrics, "dpo_config.json": { ...cfg, steps, pairs: pairs.length, reference: options.referenceDir ?? options.policyDir } });
     exportGpt2Onnx(options.out, policy);
     log(`policy saved to ${options.out}; metrics in ${metricsPath}`);
-    return { epochs, metrics, steps, pairs: pairs.length };
+    return { epochs, metrics, steps, pairs: pairs.length, ...(klToReference !== undefined ? { klToReference } : {}), stoppedEarly };
   } finally {
     await trainer.dispose();
   }

@@ -2,7 +2,10 @@ import { AdamW, clipGradNorm } from "../engine/adamw.ts";
 import { dpoLossGrad, perTokenGradient, sequenceLogprobs, type DpoLossGrad } from "../engine/dpo-loss.ts";
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
 import { nextTokenTargets, packedAsBatch } from "../engine/ppo-loss.ts";
+import { sampledKlToReference } from "../engine/rollout-stats.ts";
 import { bannedLogitBias } from "../generation/banned-tokens.ts";
+import { sampleRollouts } from "../generation/rollout.ts";
+import type { Sampling } from "../generation/sampling.ts";
 import type { Gpt2Weights } from "../io/gpt2-dir.ts";
 import { packBatch, type PackedBatch } from "../ppo/batch.ts";
 import type { DpoConfig } from "./config.ts";
@@ -91,6 +94,16 @@ export class OnnxDpoTrainer {
     clipGradNorm(grads, this.config.maxGradNorm);
     this.adam.step(grads);
     return statsOf(loss);
+  }
+
+  /**
+   * KL(π ‖ π_ref) now, in nats per sample, on fresh continuations of `queries` ([CLS] +
+   * prompt tokens) drawn from the policy's weights where they train (the engine's decoder:
+   * no export): what the policy gate will measure, so a run can stop before passing it.
+   */
+  async klToReference(queries: readonly (readonly number[])[], sampling: Sampling & { bannedTokens: readonly number[] }): Promise<number> {
+    const { responses } = await sampleRollouts(this.policy.tokenizer, await this.engine.decoder(), queries, sampling);
+    return sampledKlToReference(this.engine, this.referenceEngine, packBatch(queries, responses, this.policy.tokenizer.pad), 16);
   }
 
   async dispose(): Promise<void> {

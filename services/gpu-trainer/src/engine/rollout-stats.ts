@@ -38,3 +38,16 @@ export async function engineRolloutStats(
   }
   return stats;
 }
+
+/**
+ * KL(π ‖ π_ref) estimated on samples drawn from π: the mean over rows of
+ * Σ_t log π(y_t) − log π_ref(y_t) over each row's response tokens, in nats per sample
+ * (unbiased when the rows are π's own samples). The policy gate and DPO's KL stop both
+ * measure it here.
+ */
+export async function sampledKlToReference(policy: OnnxGpt2Engine, reference: OnnxGpt2Engine, packed: PackedBatch, chunk: number): Promise<number> {
+  const stats = await engineRolloutStats(policy, reference, packed, chunk);
+  let kl = 0;
+  packed.responseMask.forEach((mask, i) => mask.forEach((m, t) => (kl += m * (stats.oldLogprobs[i]![t]! - stats.refLogprobs[i]![t]!))));
+  return kl / packed.batch;
+}
