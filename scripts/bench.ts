@@ -3,12 +3,12 @@
  * next to a baseline measured in the same run, as a ratio. BENCH_SECONDS bounds each
  * load phase (default 10).
  */
-import { benchRewardOnReviews } from "../services/gpu-trainer/bench/reward-on-reviews.ts";
-import { benchPpoStep } from "../services/gpu-trainer/bench/ppo-step.ts";
-import { benchRewardEngine } from "../services/gpu-trainer/bench/reward-engine.ts";
-import { benchScoringMemory } from "../services/gpu-trainer/bench/scoring-memory.ts";
-import { benchTrainerKernels } from "../services/gpu-trainer/bench/trainer-kernels.ts";
-import { benchTrainingEngine } from "../services/gpu-trainer/bench/training-engine.ts";
+import { benchRewardOnReviews } from "@ranklab/gpu-trainer/bench/reward-on-reviews";
+import { benchPpoStep } from "@ranklab/gpu-trainer/bench/ppo-step";
+import { benchRewardEngine } from "@ranklab/gpu-trainer/bench/reward-engine";
+import { benchScoringMemory } from "@ranklab/gpu-trainer/bench/scoring-memory";
+import { benchTrainerKernels } from "@ranklab/gpu-trainer/bench/trainer-kernels";
+import { benchTrainingEngine } from "@ranklab/gpu-trainer/bench/training-engine";
 import { benchLabelIngestion } from "./bench/label-ingestion.ts";
 import { benchLabeling } from "./bench/labeling.ts";
 import { benchLoop } from "./bench/loop.ts";

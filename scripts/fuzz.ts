@@ -6,8 +6,8 @@
  * shapes, and bodies not declared JSON that a JSON route accepted; exits 1 when any of those is not 0.
  */
 import { parseArgs } from "node:util";
-import { makeFixture, runFuzz, type FuzzTarget } from "../services/api/test/fuzz/engine.ts";
-import { TABLES } from "../services/api/test/tables.ts";
+import { makeFixture, runFuzz, type FuzzTarget } from "@ranklab/api/testing/fuzz-engine";
+import { TABLES } from "@ranklab/api/testing/tables";
 import { MINIFLARE_TOKENS, workerInMiniflare } from "./lib/worker-in-miniflare.ts";
 
 const { values } = parseArgs({ options: { count: { type: "string", default: "10000" }, seed: { type: "string", default: "1" } } });

@@ -20,12 +20,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApiClient } from "@ranklab/api/client";
-import { defaultCorporaDir, defaultCorpusFiles } from "../services/gpu-trainer/src/data/default-corpus.ts";
+import { defaultCorporaDir, defaultCorpusFiles } from "@ranklab/gpu-trainer/data/default-corpus";
 import { adminLoginLink } from "./lib/admin-link.ts";
 import { seedPrompts, startApiDev, type ApiDev } from "./lib/api-dev.ts";
 import { portIsFree } from "./lib/free-port.ts";
 import { ranklabHome, REPO_ROOT } from "./lib/local-env.ts";
-import { ProcessGroup } from "./lib/processes.ts";
+import { ProcessGroup, typescriptCommand } from "./lib/processes.ts";
 import { requestLogSummary, wranglerRoutine } from "./lib/request-log.ts";
 
 const port = Number(process.env.RANKLAB_API_PORT ?? 8787);
@@ -105,10 +105,9 @@ try {
   log(`API ready at ${api.url} (${created} seed prompts added); API tokens in ${ranklabHome()}/secrets.env`);
   log(`labeling page, signed in as the local admin (this link works once; each start prints a new one):`);
   log(`  ${await adminLoginLink(api)}`);
-  const tsx = join(REPO_ROOT, "node_modules/.bin/tsx");
   stopWhenItDies("API (wrangler dev)", api.process);
   // The scorer behind POST /v1/score: it serves the active reward checkpoint once one is published.
-  const scorer = group.start("scorer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")], {
+  const scorer = group.start("scorer", ...typescriptCommand(join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")), {
     cwd: REPO_ROOT,
     env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
   });
@@ -127,7 +126,7 @@ try {
   // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
   if (!modelsMatchCorpus() && process.env.RANKLAB_SKIP_PREPARE !== "1") {
     log("making the default models in the background (ranklab-trainer prepare); PPO joins training runs when they are ready");
-    const prepare = group.start("prepare", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"), "prepare", "--home", ranklabHome(), "--quiet", ...(corpus ? ["--corpus", ...corpus] : [])], { cwd: REPO_ROOT });
+    const prepare = group.start("prepare", ...typescriptCommand(join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"), "prepare", "--home", ranklabHome(), "--quiet", ...(corpus ? ["--corpus", ...corpus] : [])), { cwd: REPO_ROOT });
     prepare.on("exit", (code) => {
       if (code === 0) void addPreparedPrompts(api);
     });
@@ -135,7 +134,7 @@ try {
   // The trainer daemon: runs requested training runs (the cron trigger requests one when enough labels wait).
   // It starts PPO from the policy `prepare` made, once that exists (or TRAINER_FALLBACK_POLICY: a folder or hf:owner/name).
   const preparedPolicy = join(ranklabHome(), "models", "policy-gpt2");
-  const trainer = group.start("trainer", tsx, [join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")], {
+  const trainer = group.start("trainer", ...typescriptCommand(join(REPO_ROOT, "services/gpu-trainer/src/daemon/main.ts")), {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
@@ -150,8 +149,8 @@ try {
   if (noBot) {
     log("no bot (RANKLAB_NO_BOT=1 or --no-bot): labels come from the page and the API only");
   } else {
-    const entry = process.env.TELEGRAM_BOT_TOKEN ? "services/labeler-bot/src/main.ts" : "services/labeler-bot/src/local/run-local.ts";
-    const bot = group.start("bot", tsx, [join(REPO_ROOT, entry)], { cwd: REPO_ROOT, env: { ...botEnv, ...(verbose ? { RANKLAB_VERBOSE: "1" } : {}) } });
+    const entry = process.env.TELEGRAM_BOT_TOKEN ? "services/labeler-bot/src/main.ts" : "services/local-raters/src/run-local.ts";
+    const bot = group.start("bot", ...typescriptCommand(join(REPO_ROOT, entry)), { cwd: REPO_ROOT, env: { ...botEnv, ...(verbose ? { RANKLAB_VERBOSE: "1" } : {}) } });
     stopWhenItDies("bot", bot, "; RANKLAB_NO_BOT=1 npm start runs the rest without it");
   }
   log("Ctrl-C stops everything");

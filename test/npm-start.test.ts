@@ -14,9 +14,9 @@ import { chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { REPO_ROOT } from "../scripts/lib/local-env.ts";
+import { typescriptCommand } from "../scripts/lib/processes.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
-const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
 const homes: string[] = [];
 const running: ChildProcess[] = [];
 
@@ -24,7 +24,8 @@ const running: ChildProcess[] = [];
 function npmStart(env: Record<string, string>) {
   const home = mkdtempSync(join(tmpdir(), "ranklab-start-"));
   homes.push(home);
-  const child = spawn(TSX, [join(REPO_ROOT, "scripts/start.ts")], { cwd: REPO_ROOT, env: { ...process.env, RANKLAB_HOME: home, RANKLAB_SKIP_PREPARE: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // As package.json's start runs it: node with tsx as its loader (scripts/lib/processes.ts says why not tsx's CLI).
+  const child = spawn(...typescriptCommand(join(REPO_ROOT, "scripts/start.ts")), { cwd: REPO_ROOT, env: { ...process.env, RANKLAB_HOME: home, RANKLAB_SKIP_PREPARE: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   running.push(child);
   const lines: string[] = [];
   const waiters: (() => void)[] = [];

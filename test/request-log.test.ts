@@ -20,8 +20,8 @@ describe("wrangler's request lines in npm start", () => {
   });
 
   it("knows wrangler's custom-build chatter, and nothing else, for routine", () => {
-    expect(wranglerRoutine("The file scripts/page-assets changed, restarting build...")).toBe(true);
-    expect(wranglerRoutine("\x1b[2mRunning custom build: node_modules/.bin/tsx scripts/build-page-assets.ts\x1b[22m")).toBe(true);
+    expect(wranglerRoutine("The file services/api/page changed, restarting build...")).toBe(true);
+    expect(wranglerRoutine("\x1b[2mRunning custom build: node_modules/.bin/tsx services/api/page/build-assets.ts\x1b[22m")).toBe(true);
     expect(wranglerRoutine("✘ [ERROR] Custom build failed")).toBe(false);
     expect(wranglerRoutine("[wrangler:info] Ready on http://127.0.0.1:8787")).toBe(false);
   });

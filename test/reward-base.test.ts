@@ -9,15 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@ranklab/api/client";
-import { selectBackend } from "../services/gpu-trainer/src/backend/select-backend.ts";
-import { DaemonConfigSchema, runNextTrainingRun } from "../services/gpu-trainer/src/daemon/training-run.ts";
-import { generateRankLists, generateReviews } from "../services/gpu-trainer/src/data/review-corpus.ts";
-import { loadBertDir, saveBertDir } from "../services/gpu-trainer/src/io/bert-dir.ts";
-import { BertConfigSchema, bertParamSpecs } from "../services/gpu-trainer/src/models/bert.ts";
-import { disposeParams, initParams } from "../services/gpu-trainer/src/models/params.ts";
-import { rewardBaseFromClassifier } from "../services/gpu-trainer/src/reward-model/reward-base.ts";
-import { buildCharVocab } from "../services/gpu-trainer/src/tokenizer/build-vocab.ts";
-import { WordPieceTokenizer } from "../services/gpu-trainer/src/tokenizer/wordpiece.ts";
+import { selectBackend } from "@ranklab/gpu-trainer/backend/select-backend";
+import { DaemonConfigSchema, runNextTrainingRun } from "@ranklab/gpu-trainer/daemon/training-run";
+import { generateRankLists, generateReviews } from "@ranklab/gpu-trainer/data/review-corpus";
+import { loadBertDir, saveBertDir } from "@ranklab/gpu-trainer/io/bert-dir";
+import { BertConfigSchema, bertParamSpecs } from "@ranklab/gpu-trainer/models/bert";
+import { disposeParams, initParams } from "@ranklab/gpu-trainer/models/params";
+import { rewardBaseFromClassifier } from "@ranklab/gpu-trainer/reward-model/reward-base";
+import { buildCharVocab } from "@ranklab/gpu-trainer/tokenizer/build-vocab";
+import { WordPieceTokenizer } from "@ranklab/gpu-trainer/tokenizer/wordpiece";
 import { startApiDev, type ApiDev } from "../scripts/lib/api-dev.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { ProcessGroup } from "../scripts/lib/processes.ts";
@@ -116,7 +116,7 @@ describe("the reward base", () => {
 
   it("a base folder that is not there yet leaves the first model to start from scratch", async () => {
     // A fresh daemon home with no active model would need a fresh API; here the rule itself: a missing folder is no base.
-    const { isModelDir } = await import("../services/gpu-trainer/src/reward-model/reward-base.ts");
+    const { isModelDir } = await import("@ranklab/gpu-trainer/reward-model/reward-base");
     expect(isModelDir(join(home, "no-such-base"))).toBe(false);
     expect(isModelDir(join(home, "reward-base"))).toBe(true);
   });

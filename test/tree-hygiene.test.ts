@@ -1,14 +1,19 @@
 /**
- * Two checks on the tree itself (issue 24): no module imports itself back through a
+ * Three checks on the tree itself (issue 24): no module imports itself back through a
  * chain of relative imports (type-only ones included: they make the same knot for a
- * reader and for bundlers), and every repository path a doc names in backticks exists.
+ * reader and for bundlers); no relative import crosses from one workspace into another
+ * (they meet only through package exports: `@ranklab/gpu-trainer/daemon/config`, not
+ * `../../services/gpu-trainer/src/daemon/config.ts`); and every repository path a doc
+ * names in backticks exists.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const SOURCE_ROOTS = ["services/api/src", "services/gpu-trainer/src", "services/gpu-trainer/bench", "services/labeler-bot/src", "db/src", "scripts", "test"];
+const SOURCE_ROOTS = ["services/api/src", "services/api/test", "services/api/page", "services/gpu-trainer/src", "services/gpu-trainer/bench", "services/labeler-bot/src", "services/local-raters/src", "db/src", "scripts", "test"];
+/** The npm workspaces (package.json's `workspaces`); everything else (scripts, test, configs) is the root's. */
+const WORKSPACES = ["db", "services/api", "services/gpu-trainer", "services/labeler-bot", "services/local-raters"];
 
 function tsFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -47,13 +52,24 @@ function importCycles(files: readonly string[]): string[][] {
   return cycles;
 }
 
+const workspaceOf = (file: string) => WORKSPACES.find((w) => file === join(ROOT, w) || file.startsWith(`${join(ROOT, w)}/`)) ?? "(root)";
+
+/** Relative imports (static, dynamic and re-exports) whose target lies in another workspace than the importing file, as "file → specifier". */
+function crossWorkspaceImports(files: readonly string[]): string[] {
+  return files.flatMap((file) => {
+    const text = readFileSync(file, "utf8");
+    const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+    return specs.filter((spec) => workspaceOf(resolve(dirname(file), spec)) !== workspaceOf(file)).map((spec) => `${relative(ROOT, file)} → ${spec}`);
+  });
+}
+
 // Paths a running system creates under its home (RANKLAB_HOME, a model folder), not files of the repository.
 const RUNTIME_PREFIXES = ["models/", ".ranklab/", "logs/", "runs/", "state/", "taste/"];
 
 /** Backticked repository paths in a doc that exist nowhere they could be meant: the repository root, the doc's folder, a service or its src. */
 function missingDocPaths(doc: string): string[] {
   const text = readFileSync(doc, "utf8");
-  const bases = [ROOT, dirname(doc), ...["api", "gpu-trainer", "labeler-bot"].flatMap((s) => [join(ROOT, "services", s), join(ROOT, "services", s, "src")])];
+  const bases = [ROOT, dirname(doc), ...["api", "gpu-trainer", "labeler-bot", "local-raters"].flatMap((s) => [join(ROOT, "services", s), join(ROOT, "services", s, "src")])];
   const missing: string[] = [];
   for (const m of text.matchAll(/`([A-Za-z0-9_.\-/]+\.(?:ts|md|toml|json|sql|sh|yml|yaml|mjs|cjs))`/g)) {
     const path = m[1]!;
@@ -68,6 +84,16 @@ describe("the tree", () => {
     const files = SOURCE_ROOTS.flatMap((r) => tsFiles(join(ROOT, r)));
     expect(files.length).toBeGreaterThan(100);
     expect(importCycles(files)).toEqual([]);
+  });
+
+  it("crosses from one workspace into another only through package exports, never a relative import", () => {
+    const files = [...SOURCE_ROOTS.flatMap((r) => tsFiles(join(ROOT, r))), ...readdirSync(ROOT).filter((f) => f.endsWith(".ts")).map((f) => join(ROOT, f))];
+    expect(crossWorkspaceImports(files)).toEqual([]);
+    // Each workspace's package.json names every entry another one imports, and each entry exists.
+    for (const w of WORKSPACES) {
+      const exports = (JSON.parse(readFileSync(join(ROOT, w, "package.json"), "utf8")) as { exports?: Record<string, string> }).exports ?? {};
+      for (const [entry, target] of Object.entries(exports)) expect(existsSync(join(ROOT, w, target)), `${w} ${entry} → ${target}`).toBe(true);
+    }
   });
 
   it("names in its docs only paths that exist", () => {
@@ -90,7 +116,9 @@ describe("the tree", () => {
       writeFileSync(files[0]!, 'import type { B } from "./b.ts";\nexport type A = B;\n');
       writeFileSync(files[1]!, 'import { x } from "./a.ts";\nexport type B = number;\nexport const y = x;\n');
       writeFileSync(join(dir, "doc.md"), "See `services/gpu-trainer/src/nowhere.ts` and `a.ts`.\n");
+      writeFileSync(join(dir, "c.ts"), 'import { x } from "../../services/gpu-trainer/src/util/random.ts";\nexport const z = x;\n');
       expect(importCycles(files)).toHaveLength(1);
+      expect(crossWorkspaceImports([join(dir, "c.ts"), ...files])).toEqual(["test/fixtures-tree-hygiene/c.ts → ../../services/gpu-trainer/src/util/random.ts"]);
       expect(missingDocPaths(join(dir, "doc.md"))).toEqual(["services/gpu-trainer/src/nowhere.ts"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

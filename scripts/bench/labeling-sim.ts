@@ -3,16 +3,16 @@
  * on tiny data: a pool of groups from rank lists (best first), a crowd of simulated raters
  * who answer from a group's true order with their own noise (1 in 4 at random), and the
  * labeling itself, each task picked by the API's own rule (services/api/src/lib/task-picking.ts).
- * The rater rules are the bot's (services/labeler-bot/src/local/simulated-rater.ts): a
+ * The rater rules are the simulated raters' (services/local-raters/src/simulated-rater.ts): a
  * text's worth plus the rater's noise fixed by (rater, text), rounded, equal worth a tie;
  * a careless rater ranks by a hash, without ties.
  */
-import { candidateOrder, isUniformPick, pickRankGroup } from "../../services/api/src/lib/task-picking.ts";
-import { examplesFromLabels, type PreferenceExample, type RankingLabel, toRankList } from "../../services/gpu-trainer/src/preferences/examples.ts";
-import { raterReliability } from "../../services/gpu-trainer/src/preferences/reliability.ts";
-import type { RankList } from "../../services/gpu-trainer/src/reward-model/rank-data.ts";
-import { seededRandom } from "../../services/gpu-trainer/src/util/random.ts";
-import { answersAtRandom, perceivedWorth, type RaterTaste, randomWorth } from "../../services/labeler-bot/src/local/simulated-rater.ts";
+import { candidateOrder, isUniformPick, pickRankGroup } from "@ranklab/api/task-picking";
+import { examplesFromLabels, type PreferenceExample, type RankingLabel, toRankList } from "@ranklab/gpu-trainer/preferences/examples";
+import { raterReliability } from "@ranklab/gpu-trainer/preferences/reliability";
+import type { RankList } from "@ranklab/gpu-trainer/reward-model/rank-data";
+import { seededRandom } from "@ranklab/gpu-trainer/util/random";
+import { answersAtRandom, perceivedWorth, type RaterTaste, randomWorth } from "@ranklab/local-raters";
 
 /** A group of completions to rank: its ids (ascending) and texts in true order, best first. */
 export interface PoolGroup {

@@ -21,14 +21,14 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { REVIEWS_DIR } from "../../services/gpu-trainer/bench/reward-on-reviews.ts";
-import { selectBackend } from "../../services/gpu-trainer/src/backend/select-backend.ts";
-import { fmt } from "../../services/gpu-trainer/bench/timing.ts";
-import { modelReward } from "../../services/gpu-trainer/src/reward-functions/model-rewards.ts";
-import { readRankFile } from "../../services/gpu-trainer/src/reward-model/rank-data.ts";
-import { trainRewardModelOn } from "../../services/gpu-trainer/src/reward-model/train.ts";
-import { RewardTrainConfigSchema } from "../../services/gpu-trainer/src/reward-model/train-config.ts";
-import { buildCharVocab } from "../../services/gpu-trainer/src/tokenizer/build-vocab.ts";
+import { REVIEWS_DIR } from "@ranklab/gpu-trainer/bench/reward-on-reviews";
+import { selectBackend } from "@ranklab/gpu-trainer/backend/select-backend";
+import { fmt } from "@ranklab/gpu-trainer/bench/timing";
+import { modelReward } from "@ranklab/gpu-trainer/reward-functions/model-rewards";
+import { readRankFile } from "@ranklab/gpu-trainer/reward-model/rank-data";
+import { trainRewardModelOn } from "@ranklab/gpu-trainer/reward-model/train";
+import { RewardTrainConfigSchema } from "@ranklab/gpu-trainer/reward-model/train-config";
+import { buildCharVocab } from "@ranklab/gpu-trainer/tokenizer/build-vocab";
 import { Labeling, makeCrowd, type PoolGroup, poolOf, type SimRater, trainingLists } from "./labeling-sim.ts";
 
 const CONDITIONS = {

@@ -28,25 +28,25 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiClient } from "@ranklab/api/client";
-import { selectBackend } from "../../services/gpu-trainer/src/backend/select-backend.ts";
-import { DaemonConfigSchema, type DaemonSettings } from "../../services/gpu-trainer/src/daemon/config.ts";
-import type { PolicyAlgorithm } from "../../services/gpu-trainer/src/daemon/policy-algorithms.ts";
-import { evaluatePolicy, type PolicyEvaluation } from "../../services/gpu-trainer/src/daemon/policy-eval.ts";
-import { currentPolicy, referencePolicy } from "../../services/gpu-trainer/src/daemon/policy-phase.ts";
-import { postFreshCompletions, runNextTrainingRun, type RunResult } from "../../services/gpu-trainer/src/daemon/training-run.ts";
-import { defaultCorporaDir, defaultCorpusFiles } from "../../services/gpu-trainer/src/data/default-corpus.ts";
-import { trainPpo, type EpochMetrics } from "../../services/gpu-trainer/src/ppo/train.ts";
-import { prepare } from "../../services/gpu-trainer/src/prepare/prepare.ts";
-import type { RewardFunction } from "../../services/gpu-trainer/src/reward-functions/reward-function.ts";
-import { modelReward } from "../../services/gpu-trainer/src/reward-functions/model-rewards.ts";
-import { retryingFetch, trainerApi } from "../../services/gpu-trainer/src/ranklab-api.ts";
-import { liking } from "../../services/labeler-bot/src/local/simulated-rater.ts";
-import { loadTasteModel } from "../../services/labeler-bot/src/local/taste-model.ts";
+import { selectBackend } from "@ranklab/gpu-trainer/backend/select-backend";
+import { DaemonConfigSchema, type DaemonSettings } from "@ranklab/gpu-trainer/daemon/config";
+import type { PolicyAlgorithm } from "@ranklab/gpu-trainer/daemon/policy-algorithms";
+import { evaluatePolicy, type PolicyEvaluation } from "@ranklab/gpu-trainer/daemon/policy-eval";
+import { currentPolicy, referencePolicy } from "@ranklab/gpu-trainer/daemon/policy-phase";
+import { postFreshCompletions, runNextTrainingRun, type RunResult } from "@ranklab/gpu-trainer/daemon/training-run";
+import { defaultCorporaDir, defaultCorpusFiles } from "@ranklab/gpu-trainer/data/default-corpus";
+import { trainPpo, type EpochMetrics } from "@ranklab/gpu-trainer/ppo/train";
+import { prepare } from "@ranklab/gpu-trainer/prepare/prepare";
+import type { RewardFunction } from "@ranklab/gpu-trainer/reward-functions/reward-function";
+import { modelReward } from "@ranklab/gpu-trainer/reward-functions/model-rewards";
+import { retryingFetch, trainerApi } from "@ranklab/gpu-trainer/ranklab-api";
+import { liking } from "@ranklab/local-raters";
+import { loadTasteModel } from "@ranklab/local-raters/taste-model";
 import { buildTasteModel } from "../lib/build-taste.ts";
 import { seedPrompts, startApiDev } from "../lib/api-dev.ts";
 import { freePort } from "../lib/free-port.ts";
 import { REPO_ROOT } from "../lib/local-env.ts";
-import { ProcessGroup } from "../lib/processes.ts";
+import { ProcessGroup, typescriptCommand } from "../lib/processes.ts";
 
 const RUNS = Number(process.env.LOOP_RUNS ?? 8);
 // Labels a run waits for at most; the raters usually finish their tasks sooner.
@@ -174,7 +174,7 @@ export async function benchLoop(): Promise<void> {
 
         // Work for the raters: the starting policy's completions, then the bot with the simulated raters.
         await postFreshCompletions(config, start.dir, null, 1);
-        raters.start("bot", join(REPO_ROOT, "node_modules/.bin/tsx"), [join(REPO_ROOT, "services/labeler-bot/src/local/run-local.ts")], {
+        raters.start("bot", ...typescriptCommand(join(REPO_ROOT, "services/local-raters/src/run-local.ts")), {
           cwd: REPO_ROOT,
           env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RATER_PAUSE_MS: "50", RATER_RECHECK_SECONDS: "2", ...(taste ? { RATER_TASTE_DIR: taste.dir } : {}) },
         });

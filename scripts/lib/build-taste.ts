@@ -1,5 +1,5 @@
 /**
- * Builds the simulated raters' taste model (services/labeler-bot/src/local/taste-model.ts):
+ * Builds the simulated raters' taste model (services/local-raters/src/taste-model.ts):
  * a reward model from scratch trained with the pairwise loss on the real human rank lists
  * (rank_train.tsv), its best step chosen on rank_dev.tsv, into <models home>/taste, a
  * folder the trainer never reads. Made once and reused while its recipe is the same.
@@ -12,8 +12,8 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { RewardTrainConfigSchema } from "../../services/gpu-trainer/src/reward-model/train-config.ts";
-import { trainRewardModel } from "../../services/gpu-trainer/src/reward-model/train.ts";
+import { RewardTrainConfigSchema } from "@ranklab/gpu-trainer/reward-model/train-config";
+import { trainRewardModel } from "@ranklab/gpu-trainer/reward-model/train";
 import { REPO_ROOT } from "./local-env.ts";
 
 /** Where the real rank lists are: ../shared/data/reviews beside the repository, or RANKLAB_REVIEWS_DIR. */

@@ -2,6 +2,17 @@ import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process"
 import { createInterface } from "node:readline";
 
 /**
+ * How a TypeScript entry runs as a child: node itself with tsx as its loader, one process.
+ * Not tsx's CLI: that is a second process which relays a signal to its child, waits 30 ms
+ * for the child to say it got it, and otherwise SIGKILLs it and exits 130; on a loaded
+ * machine a Ctrl-C then killed `npm start` before it could stop its services
+ * (test/npm-start.test.ts saw exit 130 at load 5–7).
+ */
+export function typescriptCommand(entry: string, ...args: string[]): [string, string[]] {
+  return [process.execPath, ["--import", import.meta.resolve("tsx"), entry, ...args]];
+}
+
+/**
  * Child processes whose output is prefixed by their service name, one line per
  * event, and which are all stopped together (SIGTERM, then SIGKILL after a grace).
  */

@@ -40,7 +40,7 @@ export function requestLogSummary() {
 
 /**
  * wrangler dev's start-up chatter that reads like news but is not: its custom build runs
- * again when its file watcher is ready ("The file scripts/page-assets changed, restarting
+ * again when its file watcher is ready ("The file services/api/page changed, restarting
  * build..."; the build script then finds its files current), and the line naming the command.
  */
 export function wranglerRoutine(line: string): boolean {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { faultyScorer } from "../../services/api/test/faulty-scorer.ts";
+import { faultyScorer } from "@ranklab/api/testing/faulty-scorer";
 import { REPO_ROOT } from "./local-env.ts";
 
 export const MINIFLARE_TOKENS = { bot: "fuzz-bot-token", trainer: "fuzz-trainer-token", admin: "fuzz-admin-token" };

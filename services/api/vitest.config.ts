@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { buildPageAssets } from "../../scripts/lib/page-assets.ts";
+import { buildPageAssets } from "./page/assets.ts";
 import { faultyScorer } from "./test/faulty-scorer.ts";
 import { TEST_TOKENS } from "./test/tokens.ts";
 

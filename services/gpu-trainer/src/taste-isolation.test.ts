@@ -1,7 +1,7 @@
 /**
  * The trainer learns the raters' taste only from their labels: no module the trainer's
  * code imports, directly or through others, may reach the simulated raters' taste model
- * (services/labeler-bot/src/local/taste-model.ts) or anything of the labeler bot's. This
+ * (services/local-raters/src/taste-model.ts), the simulated raters or the labeler bot. This
  * walks the import graph from every source file under services/gpu-trainer/src.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 
 const SRC = resolve(import.meta.dirname);
 const REPO = resolve(SRC, "../../..");
-const TASTE = resolve(REPO, "services/labeler-bot/src/local/taste-model.ts");
+const TASTE = resolve(REPO, "services/local-raters/src/taste-model.ts");
 
 /** Every import or export specifier in a TypeScript file (static and dynamic). */
 function specifiersOf(source: string): string[] {
@@ -29,9 +29,18 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Relative imports resolved to files; package imports of the workspace's own packages to their folders' names. */
+/** A workspace package's import (`@ranklab/name[/subpath]`) resolved through its package.json exports. */
+function resolvePackageImport(spec: string): string {
+  const [name, ...rest] = spec.slice("@ranklab/".length).split("/");
+  const dir = name === "db" ? resolve(REPO, "db") : resolve(REPO, "services", name!);
+  const exports = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { exports?: Record<string, string> }).exports ?? {};
+  const target = exports[rest.length ? `./${rest.join("/")}` : "."];
+  return target ? resolve(dir, target) : dir;
+}
+
+/** Relative imports resolved to files, and the workspace's own packages through their exports. */
 function resolveImport(from: string, spec: string): string | undefined {
-  if (spec.startsWith("@ranklab/")) return resolve(REPO, "services", spec.slice("@ranklab/".length).split("/")[0]!);
+  if (spec.startsWith("@ranklab/")) return resolvePackageImport(spec);
   if (!spec.startsWith(".")) return undefined;
   const base = resolve(dirname(from), spec);
   return [base, `${base}.ts`, join(base, "index.ts")].find((p) => existsSync(p) && statSync(p).isFile()) ?? base;
@@ -60,14 +69,14 @@ describe("the trainer never sees the raters' taste", () => {
     expect(specifiersOf(code).sort()).toEqual(["../b.ts", "./a.ts", "./c.ts", "./d.ts", "./e.ts", "./side.ts"]);
   });
 
-  it("no import path from services/gpu-trainer/src reaches the taste model or the labeler bot", () => {
+  it("no import path from services/gpu-trainer/src reaches the taste model, the simulated raters or the labeler bot", () => {
     const roots = sourceFiles(SRC);
     expect(roots.length).toBeGreaterThan(50);
     const graph = reachable(roots);
     // The walk does follow imports (sanity): the daemon's reward phase is reached through training-run.ts.
     expect(graph.get(join(SRC, "daemon/reward-phase.ts"))).toBeDefined();
-    const bot = resolve(REPO, "services/labeler-bot");
-    const leaks = [...graph].filter(([file]) => file === TASTE || file === bot || file.startsWith(`${bot}/`));
+    const outside = ["services/labeler-bot", "services/local-raters"].map((d) => resolve(REPO, d));
+    const leaks = [...graph].filter(([file]) => file === TASTE || outside.some((d) => file === d || file.startsWith(`${d}/`)));
     expect(leaks.map(([, path]) => path.map((p) => relative(REPO, p)).join(" → "))).toEqual([]);
   });
 

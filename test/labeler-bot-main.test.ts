@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalBotApi, type LocalBotApi } from "./local/bot-api-server.ts";
-import { runBot } from "./main.ts";
+import { runBot } from "@ranklab/labeler-bot";
+import { startLocalBotApi, type LocalBotApi } from "@ranklab/local-raters";
 
 describe("webhook mode", () => {
   let local: LocalBotApi;

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { REPO_ROOT } from "./local-env.ts";
+
+/** The repository's root: wrangler.toml's paths (the assets directory) are relative to it. */
+const REPO_ROOT = join(import.meta.dirname, "..", "..", "..");
 
 /** A ranked list: three bars, longest first, in the page's blue. */
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2563eb"/><rect x="3" y="3.5" width="10" height="2" rx="1" fill="#fff"/><rect x="3" y="7" width="7.5" height="2" rx="1" fill="#fff"/><rect x="3" y="10.5" width="5" height="2" rx="1" fill="#fff"/></svg>\n`;
@@ -22,7 +24,7 @@ export const PAGE_ASSETS_DIR = join(REPO_ROOT, ".wrangler", "page-assets");
  * and the installed versions of the chart libraries (their package.json changes with them).
  */
 function inputsStamp(): string {
-  const files = [join(REPO_ROOT, "scripts/page-assets/charts.ts"), import.meta.filename, ...["vega", "vega-lite", "vega-embed", "vega-interpreter"].map((p) => join(REPO_ROOT, "node_modules", p, "package.json"))];
+  const files = [join(import.meta.dirname, "charts.ts"), import.meta.filename, ...["vega", "vega-lite", "vega-embed", "vega-interpreter"].map((p) => join(REPO_ROOT, "node_modules", p, "package.json"))];
   return files.map((f) => `${f} ${existsSync(f) ? statSync(f).mtimeMs : "missing"}`).join("\n");
 }
 
@@ -43,7 +45,7 @@ export async function buildPageAssetsIfStale(outDir = PAGE_ASSETS_DIR): Promise<
 export async function buildPageAssets(outDir = PAGE_ASSETS_DIR): Promise<{ chartsBytes: number }> {
   mkdirSync(join(outDir, "app"), { recursive: true });
   const result = await build({
-    entryPoints: [join(REPO_ROOT, "scripts/page-assets/charts.ts")],
+    entryPoints: [join(import.meta.dirname, "charts.ts")],
     outfile: join(outDir, "app", "charts.js"),
     bundle: true,
     minify: true,

@@ -9,13 +9,13 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readRankFile } from "../../../gpu-trainer/src/reward-model/rank-data.ts";
-import { RewardTrainConfigSchema } from "../../../gpu-trainer/src/reward-model/train-config.ts";
-import { trainRewardModelOn } from "../../../gpu-trainer/src/reward-model/train.ts";
+import { readRankFile } from "@ranklab/gpu-trainer/reward-model/rank-data";
+import { RewardTrainConfigSchema } from "@ranklab/gpu-trainer/reward-model/train-config";
+import { trainRewardModelOn } from "@ranklab/gpu-trainer/reward-model/train";
 import { perceivedWorth, raterNoise, TASTES } from "./simulated-rater.ts";
 import { loadTasteModel, type TasteModel } from "./taste-model.ts";
 
-const REVIEWS = resolve(import.meta.dirname, "../../../../../shared/data/reviews");
+const REVIEWS = resolve(import.meta.dirname, "../../../../shared/data/reviews");
 const present = existsSync(join(REVIEWS, "rank_train.tsv")) && existsSync(join(REVIEWS, "rank_dev.tsv"));
 const home = mkdtempSync(join(tmpdir(), "ranklab-taste-"));
 let taste: TasteModel;

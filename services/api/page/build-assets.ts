@@ -1,8 +1,8 @@
 /**
- * `tsx scripts/build-page-assets.ts`: wrangler.toml's `[build] command` (see scripts/lib/page-assets.ts).
+ * `tsx services/api/page/build-assets.ts`: wrangler.toml's `[build] command` (see assets.ts).
  * Quiet when the files are current: wrangler dev runs it twice per start.
  */
-import { buildPageAssetsIfStale, PAGE_ASSETS_DIR } from "./lib/page-assets.ts";
+import { buildPageAssetsIfStale, PAGE_ASSETS_DIR } from "./assets.ts";
 
 const { built } = await buildPageAssetsIfStale();
 if (built) console.log(`page assets built in ${PAGE_ASSETS_DIR}`);

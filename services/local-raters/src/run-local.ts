@@ -5,9 +5,7 @@
  * bot and trainer tokens from the environment.
  */
 import { createApiClient } from "@ranklab/api/client";
-import { createBot } from "../bot.ts";
-import { loadBotConfig } from "../config.ts";
-import { ranklabApi } from "../ranklab-api.ts";
+import { createBot, loadBotConfig, ranklabApi } from "@ranklab/labeler-bot";
 import { startLocalBotApi } from "./bot-api-server.ts";
 import { labelAutomatically, LocalRater, TASTES } from "./simulated-rater.ts";
 import { starterCompletions } from "./starter-completions.ts";

@@ -9,9 +9,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadBertDir } from "../../../gpu-trainer/src/io/bert-dir.ts";
-import { disposeParams } from "../../../gpu-trainer/src/models/params.ts";
-import { scoreItems } from "../../../gpu-trainer/src/reward-model/score-tfjs.ts";
+import { loadBertDir } from "@ranklab/gpu-trainer/io/bert-dir";
+import { disposeParams } from "@ranklab/gpu-trainer/models/params";
+import { scoreItems } from "@ranklab/gpu-trainer/reward-model/score-tfjs";
 
 export interface TasteModel {
   /** The folder it was read from. */
