@@ -212,6 +212,32 @@ describe("the closed loop", () => {
     expect(again.lease).toBeNull();
   }, 300_000);
 
+  it("trains what the run's kind says: reward alone (no policy), or the policy alone with the active reward model and no lease", async () => {
+    const posted = await labelAsRaters(12, 6);
+    await admin().v1["training-runs"].$post({ json: { kind: "reward" } });
+    const rewardOnly = await runNextTrainingRun(daemonConfig({ reward: { epochs: 1 } }), () => {});
+    expect(rewardOnly).toMatchObject({ kind: "reward", used: { rankings: posted, scores: 0 } });
+    expect(rewardOnly?.reward).toBeDefined();
+    expect(rewardOnly?.policy).toBeUndefined();
+    const rewardNow = await activeId("reward");
+
+    // A policy-only run (asked for by its old name, ppo): the new labels stay in the pool for the next reward model.
+    const waiting = await labelAsRaters(3, 8);
+    expect((await (await admin().v1["training-runs"].$post({ json: { kind: "ppo" } })).json()).kind).toBe("policy");
+    const lines: string[] = [];
+    const policyOnly = await runNextTrainingRun(daemonConfig(), (l) => lines.push(l));
+    expect(policyOnly).toMatchObject({ kind: "policy", leased: { rankings: 0, scores: 0 }, used: { rankings: 0, scores: 0 } });
+    expect(policyOnly?.reward).toBeUndefined();
+    expect(policyOnly?.policy?.algorithm).toBe("ppo");
+    expect(policyOnly?.summary).toContain(`policy only, with reward checkpoint ${rewardNow}`);
+    expect(lines[0]).toMatch(/claimed \(policy only\)/);
+    expect(await activeId("reward")).toBe(rewardNow);
+    const pool = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
+    expect(pool.rankings).toHaveLength(waiting);
+    // Marked trained here, so the next test leases only its own labels.
+    await trainer().v1.leases[":id"].ack.$post({ param: { id: pool.lease!.id }, json: {} });
+  }, 300_000);
+
   it("survives a trainer killed mid-run: the labels return to the pool and the restarted trainer finishes the run", async () => {
     const posted = await labelAsRaters(30, 2);
     await admin().v1["training-runs"].$post({ json: { kind: "reward" } });

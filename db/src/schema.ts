@@ -40,7 +40,12 @@ export const RATER_ROLES = ["rater", "admin"] as const;
 export const CHECKPOINT_KINDS = ["policy", "reward"] as const;
 export const CHECKPOINT_STATUSES = ["pending", "ready"] as const;
 export const RUN_STATUSES = ["requested", "running", "succeeded", "failed", "cancelled"] as const;
-export const RUN_KINDS = ["reward", "ppo", "full"] as const;
+/**
+ * What a training run trains: `full` the reward model then the policy, `reward` the reward
+ * model alone, `policy` the policy alone with the live reward model (whichever
+ * policy.algorithm). `policy` was called `ppo` before migration 0009; the API still takes `ppo`.
+ */
+export const RUN_KINDS = ["reward", "policy", "full"] as const;
 export const LABEL_SOURCES = ["telegram", "web", "terminal", "import"] as const;
 
 /** Who labels: a Telegram user (`tg:<id>`) or a web login (`web:<name>`). */

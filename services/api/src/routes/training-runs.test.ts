@@ -72,6 +72,15 @@ describe("training runs", () => {
     expect(await count()).toBe(1);
   });
 
+  it("takes the policy-only kind by its old name ppo too, and stores it as policy", async () => {
+    await closeOpenRuns();
+    const run = await callJson("POST", "/v1/training-runs", 201, { json: { kind: "ppo" } });
+    expect(run).toMatchObject({ status: "requested", kind: "policy" });
+    await closeOpenRuns();
+    expect(await callJson("POST", "/v1/training-runs", 201, { json: { kind: "policy" } })).toMatchObject({ kind: "policy" });
+    await closeOpenRuns();
+  });
+
   it("refuses malformed requests and unknown runs", async () => {
     await expectNothingStored(async () => {
       await expectError(await call("POST", "/v1/training-runs", { json: { kind: "dpo" } }), 400, "invalid_request");

@@ -17,7 +17,9 @@ export const ALLOWED_FROM: Record<RunStatus, RunStatus[]> = {
   cancelled: ["requested", "running"],
 };
 
-const requestRun = z.object({ kind: z.enum(RUN_KINDS).default("full") }).strict();
+// `ppo`, the policy-only kind's name before GRPO and DPO, is still taken and stored as `policy` (docs/glossary.md).
+const runKind = z.enum([...RUN_KINDS, "ppo"]).transform((kind) => (kind === "ppo" ? "policy" : kind));
+const requestRun = z.object({ kind: runKind.default("full") }).strict();
 const claimRun = z.object({ trainer: str().trim().min(1).max(128) }).strict();
 const updateRun = z.object({
   status: z.enum(RUN_STATUSES),

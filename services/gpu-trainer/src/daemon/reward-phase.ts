@@ -57,6 +57,18 @@ function agreementMetrics(examples: PreferenceExample[], scores: number[][]): Re
 }
 
 /**
+ * Each rater's reliability, estimated from agreement on groups several raters labeled and
+ * with the gold groups' known orders, and the weight an example gets by it (none when
+ * reward.weightByReliability is off): the reward model's pairs and DPO's count by it.
+ */
+export async function raterWeights(api: TrainerApi, config: DaemonSettings, split: Record<Split, PreferenceExample[]>) {
+  const gold = (await api.goldGroups()).map((g) => ({ completionIds: g.completions.map((c) => c.id), levels: g.completions.map((c) => c.level) }));
+  const reliability = raterReliability([...split.train, ...split.validation, ...split.held_out], { gold });
+  const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
+  return { reliability, weightOf, goldGroups: gold.length };
+}
+
+/**
  * The reward model's part of a run: train a candidate on every training example so far
  * (warm-started from the active model, else fine-tuned from the reward base, else from
  * scratch with the policy's vocabulary), on the onnxruntime engine,
@@ -69,11 +81,7 @@ export async function rewardPhase(
   split: Record<Split, PreferenceExample[]>,
 ): Promise<RewardPhaseResult> {
   const { api, config, runId, runDir, log } = ctx;
-  // Each rater's pairs count by their reliability, estimated from agreement on groups several raters labeled
-  // and with the gold groups' known orders.
-  const gold = (await api.goldGroups()).map((g) => ({ completionIds: g.completions.map((c) => c.id), levels: g.completions.map((c) => c.level) }));
-  const reliability = raterReliability([...split.train, ...split.validation, ...split.held_out], { gold });
-  const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
+  const { reliability, weightOf, goldGroups } = await raterWeights(api, config, split);
   const train = split.train.map((e) => toRankList(e, weightOf(e)));
   const heldOut = split.held_out.map((e) => toRankList(e));
   // Without validation groups yet, the best step is chosen on the training lists (the gate still uses held-out pairs only).
@@ -126,7 +134,7 @@ export async function rewardPhase(
     held_out_pairs: candidate.pairs,
     ...(current ? { active_held_out_accuracy: current.accuracy } : {}),
     ...(scratch ? { scratch_held_out_accuracy: scratch.accuracy } : {}),
-    ...(gold.length > 0 ? { gold_groups: gold.length } : {}),
+    ...(goldGroups > 0 ? { gold_groups: goldGroups } : {}),
     train_pairs: countPairs(train),
     validation_accuracy: trained.bestAccuracy,
     ...(scale ? { train_reward_mean: scale.mean, train_reward_std: scale.std } : {}),

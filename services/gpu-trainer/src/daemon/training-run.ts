@@ -9,7 +9,8 @@ import { countPairs } from "../reward-model/rank-data.ts";
 import { toRankList } from "../preferences/examples.ts";
 import { DaemonConfigSchema, type DaemonConfig, type DaemonSettings } from "./config.ts";
 import { currentPolicy, policyPhase, type PolicyPhaseResult } from "./policy-phase.ts";
-import { rewardPhase, type RewardPhaseResult } from "./reward-phase.ts";
+import { fetchActiveCheckpoint } from "../checkpoints/fetch.ts";
+import { raterWeights, rewardPhase, type RewardPhaseResult } from "./reward-phase.ts";
 import { postTaskRewards } from "./task-rewards.ts";
 
 export { DaemonConfigSchema, type DaemonConfig };
@@ -45,8 +46,12 @@ export async function postFreshCompletions(input: DaemonConfig, policyDir: strin
   return completions.length;
 }
 
+/** What a run trains (D1 `training_runs.kind`): both models, the reward model alone, or the policy alone. */
+export type RunKind = "full" | "reward" | "policy";
+
 export interface RunResult {
   runId: number;
+  kind: RunKind;
   /** Labels the lease held, and those of them the run used (in an example of any split). */
   leased: { rankings: number; scores: number };
   used: { rankings: number; scores: number };
@@ -89,6 +94,9 @@ function usedIds(examples: readonly PreferenceExample[], lease: { rankings: { id
  *    model, or DPO on the examples' pairs) against the fixed reference, gated on KL and
  *    distinct-2, published (activated or rejected);
  * 5. fresh completions from the active policy, so raters always have new work.
+ * The run's kind picks the parts: `full` all of them, `reward` 1–3 and 5, `policy` 4 and 5
+ * with the active reward model and the trained label history (no lease: no new labels are
+ * taken from the pool, so none wait on a run that does not train the reward model).
  * A failure gives the lease back (its labels return to the pool at once); a killed
  * trainer's lease expires. The run's metrics and summary say what happened.
  */
@@ -99,10 +107,11 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
   if (!run) return undefined;
   const runDir = join(config.home, `run-${run.id}`);
   mkdirSync(runDir, { recursive: true });
-  log(`run ${run.id}: claimed`);
+  const kind: RunKind = run.kind === "reward" || run.kind === "policy" ? run.kind : "full";
+  log(`run ${run.id}: claimed${kind === "full" ? "" : ` (${kind} only)`}`);
   let leaseId: string | undefined;
   try {
-    const leased = await api.lease(config.trainer, config.leaseLimit, config.leaseSeconds);
+    const leased = kind === "policy" ? { lease: null, rankings: [], scores: [] } : await api.lease(config.trainer, config.leaseLimit, config.leaseSeconds);
     leaseId = leased.lease?.id;
     const history = await api.labelHistory(leaseId);
     const set = examplesFromLabels(history.rankings, history.scores);
@@ -110,6 +119,7 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
     const pairs = { train: countPairs(split.train.map((e) => toRankList(e))), heldOut: countPairs(split.held_out.map((e) => toRankList(e))) };
     const result: RunResult = {
       runId: run.id,
+      kind,
       leased: { rankings: leased.rankings.length, scores: leased.scores.length },
       used: { rankings: 0, scores: 0 },
       skipped: set.skipped,
@@ -117,13 +127,19 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
       summary: "",
     };
     log(
-      `run ${run.id}: leased ${leased.rankings.length} rankings and ${leased.scores.length} scores; history ${history.rankings.length} rankings and ${history.scores.length} scores → ` +
+      `run ${run.id}: ${kind === "policy" ? "no lease (policy only)" : `leased ${leased.rankings.length} rankings and ${leased.scores.length} scores`}; history ${history.rankings.length} rankings and ${history.scores.length} scores → ` +
         `${set.examples.length} examples (${split.train.length} train, ${split.validation.length} validation, ${split.held_out.length} held-out; ${pairs.train} train and ${pairs.heldOut} held-out pairs), ` +
         `skipped ${sum(set.skipped.rankings)} rankings and ${sum(set.skipped.scores)} scores`,
     );
     const metrics: Record<string, number> = { "labels/leased_rankings": leased.rankings.length, "labels/leased_scores": leased.scores.length, "labels/examples": set.examples.length, "labels/train_pairs": pairs.train, "labels/held_out_pairs": pairs.heldOut, ...skippedMetrics(set.skipped) };
 
-    if (!leaseId || leased.rankings.length + leased.scores.length === 0) {
+    // What the policy trains with, once a reward model was trained (full) or taken as it is (policy).
+    let forPolicy: { live?: { dir: string; ref: { id: number } }; weightOf: (e: PreferenceExample) => number | undefined } | undefined;
+    if (kind === "policy") {
+      const live = await fetchActiveCheckpoint(api, "reward", config.home);
+      forPolicy = { ...(live ? { live } : {}), weightOf: (await raterWeights(api, config, split)).weightOf };
+      result.summary = `policy only, with ${live ? `reward checkpoint ${live.ref.id}` : "no active reward model"}`;
+    } else if (!leaseId || leased.rankings.length + leased.scores.length === 0) {
       result.summary = "no new labels; nothing to train";
     } else if (pairs.train < config.reward.minTrainPairs || pairs.heldOut < config.reward.minHeldOutPairs) {
       // Too few to train on or to judge a model by: the labels go back to the pool, untrained, and wait for more.
@@ -150,12 +166,18 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
       result.summary = result.reward.verdict.activate
         ? `reward checkpoint v${result.reward.candidate.version} activated (held-out ${result.reward.candidateAccuracy.toFixed(4)}${result.reward.activeAccuracy !== undefined ? ` vs ${result.reward.activeAccuracy.toFixed(4)}` : ""} on ${result.reward.heldOutPairs} pairs)`
         : `reward checkpoint v${result.reward.candidate.version} rejected: ${result.reward.verdict.reason}`;
+      const reliability = result.reward.reliability;
+      if (kind === "full") forPolicy = { ...(result.reward.live ? { live: result.reward.live } : {}), weightOf: (e) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined) };
+    }
 
-      // The policy: PPO or GRPO with whichever reward model is live now, or DPO on the run's preference pairs.
-      const live = result.reward.live;
-      if (config.ppo.steps > 0 && (live || config.policy.algorithm === "dpo")) {
-        const reliability = result.reward.reliability;
-        const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
+    // The policy: PPO or GRPO with whichever reward model is live now, or DPO on the run's preference pairs.
+    if (forPolicy && config.ppo.steps > 0) {
+      const { live, weightOf } = forPolicy;
+      const dpo = config.policy.algorithm === "dpo";
+      const missing = dpo ? (pairs.train === 0 ? "no preference pairs in the label history" : undefined) : live ? undefined : "no active reward model";
+      if (missing) {
+        result.summary += `; no policy trained: ${missing}`;
+      } else {
         result.policy = await policyPhase({ api, config, runId: run.id, runDir, log }, { ...(live ? { reward: { dir: live.dir, checkpointId: live.ref.id } } : {}), preferences: { split, weightOf } });
         if (result.policy) {
           const { algorithm, published, verdict } = result.policy;
@@ -173,7 +195,7 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
     }
     metrics["completions/posted"] = result.completionsPosted;
     // The live reward model's view of what raters may rank next, so tasks go where it is least sure.
-    const live = result.reward?.live;
+    const live = result.reward?.live ?? (kind === "policy" ? forPolicy?.live : undefined);
     if (live) {
       const posted = await postTaskRewards(api, { dir: live.dir, checkpointId: live.ref.id });
       metrics["completions/rewards_posted"] = posted;
