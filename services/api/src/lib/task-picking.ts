@@ -42,11 +42,20 @@ export function byNeed(a: { rankings: number; margin: number | undefined }, b: {
   return needTier(a.rankings) - needTier(b.rankings) || (a.margin ?? Number.NEGATIVE_INFINITY) - (b.margin ?? Number.NEGATIVE_INFINITY) || a.rankings - b.rankings;
 }
 
-/**
- * Candidate order, what the API's query does in SQL (ORDER BY need tier, rankings,
- * random() LIMIT RANK_CANDIDATES): the groups a rater may rank, those most in need of a
- * ranking first, ties in random order.
+/*
+ * Candidate order: need tier, then rankings, then a random draw; at most RANK_CANDIDATES.
+ * The API's query orders by candidateOrderSql() (the tier made from needTier's constants)
+ * and the labeling benchmark sorts in memory by candidateOrder(); task-uncertainty.test.ts
+ * runs both on the same groups, the SQL in D1, and finds the same order.
  */
+
+/** needTier as a SQL expression over a column of ranking counts. */
+export const needTierSql = (rankings: string) => `CASE WHEN ${rankings} >= ${MIN_RANKINGS_PER_GROUP} THEN 2 WHEN ${rankings} > 0 THEN 0 ELSE 1 END`;
+
+/** The ORDER BY ... LIMIT clause of the API's candidate query, over a column of ranking counts. */
+export const candidateOrderSql = (rankings: string) => `ORDER BY ${needTierSql(rankings)}, ${rankings}, random() LIMIT ${RANK_CANDIDATES}`;
+
+/** The groups a rater may rank in candidate order (in memory): most in need of a ranking first, ties in random order. */
 export function candidateOrder<G extends { rankings: number }>(groups: readonly G[], random: () => number, limit = RANK_CANDIDATES): G[] {
   return groups
     .map((g) => ({ g, key: random() }))

@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { checkpoints, completionRewards, completions } from "@ranklab/db";
 import type { Db } from "../env.ts";
 import { chunk } from "./chunk.ts";
-import { isUniformPick, MIN_RANKINGS_PER_GROUP, pickRankGroup, RANK_CANDIDATES } from "./task-picking.ts";
+import { candidateOrderSql, isUniformPick, pickRankGroup } from "./task-picking.ts";
 
 /** How many completions a rank task shows: the seed's labeling tool ranks 4. */
 export const RANK_GROUP_SIZE = 4;
@@ -64,8 +64,7 @@ export async function nextRankTask(db: Db, raterId: number, random: () => number
       -- A group with two identical completions asks a rater to order a text against itself: not offered.
       AND g.texts = g.n
       AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.rater_id = ${raterId} AND r.completion_set = g.ids)
-    ORDER BY CASE WHEN rankings >= ${sql.raw(String(MIN_RANKINGS_PER_GROUP))} THEN 2 WHEN rankings > 0 THEN 0 ELSE 1 END, rankings, random()
-    LIMIT ${sql.raw(String(RANK_CANDIDATES))}`);
+    ${sql.raw(candidateOrderSql("rankings"))}`);
   if (candidates.length === 0) return null;
   const groups = candidates.map((c) => ({ ...c, members: c.ids.split(",").map(Number) }));
   const uniform = isUniformPick(random);

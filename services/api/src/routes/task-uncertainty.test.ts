@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { candidateOrder, isUniformPick, needTier, pickRankGroup, RANK_CANDIDATES } from "../lib/task-picking.ts";
+import { candidateOrder, candidateOrderSql, isUniformPick, needTier, pickRankGroup, RANK_CANDIDATES } from "../lib/task-picking.ts";
 import { byNeed, MIN_RANKINGS_PER_GROUP, rewardMargin, UNIFORM_TASK_SHARE } from "../lib/tasks.ts";
 import { call, callJson, expectError, promptWithCompletions, rater } from "../../test/helpers.ts";
 
@@ -52,6 +52,14 @@ describe("rank tasks chosen by the reward model's uncertainty", () => {
     expect(firstUnranked).toEqual(new Set([1, 4, 6]));
     const many = Array.from({ length: RANK_CANDIDATES + 50 }, (_, i) => ({ i, rankings: 0 }));
     expect(candidateOrder(many, seeded(2))).toHaveLength(RANK_CANDIDATES);
+  });
+
+  it("orders candidates the same in SQL (the API's query) as in memory (the benchmark's), up to the random order of equals", async () => {
+    const counts = [3, 0, 2, 1, 0, 1, 0, 5, 2, 1];
+    const rows = await env.DB.prepare(`WITH g(i, rankings) AS (VALUES ${counts.map((n, i) => `(${i}, ${n})`).join(", ")}) SELECT i, rankings FROM g ${candidateOrderSql("rankings")}`).all<{ i: number; rankings: number }>();
+    const inMemory = candidateOrder(counts.map((rankings, i) => ({ i, rankings })), seeded(3));
+    expect(rows.results.map((r) => r.rankings)).toEqual(inMemory.map((g) => g.rankings));
+    expect(rows.results.map((r) => r.rankings)).toEqual([1, 1, 1, 0, 0, 0, 2, 2, 3, 5]);
   });
 
   it("picks the neediest candidate on a uniform pick or without rewards, else the least sure among the neediest tier", () => {
