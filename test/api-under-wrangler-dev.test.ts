@@ -89,6 +89,19 @@ describe("the API under wrangler dev", () => {
     expect(stranger.status).toBe(401);
   });
 
+  it("serves the page's script and chart library as static assets: JavaScript, nosniff, the script revalidated at each load", async () => {
+    for (const path of ["/app/app.js", "/app/charts.js"]) {
+      const res = await fetch(`${api.url}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("content-type"), path).toMatch(/^(text|application)\/javascript/);
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect((await res.text()).length, path).toBeGreaterThan(5000);
+    }
+    // The page's own code changes with each deploy of its HTML: no hour-long cache for it, unlike the chart library.
+    expect((await fetch(`${api.url}/app/app.js`)).headers.get("cache-control")).toBe("no-cache");
+    expect((await fetch(`${api.url}/app/charts.js`)).headers.get("cache-control")).toBe("public, max-age=3600");
+  });
+
   it("runs the cron trigger's handler, which requests no run without labels", async () => {
     const res = await fetch(`${api.url}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`);
     expect(res.status).toBe(200);

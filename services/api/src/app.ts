@@ -23,7 +23,6 @@ import { statsRoutes } from "./routes/stats.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { trainingRunRoutes } from "./routes/training-runs.ts";
 import { webApi } from "./web/api.ts";
-import { CLIENT_SCRIPT } from "./web/client-script.ts";
 import { labelingPage, STYLE } from "./web/page.ts";
 import { pageSecurityHeaders, sameOriginOnly } from "./web/security-headers.ts";
 
@@ -71,7 +70,6 @@ export const app = new Hono<AppEnv>()
   .use("/app", pageSecurityHeaders)
   .use("/app/*", pageSecurityHeaders)
   .get("/app", (c) => c.html(labelingPage()))
-  .get("/app/app.js", (c) => c.body(CLIENT_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8" }))
   .get("/app/app.css", (c) => c.body(STYLE, 200, { "content-type": "text/css; charset=utf-8" }))
   .use("/app/api/*", sameOriginOnly, jsonBodyLimit, withDb)
   .route("/app/api", webApi);

@@ -20,9 +20,9 @@ describe("a rank task's taps", () => {
     t = applyRankTap(t, "3")!;
     // Three tapped of four: the last is placed for the rater, untied.
     expect(t.picked).toEqual([2, 0, 3, 1]);
-    expect(levelsOf(t.ties, 4)).toEqual([0, 0, 1, 2]);
+    expect(levelsOf(t.ties ?? [], 4)).toEqual([0, 0, 1, 2]);
     // On the confirm screen the last place's tie toggles.
-    expect(levelsOf(applyRankTap(t, "tl")!.ties, 4)).toEqual([0, 0, 1, 1]);
+    expect(levelsOf(applyRankTap(t, "tl")!.ties ?? [], 4)).toEqual([0, 0, 1, 1]);
   });
 
   it("takes back the auto-filled last place with the tap before it, and one tap otherwise", () => {

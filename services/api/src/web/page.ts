@@ -45,7 +45,8 @@ export const STYLE = `
 /**
  * The labeling page (the seed's step 4): one HTML document with no inline script or
  * style, so its Content-Security-Policy (web/security-headers.ts) can allow only files
- * of its own origin: /app/app.js and /app/app.css.
+ * of its own origin: /app/app.js (services/api/page/browser/app.ts, a static asset) and
+ * /app/app.css.
  */
 export function labelingPage() {
   return html`<!doctype html>

@@ -96,7 +96,8 @@ export const runsAnswer = z.object({
   nextCursor: z.number().int().nullable(),
 });
 
-export type RunFigures = z.infer<typeof runsAnswer>["items"][number]["figures"];
+export type RunsAnswer = z.infer<typeof runsAnswer>;
+export type RunFigures = RunsAnswer["items"][number]["figures"];
 
 /** The checkpoint whose figures stand for the run: the last one of that kind the run published. */
 const lastOfKind = (cps: Checkpoint[], kind: Checkpoint["kind"]) => cps.filter((c) => c.kind === kind).sort((a, b) => b.version - a.version)[0];
