@@ -38,13 +38,20 @@ try {
   const report = await runFuzz(target, fixture, { count, seed, onProgress: (n) => console.log(`fuzz: ${n} requests sent`) });
   console.log(`routes: ${report.routes}`);
   console.log(`requests: ${report.requests} in ${report.seconds.toFixed(1)} s`);
-  console.log(`answers: ${Object.entries(report.byStatus).sort().map(([s, n]) => `${s}×${n}`).join(" ")}`);
+  console.log(
+    `answers: ${Object.entries(report.byStatus)
+      .sort()
+      .map(([s, n]) => `${s}×${n}`)
+      .join(" ")}`,
+  );
   console.log(`5xx seen: ${report.fiveXX}`);
   console.log(`rows stored (or removed) on rejected requests: ${report.storedOnRejected}`);
   console.log(`4xx without the error shape: ${report.badErrorShape}`);
   console.log(`no answer: ${report.noAnswer}`);
   console.log(`bodies not declared JSON that a JSON route accepted: ${report.acceptedWrongType}`);
-  const untouched = Object.entries(report.byRoute).filter(([, by]) => !by["2xx"]).map(([route]) => route);
+  const untouched = Object.entries(report.byRoute)
+    .filter(([, by]) => !by["2xx"])
+    .map(([route]) => route);
   console.log(`routes never answered 2xx: ${untouched.length === 0 ? "none" : untouched.join(", ")}`);
   for (const example of report.examples) console.log(`violation: ${example}`);
   process.exitCode = report.fiveXX + report.storedOnRejected + report.badErrorShape + report.noAnswer + report.acceptedWrongType > 0 ? 1 : 0;

@@ -75,7 +75,9 @@ async function addPreparedPrompts(api: ApiDev): Promise<void> {
   if (!existsSync(file)) return;
   try {
     const { prompts } = JSON.parse(readFileSync(file, "utf8")) as { prompts: string[] };
-    const res = await createApiClient(api.url, api.tokens.ADMIN_API_TOKEN).v1.prompts.$post({ json: { prompts: prompts.map((text) => ({ text, source: "prepare" })) } });
+    const res = await createApiClient(api.url, api.tokens.ADMIN_API_TOKEN).v1.prompts.$post({
+      json: { prompts: prompts.map((text) => ({ text, source: "prepare" })) },
+    });
     if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
     const { created } = await res.json();
     if (created > 0) log(`${created} prompts from ${file} added`);
@@ -87,14 +89,25 @@ async function addPreparedPrompts(api: ApiDev): Promise<void> {
 
 try {
   const scorerPort = Number(process.env.RANKLAB_SCORER_PORT ?? port + 3);
-  for (const [variable, p] of [["RANKLAB_API_PORT", port], ["RANKLAB_SCORER_PORT", scorerPort]] as const) {
+  for (const [variable, p] of [
+    ["RANKLAB_API_PORT", port],
+    ["RANKLAB_SCORER_PORT", scorerPort],
+  ] as const) {
     if (!(await portIsFree(p))) {
       process.stderr.write(`[start]    port ${p} on 127.0.0.1 is in use; stop what holds it or pick another: ${variable}=<free port> npm start\n`);
       process.exit(1);
     }
   }
-  log(`state and tokens in ${ranklabHome()}; default models from ${corpus ? `real reviews in ${defaultCorporaDir()}` : `generated reviews (no ${defaultCorporaDir()})`}`);
-  const api = await startApiDev({ port, group, cronEverySeconds: 60, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` }, keep: (line) => (verbose || !wranglerRoutine(line)) && (requestLogs || requests.keep(line)) });
+  log(
+    `state and tokens in ${ranklabHome()}; default models from ${corpus ? `real reviews in ${defaultCorporaDir()}` : `generated reviews (no ${defaultCorporaDir()})`}`,
+  );
+  const api = await startApiDev({
+    port,
+    group,
+    cronEverySeconds: 60,
+    vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` },
+    keep: (line) => (verbose || !wranglerRoutine(line)) && (requestLogs || requests.keep(line)),
+  });
   if (!requestLogs) {
     setInterval(() => {
       const summary = requests.summary();
@@ -109,7 +122,13 @@ try {
   // The scorer behind POST /v1/score: it serves the active reward checkpoint once one is published.
   const scorer = group.start("scorer", ...typescriptCommand(join(REPO_ROOT, "services/gpu-trainer/src/serve/main.ts")), {
     cwd: REPO_ROOT,
-    env: { ...process.env, RANKLAB_API_URL: api.url, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, SCORER_PORT: String(scorerPort), RANKLAB_HOME: ranklabHome() },
+    env: {
+      ...process.env,
+      RANKLAB_API_URL: api.url,
+      TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN,
+      SCORER_PORT: String(scorerPort),
+      RANKLAB_HOME: ranklabHome(),
+    },
   });
   stopWhenItDies("scorer", scorer);
   // The simulated raters judge real-review text by the taste model learned from real rank lists when one was made
@@ -126,7 +145,18 @@ try {
   // background (minutes on 2 cores) while the rest runs; RANKLAB_SKIP_PREPARE=1 leaves them out.
   if (!modelsMatchCorpus() && process.env.RANKLAB_SKIP_PREPARE !== "1") {
     log("making the default models in the background (ranklab-trainer prepare); PPO joins training runs when they are ready");
-    const prepare = group.start("prepare", ...typescriptCommand(join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"), "prepare", "--home", ranklabHome(), "--quiet", ...(corpus ? ["--corpus", ...corpus] : [])), { cwd: REPO_ROOT });
+    const prepare = group.start(
+      "prepare",
+      ...typescriptCommand(
+        join(REPO_ROOT, "services/gpu-trainer/src/cli/main.ts"),
+        "prepare",
+        "--home",
+        ranklabHome(),
+        "--quiet",
+        ...(corpus ? ["--corpus", ...corpus] : []),
+      ),
+      { cwd: REPO_ROOT },
+    );
     prepare.on("exit", (code) => {
       if (code === 0) void addPreparedPrompts(api);
     });
@@ -150,7 +180,10 @@ try {
     log("no bot (RANKLAB_NO_BOT=1 or --no-bot): labels come from the page and the API only");
   } else {
     const entry = process.env.TELEGRAM_BOT_TOKEN ? "services/labeler-bot/src/main.ts" : "services/local-raters/src/run-local.ts";
-    const bot = group.start("bot", ...typescriptCommand(join(REPO_ROOT, entry)), { cwd: REPO_ROOT, env: { ...botEnv, ...(verbose ? { RANKLAB_VERBOSE: "1" } : {}) } });
+    const bot = group.start("bot", ...typescriptCommand(join(REPO_ROOT, entry)), {
+      cwd: REPO_ROOT,
+      env: { ...botEnv, ...(verbose ? { RANKLAB_VERBOSE: "1" } : {}) },
+    });
     stopWhenItDies("bot", bot, "; RANKLAB_NO_BOT=1 npm start runs the rest without it");
   }
   log("Ctrl-C stops everything");

@@ -94,10 +94,15 @@ try {
     writeFileSync(join(dir, `${name}.js`), source);
     writeFileSync(join(dir, `${name}.toml`), `name = "probe-${name}"\nmain = "${name}.js"\ncompatibility_date = "2026-04-01"\n`);
     const port = await freePort();
-    group.start(name, join(REPO_ROOT, "node_modules/.bin/wrangler"), ["dev", "-c", join(dir, `${name}.toml`), "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"], {
-      cwd: dir,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG_PATH: join(dir, "logs") },
-    });
+    group.start(
+      name,
+      join(REPO_ROOT, "node_modules/.bin/wrangler"),
+      ["dev", "-c", join(dir, `${name}.toml`), "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"],
+      {
+        cwd: dir,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG_PATH: join(dir, "logs") },
+      },
+    );
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url);
     const results: string[] = [];
@@ -110,7 +115,8 @@ try {
   process.env.RANKLAB_HOME = dir;
   const api = await startApiDev({ port: await freePort(), group });
   const results: string[] = [];
-  for (let i = 0; i < trials; i++) results.push(await trial(api.url, "/v1/prompts", { authorization: `Bearer ${api.tokens.ADMIN_API_TOKEN}`, "content-type": "application/json" }));
+  for (let i = 0; i < trials; i++)
+    results.push(await trial(api.url, "/v1/prompts", { authorization: `Bearer ${api.tokens.ADMIN_API_TOKEN}`, "content-type": "application/json" }));
   const failed = results.filter((r) => r !== "ok");
   console.log(`413-probe: ranklab API: ${failed.length} of ${trials} next requests failed${failed.length ? `: ${[...new Set(failed)].join("; ")}` : ""}`);
 } finally {

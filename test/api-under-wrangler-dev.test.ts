@@ -46,7 +46,9 @@ describe("the API under wrangler dev", () => {
     const next = await (await bot.v1.tasks.next.$get({ query: { raterId: String(rater.id), kind: "rank" } })).json();
     if (!next.task || next.task.kind !== "rank") throw new Error(`expected a rank task, got ${JSON.stringify(next)}`);
     // The rater's order: best first, by the texts' meaning.
-    const order = ["质量很好", "还可以", "一般", "很差"].map((text) => next.task!.kind === "rank" && next.task.completions.find((c) => c.text === text)!.id) as number[];
+    const order = ["质量很好", "还可以", "一般", "很差"].map(
+      (text) => next.task!.kind === "rank" && next.task.completions.find((c) => c.text === text)!.id,
+    ) as number[];
     const ranked = await bot.v1.rankings.$post({ json: { raterId: rater.id, promptId: next.task.prompt.id, completionIds: order, source: "telegram" } });
     expect(ranked.status).toBe(201);
 

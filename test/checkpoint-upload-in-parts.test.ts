@@ -97,7 +97,12 @@ describe("checkpoints larger than one part, under wrangler dev", () => {
     const ready = await (await trainer.v1.checkpoints[":id"].$get({ param: { id: String(record.id) } })).json();
     expect(ready.status).toBe("ready");
     // A trainer that crashed after completing asks again and has nothing to send.
-    expect(await uploadCheckpointArchive(api.url, api.tokens.TRAINER_API_TOKEN, record.id, archive)).toEqual({ partCount: 0, partSize: 0, partsSkipped: 0, bytesSent: 0 });
+    expect(await uploadCheckpointArchive(api.url, api.tokens.TRAINER_API_TOKEN, record.id, archive)).toEqual({
+      partCount: 0,
+      partSize: 0,
+      partsSkipped: 0,
+      bytesSent: 0,
+    });
 
     // Downloading: a cut download resumes with a Range request; a damaged one is refused and deleted.
     const dest = join(home, "downloaded.tar");
@@ -130,7 +135,10 @@ describe("checkpoints larger than one part, under wrangler dev", () => {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
       if (req.url?.includes("/parts/") && damaged++ === 0) body[1000] = body[1000]! ^ 0x01;
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "transfer-encoding"].includes(k))) as Record<string, string>;
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "transfer-encoding"].includes(k))) as Record<
+        string,
+        string
+      >;
       const answer = await fetch(`${api.url}${req.url}`, { method: req.method!, headers, ...(body.length > 0 ? { body } : {}) });
       res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/octet-stream" });
       res.end(Buffer.from(await answer.arrayBuffer()));
@@ -139,7 +147,13 @@ describe("checkpoints larger than one part, under wrangler dev", () => {
     try {
       const via = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
       const bytes = tarDir(checkpointFolder());
-      const record = await trainerApi(via, api.tokens.TRAINER_API_TOKEN).recordCheckpoint({ kind: "reward", sha256: sha256(bytes), sizeBytes: bytes.byteLength, metrics: {}, config: {} });
+      const record = await trainerApi(via, api.tokens.TRAINER_API_TOKEN).recordCheckpoint({
+        kind: "reward",
+        sha256: sha256(bytes),
+        sizeBytes: bytes.byteLength,
+        metrics: {},
+        config: {},
+      });
       const lines: string[] = [];
       const report = await uploadCheckpointArchive(via, api.tokens.TRAINER_API_TOKEN, record.id, bytes, { retryDelayMs: 10, log: (l) => lines.push(l) });
       expect(report.bytesSent).toBe(bytes.byteLength);

@@ -57,8 +57,12 @@ async function labelAsRaters(lists: number, seed: number, hostile = 0) {
   const { prompts } = await (await admin().v1.prompts.$post({ json: { prompts: rankLists.map((_, i) => ({ text: `第${seed}-${i}条评论：` })) } })).json();
   for (const [i, list] of rankLists.entries()) {
     const prompt = prompts.find((p) => p.text === `第${seed}-${i}条评论：`)!;
-    const { completions } = await (await trainer().v1.completions.$post({ json: { completions: list.texts.map((text) => ({ promptId: prompt.id, text })) } })).json();
-    const res = await bot().v1.rankings.$post({ json: { raterId: rater.id, promptId: prompt.id, completionIds: completions.map((c) => c.id), source: "telegram" } });
+    const { completions } = await (
+      await trainer().v1.completions.$post({ json: { completions: list.texts.map((text) => ({ promptId: prompt.id, text })) } })
+    ).json();
+    const res = await bot().v1.rankings.$post({
+      json: { raterId: rater.id, promptId: prompt.id, completionIds: completions.map((c) => c.id), source: "telegram" },
+    });
     expect(res.status).toBe(201);
   }
   return rankLists.length;
@@ -88,9 +92,19 @@ beforeAll(async () => {
   process.env.RANKLAB_HOME = home;
   const scorerPort = await freePort();
   api = await startApiDev({ port: await freePort(), group, vars: { SCORER_URL: `http://127.0.0.1:${scorerPort}` } });
-  scorer = await startScorerServer({ port: scorerPort, apiUrl: api.url, apiToken: api.tokens.TRAINER_API_TOKEN, home: join(home, "scorer"), pollSeconds: 3600, log: () => {} });
+  scorer = await startScorerServer({
+    port: scorerPort,
+    apiUrl: api.url,
+    apiToken: api.tokens.TRAINER_API_TOKEN,
+    home: join(home, "scorer"),
+    pollSeconds: 3600,
+    log: () => {},
+  });
   // A tiny untrained policy for PPO to start from (no policy checkpoint is active yet).
-  const vocab = buildCharVocab(generateReviews(2000, 3).map((r) => r.text), 4000);
+  const vocab = buildCharVocab(
+    generateReviews(2000, 3).map((r) => r.text),
+    4000,
+  );
   const config = Gpt2ConfigSchema.parse({ vocab_size: vocab.tokens.length, n_positions: 96, n_embd: 16, n_layer: 1, n_head: 2 });
   saveGpt2Dir(join(home, "policy"), { config, tokenizer: new WordPieceTokenizer(vocab), params: initParams(gpt2ParamSpecs(config), 1), hasValueHead: false });
 }, 180_000);
@@ -126,7 +140,9 @@ describe("the closed loop", () => {
     // An admin marks three of the ranked groups as gold, in the order the rater gave: the rater's reliability rests on them too.
     const ranked = (await (await admin().v1.rankings.$get({ query: { limit: "3" } })).json()).items;
     for (const r of ranked) {
-      const res = await admin().v1["gold-groups"].$post({ json: { promptId: r.promptId, completionIds: r.completions.map((c) => c.id), levels: r.completions.map((c) => c.level) } });
+      const res = await admin().v1["gold-groups"].$post({
+        json: { promptId: r.promptId, completionIds: r.completions.map((c) => c.id), levels: r.completions.map((c) => c.level) },
+      });
       expect(res.status).toBe(201);
     }
     await admin().v1["training-runs"].$post({ json: { kind: "full" } });
@@ -152,7 +168,11 @@ describe("the closed loop", () => {
     expect(await activeId("policy")).toBe(policy.verdict.activate ? policy.published.id : undefined);
 
     await scorer.syncNow();
-    const res = await fetch(`${api.url}/v1/score`, { method: "POST", headers: { authorization: `Bearer ${api.tokens.BOT_API_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ texts: [GOOD, BAD] }) });
+    const res = await fetch(`${api.url}/v1/score`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${api.tokens.BOT_API_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ texts: [GOOD, BAD] }),
+    });
     const body = (await res.json()) as { scores: number[]; checkpoint: { id: number } };
     expect(body.checkpoint.id).toBe(active);
     expect(body.scores[0]).toBeGreaterThan(body.scores[1]!);
@@ -188,29 +208,47 @@ describe("the closed loop", () => {
 
   // The same loop with the other algorithms (policy.algorithm): the labels go in, a gated policy comes out, each label is acknowledged once.
   it.each([
-    ["grpo", 4, { grpo: { batchSize: 8, groupSize: 4, miniBatchSize: 4, generation: { maxNewTokens: 8 } } }, ["reward", "reward_std", "kl", "clip_ratio", "completions/mean_length", "entropy"]],
-    ["dpo", 5, { dpo: { batchSize: 16, maxPairs: 64 } }, ["loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected", "eval/rewards/accuracies"]],
-  ] as const)("runs with policy.algorithm %s: labels in, gated policy out, acknowledged once", async (algorithm, seed, settings, trlKeys) => {
-    const posted = await labelAsRaters(12, seed);
-    await admin().v1["training-runs"].$post({ json: { kind: "full" } });
-    const lines: string[] = [];
-    const result = await runNextTrainingRun(daemonConfig({ reward: { epochs: 1 }, policy: { algorithm, ...settings } }), (l) => lines.push(l));
-    expect(result?.used).toEqual({ rankings: posted, scores: 0 });
-    const policy = result!.policy!;
-    expect(policy.algorithm).toBe(algorithm);
-    for (const key of trlKeys) expect(Number.isFinite(policy.metrics[key]), key).toBe(true);
-    expect(policy.metrics[`algorithm/${algorithm}`]).toBe(1);
-    expect(Number.isFinite(policy.metrics["eval/kl_to_reference"])).toBe(true);
-    expect(lines.some((l) => l.includes(`policy checkpoint v${policy.published.version} (${algorithm})`))).toBe(true);
-    if (policy.verdict.activate) expect(await activeId("policy")).toBe(policy.published.id);
-    const checkpoint = await (await admin().v1.checkpoints[":id"].$get({ param: { id: String(policy.published.id) } })).json();
-    expect(checkpoint).toMatchObject({ kind: "policy", active: policy.verdict.activate });
-    const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
-    expect(run).toMatchObject({ status: "succeeded", summary: expect.stringContaining(`(${algorithm})`), metrics: { [`policy/algorithm/${algorithm}`]: 1, "labels/used_rankings": posted } });
-    // Acknowledged once: nothing left to lease.
-    const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
-    expect(again.lease).toBeNull();
-  }, 300_000);
+    [
+      "grpo",
+      4,
+      { grpo: { batchSize: 8, groupSize: 4, miniBatchSize: 4, generation: { maxNewTokens: 8 } } },
+      ["reward", "reward_std", "kl", "clip_ratio", "completions/mean_length", "entropy"],
+    ],
+    [
+      "dpo",
+      5,
+      { dpo: { batchSize: 16, maxPairs: 64 } },
+      ["loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected", "eval/rewards/accuracies"],
+    ],
+  ] as const)(
+    "runs with policy.algorithm %s: labels in, gated policy out, acknowledged once",
+    async (algorithm, seed, settings, trlKeys) => {
+      const posted = await labelAsRaters(12, seed);
+      await admin().v1["training-runs"].$post({ json: { kind: "full" } });
+      const lines: string[] = [];
+      const result = await runNextTrainingRun(daemonConfig({ reward: { epochs: 1 }, policy: { algorithm, ...settings } }), (l) => lines.push(l));
+      expect(result?.used).toEqual({ rankings: posted, scores: 0 });
+      const policy = result!.policy!;
+      expect(policy.algorithm).toBe(algorithm);
+      for (const key of trlKeys) expect(Number.isFinite(policy.metrics[key]), key).toBe(true);
+      expect(policy.metrics[`algorithm/${algorithm}`]).toBe(1);
+      expect(Number.isFinite(policy.metrics["eval/kl_to_reference"])).toBe(true);
+      expect(lines.some((l) => l.includes(`policy checkpoint v${policy.published.version} (${algorithm})`))).toBe(true);
+      if (policy.verdict.activate) expect(await activeId("policy")).toBe(policy.published.id);
+      const checkpoint = await (await admin().v1.checkpoints[":id"].$get({ param: { id: String(policy.published.id) } })).json();
+      expect(checkpoint).toMatchObject({ kind: "policy", active: policy.verdict.activate });
+      const run = (await (await admin().v1["training-runs"].$get({ query: {} })).json()).items[0]!;
+      expect(run).toMatchObject({
+        status: "succeeded",
+        summary: expect.stringContaining(`(${algorithm})`),
+        metrics: { [`policy/algorithm/${algorithm}`]: 1, "labels/used_rankings": posted },
+      });
+      // Acknowledged once: nothing left to lease.
+      const again = await (await trainer().v1.leases.$post({ json: { holder: "check" } })).json();
+      expect(again.lease).toBeNull();
+    },
+    300_000,
+  );
 
   it("trains what the run's kind says: reward alone (no policy), or the policy alone with the active reward model and no lease", async () => {
     const posted = await labelAsRaters(12, 6);

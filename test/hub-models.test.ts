@@ -66,9 +66,21 @@ beforeAll(async () => {
   saveGpt2Dir(gpt2Dir, gpt2);
   disposeParams(gpt2.params);
   // A mean-pooled reward model: written as ranklab_bert, the case whose model card must say how transformers loads it.
-  const bertConfig = BertConfigSchema.parse({ vocab_size: vocab.tokens.length, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 64, num_labels: 1, classifier_pooling: "mean" });
+  const bertConfig = BertConfigSchema.parse({
+    vocab_size: vocab.tokens.length,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 64,
+    num_labels: 1,
+    classifier_pooling: "mean",
+  });
   const bert = { config: bertConfig, params: initParams(bertParamSpecs(bertConfig), 4), tokenizer };
-  saveBertDir(bertDir, bert, { "metrics.json": { accuracy: 0.71, margin: 0.4, mean_reward: 0.1, step: 30, train_reward_mean: 0.2, train_reward_std: 1.3 }, "run.json": { train: ["data/rank_train.tsv"], dev: "data/rank_dev.tsv", epochs: 3 } });
+  saveBertDir(bertDir, bert, {
+    "metrics.json": { accuracy: 0.71, margin: 0.4, mean_reward: 0.1, step: 30, train_reward_mean: 0.2, train_reward_std: 1.3 },
+    "run.json": { train: ["data/rank_train.tsv"], dev: "data/rank_dev.tsv", epochs: 3 },
+  });
   disposeParams(bert.params);
 
   // The GPT-2 repository also carries files a model does not need; they must not be fetched.
@@ -142,7 +154,9 @@ describe("hf: model names, downloaded through @huggingface/hub", () => {
 
   it("offline, a model not in the cache is an error that says so, and nothing is asked", async () => {
     const before = hub.requests.length;
-    await expect(resolveModelDir("hf:ranklab-test/tiny-gpt2", { env: hubEnv("cache-c", { HF_HUB_OFFLINE: "1" }), quiet: true })).rejects.toThrow(/HF_HUB_OFFLINE is set and ranklab-test\/tiny-gpt2@main is not in the cache/);
+    await expect(resolveModelDir("hf:ranklab-test/tiny-gpt2", { env: hubEnv("cache-c", { HF_HUB_OFFLINE: "1" }), quiet: true })).rejects.toThrow(
+      /HF_HUB_OFFLINE is set and ranklab-test\/tiny-gpt2@main is not in the cache/,
+    );
     expect(hub.requests.length).toBe(before);
   });
 
@@ -168,29 +182,43 @@ describe("hf: model names, downloaded through @huggingface/hub", () => {
   it("explains each failure: unknown, private, gated, missing files, a bad revision, no network, a bad name", async () => {
     const env = hubEnv("cache-errors");
     const resolveIn = (ref: string, extra: Record<string, string> = {}) => resolveModelDir(ref, { env: { ...env, ...extra }, quiet: true });
-    await expect(resolveIn("hf:ranklab-test/nope")).rejects.toThrow(/no model repository ranklab-test\/nope on http:\/\/127\.0\.0\.1:\d+ \(if it is private, set HF_TOKEN\)/);
+    await expect(resolveIn("hf:ranklab-test/nope")).rejects.toThrow(
+      /no model repository ranklab-test\/nope on http:\/\/127\.0\.0\.1:\d+ \(if it is private, set HF_TOKEN\)/,
+    );
     await expect(resolveIn("hf:ranklab-test/private-bert")).rejects.toThrow(/no model repository ranklab-test\/private-bert .*set HF_TOKEN/);
     expect(await resolveIn("hf:ranklab-test/private-bert", { HF_TOKEN: GRANTED_TOKEN })).toMatch(/models--ranklab-test--private-bert/);
-    await expect(resolveIn("hf:ranklab-test/gated-bert")).rejects.toThrow(/ranklab-test\/gated-bert is gated or forbidden \(401\); accept its conditions at .*set HF_TOKEN/);
-    await expect(resolveIn("hf:ranklab-test/gated-bert", { HF_TOKEN: "hf_someone_else" })).rejects.toThrow(/gated or forbidden \(403\).*HF_TOKEN is set, but its account has no access/);
+    await expect(resolveIn("hf:ranklab-test/gated-bert")).rejects.toThrow(
+      /ranklab-test\/gated-bert is gated or forbidden \(401\); accept its conditions at .*set HF_TOKEN/,
+    );
+    await expect(resolveIn("hf:ranklab-test/gated-bert", { HF_TOKEN: "hf_someone_else" })).rejects.toThrow(
+      /gated or forbidden \(403\).*HF_TOKEN is set, but its account has no access/,
+    );
     expect(await resolveIn("hf:ranklab-test/gated-bert", { HF_TOKEN: GRANTED_TOKEN })).toMatch(/models--ranklab-test--gated-bert/);
-    await expect(resolveIn("hf:ranklab-test/no-weights")).rejects.toThrow(/hf:ranklab-test\/no-weights: the repository has no model\.safetensors or pytorch_model\.bin/);
+    await expect(resolveIn("hf:ranklab-test/no-weights")).rejects.toThrow(
+      /hf:ranklab-test\/no-weights: the repository has no model\.safetensors or pytorch_model\.bin/,
+    );
     // A file listed but gone when fetched (the Hub's EntryNotFound).
     hub.missing.add("vocab.txt");
     try {
-      await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_HOME: join(tmp, "cache-missing") })).rejects.toThrow(/vocab\.txt is missing from ranklab-test\/tiny-bert at main/);
+      await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_HOME: join(tmp, "cache-missing") })).rejects.toThrow(
+        /vocab\.txt is missing from ranklab-test\/tiny-bert at main/,
+      );
     } finally {
       hub.missing.clear();
     }
     await expect(resolveIn("hf:ranklab-test/tiny-bert@v9")).rejects.toThrow(/revision "v9" does not exist in ranklab-test\/tiny-bert/);
     const port = await closedPort();
-    await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_ENDPOINT: `http://127.0.0.1:${port}` })).rejects.toThrow(/cannot reach the Hub at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); if the model is already in the cache .* set HF_HUB_OFFLINE=1/);
+    await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_ENDPOINT: `http://127.0.0.1:${port}` })).rejects.toThrow(
+      /cannot reach the Hub at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); if the model is already in the cache .* set HF_HUB_OFFLINE=1/,
+    );
     // A server that accepts and never answers: the request's deadline (HF_HUB_ETAG_TIMEOUT) ends it.
     const silent = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     try {
       const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
-      await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_ENDPOINT: url, HF_HUB_ETAG_TIMEOUT: "1" })).rejects.toThrow(/cannot reach the Hub at .* sent no response in 1 s\); .*HF_HUB_OFFLINE=1/);
+      await expect(resolveIn("hf:ranklab-test/tiny-bert", { HF_ENDPOINT: url, HF_HUB_ETAG_TIMEOUT: "1" })).rejects.toThrow(
+        /cannot reach the Hub at .* sent no response in 1 s\); .*HF_HUB_OFFLINE=1/,
+      );
     } finally {
       silent.close();
     }
@@ -238,7 +266,11 @@ describe("checkpoints push", () => {
 
   it("refuses without HF_TOKEN, or with a token the Hub refuses", async () => {
     await expect(pushModelDir(bertDir, "ranklab-test/x", { env: hubEnv("cache-x"), quiet: true })).rejects.toThrow(/checkpoints push needs HF_TOKEN/);
-    await expect(pushModelDir(bertDir, "ranklab-test/x", { env: hubEnv("cache-x", { HF_TOKEN: "hf_not_a_writer" }), quiet: true })).rejects.toThrow(/refused the request \(401 unauthorised\)/);
-    await expect(pushModelDir(join(tmp, "nowhere"), "ranklab-test/x", { env: hubEnv("cache-x", { HF_TOKEN: WRITE_TOKEN }) })).rejects.toThrow(/no config\.json/);
+    await expect(pushModelDir(bertDir, "ranklab-test/x", { env: hubEnv("cache-x", { HF_TOKEN: "hf_not_a_writer" }), quiet: true })).rejects.toThrow(
+      /refused the request \(401 unauthorised\)/,
+    );
+    await expect(pushModelDir(join(tmp, "nowhere"), "ranklab-test/x", { env: hubEnv("cache-x", { HF_TOKEN: WRITE_TOKEN }) })).rejects.toThrow(
+      /no config\.json/,
+    );
   });
 });

@@ -32,7 +32,11 @@ beforeAll(async () => {
   process.env.RANKLAB_HOME = home;
   api = await startApiDev({ port: await freePort(), group, keep: (line) => !/\[wrangler:info\] (GET|POST|PUT|PATCH)/.test(line) });
   const asBot = createApiClient(api.url, api.tokens.BOT_API_TOKEN);
-  for (const [name, tg] of [["ada", 2001], ["pat", 2002], ["tom", 2003]] as const) {
+  for (const [name, tg] of [
+    ["ada", 2001],
+    ["pat", 2002],
+    ["tom", 2003],
+  ] as const) {
     ids[name] = (await (await asBot.v1.raters.$post({ json: { externalId: `tg:${tg}`, displayName: name } })).json()).id;
   }
   await admin().v1.raters[":id"].$patch({ param: { id: String(ids.ada) }, json: { role: "admin" } });
@@ -40,11 +44,21 @@ beforeAll(async () => {
   const trainer = trainerApi(api.url, api.tokens.TRAINER_API_TOKEN);
   const archive = new TextEncoder().encode("a reward checkpoint archive for the bot's admin test");
   const metrics = {
-    [`reliability/rater_${ids.tom}`]: 0.52, [`reliability_judgements/rater_${ids.tom}`]: 60, [`reliability_gold_judgements/rater_${ids.tom}`]: 6,
-    [`reliability/rater_${ids.pat}`]: 0.9, [`held_out_accuracy/rater_${ids.pat}`]: 0.75, [`held_out_pairs/rater_${ids.pat}`]: 8,
+    [`reliability/rater_${ids.tom}`]: 0.52,
+    [`reliability_judgements/rater_${ids.tom}`]: 60,
+    [`reliability_gold_judgements/rater_${ids.tom}`]: 6,
+    [`reliability/rater_${ids.pat}`]: 0.9,
+    [`held_out_accuracy/rater_${ids.pat}`]: 0.75,
+    [`held_out_pairs/rater_${ids.pat}`]: 8,
     [`reliability/rater_${ids.ada}`]: 0.95,
   };
-  const record = await trainer.recordCheckpoint({ kind: "reward", sha256: createHash("sha256").update(archive).digest("hex"), sizeBytes: archive.byteLength, metrics, config: {} });
+  const record = await trainer.recordCheckpoint({
+    kind: "reward",
+    sha256: createHash("sha256").update(archive).digest("hex"),
+    sizeBytes: archive.byteLength,
+    metrics,
+    config: {},
+  });
   await trainer.uploadCheckpoint(record.id, archive);
   await trainer.activateCheckpoint(record.id);
 
@@ -90,7 +104,13 @@ describe("the bot's admin commands", () => {
     expect(lines[3]).toBe(`#${ids.ada} ada: 0.95 · admin`);
 
     // Bad input: a clear answer, nothing changed.
-    for (const [command, answer] of [["/block", "Usage: /block <"], ["/block tom", "Usage: /block <"], ["/unblock 1 2", "Usage: /unblock <"], ["/block 999999", "There is no rater 999999"], [`/block ${ids.ada}`, "An admin cannot block themselves"]] as const) {
+    for (const [command, answer] of [
+      ["/block", "Usage: /block <"],
+      ["/block tom", "Usage: /block <"],
+      ["/unblock 1 2", "Usage: /unblock <"],
+      ["/block 999999", "There is no rater 999999"],
+      [`/block ${ids.ada}`, "An admin cannot block themselves"],
+    ] as const) {
       const before = ada.messages().length;
       await ada.command(command);
       await ada.waitFor((ms) => ms.length > before && ms.at(-1)!.text.includes(answer), `the answer to ${command}`);
@@ -104,7 +124,10 @@ describe("the bot's admin commands", () => {
     await tom.command("/start");
     await tom.waitFor((ms) => ms.find((m) => m.text.includes("Your account is disabled")), "the blocked notice");
     await ada.command("/stats");
-    await ada.waitFor((ms) => ms.find((m) => m.text.includes("1 blocked:") && m.text.includes(`#${ids.tom} tom: 0.52 (60 判断 judgements, 6 gold) ⛔ 已停用 blocked`)), "the table with the block");
+    await ada.waitFor(
+      (ms) => ms.find((m) => m.text.includes("1 blocked:") && m.text.includes(`#${ids.tom} tom: 0.52 (60 判断 judgements, 6 gold) ⛔ 已停用 blocked`)),
+      "the table with the block",
+    );
 
     await ada.command(`/unblock ${ids.tom}`);
     await ada.waitFor((ms) => ms.find((m) => m.text.includes(`Rater #${ids.tom} is unblocked`)), "the unblock");

@@ -30,7 +30,10 @@ describe("webhook mode", () => {
     fetch(`http://127.0.0.1:${port}/telegram/hook`, {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify({ update_id: 1, message: { message_id: 1, date: 0, chat: { id: 1, type: "private" }, from: { id: 1, is_bot: false, first_name: "A" }, text: "hi" } }),
+      body: JSON.stringify({
+        update_id: 1,
+        message: { message_id: 1, date: 0, chat: { id: 1, type: "private" }, from: { id: 1, is_bot: false, first_name: "A" }, text: "hi" },
+      }),
     });
 
   it("refuses updates without Telegram's secret-token header, or with a wrong one", async () => {

@@ -64,7 +64,11 @@ async function startBot() {
   const generation = ++generations;
   const handle = bot.handleUpdate.bind(bot);
   bot.handleUpdate = (update, response) => {
-    botLog.push(`bot #${generation} handles update ${update.update_id} ${Object.keys(update).filter((k) => k !== "update_id").join(",")}`);
+    botLog.push(
+      `bot #${generation} handles update ${update.update_id} ${Object.keys(update)
+        .filter((k) => k !== "update_id")
+        .join(",")}`,
+    );
     return handle(update, response);
   };
   void bot.launch().catch((err) => botLog.push(`launch failed: ${String(err)}`));
@@ -209,7 +213,10 @@ describe("the labeler bot", () => {
     await startBot();
 
     await zhao.tap(task.messageId, button(afterFirst, letter(ranked.completions[1]!.text)));
-    const afterSecond = await zhao.waitFor((ms) => ms.find((m) => m.messageId === task.messageId && m.text !== afterFirst.text), "the second pick, after the restart");
+    const afterSecond = await zhao.waitFor(
+      (ms) => ms.find((m) => m.messageId === task.messageId && m.text !== afterFirst.text),
+      "the second pick, after the restart",
+    );
     expect(afterSecond.text).toMatch(/So far: [A-D] > [A-D]/);
     await zhao.tap(task.messageId, button(afterSecond, letter(ranked.completions[2]!.text)));
     const complete = await zhao.waitFor((ms) => ms.find((m) => m.messageId === task.messageId && m.text.includes("confirm:")), "the complete order");

@@ -11,7 +11,11 @@ const careless = (id: number): SimRater => ({ id, name: `careless${id}`, careles
 describe("the labeling benchmark's simulation", () => {
   it("makes groups of the lists with their own ids, and a crowd with 1 in 4 answering at random", () => {
     const pool = poolOf(lists(3));
-    expect(pool.map((g) => g.members)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]);
+    expect(pool.map((g) => g.members)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+    ]);
     for (const seed of [1, 2, 3]) {
       const crowd = makeCrowd(seed, { size: 16, randomEvery: 4, noise: [0.25, 1] });
       expect(crowd.filter((r) => r.careless)).toHaveLength(4);
@@ -64,7 +68,9 @@ describe("the labeling benchmark's simulation", () => {
   it("picks the group the model is least sure about most of the time when tasks go by uncertainty, and ignores rewards otherwise", () => {
     const pool = poolOf(lists(6));
     // Group 3 (ids 12–15) has two rewards 0.001 apart; every other group's rewards lie 1 apart.
-    const rewards = new Map(pool.flatMap((g) => g.members.map((id, i) => [id, g.index === 3 && i === 1 ? 0.001 : g.index === 3 && i === 0 ? 0 : i] as [number, number])));
+    const rewards = new Map(
+      pool.flatMap((g) => g.members.map((id, i) => [id, g.index === 3 && i === 1 ? 0.001 : g.index === 3 && i === 0 ? 0 : i] as [number, number])),
+    );
     const firstPicks = (byUncertainty: boolean) =>
       Array.from({ length: 60 }, (_, seed) => {
         const labeling = new Labeling(pool, [careful(1)], seed + 1, byUncertainty);

@@ -101,7 +101,9 @@ export class LoopbackHub {
   }
 
   private newCommitId(parent: string | null): string {
-    return createHash("sha1").update(`${parent}:${Date.now()}:${this.commitCounter++}:${Math.random()}`).digest("hex");
+    return createHash("sha1")
+      .update(`${parent}:${Date.now()}:${this.commitCounter++}:${Math.random()}`)
+      .digest("hex");
   }
 
   private repoFile(name: string) {
@@ -161,17 +163,35 @@ export class LoopbackHub {
         if (op === "revision" && req.method === "GET") {
           const repo = this.visibleRepo(req, name);
           const [sha, commit] = this.commitOf(repo, rev ?? "main");
-          return json(200, { _id: name, id: name, sha, private: repo.private, gated: repo.gated ? "auto" : false, downloads: 0, likes: 0, lastModified: commit.date, siblings: Object.keys(commit.files).map((rfilename) => ({ rfilename })) });
+          return json(200, {
+            _id: name,
+            id: name,
+            sha,
+            private: repo.private,
+            gated: repo.gated ? "auto" : false,
+            downloads: 0,
+            likes: 0,
+            lastModified: commit.date,
+            siblings: Object.keys(commit.files).map((rfilename) => ({ rfilename })),
+          });
         }
         if (op === "tree" && req.method === "GET") {
           const [, commit] = this.commitOf(this.visibleRepo(req, name), rev ?? "main");
           const prefix = rest.join("/");
-          return json(200, Object.entries(commit.files).filter(([p]) => !prefix || p.startsWith(`${prefix}/`)).map(([p, f]) => this.entry(p, f)));
+          return json(
+            200,
+            Object.entries(commit.files)
+              .filter(([p]) => !prefix || p.startsWith(`${prefix}/`))
+              .map(([p, f]) => this.entry(p, f)),
+          );
         }
         if (op === "paths-info" && req.method === "POST") {
           const [sha, commit] = this.commitOf(this.visibleRepo(req, name), rev ?? "main");
           const paths = (JSON.parse(body.toString()) as { paths: string[] }).paths;
-          return json(200, paths.flatMap((p) => (commit.files[p] ? [this.entry(p, commit.files[p]!, sha)] : [])));
+          return json(
+            200,
+            paths.flatMap((p) => (commit.files[p] ? [this.entry(p, commit.files[p]!, sha)] : [])),
+          );
         }
         if (op === "preupload" && req.method === "POST") {
           this.requireWrite(req, name);
@@ -192,7 +212,9 @@ export class LoopbackHub {
         this.requireWrite(req, `${seg[0]}/${seg[1].slice(0, -4)}`);
         const batch = JSON.parse(body.toString()) as { objects: { oid: string; size: number }[] };
         const objects = batch.objects.map((o) =>
-          existsSync(join(this.root, "lfs", o.oid)) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, authenticated: true, actions: { upload: { href: `${this.url}/lfs-upload/${o.oid}`, expires_in: 3600 } } },
+          existsSync(join(this.root, "lfs", o.oid))
+            ? { oid: o.oid, size: o.size }
+            : { oid: o.oid, size: o.size, authenticated: true, actions: { upload: { href: `${this.url}/lfs-upload/${o.oid}`, expires_in: 3600 } } },
         );
         res.writeHead(200, { "content-type": "application/vnd.git-lfs+json" });
         return res.end(JSON.stringify({ transfer: "basic", objects }));
@@ -217,10 +239,17 @@ export class LoopbackHub {
         if (!file || this.missing.has(path)) throw new HttpError(404, `Entry not found: ${path}`, "EntryNotFound");
         if (repo.gated) {
           const token = this.token(req);
-          if (!token) throw new HttpError(401, `Access to model ${name} is restricted. You must have access to it and be authenticated to access it.`, "GatedRepo");
-          if (token !== GRANTED_TOKEN && token !== WRITE_TOKEN) throw new HttpError(403, `Access to model ${name} is restricted and you are not in the authorized list.`, "GatedRepo");
+          if (!token)
+            throw new HttpError(401, `Access to model ${name} is restricted. You must have access to it and be authenticated to access it.`, "GatedRepo");
+          if (token !== GRANTED_TOKEN && token !== WRITE_TOKEN)
+            throw new HttpError(403, `Access to model ${name} is restricted and you are not in the authorized list.`, "GatedRepo");
         }
-        const headers = { "x-repo-commit": sha, "x-linked-etag": `"${file.lfs ? file.sha256 : file.oid}"`, "x-linked-size": String(file.size), etag: `"${file.lfs ? file.sha256 : file.oid}"` };
+        const headers = {
+          "x-repo-commit": sha,
+          "x-linked-etag": `"${file.lfs ? file.sha256 : file.oid}"`,
+          "x-linked-size": String(file.size),
+          etag: `"${file.lfs ? file.sha256 : file.oid}"`,
+        };
         if (file.lfs) {
           res.writeHead(302, { ...headers, location: `${this.url}/lfs-objects/${file.sha256}?filename=${encodeURIComponent(path)}` });
           return res.end();
@@ -244,7 +273,11 @@ export class LoopbackHub {
   /** The NDJSON commit: a header line, then file (base64), lfsFile (already uploaded) and deletedFile lines. */
   private commit(req: IncomingMessage, name: string, branch: string, body: Buffer) {
     const repo = this.requireWrite(req, name);
-    const lines = body.toString().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { key: string; value: Record<string, unknown> });
+    const lines = body
+      .toString()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { key: string; value: Record<string, unknown> });
     const parent = repo.branches[branch] ?? null;
     const files: Record<string, FileEntry> = { ...(parent ? repo.commits[parent]!.files : {}) };
     let title = "";

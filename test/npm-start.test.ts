@@ -25,7 +25,11 @@ function npmStart(env: Record<string, string>) {
   const home = mkdtempSync(join(tmpdir(), "ranklab-start-"));
   homes.push(home);
   // As package.json's start runs it: node with tsx as its loader (scripts/lib/processes.ts says why not tsx's CLI).
-  const child = spawn(...typescriptCommand(join(REPO_ROOT, "scripts/start.ts")), { cwd: REPO_ROOT, env: { ...process.env, RANKLAB_HOME: home, RANKLAB_SKIP_PREPARE: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(...typescriptCommand(join(REPO_ROOT, "scripts/start.ts")), {
+    cwd: REPO_ROOT,
+    env: { ...process.env, RANKLAB_HOME: home, RANKLAB_SKIP_PREPARE: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.push(child);
   const lines: string[] = [];
   const waiters: (() => void)[] = [];
@@ -81,7 +85,9 @@ describe("npm start", () => {
       // The token left the address bar, and the session cookie is the __Host- one, Secure, on http://127.0.0.1 (Chromium keeps it).
       expect(page.url()).toBe(`http://127.0.0.1:${port}/app`);
       const cookies = await context.cookies();
-      expect(cookies.map((c) => ({ name: c.name, secure: c.secure, httpOnly: c.httpOnly, path: c.path }))).toEqual([{ name: "__Host-ranklab_session", secure: true, httpOnly: true, path: "/" }]);
+      expect(cookies.map((c) => ({ name: c.name, secure: c.secure, httpOnly: c.httpOnly, path: c.path }))).toEqual([
+        { name: "__Host-ranklab_session", secure: true, httpOnly: true, path: "/" },
+      ]);
       expect(cookies[0]!.value).not.toBe(link.split("#login=")[1]!.split("&")[0]);
       // A reload keeps the session (the cookie is sent back).
       await page.reload();
@@ -118,7 +124,9 @@ describe("npm start", () => {
     try {
       const start = npmStart({ RANKLAB_API_PORT: String(port) });
       expect(await start.exited).toBe(1);
-      expect(start.lines).toEqual([`[start]    port ${port} on 127.0.0.1 is in use; stop what holds it or pick another: RANKLAB_API_PORT=<free port> npm start`]);
+      expect(start.lines).toEqual([
+        `[start]    port ${port} on 127.0.0.1 is in use; stop what holds it or pick another: RANKLAB_API_PORT=<free port> npm start`,
+      ]);
     } finally {
       holder.close();
     }

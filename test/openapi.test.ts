@@ -4,7 +4,12 @@ import { describe, expect, it } from "vitest";
 
 // The API's /openapi.json, generated from its routes and their zod schemas, checked as
 // OpenAPI 3.1 in Node (the validator compiles JSON Schemas to code, which workerd forbids).
-type Operation = { "x-roles"?: string[]; parameters?: { name: string; in: string; required: boolean }[]; requestBody?: { content: Record<string, { schema: { required?: string[] } }> }; security?: unknown[] };
+type Operation = {
+  "x-roles"?: string[];
+  parameters?: { name: string; in: string; required: boolean }[];
+  requestBody?: { content: Record<string, { schema: { required?: string[] } }> };
+  security?: unknown[];
+};
 type Spec = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
 const spec = async () => (await (await app.request("/openapi.json")).json()) as Spec;
@@ -25,10 +30,21 @@ describe("GET /openapi.json", () => {
   it("lists every route the app holds, each method under its path", async () => {
     const document = await spec();
     const listed = new Set(Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
-    const routes = new Set(app.routes.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`));
+    const routes = new Set(
+      app.routes.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
+    );
     expect([...listed].sort()).toEqual([...routes].sort());
     expect(listed.size).toBeGreaterThan(40);
-    for (const route of ["POST /v1/score", "POST /v1/scores", "POST /v1/rankings", "GET /v1/tasks/next", "POST /v1/leases/{id}/ack", "PUT /v1/checkpoints/{id}/file", "GET /v1/labels", "POST /app/api/login"]) {
+    for (const route of [
+      "POST /v1/score",
+      "POST /v1/scores",
+      "POST /v1/rankings",
+      "GET /v1/tasks/next",
+      "POST /v1/leases/{id}/ack",
+      "PUT /v1/checkpoints/{id}/file",
+      "GET /v1/labels",
+      "POST /app/api/login",
+    ]) {
       expect(listed).toContain(route);
     }
   });
@@ -47,7 +63,11 @@ describe("GET /openapi.json", () => {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path}`;
         if (["POST", "PUT", "PATCH"].includes(method.toUpperCase()) && !bodiless.has(key)) expect(op.requestBody, key).toBeDefined();
-        for (const name of path.match(/\{(\w+)\}/g) ?? []) expect(op.parameters?.map((p) => `${p.in}:${p.name}`), key).toContain(`path:${name.slice(1, -1)}`);
+        for (const name of path.match(/\{(\w+)\}/g) ?? [])
+          expect(
+            op.parameters?.map((p) => `${p.in}:${p.name}`),
+            key,
+          ).toContain(`path:${name.slice(1, -1)}`);
         expect(op.security, key).toEqual(path.startsWith("/v1/") ? [{ bearer: [] }] : expect.any(Array));
         if (path.startsWith("/v1/")) expect(op["x-roles"], key).toEqual(expect.arrayContaining([expect.stringMatching(/^(bot|trainer|admin)$/)]));
       }
@@ -58,7 +78,9 @@ describe("GET /openapi.json", () => {
     expect(paths["/v1/prompts/{id}"]!.patch!["x-roles"]).toEqual(["admin"]);
     expect(paths["/v1/score"]!.post!["x-roles"]).toEqual(["bot", "trainer", "admin"]);
     expect(paths["/health"]!.get!["x-roles"]).toBeUndefined();
-    expect(paths["/v1/scores"]!.post!.requestBody!.content["application/json"]!.schema.required).toEqual(expect.arrayContaining(["raterId", "completionId", "value"]));
+    expect(paths["/v1/scores"]!.post!.requestBody!.content["application/json"]!.schema.required).toEqual(
+      expect.arrayContaining(["raterId", "completionId", "value"]),
+    );
     expect(paths["/v1/tasks/next"]!.get!.parameters).toContainEqual(expect.objectContaining({ name: "raterId", in: "query", required: true }));
     expect(paths["/v1/tasks/next"]!.get!.parameters).toContainEqual(expect.objectContaining({ name: "exclude", in: "query", required: false }));
   });

@@ -13,7 +13,12 @@ describe("wrangler's request lines in npm start", () => {
 
   it("hides request lines but 5xx, and counts them for one summary line", () => {
     const requests = requestLogSummary();
-    const lines = ["[wrangler:info] GET /health 200 OK (1ms)", "[wrangler:info] POST /v1/scores 400 Bad Request (2ms)", "[wrangler:info] POST /v1/score 503 Service Unavailable (5ms)", "api: unexpected error"];
+    const lines = [
+      "[wrangler:info] GET /health 200 OK (1ms)",
+      "[wrangler:info] POST /v1/scores 400 Bad Request (2ms)",
+      "[wrangler:info] POST /v1/score 503 Service Unavailable (5ms)",
+      "api: unexpected error",
+    ];
     expect(lines.filter(requests.keep)).toEqual(["[wrangler:info] POST /v1/score 503 Service Unavailable (5ms)", "api: unexpected error"]);
     expect(requests.summary()).toMatch(/^2 requests answered in the last minute \(1 with 4xx\)/);
     expect(requests.summary()).toBeUndefined();

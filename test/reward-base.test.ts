@@ -36,7 +36,9 @@ async function label(lists: number, seed: number) {
   const { prompts } = await (await admin().v1.prompts.$post({ json: { prompts: rankLists.map((_, i) => ({ text: `第${seed}-${i}条：` })) } })).json();
   for (const [i, list] of rankLists.entries()) {
     const prompt = prompts.find((p) => p.text === `第${seed}-${i}条：`)!;
-    const { completions } = await (await trainer().v1.completions.$post({ json: { completions: list.texts.map((text) => ({ promptId: prompt.id, text })) } })).json();
+    const { completions } = await (
+      await trainer().v1.completions.$post({ json: { completions: list.texts.map((text) => ({ promptId: prompt.id, text })) } })
+    ).json();
     await bot().v1.rankings.$post({ json: { raterId: rater.id, promptId: prompt.id, completionIds: completions.map((c) => c.id), source: "telegram" } });
   }
 }
@@ -57,7 +59,10 @@ beforeAll(async () => {
   process.env.RANKLAB_HOME = home;
   api = await startApiDev({ port: await freePort(), group });
   // A 2-way classifier (untrained: what matters is where the reward model starts), 48 wide where scratch would be 32.
-  const vocab = buildCharVocab(generateReviews(2000, 3).map((r) => r.text), 4000);
+  const vocab = buildCharVocab(
+    generateReviews(2000, 3).map((r) => r.text),
+    4000,
+  );
   const clsConfig = BertConfigSchema.parse({
     vocab_size: vocab.tokens.length,
     hidden_size: 48,

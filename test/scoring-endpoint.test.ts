@@ -32,8 +32,16 @@ async function tinyRewardModel(seed: number): Promise<string> {
   writeFileSync(join(home, `train-${seed}.tsv`), toRankTsv(train));
   writeFileSync(join(home, `dev-${seed}.tsv`), toRankTsv(generateRankLists(20, seed + 100, new Set(train.flatMap((l) => l.texts)))));
   const config = RewardTrainConfigSchema.parse({
-    train: [join(home, `train-${seed}.tsv`)], dev: join(home, `dev-${seed}.tsv`), out: dir, logsDir: join(home, "logs"),
-    maxLength: 64, epochs: 3, learningRate: 2e-3, evalEvery: 60, quiet: true, seed,
+    train: [join(home, `train-${seed}.tsv`)],
+    dev: join(home, `dev-${seed}.tsv`),
+    out: dir,
+    logsDir: join(home, "logs"),
+    maxLength: 64,
+    epochs: 3,
+    learningRate: 2e-3,
+    evalEvery: 60,
+    quiet: true,
+    seed,
     model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64, maxVocab: 800 },
   });
   const result = await trainRewardModel(config, () => {});
@@ -41,10 +49,18 @@ async function tinyRewardModel(seed: number): Promise<string> {
 }
 
 const score = async (texts: string[]) => {
-  const res = await fetch(`${api.url}/v1/score`, { method: "POST", headers: { authorization: `Bearer ${api.tokens.BOT_API_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ texts }) });
+  const res = await fetch(`${api.url}/v1/score`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${api.tokens.BOT_API_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ texts }),
+  });
   return {
     status: res.status,
-    body: (await res.json()) as { scores: number[]; normalizedScores: number[] | null; checkpoint: { id: number; version: number; rewardMean: number | null; rewardStd: number | null } } & { error?: { code: string } },
+    body: (await res.json()) as {
+      scores: number[];
+      normalizedScores: number[] | null;
+      checkpoint: { id: number; version: number; rewardMean: number | null; rewardStd: number | null };
+    } & { error?: { code: string } },
   };
 };
 
@@ -70,7 +86,11 @@ describe("the scoring endpoint", () => {
   });
 
   it("scores with the active reward checkpoint: a positive review above a negative one", async () => {
-    const published = await publishCheckpoint(trainerApi(api.url, api.tokens.TRAINER_API_TOKEN), await tinyRewardModel(1), { kind: "reward", metrics: { accuracy: 1 }, activate: true });
+    const published = await publishCheckpoint(trainerApi(api.url, api.tokens.TRAINER_API_TOKEN), await tinyRewardModel(1), {
+      kind: "reward",
+      metrics: { accuracy: 1 },
+      activate: true,
+    });
     await scorer.syncNow();
     const { status, body } = await score([GOOD, BAD]);
     expect(status).toBe(200);

@@ -26,7 +26,15 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const label = (response: string, score: number): HumanLabel => ({ time: new Date().toISOString(), prompt: "这部电影很", response, score, typed: String(score), scale: "0-1", policy: "test" });
+const label = (response: string, score: number): HumanLabel => ({
+  time: new Date().toISOString(),
+  prompt: "这部电影很",
+  response,
+  score,
+  typed: String(score),
+  scale: "0-1",
+  policy: "test",
+});
 
 describe("terminal labels to the API", () => {
   it("stores each typed score as a terminal score of rater cli:<name>", async () => {
@@ -36,7 +44,10 @@ describe("terminal labels to the API", () => {
     const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
     const rater = await (await admin.v1.raters["by-external"][":externalId"].$get({ param: { externalId: "cli:mei" } })).json();
     const { items } = await (await admin.v1.scores.$get({ query: { raterId: String(rater.id) } })).json();
-    expect(items.map((s) => [s.value, s.source]).sort()).toEqual([[0.1, "terminal"], [0.9, "terminal"]]);
+    expect(items.map((s) => [s.value, s.source]).sort()).toEqual([
+      [0.1, "terminal"],
+      [0.9, "terminal"],
+    ]);
     const prompts = await (await admin.v1.prompts.$get({ query: {} })).json();
     expect(prompts.items.filter((p) => p.text === "这部电影很")).toHaveLength(1);
   });

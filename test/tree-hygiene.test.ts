@@ -11,7 +11,18 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const SOURCE_ROOTS = ["services/api/src", "services/api/test", "services/api/page", "services/gpu-trainer/src", "services/gpu-trainer/bench", "services/labeler-bot/src", "services/local-raters/src", "db/src", "scripts", "test"];
+const SOURCE_ROOTS = [
+  "services/api/src",
+  "services/api/test",
+  "services/api/page",
+  "services/gpu-trainer/src",
+  "services/gpu-trainer/bench",
+  "services/labeler-bot/src",
+  "services/local-raters/src",
+  "db/src",
+  "scripts",
+  "test",
+];
 /** The npm workspaces (package.json's `workspaces`); everything else (scripts, test, configs) is the root's. */
 const WORKSPACES = ["db", "services/api", "services/gpu-trainer", "services/labeler-bot", "services/local-raters"];
 
@@ -31,7 +42,9 @@ function importCycles(files: readonly string[]): string[][] {
   const graph = new Map(
     files.map((file) => {
       const text = readFileSync(file, "utf8");
-      const deps = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+["'](\.{1,2}\/[^"']+)["']/g)].map((m) => resolve(dirname(file), m[1]!)).filter((d) => known.has(d));
+      const deps = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+["'](\.{1,2}\/[^"']+)["']/g)]
+        .map((m) => resolve(dirname(file), m[1]!))
+        .filter((d) => known.has(d));
       return [file, deps] as const;
     }),
   );
@@ -69,7 +82,11 @@ const RUNTIME_PREFIXES = ["models/", ".ranklab/", "logs/", "runs/", "state/", "t
 /** Backticked repository paths in a doc that exist nowhere they could be meant: the repository root, the doc's folder, a service or its src. */
 function missingDocPaths(doc: string): string[] {
   const text = readFileSync(doc, "utf8");
-  const bases = [ROOT, dirname(doc), ...["api", "gpu-trainer", "labeler-bot", "local-raters"].flatMap((s) => [join(ROOT, "services", s), join(ROOT, "services", s, "src")])];
+  const bases = [
+    ROOT,
+    dirname(doc),
+    ...["api", "gpu-trainer", "labeler-bot", "local-raters"].flatMap((s) => [join(ROOT, "services", s), join(ROOT, "services", s, "src")]),
+  ];
   const missing: string[] = [];
   for (const m of text.matchAll(/`([A-Za-z0-9_.\-/]+\.(?:ts|md|toml|json|sql|sh|yml|yaml|mjs|cjs))`/g)) {
     const path = m[1]!;
@@ -87,7 +104,12 @@ describe("the tree", () => {
   });
 
   it("crosses from one workspace into another only through package exports, never a relative import", () => {
-    const files = [...SOURCE_ROOTS.flatMap((r) => tsFiles(join(ROOT, r))), ...readdirSync(ROOT).filter((f) => f.endsWith(".ts")).map((f) => join(ROOT, f))];
+    const files = [
+      ...SOURCE_ROOTS.flatMap((r) => tsFiles(join(ROOT, r))),
+      ...readdirSync(ROOT)
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join(ROOT, f)),
+    ];
     expect(crossWorkspaceImports(files)).toEqual([]);
     // Each workspace's package.json names every entry another one imports, and each entry exists.
     for (const w of WORKSPACES) {

@@ -37,7 +37,9 @@ describe("a request the Worker answers without reading its body", () => {
           const body = (await res.json()) as { error?: { code?: string } };
           if (res.status !== c.want || !body.error?.code) failures.push(`${c.path} ${JSON.stringify(c.headers)}: ${res.status}`);
         } catch (err) {
-          failures.push(`${c.path} ${JSON.stringify(c.headers)}: no answer (${err instanceof Error ? `${err.message}: ${String((err as { cause?: unknown }).cause)}` : String(err)})`);
+          failures.push(
+            `${c.path} ${JSON.stringify(c.headers)}: no answer (${err instanceof Error ? `${err.message}: ${String((err as { cause?: unknown }).cause)}` : String(err)})`,
+          );
         }
       }
     }

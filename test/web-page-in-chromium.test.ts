@@ -50,7 +50,16 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--lang=zh-CN"] });
   page = await browser.newPage({ viewport: { width: 1100, height: 900 }, locale: "zh-CN" });
   // The refused logins' 401s and /app/api/task's 404 (no group left) are expected; a file's 404 (the favicon) is not.
-  page.on("console", (m) => void (m.type() === "error" && /status of 404/.test(m.text()) && !m.location().url.includes("/app/api/") && notFound.push(`${m.text()} ${m.location().url}`)));
+  page.on(
+    "console",
+    (m) =>
+      void (
+        m.type() === "error" &&
+        /status of 404/.test(m.text()) &&
+        !m.location().url.includes("/app/api/") &&
+        notFound.push(`${m.text()} ${m.location().url}`)
+      ),
+  );
 }, 180_000);
 
 /** 404s the admin's page logged (a missing favicon's among them, were there one). */
@@ -92,7 +101,11 @@ describe("the labeling page in Chromium", () => {
       items.map((li) => {
         const { getComputedStyle } = globalThis as any;
         const centres = [...li.children].map((c: any) => c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2);
-        return { rows: getComputedStyle(li).gridTemplateRows.split(" ").length, children: li.children.length, sameRow: Math.max(...centres) - Math.min(...centres) < 2 };
+        return {
+          rows: getComputedStyle(li).gridTemplateRows.split(" ").length,
+          children: li.children.length,
+          sameRow: Math.max(...centres) - Math.min(...centres) < 2,
+        };
       }),
     );
     expect(layout).toEqual(Array(4).fill({ rows: 1, children: 5, sameRow: true }));
@@ -144,7 +157,9 @@ describe("the labeling page in Chromium", () => {
     await page.getByRole("button", { name: "Add" }).click();
     await expect.poll(async () => (await page.locator("#prompt-list li").allInnerTexts()).map((t) => t.trim())).toContain("这家酒店的早餐");
     // Checkboxes, not bullets, mark the prompts.
-    expect(new Set(await page.locator("#prompt-list li").evaluateAll((lis) => lis.map((li) => (globalThis as any).getComputedStyle(li).listStyleType)))).toEqual(new Set(["none"]));
+    expect(
+      new Set(await page.locator("#prompt-list li").evaluateAll((lis) => lis.map((li) => (globalThis as any).getComputedStyle(li).listStyleType))),
+    ).toEqual(new Set(["none"]));
     await page.getByRole("checkbox", { name: "Active: 这款手机用了一周，感觉" }).uncheck();
     await expect.poll(() => page.locator("#status").innerText()).toMatch(/is off\./);
     await page.screenshot({ path: join(SHOTS, "6-prompts.png") });
@@ -159,11 +174,31 @@ describe("the labeling page in Chromium", () => {
     const admin = createApiClient(api.url, api.tokens.ADMIN_API_TOKEN);
     const trainer = trainerApi(api.url, api.tokens.TRAINER_API_TOKEN);
     const REJECTED = "held-out accuracy 0.7200 < active 0.7400 on 96 pairs";
-    type SeedRun = { reward: Record<string, number>; rejectedReward?: string; policy?: { metrics: Record<string, number>; rejected?: string }; used: Record<string, number> };
+    type SeedRun = {
+      reward: Record<string, number>;
+      rejectedReward?: string;
+      policy?: { metrics: Record<string, number>; rejected?: string };
+      used: Record<string, number>;
+    };
     const runs: SeedRun[] = [
-      { reward: { held_out_accuracy: 0.7, held_out_pairs: 80 }, policy: { metrics: { "env/reward_mean": 0.21, "eval/kl_to_reference": 0.012, "eval/distinct_2": 0.62, "eval/reference_distinct_2": 0.66 } }, used: { "labels/used_rankings": 40, "labels/used_scores": 8 } },
-      { reward: { held_out_accuracy: 0.74, active_held_out_accuracy: 0.7, held_out_pairs: 88 }, policy: { metrics: { "env/reward_mean": 0.35, "eval/kl_to_reference": 0.31, "eval/distinct_2": 0.55, "eval/reference_distinct_2": 0.66 }, rejected: "KL to the reference 0.310 > budget 0.250" }, used: { "labels/used_rankings": 24 } },
-      { reward: { held_out_accuracy: 0.72, active_held_out_accuracy: 0.74, held_out_pairs: 96 }, rejectedReward: REJECTED, used: { "labels/used_rankings": 16 } },
+      {
+        reward: { held_out_accuracy: 0.7, held_out_pairs: 80 },
+        policy: { metrics: { "env/reward_mean": 0.21, "eval/kl_to_reference": 0.012, "eval/distinct_2": 0.62, "eval/reference_distinct_2": 0.66 } },
+        used: { "labels/used_rankings": 40, "labels/used_scores": 8 },
+      },
+      {
+        reward: { held_out_accuracy: 0.74, active_held_out_accuracy: 0.7, held_out_pairs: 88 },
+        policy: {
+          metrics: { "env/reward_mean": 0.35, "eval/kl_to_reference": 0.31, "eval/distinct_2": 0.55, "eval/reference_distinct_2": 0.66 },
+          rejected: "KL to the reference 0.310 > budget 0.250",
+        },
+        used: { "labels/used_rankings": 24 },
+      },
+      {
+        reward: { held_out_accuracy: 0.72, active_held_out_accuracy: 0.74, held_out_pairs: 96 },
+        rejectedReward: REJECTED,
+        used: { "labels/used_rankings": 16 },
+      },
     ];
     const dir = join(home, "checkpoint");
     mkdirSync(dir, { recursive: true });
@@ -171,7 +206,13 @@ describe("the labeling page in Chromium", () => {
       writeFileSync(join(dir, "config.json"), JSON.stringify({ kind, runId }));
       // A policy's config names the reward checkpoint PPO scored with, as policy-phase.ts writes it.
       const config = kind === "policy" ? { reward_checkpoint: lastReward } : {};
-      const published = await publishCheckpoint(trainer, dir, { kind, metrics, config, trainingRunId: runId, ...(rejectedReason ? { rejectedReason } : { activate: true }) });
+      const published = await publishCheckpoint(trainer, dir, {
+        kind,
+        metrics,
+        config,
+        trainingRunId: runId,
+        ...(rejectedReason ? { rejectedReason } : { activate: true }),
+      });
       if (kind === "reward") lastReward = published.id;
       return published.version;
     };
@@ -204,9 +245,13 @@ describe("the labeling page in Chromium", () => {
     expect(await marks("labels", "rect")).toBe(4);
     // Mean reward: one colour per reward model (each run's PPO used its own), named in the legend;
     // each has one point here, and a one-point axis still reads as a short number.
-    expect(await page.locator("#chart-reward .role-legend-label text").allTextContents()).toEqual([`scored by reward ${versions[0]![0]!.split(" ")[1]}`, `scored by reward ${versions[1]![0]!.split(" ")[1]}`]);
+    expect(await page.locator("#chart-reward .role-legend-label text").allTextContents()).toEqual([
+      `scored by reward ${versions[0]![0]!.split(" ")[1]}`,
+      `scored by reward ${versions[1]![0]!.split(" ")[1]}`,
+    ]);
     for (const chart of ["accuracy", "reward", "kl", "distinct", "labels"]) {
-      for (const tick of await page.locator(`#chart-${chart} .role-axis-label text`).allTextContents()) expect(tick.replace(/^[−-]/, "").replace(/^0\./, "").replace(".", "").length, `${chart}: ${tick}`).toBeLessThanOrEqual(4);
+      for (const tick of await page.locator(`#chart-${chart} .role-axis-label text`).allTextContents())
+        expect(tick.replace(/^[−-]/, "").replace(/^0\./, "").replace(".", "").length, `${chart}: ${tick}`).toBeLessThanOrEqual(4);
     }
     // The axis names the runs by id.
     expect(await page.locator("#chart-accuracy .role-axis-label text").allTextContents()).toEqual(expect.arrayContaining(runIds.map(String)));
@@ -317,7 +362,7 @@ describe("the labeling page in Chromium", () => {
     const cells = async (id: number) => (await page.locator(`#rater-${id} td`).allInnerTexts()).map((t) => t.trim());
     expect(await cells(wu.id)).toEqual(["吴", "0.510", "0.10", "28", "0.500 (12 pairs)", "active", "Block"]);
     expect(await cells(lin.id)).toEqual(["林 (admin)", "0.930", "1", "40", "0.810 (16 pairs)", "active", "Block"]);
-    expect((await page.locator("#reliability tbody tr").first().getAttribute("id"))).toBe(`rater-${wu.id}`);
+    expect(await page.locator("#reliability tbody tr").first().getAttribute("id")).toBe(`rater-${wu.id}`);
     // An admin cannot block themselves from here.
     expect(await page.getByRole("button", { name: "Block 林" }).isDisabled()).toBe(true);
 
@@ -327,7 +372,8 @@ describe("the labeling page in Chromium", () => {
     await page.screenshot({ path: join(SHOTS, "8-agreement.png"), fullPage: true });
     // The blocked rater's token is refused: their open page and a fresh login both get 401.
     expect(await raterPage.evaluate(async () => (await fetch("/app/api/me")).status)).toBe(401);
-    const login = (token: string) => fetch(`${api.url}/app/api/login`, { method: "POST", headers: { origin: api.url, "content-type": "application/json" }, body: JSON.stringify({ token }) });
+    const login = (token: string) =>
+      fetch(`${api.url}/app/api/login`, { method: "POST", headers: { origin: api.url, "content-type": "application/json" }, body: JSON.stringify({ token }) });
     expect((await login(wu.token)).status).toBe(401);
     expect((await (await admin.v1.raters.$get({ query: {} })).json()).items.find((r) => r.id === wu.id)).toMatchObject({ blocked: true });
 

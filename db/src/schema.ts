@@ -18,18 +18,7 @@
  * lease expiry is a plain integer comparison in SQL.
  */
 import { sql } from "drizzle-orm";
-import {
-  check,
-  foreignKey,
-  index,
-  integer,
-  primaryKey,
-  real,
-  sqliteTable,
-  text,
-  unique,
-  uniqueIndex,
-} from "drizzle-orm/sqlite-core";
+import { check, foreignKey, index, integer, primaryKey, real, sqliteTable, text, unique, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const createdAt = () =>
   integer("created_at", { mode: "timestamp_ms" })
@@ -413,7 +402,9 @@ export const goldGroupItems = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.goldGroupId, t.position] }),
     unique("gold_group_items_once").on(t.goldGroupId, t.completionId),
-    foreignKey({ name: "gold_group_items_group_fk", columns: [t.goldGroupId, t.promptId], foreignColumns: [goldGroups.id, goldGroups.promptId] }).onDelete("cascade"),
+    foreignKey({ name: "gold_group_items_group_fk", columns: [t.goldGroupId, t.promptId], foreignColumns: [goldGroups.id, goldGroups.promptId] }).onDelete(
+      "cascade",
+    ),
     foreignKey({ name: "gold_group_items_completion_fk", columns: [t.completionId, t.promptId], foreignColumns: [completions.id, completions.promptId] }),
     check("gold_group_items_position", sql`${t.position} >= 0`),
     check("gold_group_items_level", sql`${t.level} >= 0 AND ${t.level} <= ${t.position}`),

@@ -52,7 +52,9 @@ export async function benchLabelIngestion(seconds: number): Promise<void> {
     console.log(`label ingestion (wrangler dev + local D1, ${CLIENTS} clients, ${seconds} s each, 127.0.0.1)`);
     console.log(`  ${formatLoad("GET /health (baseline, ceiling)", ceiling)}`);
     console.log(`  ${formatLoad("POST /v1/scores (new score each)", ingest)}`);
-    console.log(`  ratio scores/health throughput: ${(ingest.perSecond / ceiling.perSecond).toFixed(3)}   p50 latency ratio: ${(ingest.p50Ms / ceiling.p50Ms).toFixed(2)}x`);
+    console.log(
+      `  ratio scores/health throughput: ${(ingest.perSecond / ceiling.perSecond).toFixed(3)}   p50 latency ratio: ${(ingest.p50Ms / ceiling.p50Ms).toFixed(2)}x`,
+    );
     console.log(`  check: ${stats.totals.scores} scores stored for ${ingest.requests - ingest.errors} accepted requests`);
     if (stats.totals.scores !== ingest.requests - ingest.errors) throw new Error("stored scores differ from accepted requests");
   } finally {

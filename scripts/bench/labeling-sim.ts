@@ -122,7 +122,10 @@ export class Labeling {
  * preference examples, each rater's reliability from their agreement (one-coin
  * Dawid–Skene over every label), and the rank lists, weighted by it when `weighted`.
  */
-export function trainingLists(labels: readonly RankingLabel[], weighted: boolean): { lists: RankList[]; examples: PreferenceExample[]; reliability: ReturnType<typeof raterReliability> } {
+export function trainingLists(
+  labels: readonly RankingLabel[],
+  weighted: boolean,
+): { lists: RankList[]; examples: PreferenceExample[]; reliability: ReturnType<typeof raterReliability> } {
   const { examples } = examplesFromLabels(labels, []);
   const reliability = raterReliability(examples);
   const lists = examples.map((e) => toRankList(e, weighted ? reliability.get(e.raterId)?.weight : undefined));

@@ -77,7 +77,16 @@ async function poolRewards(dir: string, pool: readonly PoolGroup[]): Promise<Map
 async function runCondition(
   key: ConditionKey,
   seed: number,
-  ctx: { pool: PoolGroup[]; crowd: SimRater[]; dev: ReturnType<typeof readRankFile>; vocabDir: string; work: string; round: number; total: number; train: typeof TRAIN_SETTINGS },
+  ctx: {
+    pool: PoolGroup[];
+    crowd: SimRater[];
+    dev: ReturnType<typeof readRankFile>;
+    vocabDir: string;
+    work: string;
+    round: number;
+    total: number;
+    train: typeof TRAIN_SETTINGS;
+  },
 ): Promise<{ rounds: RoundResult[]; reliability: { careless: number; careful: number }; coverage: number[] }> {
   const condition = CONDITIONS[key];
   const labeling = new Labeling(ctx.pool, ctx.crowd, seed, condition.uncertainty);
@@ -89,7 +98,13 @@ async function runCondition(
   for (let n = ctx.round, k = 0; n <= ctx.total; n += ctx.round, k++) {
     labeling.label(ctx.round, rewards);
     const data = trainingLists(labeling.labels, condition.weighted);
-    const accuracyOf = (careless: boolean) => mean(ctx.crowd.filter((r) => r.careless === careless).map((r) => data.reliability.get(r.id)?.accuracy ?? Number.NaN).filter(Number.isFinite));
+    const accuracyOf = (careless: boolean) =>
+      mean(
+        ctx.crowd
+          .filter((r) => r.careless === careless)
+          .map((r) => data.reliability.get(r.id)?.accuracy ?? Number.NaN)
+          .filter(Number.isFinite),
+      );
     reliability = { careless: accuracyOf(true), careful: accuracyOf(false) };
     const out = join(ctx.work, `${key}-seed${seed}-round${k}`);
     const { warmLearningRate, model, ...rest } = ctx.train;
@@ -132,14 +147,21 @@ export async function benchLabeling(): Promise<void> {
   const total = Math.max(...budgets);
   if (budgets.some((b) => b % round !== 0)) throw new Error(`LABELING_BUDGETS (${budgets}) must be multiples of LABELING_ROUND (${round})`);
   const keys = (process.env.LABELING_CONDITIONS ?? "a,b,c,d").split(",") as ConditionKey[];
-  if (!keys.includes("a") || keys.some((k) => !(k in CONDITIONS))) throw new Error(`LABELING_CONDITIONS must be among a,b,c,d and include a (the baseline); got ${keys}`);
-  const crowdOptions = { size: Number(process.env.LABELING_RATERS ?? 16), randomEvery: 4, noise: numbers(process.env.LABELING_NOISE, [0.25, 1]) as [number, number] };
+  if (!keys.includes("a") || keys.some((k) => !(k in CONDITIONS)))
+    throw new Error(`LABELING_CONDITIONS must be among a,b,c,d and include a (the baseline); got ${keys}`);
+  const crowdOptions = {
+    size: Number(process.env.LABELING_RATERS ?? 16),
+    randomEvery: 4,
+    noise: numbers(process.env.LABELING_NOISE, [0.25, 1]) as [number, number],
+  };
   const train = { ...TRAIN_SETTINGS, ...JSON.parse(process.env.LABELING_TRAIN ?? "{}") } as typeof TRAIN_SETTINGS;
   const allLists = readRankFile(trainPath);
   const lists = allLists.slice(0, Number(process.env.LABELING_POOL ?? allLists.length));
   const dev = readRankFile(devPath);
   const pool = poolOf(lists);
-  console.log(`data: pool of ${pool.length} groups (rank_train's lists of ${pool[0]?.texts.length}), test ${dev.length} lists (rank_dev, every pair) from ${REVIEWS_DIR}`);
+  console.log(
+    `data: pool of ${pool.length} groups (rank_train's lists of ${pool[0]?.texts.length}), test ${dev.length} lists (rank_dev, every pair) from ${REVIEWS_DIR}`,
+  );
   console.log(
     `settings: seeds ${seeds.join(",")}; labels reported at ${budgets.join(", ")}; retrained every ${round} labels (warm-started); crowd of ${crowdOptions.size} raters, 1 in ${crowdOptions.randomEvery} answering at random, the others with noise σ ∈ [${crowdOptions.noise.join(", ")}] rank steps; conditions ${keys.join(",")}`,
   );
@@ -148,7 +170,13 @@ export async function benchLabeling(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "ranklab-bench-labeling-"));
   const vocabDir = join(work, "vocab");
   mkdirSync(vocabDir);
-  writeFileSync(join(vocabDir, "vocab.txt"), `${buildCharVocab(pool.flatMap((g) => g.texts), train.model.maxVocab).tokens.join("\n")}\n`);
+  writeFileSync(
+    join(vocabDir, "vocab.txt"),
+    `${buildCharVocab(
+      pool.flatMap((g) => g.texts),
+      train.model.maxVocab,
+    ).tokens.join("\n")}\n`,
+  );
   const results = new Map<ConditionKey, { seed: number; rounds: RoundResult[] }[]>(keys.map((k) => [k, []]));
   const started = performance.now();
   try {
@@ -183,14 +211,23 @@ export async function benchLabeling(): Promise<void> {
       const s = stats(at(key, labels));
       const base = stats(at("a", labels)).mean;
       const mark = budgets.includes(labels) ? "**" : "";
-      console.log(`| ${mark}${labels}${mark} | ${fmt(s.mean, 4)} | ${fmt(s.min, 4)}–${fmt(s.max, 4)} | ${fmt(s.sd, 4)} | ${at(key, labels).map((x) => fmt(x, 4)).join(", ")} | ${fmt(s.mean / base, 3)}× |`);
+      console.log(
+        `| ${mark}${labels}${mark} | ${fmt(s.mean, 4)} | ${fmt(s.min, 4)}–${fmt(s.max, 4)} | ${fmt(s.sd, 4)} | ${at(key, labels)
+          .map((x) => fmt(x, 4))
+          .join(", ")} | ${fmt(s.mean / base, 3)}× |`,
+      );
     }
   }
   const target = stats(at("a", total)).mean;
   console.log(`\n(a) at ${total} labels: ${fmt(target, 4)}`);
   for (const key of keys.filter((k) => k !== "a")) {
-    const reached = results.get(key)![0]!.rounds.map((x) => x.labels).find((labels) => stats(at(key, labels)).mean >= target);
-    console.log(`${CONDITIONS[key].name} reaches it (mean over seeds) ${reached === undefined ? `with none of its budgets up to ${total} labels` : `at ${reached} labels`}`);
+    const reached = results
+      .get(key)![0]!
+      .rounds.map((x) => x.labels)
+      .find((labels) => stats(at(key, labels)).mean >= target);
+    console.log(
+      `${CONDITIONS[key].name} reaches it (mean over seeds) ${reached === undefined ? `with none of its budgets up to ${total} labels` : `at ${reached} labels`}`,
+    );
   }
   if (keys.includes("d")) {
     const half = Math.floor(total / 2);

@@ -11,11 +11,7 @@ export interface LoadResult {
   p99Ms: number;
 }
 
-export async function closedLoop(
-  clients: number,
-  seconds: number,
-  request: (client: number, i: number) => Promise<Response> | undefined,
-): Promise<LoadResult> {
+export async function closedLoop(clients: number, seconds: number, request: (client: number, i: number) => Promise<Response> | undefined): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();

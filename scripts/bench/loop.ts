@@ -122,13 +122,21 @@ export async function benchLoop(): Promise<void> {
       // every policy (common random numbers), so run-to-run differences are the policy's, not the draw's.
       const e = await evaluatePolicy(policyDir, referenceDir, prompts, { samples: JUDGE_SAMPLES, sampling: { ...config.ppo.config.generation, seed: 777 } });
       const golds = goldOf(e.samples);
-      appendFileSync(samplesFile, e.samples.map((text, i) => `${JSON.stringify({ stage, prompt: prompts[i % prompts.length], text, gold: golds[i] })}\n`).join(""));
+      appendFileSync(
+        samplesFile,
+        e.samples.map((text, i) => `${JSON.stringify({ stage, prompt: prompts[i % prompts.length], text, gold: golds[i] })}\n`).join(""),
+      );
       return { ...e, gold: mean(golds), goldSe: standardError(golds), golds };
     };
     const row = (name: string, j: Judged) =>
       `${name.padEnd(10)} gold ${j.gold.toFixed(3)} ± ${j.goldSe.toFixed(3)}  distinct-2 ${j.distinct2.toFixed(3)}  mean length ${j.meanChars.toFixed(1)}  KL to ref ${j.klToReference.toFixed(3)}`;
     const showSamples = (name: string, prompts: string[], j: Judged) =>
-      console.log(`${name}'s samples (gold worth):\n${j.samples.slice(0, 8).map((s, k) => `  ${j.golds[k]!.toFixed(2).padStart(6)}  ${prompts[k % prompts.length]}｜${s}`).join("\n")}`);
+      console.log(
+        `${name}'s samples (gold worth):\n${j.samples
+          .slice(0, 8)
+          .map((s, k) => `  ${j.golds[k]!.toFixed(2).padStart(6)}  ${prompts[k % prompts.length]}｜${s}`)
+          .join("\n")}`,
+      );
 
     /** One algorithm's loop: its own API (a fresh D1 and R2), its own raters, RUNS runs, each judged. */
     const runLoop = async (algorithm: PolicyAlgorithm, oracleOnly: boolean): Promise<LoopOutcome | undefined> => {
@@ -176,7 +184,15 @@ export async function benchLoop(): Promise<void> {
         await postFreshCompletions(config, start.dir, null, 1);
         raters.start("bot", ...typescriptCommand(join(REPO_ROOT, "services/local-raters/src/run-local.ts")), {
           cwd: REPO_ROOT,
-          env: { ...process.env, RANKLAB_API_URL: api.url, RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN, TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN, RATER_PAUSE_MS: "50", RATER_RECHECK_SECONDS: "2", ...(taste ? { RATER_TASTE_DIR: taste.dir } : {}) },
+          env: {
+            ...process.env,
+            RANKLAB_API_URL: api.url,
+            RANKLAB_BOT_TOKEN: api.tokens.BOT_API_TOKEN,
+            TRAINER_API_TOKEN: api.tokens.TRAINER_API_TOKEN,
+            RATER_PAUSE_MS: "50",
+            RATER_RECHECK_SECONDS: "2",
+            ...(taste ? { RATER_TASTE_DIR: taste.dir } : {}),
+          },
         });
 
         const waitForLabels = async () => {
@@ -238,7 +254,10 @@ export async function benchLoop(): Promise<void> {
           if (r?.verdict.activate && r.activeAccuracy !== undefined && r.candidateAccuracy < r.activeAccuracy) activatedWorse++;
           if (run.policy?.verdict.activate) {
             // A policy that went live with a lower gold than the one it replaced (same judge seed), and whether by more than the gold's SE.
-            if (judged.gold < activeGold.gold) policiesWorse.push(`run ${i}: ${activeGold.gold.toFixed(3)} → ${judged.gold.toFixed(3)}${activeGold.gold - judged.gold > judged.goldSe ? " (by more than the SE)" : ""}`);
+            if (judged.gold < activeGold.gold)
+              policiesWorse.push(
+                `run ${i}: ${activeGold.gold.toFixed(3)} → ${judged.gold.toFixed(3)}${activeGold.gold - judged.gold > judged.goldSe ? " (by more than the SE)" : ""}`,
+              );
             activeGold = judged;
           }
           const skipped = Object.values(run.skipped.rankings).reduce((a, b) => a + b, 0) + Object.values(run.skipped.scores).reduce((a, b) => a + b, 0);
@@ -337,7 +356,8 @@ export async function benchLoop(): Promise<void> {
     for (const o of outcomes) {
       console.log(`\n${o.algorithm}: label efficiency (gold reward of the active policy against the labels used so far):`);
       console.log(`  ${"0".padStart(6)} labels  gold ${baseline.gold.toFixed(3)} ± ${baseline.goldSe.toFixed(3)}`);
-      for (const { labels, judged } of o.results) console.log(`  ${String(labels).padStart(6)} labels  gold ${judged.gold.toFixed(3)} ± ${judged.goldSe.toFixed(3)}`);
+      for (const { labels, judged } of o.results)
+        console.log(`  ${String(labels).padStart(6)} labels  gold ${judged.gold.toFixed(3)} ± ${judged.goldSe.toFixed(3)}`);
       const gain = o.last.gold - baseline.gold;
       console.log(
         `${o.algorithm} loop: ${RUNS} runs in ${o.minutes.toFixed(1)} min, ${o.labelsUsed} labels, ${o.steps} ${o.algorithm.toUpperCase()} steps; gold reward ${baseline.gold.toFixed(3)} → ${o.last.gold.toFixed(3)} ` +
@@ -348,8 +368,12 @@ export async function benchLoop(): Promise<void> {
     }
     console.log(`oracle curve (gold after the same PPO steps): ${oracleCurve.map((c) => `${c.steps} steps ${c.judged.gold.toFixed(3)}`).join(", ")}`);
     if (outcomes.length > 1) {
-      console.log(`\ncomparison (${RUNS} runs each from the same start, same raters and prompts; KL budget ${config.ppo.klBudget} nats; oracle gain ${oracleGain.toFixed(3)} after ${oracleSteps} PPO steps):`);
-      console.log("| algorithm | gold start → last | gain ± SE | share of the oracle's gain | KL to ref | distinct-2 ratio | labels | policies activated | CPU min a run (training) |");
+      console.log(
+        `\ncomparison (${RUNS} runs each from the same start, same raters and prompts; KL budget ${config.ppo.klBudget} nats; oracle gain ${oracleGain.toFixed(3)} after ${oracleSteps} PPO steps):`,
+      );
+      console.log(
+        "| algorithm | gold start → last | gain ± SE | share of the oracle's gain | KL to ref | distinct-2 ratio | labels | policies activated | CPU min a run (training) |",
+      );
       console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
       for (const o of outcomes) {
         const gain = o.last.gold - baseline.gold;

@@ -55,7 +55,20 @@ export async function startApiDev({ port, group, cronEverySeconds, keep, vars = 
   const worker = group.start(
     "api",
     WRANGLER,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", file, "--test-scheduled", "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
+    [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      state,
+      "--env-file",
+      file,
+      "--test-scheduled",
+      "--show-interactive-dev-session=false",
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ],
     { cwd: REPO_ROOT, env: wranglerEnv(), ...(keep ? { keep } : {}) },
   );
   const url = `http://127.0.0.1:${port}`;

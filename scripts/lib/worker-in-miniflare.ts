@@ -47,7 +47,9 @@ export async function workerInMiniflare(): Promise<Miniflare> {
   try {
     const db = await mf.getD1Database("DB");
     const migrations = join(REPO_ROOT, "db/migrations");
-    for (const file of readdirSync(migrations).filter((f) => f.endsWith(".sql")).sort()) {
+    for (const file of readdirSync(migrations)
+      .filter((f) => f.endsWith(".sql"))
+      .sort()) {
       for (const statement of readFileSync(join(migrations, file), "utf8").split("--> statement-breakpoint")) {
         if (statement.trim()) await db.prepare(statement).run();
       }

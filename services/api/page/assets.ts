@@ -19,7 +19,11 @@ const BROWSER_DIR = join(import.meta.dirname, "browser");
  */
 function inputsStamp(): string {
   const sources = readdirSync(BROWSER_DIR).map((f) => join(BROWSER_DIR, f));
-  const files = [...sources, import.meta.filename, ...["vega", "vega-lite", "vega-embed", "vega-interpreter"].map((p) => join(REPO_ROOT, "node_modules", p, "package.json"))];
+  const files = [
+    ...sources,
+    import.meta.filename,
+    ...["vega", "vega-lite", "vega-embed", "vega-interpreter"].map((p) => join(REPO_ROOT, "node_modules", p, "package.json")),
+  ];
   return files.map((f) => `${f} ${existsSync(f) ? statSync(f).mtimeMs : "missing"}`).join("\n");
 }
 
@@ -31,7 +35,13 @@ function inputsStamp(): string {
 export async function buildPageAssetsIfStale(outDir = PAGE_ASSETS_DIR): Promise<{ built: boolean }> {
   const stampFile = join(outDir, ".inputs");
   const stamp = inputsStamp();
-  if (existsSync(stampFile) && existsSync(join(outDir, "app", "charts.js")) && existsSync(join(outDir, "app", "app.js")) && readFileSync(stampFile, "utf8") === stamp) return { built: false };
+  if (
+    existsSync(stampFile) &&
+    existsSync(join(outDir, "app", "charts.js")) &&
+    existsSync(join(outDir, "app", "app.js")) &&
+    readFileSync(stampFile, "utf8") === stamp
+  )
+    return { built: false };
   await buildPageAssets(outDir);
   writeFileSync(stampFile, stamp);
   return { built: true };

@@ -18,9 +18,15 @@ export const API_DOCS: OpenApiOptions = {
   },
   securitySchemes: {
     bearer: { type: "http", scheme: "bearer", description: "ADMIN_API_TOKEN, BOT_API_TOKEN or TRAINER_API_TOKEN; each route checks the role" },
-    loginCookie: { type: "apiKey", in: "cookie", name: SESSION_COOKIE, description: `a page session id, set by POST /app/api/login (named ${INSECURE_SESSION_COOKIE} without Secure when the page is served over plain http from a host other than localhost)` },
+    loginCookie: {
+      type: "apiKey",
+      in: "cookie",
+      name: SESSION_COOKIE,
+      description: `a page session id, set by POST /app/api/login (named ${INSECURE_SESSION_COOKIE} without Secure when the page is served over plain http from a host other than localhost)`,
+    },
   },
-  security: (path) => (path.startsWith("/v1/") ? [{ bearer: [] }] : path.startsWith("/app/api/") && path !== "/app/api/login" ? [{ loginCookie: [] }] : undefined),
+  security: (path) =>
+    path.startsWith("/v1/") ? [{ bearer: [] }] : path.startsWith("/app/api/") && path !== "/app/api/login" ? [{ loginCookie: [] }] : undefined,
   docs: {
     "POST /v1/score": {
       summary: "Score texts with the active reward model",
@@ -41,11 +47,24 @@ export const API_DOCS: OpenApiOptions = {
     "GET /openapi.json": { summary: "This document" },
     "GET /app": { summary: "The labeling web page (HTML)", responseContent: "text/html" },
     "GET /": { summary: "Redirects to /app" },
-    "PUT /v1/checkpoints/:id/file": { summary: "Upload a checkpoint's archive (tar), checked against its declared size and sha256", requestContent: "application/x-tar" },
-    "GET /v1/checkpoints/:id/file": { summary: "Download a checkpoint's archive (a single Range is honoured: 206, or 416 past the end)", responseContent: "application/x-tar" },
-    "POST /v1/checkpoints/:id/uploads": { summary: "Start, or resume, an upload of the archive in parts: the upload id, the part size and count, and the parts already stored" },
-    "PUT /v1/checkpoints/:id/uploads/:uploadId/parts/:n": { summary: "One part of the archive, with its sha256 in X-Part-Sha256, checked as it streams into R2", requestContent: "application/octet-stream" },
-    "POST /v1/checkpoints/:id/uploads/:uploadId/complete": { summary: "Assemble the parts and check the whole archive's size and sha256; the checkpoint becomes ready" },
+    "PUT /v1/checkpoints/:id/file": {
+      summary: "Upload a checkpoint's archive (tar), checked against its declared size and sha256",
+      requestContent: "application/x-tar",
+    },
+    "GET /v1/checkpoints/:id/file": {
+      summary: "Download a checkpoint's archive (a single Range is honoured: 206, or 416 past the end)",
+      responseContent: "application/x-tar",
+    },
+    "POST /v1/checkpoints/:id/uploads": {
+      summary: "Start, or resume, an upload of the archive in parts: the upload id, the part size and count, and the parts already stored",
+    },
+    "PUT /v1/checkpoints/:id/uploads/:uploadId/parts/:n": {
+      summary: "One part of the archive, with its sha256 in X-Part-Sha256, checked as it streams into R2",
+      requestContent: "application/octet-stream",
+    },
+    "POST /v1/checkpoints/:id/uploads/:uploadId/complete": {
+      summary: "Assemble the parts and check the whole archive's size and sha256; the checkpoint becomes ready",
+    },
     "DELETE /v1/checkpoints/:id/uploads/:uploadId": { summary: "Abort an upload in parts" },
     "GET /v1/exports/rankings.tsv": { summary: "Rank lists, one a line, best first, tab-separated", responseContent: "text/tab-separated-values" },
     "GET /v1/exports/pairs.jsonl": { summary: "Preference pairs as JSONL (chosen/rejected)", responseContent: "application/jsonl" },
@@ -69,7 +88,10 @@ export const API_DOCS: OpenApiOptions = {
         schema: z.looseObject({ raterId: z.number().int(), raterQuality: raterQualityReport }),
       },
     },
-    "PUT /v1/raters/:id/blocked": { summary: "Block or unblock a rater on behalf of an admin rater (byRaterId; the bot's /block): 403 unless that rater is an admin, 409 for blocking oneself" },
+    "PUT /v1/raters/:id/blocked": {
+      summary:
+        "Block or unblock a rater on behalf of an admin rater (byRaterId; the bot's /block): 403 unless that rater is an admin, 409 for blocking oneself",
+    },
     "GET /app/api/raters-quality": {
       summary: "Every rater's reliability and held-out accuracy from the active reward checkpoint (admin raters)",
       answer: { status: 200, description: "The same object as /v1/stats' raterQuality for the admin token", schema: raterQualityReport },

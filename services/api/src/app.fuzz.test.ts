@@ -62,7 +62,8 @@ function validRequest(route: RouteDef, changes: { body?: unknown; params?: Recor
   const path = route.path.replace(/:(\w+)/g, (_m, name: string) => changes.params?.[name] ?? params![name]!);
   const headers: Record<string, string> = {};
   if (Array.isArray(route.auth)) headers.authorization = `Bearer ${TEST_TOKENS[route.auth[0]!]}`;
-  if (route.auth === "page" || route.auth === "page-admin") Object.assign(headers, { cookie: route.auth === "page" ? fx.raterCookie : fx.adminCookie, origin: target.origin });
+  if (route.auth === "page" || route.auth === "page-admin")
+    Object.assign(headers, { cookie: route.auth === "page" ? fx.raterCookie : fx.adminCookie, origin: target.origin });
   Object.assign(headers, changes.headers);
   const req: FuzzRequest = { route: routeName(route), method: route.method, url: path, headers };
   if (changes.body !== undefined) {
@@ -131,14 +132,18 @@ function refusals(route: RouteDef): FuzzRequest[] {
 
 describe("a refused write stores nothing and breaks no read", () => {
   const writes = ROUTES.filter((r) => r.method !== "GET" && r.path !== "/app/api/logout" && r.path !== "/v1/score");
-  it.each(writes.map((r) => [routeName(r), r] as const))("%s", async (_name, route) => {
-    const readsBefore = await reads();
-    const before = await rowCounts();
-    for (const req of refusals(route)) {
-      const outcome = await exercise(target, req);
-      expect(`${outcome.status} ${outcome.violation ?? ""}`, describeRequest(req)).toMatch(/^4\d\d $/);
-    }
-    expect(await rowCounts()).toEqual(before);
-    expect(await reads()).toEqual(readsBefore);
-  }, 60_000);
+  it.each(writes.map((r) => [routeName(r), r] as const))(
+    "%s",
+    async (_name, route) => {
+      const readsBefore = await reads();
+      const before = await rowCounts();
+      for (const req of refusals(route)) {
+        const outcome = await exercise(target, req);
+        expect(`${outcome.status} ${outcome.violation ?? ""}`, describeRequest(req)).toMatch(/^4\d\d $/);
+      }
+      expect(await rowCounts()).toEqual(before);
+      expect(await reads()).toEqual(readsBefore);
+    },
+    60_000,
+  );
 });

@@ -73,7 +73,10 @@ export function onError(err: Error, c: Context) {
   if (constraint) {
     // SQLite's own words name tables and columns; they are logged, not answered.
     console.error(`api: ${c.req.method} ${new URL(c.req.url).pathname}: ${constraint}`);
-    return errorJson(c, 409, { code: "conflict", message: "the request conflicts with stored data (another request may have stored the same thing at once); read it back or try again" });
+    return errorJson(c, 409, {
+      code: "conflict",
+      message: "the request conflicts with stored data (another request may have stored the same thing at once); read it back or try again",
+    });
   }
   console.error("api: unexpected error", err);
   return errorJson(c, 500, { code: "internal", message: "internal error" });

@@ -30,12 +30,23 @@ describe("stored JSON is bounded before anything is written", () => {
         await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", ...json(body) }), 400, "invalid_request");
       }
       const metrics = JSON.stringify(Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`m${i}`, i])));
-      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", ...json(`{"kind":"reward","sha256":"${sha(2)}","sizeBytes":10,"metrics":${metrics}}`) }), 400, "invalid_request");
-      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", ...json(`{"kind":"reward","sha256":"${sha(3)}","sizeBytes":10,"metrics":{"loss":1e999}}`) }), 400, "invalid_request");
+      await expectError(
+        await call("POST", "/v1/checkpoints", { as: "trainer", ...json(`{"kind":"reward","sha256":"${sha(2)}","sizeBytes":10,"metrics":${metrics}}`) }),
+        400,
+        "invalid_request",
+      );
+      await expectError(
+        await call("POST", "/v1/checkpoints", { as: "trainer", ...json(`{"kind":"reward","sha256":"${sha(3)}","sizeBytes":10,"metrics":{"loss":1e999}}`) }),
+        400,
+        "invalid_request",
+      );
     });
     expect((await callJson("GET", "/v1/checkpoints", 200)).items.length).toBe(before);
     // 16 levels is accepted, stored, and read back whole.
-    const ok = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", ...json(`{"kind":"reward","sha256":"${sha(4)}","sizeBytes":10,"config":${nestedJson(15)}}`) });
+    const ok = await callJson("POST", "/v1/checkpoints", 201, {
+      as: "trainer",
+      ...json(`{"kind":"reward","sha256":"${sha(4)}","sizeBytes":10,"config":${nestedJson(15)}}`),
+    });
     expect(JSON.stringify((await callJson("GET", `/v1/checkpoints/${ok.id}`, 200)).config)).toBe(nestedJson(15));
     await readsStillWork({ checkpoint: ok.id });
   });
@@ -47,9 +58,17 @@ describe("stored JSON is bounded before anything is written", () => {
     await expectNothingStored(async () => {
       const many = JSON.stringify(Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`m${i}`, i])));
       for (const metrics of [many, `{"a":${nestedJson(3)}}`, '{"loss":1e999}', '{"\\ud800":1}']) {
-        await expectError(await call("PATCH", `/v1/training-runs/${run.id}`, { as: "trainer", ...json(`{"status":"succeeded","metrics":${metrics}}`) }), 400, "invalid_request");
+        await expectError(
+          await call("PATCH", `/v1/training-runs/${run.id}`, { as: "trainer", ...json(`{"status":"succeeded","metrics":${metrics}}`) }),
+          400,
+          "invalid_request",
+        );
       }
-      await expectError(await call("PATCH", `/v1/training-runs/${run.id}`, { as: "trainer", json: { status: "succeeded", summary: "ok\ud800" } }), 400, "invalid_request");
+      await expectError(
+        await call("PATCH", `/v1/training-runs/${run.id}`, { as: "trainer", json: { status: "succeeded", summary: "ok\ud800" } }),
+        400,
+        "invalid_request",
+      );
     });
     expect(await callJson("GET", `/v1/training-runs/${run.id}`, 200)).toMatchObject({ status: "running", metrics: {}, summary: null });
     await readsStillWork({ run: run.id });
@@ -79,17 +98,37 @@ describe("PATCH with nothing to change", () => {
 });
 
 describe("ids", () => {
-  it("are JSON integers in bodies: true, \"1\", [\"1\"], \"0x1\", \"1e0\", 1.5 are refused", async () => {
+  it('are JSON integers in bodies: true, "1", ["1"], "0x1", "1e0", 1.5 are refused', async () => {
     const raterId = await rater();
     const { promptId, completionIds } = await promptWithCompletions(2);
     const [c0, c1] = completionIds as [number, number];
     await expectNothingStored(async () => {
       for (const bad of [true, String(raterId), [String(raterId)], "0x1", "1e0", 1.5, 0, -1, null, 2 ** 53]) {
-        await expectError(await call("POST", "/v1/scores", { as: "bot", json: { raterId: bad, completionId: c0, value: 1, source: "telegram" } }), 400, "invalid_request");
-        await expectError(await call("POST", "/v1/scores", { as: "bot", json: { raterId, completionId: bad, value: 1, source: "telegram" } }), 400, "invalid_request");
-        await expectError(await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId: bad, completionIds: [c0, c1], source: "telegram" } }), 400, "invalid_request");
-        await expectError(await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId, completionIds: [bad, c1], source: "telegram" } }), 400, "invalid_request");
-        await expectError(await call("POST", "/v1/completions", { as: "trainer", json: { completions: [{ promptId: bad, text: "x" }] } }), 400, "invalid_request");
+        await expectError(
+          await call("POST", "/v1/scores", { as: "bot", json: { raterId: bad, completionId: c0, value: 1, source: "telegram" } }),
+          400,
+          "invalid_request",
+        );
+        await expectError(
+          await call("POST", "/v1/scores", { as: "bot", json: { raterId, completionId: bad, value: 1, source: "telegram" } }),
+          400,
+          "invalid_request",
+        );
+        await expectError(
+          await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId: bad, completionIds: [c0, c1], source: "telegram" } }),
+          400,
+          "invalid_request",
+        );
+        await expectError(
+          await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId, completionIds: [bad, c1], source: "telegram" } }),
+          400,
+          "invalid_request",
+        );
+        await expectError(
+          await call("POST", "/v1/completions", { as: "trainer", json: { completions: [{ promptId: bad, text: "x" }] } }),
+          400,
+          "invalid_request",
+        );
       }
     });
     await callJson("POST", "/v1/scores", 201, { as: "bot", json: { raterId, completionId: c0, value: 1, source: "telegram" } });
@@ -98,7 +137,17 @@ describe("ids", () => {
   it("are decimal digits in paths and queries: 0x0d, 1e0, 013, +13 and -1 are refused", async () => {
     const { promptId } = await promptWithCompletions(1);
     await callJson("GET", `/v1/prompts/${promptId}`, 200);
-    for (const bad of [`0x${promptId.toString(16)}`, `${promptId}e0`, `0${promptId}`, `+${promptId}`, `${promptId}.0`, "-1", "0", "1%20", "99999999999999999999"]) {
+    for (const bad of [
+      `0x${promptId.toString(16)}`,
+      `${promptId}e0`,
+      `0${promptId}`,
+      `+${promptId}`,
+      `${promptId}.0`,
+      "-1",
+      "0",
+      "1%20",
+      "99999999999999999999",
+    ]) {
       await expectError(await call("GET", `/v1/prompts/${bad}`), 400, "invalid_request");
       await expectError(await call("GET", `/v1/completions?promptId=${bad}`), 400, "invalid_request");
       await expectError(await call("GET", `/v1/prompts?cursor=${bad}`), 400, "invalid_request");
@@ -124,7 +173,11 @@ describe("text is well-formed Unicode", () => {
       await expectError(await call("POST", "/v1/training-runs/claim", { as: "trainer", json: { trainer: lone } }), 400, "invalid_request");
       await expectError(await call("POST", "/v1/score", { json: { texts: [lone] } }), 400, "invalid_request");
       await expectError(await call("POST", "/v1/completions", { as: "trainer", json: { completions: [{ promptId, text: lone }] } }), 400, "invalid_request");
-      await expectError(await call("POST", "/v1/completions", { as: "trainer", json: { generation: { [lone]: 1 }, completions: [{ promptId, text: "x" }] } }), 400, "invalid_request");
+      await expectError(
+        await call("POST", "/v1/completions", { as: "trainer", json: { generation: { [lone]: 1 }, completions: [{ promptId, text: "x" }] } }),
+        400,
+        "invalid_request",
+      );
     });
     const text = uniqueText("表情\u{1F600}");
     const { prompts } = await callJson("POST", "/v1/prompts", 201, { json: { prompts: [{ text }] } });

@@ -152,7 +152,8 @@ export function openApiDocument(app: { routes: readonly RouteEntry[] }, options:
     }
     // Path parameters no validator checks are still part of the path, as strings.
     for (const name of params) if (!declared.has(name)) parameters.push({ name, in: "path", required: true, schema: { type: "string" } });
-    if (!requestBody && doc.requestContent) requestBody = { required: true, content: { [doc.requestContent]: { schema: { type: "string", format: "binary" } } } };
+    if (!requestBody && doc.requestContent)
+      requestBody = { required: true, content: { [doc.requestContent]: { schema: { type: "string", format: "binary" } } } };
 
     const success = doc.answer
       ? {
@@ -176,7 +177,10 @@ export function openApiDocument(app: { routes: readonly RouteEntry[] }, options:
       ...(op.roles ? { "x-roles": op.roles } : {}),
       responses: {
         ...success,
-        default: { description: "An error: `{error: {code, message, issues?}}`", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        default: {
+          description: "An error: `{error: {code, message, issues?}}`",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
       },
     };
   }

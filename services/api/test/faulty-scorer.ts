@@ -34,8 +34,15 @@ const SCENARIOS: Record<string, (n: number) => Response> = {
   good: (n) => json(JSON.stringify({ scores: Array.from({ length: n }, (_, i) => i / 10), checkpoint })),
   // With the checkpoint's scale: normalised scores beside the raw ones.
   scaled: (n) =>
-    json(JSON.stringify({ scores: Array.from({ length: n }, (_, i) => i / 10), normalizedScores: Array.from({ length: n }, (_, i) => (i / 10 - 0.1) / 2), checkpoint: { ...checkpoint, rewardMean: 0.1, rewardStd: 2 } })),
-  "short-normalized": (n) => json(JSON.stringify({ scores: Array.from({ length: n }, () => 0.5), normalizedScores: [0], checkpoint: { ...checkpoint, rewardMean: 0, rewardStd: 1 } })),
+    json(
+      JSON.stringify({
+        scores: Array.from({ length: n }, (_, i) => i / 10),
+        normalizedScores: Array.from({ length: n }, (_, i) => (i / 10 - 0.1) / 2),
+        checkpoint: { ...checkpoint, rewardMean: 0.1, rewardStd: 2 },
+      }),
+    ),
+  "short-normalized": (n) =>
+    json(JSON.stringify({ scores: Array.from({ length: n }, () => 0.5), normalizedScores: [0], checkpoint: { ...checkpoint, rewardMean: 0, rewardStd: 1 } })),
   short: (n) => json(JSON.stringify({ scores: Array.from({ length: n - 1 }, () => 0.5), checkpoint })),
   long: (n) => json(JSON.stringify({ scores: Array.from({ length: n + 1 }, () => 0.5), checkpoint })),
   // 1e999 is valid JSON and parses to Infinity.
@@ -71,7 +78,8 @@ export async function faultyScorer(request: Request): Promise<Response> {
   if (!answer) return new Response(`no test scorer at ${request.url}`, { status: 404 });
   // The real scorer's body limit (services/gpu-trainer/src/serve/scorer-server.ts).
   const body = await request.arrayBuffer();
-  if (body.byteLength > MAX_SCORE_REQUEST_BYTES) return new Response(JSON.stringify({ error: { code: "payload_too_large", message: `${body.byteLength} bytes` } }), { status: 413 });
+  if (body.byteLength > MAX_SCORE_REQUEST_BYTES)
+    return new Response(JSON.stringify({ error: { code: "payload_too_large", message: `${body.byteLength} bytes` } }), { status: 413 });
   const { texts } = JSON.parse(new TextDecoder().decode(body)) as { texts: string[] };
   return answer(texts.length);
 }

@@ -10,7 +10,11 @@ export async function page(method: string, path: string, options: { cookie?: str
   const headers: Record<string, string> = options.headers ?? { origin: "https://api.test" };
   if (options.cookie) headers.cookie = options.cookie;
   if (options.json !== undefined || options.body !== undefined) headers["content-type"] = "application/json";
-  return SELF.fetch(`https://api.test/app/api${path}`, { method, headers, body: options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json)) });
+  return SELF.fetch(`https://api.test/app/api${path}`, {
+    method,
+    headers,
+    body: options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json)),
+  });
 }
 
 /** The body as JSON, untyped: the tests check its shape. */
@@ -28,4 +32,3 @@ export async function loginAs(externalId: string, role: "rater" | "admin" = "rat
   expect(cookie).toMatch(/SameSite=Strict/);
   return { rater, login, cookie: cookie.split(";")[0]! };
 }
-

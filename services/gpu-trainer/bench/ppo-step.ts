@@ -32,7 +32,16 @@ export async function benchPpoStep(): Promise<void> {
   const policy = { config: gpt, tokenizer, params: initParams(gpt2ParamSpecs(gpt), 1), hasValueHead: false };
   saveGpt2Dir(join(dir, "policy"), policy);
   disposeParams(policy.params);
-  const cls = BertConfigSchema.parse({ vocab_size: vocab.tokens.length, hidden_size: 64, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 256, max_position_embeddings: 64, num_labels: 2, classifier_pooling: "mean" });
+  const cls = BertConfigSchema.parse({
+    vocab_size: vocab.tokens.length,
+    hidden_size: 64,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 256,
+    max_position_embeddings: 64,
+    num_labels: 2,
+    classifier_pooling: "mean",
+  });
   const classifier = { config: cls, tokenizer, params: initParams(bertParamSpecs(cls), 2) };
   saveBertDir(join(dir, "classifier"), classifier);
   disposeParams(classifier.params);
@@ -42,7 +51,18 @@ export async function benchPpoStep(): Promise<void> {
     const reward = await modelReward(join(dir, "classifier"), { engine });
     // Generation is sampled until [SEP] or 16 tokens; an untrained policy rarely stops early.
     const history = await trainPpo(
-      { policyDir: join(dir, "policy"), epochs: steps, prompts: SEED_PROMPTS, out: join(dir, `out-${engine}`), logsDir: join(dir, "logs"), runName: `bench-${engine}`, engine, samplesShown: 0, quiet: true, ppo: PpoConfigSchema.parse({}) },
+      {
+        policyDir: join(dir, "policy"),
+        epochs: steps,
+        prompts: SEED_PROMPTS,
+        out: join(dir, `out-${engine}`),
+        logsDir: join(dir, "logs"),
+        runName: `bench-${engine}`,
+        engine,
+        samplesShown: 0,
+        quiet: true,
+        ppo: PpoConfigSchema.parse({}),
+      },
       reward,
       () => {},
     );
@@ -54,15 +74,28 @@ export async function benchPpoStep(): Promise<void> {
     const sum = (f: (m: EpochMetrics) => number) => h.reduce((s, m) => s + f(m), 0);
     const total = sum((m) => m.seconds.generation + m.seconds.scoring + m.seconds.optimisation);
     const tokens = sum((m) => m.meanResponseLength * 64);
-    return { steps: h.length, step: total / h.length, gen: sum((m) => m.seconds.generation), score: sum((m) => m.seconds.scoring), opt: sum((m) => m.seconds.optimisation), total, tokensPerSecond: tokens / sum((m) => m.seconds.generation) };
+    return {
+      steps: h.length,
+      step: total / h.length,
+      gen: sum((m) => m.seconds.generation),
+      score: sum((m) => m.seconds.scoring),
+      opt: sum((m) => m.seconds.optimisation),
+      total,
+      tokensPerSecond: tokens / sum((m) => m.seconds.generation),
+    };
   };
   const onnx = summary(await run("onnx"));
   const tfjs = summary(await run("tfjs"));
-  for (const [name, s] of [["on onnxruntime", onnx], [`on tfjs ${backend.name} (baseline)`, tfjs]] as const) {
+  for (const [name, s] of [
+    ["on onnxruntime", onnx],
+    [`on tfjs ${backend.name} (baseline)`, tfjs],
+  ] as const) {
     console.log(
       `PPO step, ${name}: ${fmt(s.step, 2)} s (generation ${fmt(s.gen / s.steps, 2)} s, scoring ${fmt(s.score / s.steps, 2)} s, optimisation ${fmt(s.opt / s.steps, 2)} s = ${fmt((100 * s.opt) / s.total, 0)}%); rollout ${fmt(s.tokensPerSecond, 0)} generated tokens/s`,
     );
   }
-  console.log(`ratio tfjs/onnx step time: ${fmt(tfjs.step / onnx.step, 2)}×; optimisation ${fmt(tfjs.opt / onnx.opt, 2)}×; scoring ${fmt(tfjs.score / onnx.score, 2)}×; rollout throughput ${fmt(onnx.tokensPerSecond / tfjs.tokensPerSecond, 2)}×`);
+  console.log(
+    `ratio tfjs/onnx step time: ${fmt(tfjs.step / onnx.step, 2)}×; optimisation ${fmt(tfjs.opt / onnx.opt, 2)}×; scoring ${fmt(tfjs.score / onnx.score, 2)}×; rollout throughput ${fmt(onnx.tokensPerSecond / tfjs.tokensPerSecond, 2)}×`,
+  );
   rmSync(dir, { recursive: true, force: true });
 }

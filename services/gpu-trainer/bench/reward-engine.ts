@@ -27,13 +27,25 @@ export async function benchRewardEngine(): Promise<void> {
   ];
   const results: { name: string; seconds: number; steps: number; accuracy: number }[] = [];
   for (const [i, run] of runs.entries()) {
-    const config = RewardTrainConfigSchema.parse({ out: join(dir, `out-${i}`), logsDir: join(dir, `logs-${i}`), maxLength: 64, epochs: 2, evalEvery: 1_000_000, logEvery: 1_000_000, quiet: true, engine: run.engine, dropout: run.dropout });
+    const config = RewardTrainConfigSchema.parse({
+      out: join(dir, `out-${i}`),
+      logsDir: join(dir, `logs-${i}`),
+      maxLength: 64,
+      epochs: 2,
+      evalEvery: 1_000_000,
+      logEvery: 1_000_000,
+      quiet: true,
+      engine: run.engine,
+      dropout: run.dropout,
+    });
     const result = await trainRewardModelOn(config, train, dev, () => {});
     results.push({ name: run.name, seconds: result.seconds, steps: result.steps, accuracy: result.bestAccuracy });
   }
   const base = results[0]!;
   for (const r of results) {
-    console.log(`reward model, ${r.name}: ${fmt(r.seconds, 1)} s for ${r.steps} steps (${fmt(r.steps / r.seconds, 2)} steps/s, incl. the final dev evaluation and scale), best dev pairwise accuracy ${fmt(r.accuracy, 4)}; ${fmt(base.seconds / r.seconds, 2)}× the baseline's speed`);
+    console.log(
+      `reward model, ${r.name}: ${fmt(r.seconds, 1)} s for ${r.steps} steps (${fmt(r.steps / r.seconds, 2)} steps/s, incl. the final dev evaluation and scale), best dev pairwise accuracy ${fmt(r.accuracy, 4)}; ${fmt(base.seconds / r.seconds, 2)}× the baseline's speed`,
+    );
   }
   rmSync(dir, { recursive: true, force: true });
 }

@@ -70,11 +70,17 @@ export async function benchRewardOnReviews(): Promise<void> {
     return;
   }
   const corpus = CORPUS_FILES.map((f) => join(CORPORA_DIR, f)).filter((f) => existsSync(f));
-  console.log(corpus.length > 0 ? `corpus for sentiment pretraining: ${corpus.join(", ")}` : `no corpus in ${CORPORA_DIR} (set RANKLAB_CORPORA_DIR): the pretrained reward model is skipped`);
+  console.log(
+    corpus.length > 0
+      ? `corpus for sentiment pretraining: ${corpus.join(", ")}`
+      : `no corpus in ${CORPORA_DIR} (set RANKLAB_CORPORA_DIR): the pretrained reward model is skipped`,
+  );
   const backend = await selectBackend();
   const trainLists = readRankFile(train);
   const devLists = readRankFile(dev);
-  console.log(`data: ${trainLists.length} train lists (${countPairs(trainLists)} pairs), ${devLists.length} dev lists (${countPairs(devLists)} pairs) from ${REVIEWS_DIR}`);
+  console.log(
+    `data: ${trainLists.length} train lists (${countPairs(trainLists)} pairs), ${devLists.length} dev lists (${countPairs(devLists)} pairs) from ${REVIEWS_DIR}`,
+  );
   const work = mkdtempSync(join(tmpdir(), "ranklab-bench-rm-"));
   const started0 = performance.now();
 
@@ -83,7 +89,9 @@ export async function benchRewardOnReviews(): Promise<void> {
   const ngram = NgramRanker.train(trainLists, NGRAM_DEFAULTS);
   const ngramAccuracy = ngram.evaluate(devLists).accuracy;
   const ngramSeconds = (performance.now() - started) / 1000;
-  console.log(`baseline: char 1+2-gram linear ranker (${ngram.featureCount} features, ${JSON.stringify(NGRAM_DEFAULTS)}): dev pairwise accuracy ${fmt(ngramAccuracy, 4)} in ${fmt(ngramSeconds)} s`);
+  console.log(
+    `baseline: char 1+2-gram linear ranker (${ngram.featureCount} features, ${JSON.stringify(NGRAM_DEFAULTS)}): dev pairwise accuracy ${fmt(ngramAccuracy, 4)} in ${fmt(ngramSeconds)} s`,
+  );
 
   const rewardModel = async (name: string, settings: Record<string, unknown>) => {
     const out = join(work, name);
@@ -135,7 +143,9 @@ export async function benchRewardOnReviews(): Promise<void> {
     }
     console.log(
       "caveat: the corpus is the source of rank_dev's texts. " +
-        (variants.some((v) => v.name === "honest") ? "The honest pretraining leaves those exact texts out; near-duplicates (a changed character or spacing) may remain. " : "") +
+        (variants.some((v) => v.name === "honest")
+          ? "The honest pretraining leaves those exact texts out; near-duplicates (a changed character or spacing) may remain. "
+          : "") +
         "Any figure from a model pretrained on the whole corpus has seen rank_dev's texts with their sentiment labels and is optimistic. " +
         "Every 'best of N evaluations' picks its checkpoint on rank_dev itself (slightly optimistic too); 'last' is the final model.",
     );

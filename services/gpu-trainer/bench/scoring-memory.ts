@@ -28,7 +28,15 @@ export async function benchScoringMemory(): Promise<void> {
   const chars = buildCharVocab(reviews, 21128).tokens;
   const tokens = [...chars, ...Array.from({ length: 21128 - chars.length }, (_, i) => `[unused${i}]`)];
   const tokenizer = new WordPieceTokenizer(vocabFromTokens(tokens, "bench"));
-  const config = BertConfigSchema.parse({ vocab_size: 21128, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512, num_labels: 1 });
+  const config = BertConfigSchema.parse({
+    vocab_size: 21128,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    max_position_embeddings: 512,
+    num_labels: 1,
+  });
   const model: BertModel = { config, tokenizer, params: initParams(bertParamSpecs(config), 2) };
   const items = asItems(reviews);
   const enc = encodeRewardItems(tokenizer, "completion", items, maxLength);
@@ -45,7 +53,9 @@ export async function benchScoringMemory(): Promise<void> {
     }
   };
   const show = (r: Awaited<ReturnType<typeof run>>) =>
-    console.log(`  ${r.name}: ${"error" in r ? `failed after ${fmt(r.seconds)} s: ${r.error}` : `peak ${fmt(r.peakMb, 0)} MB of tensors above the weights, ${fmt(r.seconds)} s`}`);
+    console.log(
+      `  ${r.name}: ${"error" in r ? `failed after ${fmt(r.seconds)} s: ${r.error}` : `peak ${fmt(r.peakMb, 0)} MB of tensors above the weights, ${fmt(r.seconds)} s`}`,
+    );
   const chunked = await run("block by block (the scorer)", () => {
     scoreItems(model, items, { maxLength, batchSize: batch });
   });
@@ -64,6 +74,7 @@ export async function benchScoringMemory(): Promise<void> {
     out.dispose();
   });
   show(whole);
-  if (!("error" in chunked) && !("error" in whole)) console.log(`  peak memory: ${fmt(chunked.peakMb / whole.peakMb, 2)}× the baseline's; time ${fmt(chunked.seconds / whole.seconds, 2)}× the baseline's`);
+  if (!("error" in chunked) && !("error" in whole))
+    console.log(`  peak memory: ${fmt(chunked.peakMb / whole.peakMb, 2)}× the baseline's; time ${fmt(chunked.seconds / whole.seconds, 2)}× the baseline's`);
   disposeParams(model.params);
 }

@@ -99,10 +99,15 @@ function trainStepRunner(model: BertModel, texts: string[]) {
         () =>
           rankLoss(
             tf.reshape(
-              bertForward(model.params, model.config, {
-                inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
-                attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
-              }, 0.1),
+              bertForward(
+                model.params,
+                model.config,
+                {
+                  inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+                  attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+                },
+                0.1,
+              ),
               [enc.batch],
             ) as tf.Tensor1D,
             better,
@@ -136,7 +141,9 @@ export async function benchTrainerKernels(): Promise<void> {
   const cpuMs = await timeIt(() => runOp(() => tf.matMul(ca, cb)), { seconds: 0, warmup: 0, minRuns: 1 });
   tf.dispose([ca, cb]);
   await tf.setBackend(backend.tfName);
-  console.log(`matmul ${n}³ GFLOP/s: onnxruntime ${fmt(gflops(flop, onnxMs))}, tfjs ${backend.name} ${fmt(gflops(flop, wasmMs))}, tfjs cpu ${fmt(gflops(flop, cpuMs), 2)} (onnxruntime / tfjs ${backend.name} = ${fmt(wasmMs / onnxMs, 2)}×)`);
+  console.log(
+    `matmul ${n}³ GFLOP/s: onnxruntime ${fmt(gflops(flop, onnxMs))}, tfjs ${backend.name} ${fmt(gflops(flop, wasmMs))}, tfjs cpu ${fmt(gflops(flop, cpuMs), 2)} (onnxruntime / tfjs ${backend.name} = ${fmt(wasmMs / onnxMs, 2)}×)`,
+  );
 
   // 2. The shapes training uses, with and without ranklab's wasm matmul.
   const texts = generateReviews(64, 3).map((r) => r.text);
@@ -159,7 +166,9 @@ export async function benchTrainerKernels(): Promise<void> {
     const batchStock = await timeIt(() => runOp(() => tf.matMul(qa, kb)), { seconds: 1 });
     registerWasmFastMatMul();
     tf.dispose([qa, kb]);
-    console.log(`attention scores, 128 × (96×32·32×96): ranklab ${fmt(batchFast, 2)} ms, tfjs stock ${fmt(batchStock, 2)} ms (ratio ${fmt(batchStock / batchFast, 1)}×)`);
+    console.log(
+      `attention scores, 128 × (96×32·32×96): ranklab ${fmt(batchFast, 2)} ms, tfjs stock ${fmt(batchStock, 2)} ms (ratio ${fmt(batchStock / batchFast, 1)}×)`,
+    );
 
     const model = tinyRewardModel(texts);
     const runner = trainStepRunner(model, texts);
@@ -182,7 +191,9 @@ export async function benchTrainerKernels(): Promise<void> {
   const onnxScore = await timeIt(() => scorer.score(batch, { maxLength: 96, batchSize: 64 }), { seconds: 3 });
   const tfjsScore = await timeIt(() => scoreItems(model, batch, { maxLength: 96, batchSize: 64 }), { seconds: 3 });
   await scorer.close();
-  console.log(`scoring 256 reviews (d=128, 2 layers): onnxruntime ${fmt((256 / onnxScore) * 1000, 0)} texts/s, tfjs ${backend.name} ${fmt((256 / tfjsScore) * 1000, 0)} texts/s (ratio ${fmt(tfjsScore / onnxScore, 1)}×)`);
+  console.log(
+    `scoring 256 reviews (d=128, 2 layers): onnxruntime ${fmt((256 / onnxScore) * 1000, 0)} texts/s, tfjs ${backend.name} ${fmt((256 / tfjsScore) * 1000, 0)} texts/s (ratio ${fmt(tfjsScore / onnxScore, 1)}×)`,
+  );
   disposeParams(model.params);
 
   // 4. Generation: 16 prompts × 32 new tokens with the KV cache.
@@ -197,6 +208,8 @@ export async function benchTrainerKernels(): Promise<void> {
   const tfjsGen = await timeIt(() => generate(tfjsDecoder(gpt), prompts, options), { seconds: 4 });
   await decoder.close();
   const tokens = 16 * 32;
-  console.log(`generation, 16 × 32 new tokens (d=128, 2 layers, vocab 3000): onnxruntime ${fmt((tokens / onnxGen) * 1000, 0)} tokens/s, tfjs ${backend.name} ${fmt((tokens / tfjsGen) * 1000, 0)} tokens/s (ratio ${fmt(tfjsGen / onnxGen, 1)}×)`);
+  console.log(
+    `generation, 16 × 32 new tokens (d=128, 2 layers, vocab 3000): onnxruntime ${fmt((tokens / onnxGen) * 1000, 0)} tokens/s, tfjs ${backend.name} ${fmt((tokens / tfjsGen) * 1000, 0)} tokens/s (ratio ${fmt(tfjsGen / onnxGen, 1)}×)`,
+  );
   disposeParams(gpt.params);
 }

@@ -94,16 +94,30 @@ function stepFlops(config: Gpt2Config, batch: number, T: number) {
  * the reward model's forward over the texts (T + [CLS] and [SEP]), the rollout statistics
  * (policy and reference forward), and ppoEpochs passes of forward+backward.
  */
-function ppoEpochFlops(gpt: Gpt2Config, ernie: { hidden_size: number; num_hidden_layers: number; intermediate_size: number; vocab_size: number }, batch: number, T: number, ppoEpochs: number) {
+function ppoEpochFlops(
+  gpt: Gpt2Config,
+  ernie: { hidden_size: number; num_hidden_layers: number; intermediate_size: number; vocab_size: number },
+  batch: number,
+  T: number,
+  ppoEpochs: number,
+) {
   const train = stepFlops(gpt, batch, T);
   const forward = train.total / 3;
-  const generation = train.dense / 3 + (train.attention / 3) / 2;
+  const generation = train.dense / 3 + train.attention / 3 / 2;
   const h = ernie.hidden_size;
   const Tr = T + 2;
   const scoring = 2 * ernie.num_hidden_layers * (4 * h * h + 2 * h * ernie.intermediate_size) * batch * Tr + 4 * ernie.num_hidden_layers * batch * Tr * Tr * h;
   const rolloutStats = 2 * forward;
   const updates = ppoEpochs * train.total;
-  return { parameters: train.matmulParams, generation, scoring, optimisation: rolloutStats + updates, rolloutStats, updates, total: generation + scoring + rolloutStats + updates };
+  return {
+    parameters: train.matmulParams,
+    generation,
+    scoring,
+    optimisation: rolloutStats + updates,
+    rolloutStats,
+    updates,
+    total: generation + scoring + rolloutStats + updates,
+  };
 }
 
 const rowsOf = (batch: number, T: number, vocab: number, seed: number) => {
@@ -149,7 +163,14 @@ const report = (engine: string, m: Measured, tokens: number, flop: number, extra
   );
 
 /** `tfjs`: true to run tfjs on the same batch, { batch } for fewer rows, or why it is not run. */
-async function benchModel(label: string, config: Gpt2Config, batch: number, T: number, matmul: MatMulBaseline, tfjs: true | { batch: number } | string): Promise<void> {
+async function benchModel(
+  label: string,
+  config: Gpt2Config,
+  batch: number,
+  T: number,
+  matmul: MatMulBaseline,
+  tfjs: true | { batch: number } | string,
+): Promise<void> {
   const flops = stepFlops(config, batch, T);
   const weights = randomWeights(config, 1);
   let all = 0;
@@ -187,7 +208,13 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
   const adam = new AdamW(engine.weights, { learningRate: 1e-4, weightDecay: 0.01 });
   const adamMs = await timeIt(() => adam.step(grads), { seconds: 0, warmup: 1, minRuns: big ? 2 : 5 });
   const per = (v: number) => fmt(v / parts.runs, 0);
-  report(`onnxruntime (${THREADS} threads)`, onnx, batch * T, flops.total, `; mean forward ${per(parts.forward)} ms, loss ${per(parts.loss)} ms, backward ${per(parts.backward)} ms; AdamW step ${fmt(adamMs, 0)} ms`);
+  report(
+    `onnxruntime (${THREADS} threads)`,
+    onnx,
+    batch * T,
+    flops.total,
+    `; mean forward ${per(parts.forward)} ms, loss ${per(parts.loss)} ms, backward ${per(parts.backward)} ms; AdamW step ${fmt(adamMs, 0)} ms`,
+  );
   await engine.close();
 
   if (typeof tfjs !== "string") {
@@ -212,7 +239,13 @@ async function benchModel(label: string, config: Gpt2Config, batch: number, T: n
       tfStep();
       const m = await measure(tfStep, tfFlop, matmul, tfjs === true ? 3 : 2, tfjs === true ? 2 : 0);
       const perToken = (ms: number, tokens: number) => ms / tokens;
-      report(`tfjs ${tf.getBackend()}${tfBatch === batch ? "" : ` on ${tfBatch} × ${T} tokens (${fmt(tfFlop / 1e9, 1)} GFLOP)`}`, m, tfBatch * T, tfFlop, `; onnxruntime / tfjs per token = ${fmt(perToken(m.ms, tfBatch) / perToken(onnx.ms, batch), 1)}×`);
+      report(
+        `tfjs ${tf.getBackend()}${tfBatch === batch ? "" : ` on ${tfBatch} × ${T} tokens (${fmt(tfFlop / 1e9, 1)} GFLOP)`}`,
+        m,
+        tfBatch * T,
+        tfFlop,
+        `; onnxruntime / tfjs per token = ${fmt(perToken(m.ms, tfBatch) / perToken(onnx.ms, batch), 1)}×`,
+      );
     } catch (error) {
       console.log(`  tfjs ${tf.getBackend()} on ${tfBatch} × ${T} tokens failed: ${String(error).slice(0, 200)}`);
     }
@@ -241,8 +274,12 @@ async function benchRewardModel(matmul: MatMulBaseline, withTfjs: boolean): Prom
   const tokens = enc.batch * enc.length;
   const matmulParams = L * (4 * H * H + 2 * H * I);
   const flop = 6 * matmulParams * tokens + 12 * L * enc.batch * enc.length ** 2 * H;
-  console.log(`small reward model (BERT ${L} layers × ${H}, mean pooling, rank loss on 48 pairs): ${enc.batch} × ${enc.length} tokens; ${fmt(matmulParams / 1e6, 2)}M parameters in matmuls`);
-  console.log(`  FLOPs per forward+backward = 6 × ${fmt(matmulParams / 1e6, 2)}M × ${tokens} tokens + attention 12 × ${L} × ${enc.batch} × ${enc.length}² × ${H} = ${fmt(flop / 1e9, 2)} GFLOP`);
+  console.log(
+    `small reward model (BERT ${L} layers × ${H}, mean pooling, rank loss on 48 pairs): ${enc.batch} × ${enc.length} tokens; ${fmt(matmulParams / 1e6, 2)}M parameters in matmuls`,
+  );
+  console.log(
+    `  FLOPs per forward+backward = 6 × ${fmt(matmulParams / 1e6, 2)}M × ${tokens} tokens + attention 12 × ${L} × ${enc.batch} × ${enc.length}² × ${H} = ${fmt(flop / 1e9, 2)} GFLOP`,
+  );
   const engine = await OnnxBertEngine.fromModel(model, { threads: THREADS });
   const step = async () => {
     const fwd = await engine.forward(enc);
@@ -320,7 +357,8 @@ async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: numbe
     // of up to 128 tokens, 4–5× the work the FLOP count below assumes.)
     const known = new Set(chars);
     const fill: string[] = [];
-    for (let code = 0x4e00; fill.length < sizes.vocab - chars.length && code <= 0x9fff; code++) if (!known.has(String.fromCodePoint(code))) fill.push(String.fromCodePoint(code));
+    for (let code = 0x4e00; fill.length < sizes.vocab - chars.length && code <= 0x9fff; code++)
+      if (!known.has(String.fromCodePoint(code))) fill.push(String.fromCodePoint(code));
     const tokens = [...chars, ...fill, ...Array.from({ length: sizes.vocab - chars.length - fill.length }, (_, i) => `[unused${i}]`)];
     const tokenizer = new WordPieceTokenizer(vocabFromTokens(tokens, "bench"));
     const gpt = Gpt2ConfigSchema.parse({ vocab_size: sizes.vocab, ...sizes.gpt });
@@ -334,11 +372,32 @@ async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: numbe
     // The scorer as `ppo demo` and the daemon open it (its default batch of 64).
     const reward = await modelReward(join(dir, "reward"), { engine: "onnx" });
     const { batchSize, miniBatchSize, steps } = shape;
-    const ppo = PpoConfigSchema.parse({ batchSize, miniBatchSize, ppoEpochs: 4, learningRate: 1.41e-5, generation: { maxNewTokens: sizes.newTokens, temperature: 1, topK: 0, topP: 1, seed: 0 } });
+    const ppo = PpoConfigSchema.parse({
+      batchSize,
+      miniBatchSize,
+      ppoEpochs: 4,
+      learningRate: 1.41e-5,
+      generation: { maxNewTokens: sizes.newTokens, temperature: 1, topK: 0, topP: 1, seed: 0 },
+    });
     // The baseline: onnxruntime's MatMul 1024³ with the engine's session options, just before and just after the run.
     const matmul = await MatMulBaseline.open(1024);
     const before = await matmul.measure(3);
-    const history = await trainPpo({ policyDir: join(dir, "policy"), epochs: steps, prompts: SEED_PROMPTS, out: join(dir, "out"), logsDir: join(dir, "logs"), runName: "bench-full", engine: "onnx", samplesShown: 0, quiet: true, ppo }, reward, () => {});
+    const history = await trainPpo(
+      {
+        policyDir: join(dir, "policy"),
+        epochs: steps,
+        prompts: SEED_PROMPTS,
+        out: join(dir, "out"),
+        logsDir: join(dir, "logs"),
+        runName: "bench-full",
+        engine: "onnx",
+        samplesShown: 0,
+        quiet: true,
+        ppo,
+      },
+      reward,
+      () => {},
+    );
     const after = await matmul.measure(3);
     await matmul.close();
     await reward.close?.();
@@ -349,7 +408,9 @@ async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: numbe
     console.log(
       `${size === "full" ? "full-size " : ""}PPO ${batchSize === 128 ? "epoch as the seed runs it" : "step"} on onnxruntime (${sizes.title}; batch ${batchSize}, ${sizes.newTokens} new tokens, 4 PPO epochs × ${minibatches} minibatch${minibatches > 1 ? "es" : ""} of ${miniBatchSize}; ` +
         `${fmt(flops.total / 1e12, 2)} TFLOP a step at ${T} tokens a row: generation ${fmt(flops.generation / 1e12, 2)}, scoring ${fmt(flops.scoring / 1e12, 2)}, optimisation ${fmt(flops.optimisation / 1e12, 2)} (rollout statistics ${fmt(flops.rolloutStats / 1e12, 2)})). ` +
-        `Baseline: MatMul 1024³ ${fmt(before, 1)} GFLOP/s before, ${fmt(after, 1)} after; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}:`,
+        `Baseline: MatMul 1024³ ${fmt(before, 1)} GFLOP/s before, ${fmt(after, 1)} after; load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}:`,
     );
     const rate = (flop: number, seconds: number) => `${fmt(flop / seconds / 1e9, 1)} GFLOP/s = ${fmt((100 * flop) / seconds / 1e9 / baseline, 0)}% of MatMul`;
     for (const m of history) {
@@ -363,7 +424,9 @@ async function benchPpoFullSize(shape: { batchSize: number; miniBatchSize: numbe
     const later = history.slice(1);
     if (later.length > 0) {
       const seconds = later.reduce((a, m) => a + m.seconds.generation + m.seconds.scoring + m.seconds.optimisation, 0) / later.length;
-      console.log(`  mean of steps 2–${history.length}: ${fmt(seconds, 2)} s, ${rate(flops.total, seconds)} over the whole step; the same work at MatMul's rate: ${fmt(flops.total / baseline / 1e9, 1)} s`);
+      console.log(
+        `  mean of steps 2–${history.length}: ${fmt(seconds, 2)} s, ${rate(flops.total, seconds)} over the whole step; the same work at MatMul's rate: ${fmt(flops.total / baseline / 1e9, 1)} s`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -399,14 +462,23 @@ export async function benchTrainingEngine(): Promise<void> {
   // tfjs initialises the models' weights either way.
   const backend = await selectBackend("wasm");
   const matmul = await MatMulBaseline.open(1024);
-  console.log(`onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads; tfjs ${withTfjs ? backend.name : "not run"}. Baseline: onnxruntime MatMul 1024³, ${fmt(await matmul.measure(3), 1)} GFLOP/s now, measured again between rounds`);
+  console.log(
+    `onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads; tfjs ${withTfjs ? backend.name : "not run"}. Baseline: onnxruntime MatMul 1024³, ${fmt(await matmul.measure(3), 1)} GFLOP/s now, measured again between rounds`,
+  );
   await benchRewardModel(matmul, withTfjs);
   const small = Gpt2ConfigSchema.parse({ vocab_size: 3000, n_positions: 128, n_embd: 128, n_layer: 2, n_head: 4 });
   await benchModel("small GPT-2 (prepare's policy)", small, 32, 64, matmul, withTfjs || "BENCH_TFJS=0");
   if (process.env.BENCH_SKIP_FULL !== "1") {
     const full = Gpt2ConfigSchema.parse({ vocab_size: 21128, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
     // tfjs's wasm heap stops at 4 GB: 8 × 64 tokens abort there (issue 14); 4 × 64 fit.
-    await benchModel("full-size GPT-2 (uer/gpt2-chinese-cluecorpussmall's shape, random weights)", full, 8, 64, matmul, withTfjs ? { batch: 4 } : "BENCH_TFJS=0");
+    await benchModel(
+      "full-size GPT-2 (uer/gpt2-chinese-cluecorpussmall's shape, random weights)",
+      full,
+      8,
+      64,
+      matmul,
+      withTfjs ? { batch: 4 } : "BENCH_TFJS=0",
+    );
     await benchPpoShapes();
   }
   await matmul.close();

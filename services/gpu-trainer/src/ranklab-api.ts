@@ -6,7 +6,10 @@ import { isTimeout } from "./util/deadline.ts";
 /** The API answered with an error (4xx/5xx): names the call and carries the status and the API's message. */
 
 /** Reads a cursor-paged list page by page until its last page, or until `enough` says the pages read so far suffice. */
-async function allPages<P extends { nextCursor: number | null }>(page: (cursor: number | null) => Promise<P>, enough: (pages: P[]) => boolean = () => false): Promise<P[]> {
+async function allPages<P extends { nextCursor: number | null }>(
+  page: (cursor: number | null) => Promise<P>,
+  enough: (pages: P[]) => boolean = () => false,
+): Promise<P[]> {
   const pages: P[] = [];
   let cursor: number | null = null;
   do {
@@ -43,7 +46,10 @@ async function data<R extends Reply>(what: string, request: Promise<R>): Promise
   } catch (err) {
     if (err instanceof ApiCallError) throw err;
     // The deadline (API_CALL_TIMEOUT_MS) covers the body too: an answer that stops half-way ends here.
-    throw new Error(`${what}: the answer broke off (${isTimeout(err) ? `not whole within ${API_CALL_TIMEOUT_MS / 1000} s` : err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new Error(
+      `${what}: the answer broke off (${isTimeout(err) ? `not whole within ${API_CALL_TIMEOUT_MS / 1000} s` : err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
+    );
   }
 }
 
@@ -108,7 +114,8 @@ export function trainerApi(apiUrl: string, token: string) {
   return {
     claimRun: (trainer: string) => data("claiming a run", api.v1["training-runs"].claim.$post({ json: { trainer } })),
     runningRuns: () => data("listing running runs", api.v1["training-runs"].$get({ query: { status: "running" } })),
-    requeueRun: (id: number) => data(`re-queueing run ${id}`, api.v1["training-runs"][":id"].$patch({ param: { id: String(id) }, json: { status: "requested" } })),
+    requeueRun: (id: number) =>
+      data(`re-queueing run ${id}`, api.v1["training-runs"][":id"].$patch({ param: { id: String(id) }, json: { status: "requested" } })),
     finishRun: (id: number, result: { status: "succeeded" | "failed"; metrics?: Record<string, number>; summary?: string; error?: string }) =>
       data(
         `finishing run ${id}`,
@@ -129,7 +136,8 @@ export function trainerApi(apiUrl: string, token: string) {
     /** Marks the labels the run used as trained and gives the lease's other labels back, with the reason. */
     ackLease: (id: string, used: { rankingIds: number[]; scoreIds: number[] }, releaseReason: string) =>
       data("acknowledging the lease", api.v1.leases[":id"].ack.$post({ param: { id }, json: { ...used, releaseReason } })),
-    releaseLease: (id: string, reason: string) => data("releasing the lease", api.v1.leases[":id"].release.$post({ param: { id }, json: { reason: reason.slice(0, 500) } })),
+    releaseLease: (id: string, reason: string) =>
+      data("releasing the lease", api.v1.leases[":id"].release.$post({ param: { id }, json: { reason: reason.slice(0, 500) } })),
 
     /** Every trained label, and those `leaseId` holds: the whole history a run learns from, page by page. */
     async labelHistory(leaseId?: string) {
@@ -144,14 +152,18 @@ export function trainerApi(apiUrl: string, token: string) {
 
     /** Every gold group (a group whose true order an admin knows), oldest first: evidence with known truth for rater reliability. */
     async goldGroups() {
-      const page = (cursor: number | null) => data("reading the gold groups", api.v1["gold-groups"].$get({ query: { limit: "500", ...(cursor ? { cursor: String(cursor) } : {}) } }));
+      const page = (cursor: number | null) =>
+        data("reading the gold groups", api.v1["gold-groups"].$get({ query: { limit: "500", ...(cursor ? { cursor: String(cursor) } : {}) } }));
       return (await allPages(page)).flatMap((p) => p.items);
     },
 
     /** A prompt's completions, newest first, at most `max` (pages of 200, the API's limit). */
     async completionsOf(promptId: number, max = 1000) {
       const page = (cursor: number | null) =>
-        data(`listing the completions of prompt ${promptId}`, api.v1.completions.$get({ query: { promptId: String(promptId), limit: "200", ...(cursor ? { cursor: String(cursor) } : {}) } }));
+        data(
+          `listing the completions of prompt ${promptId}`,
+          api.v1.completions.$get({ query: { promptId: String(promptId), limit: "200", ...(cursor ? { cursor: String(cursor) } : {}) } }),
+        );
       const pages = await allPages(page, (read) => read.reduce((n, p) => n + p.items.length, 0) >= max);
       return pages.flatMap((p) => p.items).slice(0, max);
     },
@@ -165,8 +177,11 @@ export function trainerApi(apiUrl: string, token: string) {
       }
     },
     activePrompts: async () => (await data("listing prompts", api.v1.prompts.$get({ query: { limit: "200" } }))).items.filter((p) => p.active),
-    postCompletions: (checkpointId: number | null, generation: Record<string, string | number | boolean | null>, completions: { promptId: number; text: string }[]) =>
-      data("posting completions", api.v1.completions.$post({ json: { checkpointId, generation, completions } })),
+    postCompletions: (
+      checkpointId: number | null,
+      generation: Record<string, string | number | boolean | null>,
+      completions: { promptId: number; text: string }[],
+    ) => data("posting completions", api.v1.completions.$post({ json: { checkpointId, generation, completions } })),
 
     activeCheckpoint: (kind: CheckpointKind) => orNone(`the active ${kind} checkpoint`, api.v1.checkpoints.active[":kind"].$get({ param: { kind } })),
     referenceCheckpoint: (kind: CheckpointKind) => orNone(`the reference ${kind} checkpoint`, api.v1.checkpoints.reference[":kind"].$get({ param: { kind } })),
@@ -178,7 +193,10 @@ export function trainerApi(apiUrl: string, token: string) {
       try {
         return new Uint8Array(await res.arrayBuffer());
       } catch (err) {
-        throw new Error(`downloading checkpoint ${id}: the file broke off (${isTimeout(err) ? `not whole within ${API_CALL_TIMEOUT_MS / 1000} s` : err instanceof Error ? err.message : String(err)})`, { cause: err });
+        throw new Error(
+          `downloading checkpoint ${id}: the file broke off (${isTimeout(err) ? `not whole within ${API_CALL_TIMEOUT_MS / 1000} s` : err instanceof Error ? err.message : String(err)})`,
+          { cause: err },
+        );
       }
     },
     /** The archive of a ready checkpoint streamed to `dest` and checked against its sha256, resuming a download cut short. */

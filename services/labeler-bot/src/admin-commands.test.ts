@@ -3,14 +3,33 @@ import { describe, expect, it } from "vitest";
 import { parseRaterArg, reliabilityTable } from "./admin-commands.ts";
 
 const row = (raterId: number, reliability: number | null, extra: Partial<RaterQuality> = {}): RaterQuality => ({
-  raterId, displayName: `r${raterId}`, role: "rater", blocked: false, reliability, reliabilityWeight: null, judgements: null, goldJudgements: null, heldOutAccuracy: null, heldOutPairs: null, ...extra,
+  raterId,
+  displayName: `r${raterId}`,
+  role: "rater",
+  blocked: false,
+  reliability,
+  reliabilityWeight: null,
+  judgements: null,
+  goldJudgements: null,
+  heldOutAccuracy: null,
+  heldOutPairs: null,
+  ...extra,
 });
-const report = (raters: RaterQuality[]): RaterQualityReport => ({ checkpointId: 4, version: 3, modelRaterTau: 0.4, raterRaterTau: 0.5, sharedPairs: 20, raters });
+const report = (raters: RaterQuality[]): RaterQualityReport => ({
+  checkpointId: 4,
+  version: 3,
+  modelRaterTau: 0.4,
+  raterRaterTau: 0.5,
+  sharedPairs: 20,
+  raters,
+});
 
 describe("the admin's reliability table", () => {
   it("shows the least and the most reliable raters of a large crowd, with blocked marks, and counts the unrated", () => {
     // As the API sends them: least reliable first, raters without an estimate last.
-    const raters = [0.41, 0.55, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97].map((p, i) => row(i + 1, p, i === 0 ? { blocked: true, judgements: 120, goldJudgements: 12, heldOutAccuracy: 0.5, heldOutPairs: 10 } : {}));
+    const raters = [0.41, 0.55, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97].map((p, i) =>
+      row(i + 1, p, i === 0 ? { blocked: true, judgements: 120, goldJudgements: 12, heldOutAccuracy: 0.5, heldOutPairs: 10 } : {}),
+    );
     const text = reliabilityTable(report([...raters, row(20, null), row(21, null)]));
     const lines = text.split("\n");
     expect(lines[0]).toBe("可靠性 Rater reliability (reward model v3), 10 raters, 1 blocked:");
@@ -25,7 +44,9 @@ describe("the admin's reliability table", () => {
   });
 
   it("lists a small crowd whole, and says so when no checkpoint has estimates", () => {
-    const text = reliabilityTable(report([row(5, 0.6, { role: "admin" }), row(6, 0.9, { displayName: "一个很长很长很长很长很长很长很长很长很长很长很长的名字" })]));
+    const text = reliabilityTable(
+      report([row(5, 0.6, { role: "admin" }), row(6, 0.9, { displayName: "一个很长很长很长很长很长很长很长很长很长很长很长的名字" })]),
+    );
     expect(text).toContain("#5 r5: 0.60 · admin");
     expect(text).toMatch(/#6 一个很长.*…: 0\.90/);
     expect(text).not.toContain("最低");

@@ -47,8 +47,16 @@ export function parseRaterArg(payload: string): number | undefined {
  * /block <rater id> and /unblock <rater id>: for raters with the admin role (as on the
  * web page); the API checks it and refuses an admin's blocking of themselves.
  */
-export function registerAdminCommands(bot: Telegraf<BotContext>, api: RanklabApi, rater: (ctx: BotContext) => Promise<number | undefined>, log: (line: string) => void) {
-  for (const [command, blocked] of [["block", true], ["unblock", false]] as const) {
+export function registerAdminCommands(
+  bot: Telegraf<BotContext>,
+  api: RanklabApi,
+  rater: (ctx: BotContext) => Promise<number | undefined>,
+  log: (line: string) => void,
+) {
+  for (const [command, blocked] of [
+    ["block", true],
+    ["unblock", false],
+  ] as const) {
     bot.command(command, async (ctx) => {
       const me = await rater(ctx);
       if (!me) return void (await ctx.reply(TEXT.notAllowed));

@@ -36,16 +36,24 @@ function stats(bot: Telegraf<BotContext>, f: BotFeatures) {
     if (!raterId) return void (await ctx.reply(TEXT.notAllowed));
     const s = await f.api.stats(raterId);
     const agreement = [
-      s.agreement.scorePairs > 0 ? `打分平均差 score mean abs. difference ${s.agreement.scoreMeanAbsDiff!.toFixed(3)} (${s.agreement.scorePairs} pairs)` : "打分一致性：暂无 score agreement: none yet",
-      s.agreement.rankPairs > 0 ? `排序 Kendall τ ${s.agreement.rankKendallTau!.toFixed(3)} (${s.agreement.rankPairs} pairs)` : "排序一致性：暂无 rank agreement: none yet",
+      s.agreement.scorePairs > 0
+        ? `打分平均差 score mean abs. difference ${s.agreement.scoreMeanAbsDiff!.toFixed(3)} (${s.agreement.scorePairs} pairs)`
+        : "打分一致性：暂无 score agreement: none yet",
+      s.agreement.rankPairs > 0
+        ? `排序 Kendall τ ${s.agreement.rankKendallTau!.toFixed(3)} (${s.agreement.rankPairs} pairs)`
+        : "排序一致性：暂无 rank agreement: none yet",
     ];
     // The live reward model against this rater, on labels it never trained on, beside how raters agree with each other.
     const rm = s.rewardModel;
     const mine = rm?.perRater[0];
     const model = rm
       ? [
-          mine?.accuracy != null ? `奖励模型与你一致 reward model agrees with you: ${(mine.accuracy * 100).toFixed(1)}% (${mine.pairs} pairs)` : "奖励模型与你：暂无 reward model vs you: none yet",
-          rm.modelRaterTau != null && rm.raterRaterTau != null ? `模型–标注员 τ ${rm.modelRaterTau.toFixed(3)} · 标注员之间 τ ${rm.raterRaterTau.toFixed(3)} (model–rater vs rater–rater, ${rm.sharedPairs} pairs)` : undefined,
+          mine?.accuracy != null
+            ? `奖励模型与你一致 reward model agrees with you: ${(mine.accuracy * 100).toFixed(1)}% (${mine.pairs} pairs)`
+            : "奖励模型与你：暂无 reward model vs you: none yet",
+          rm.modelRaterTau != null && rm.raterRaterTau != null
+            ? `模型–标注员 τ ${rm.modelRaterTau.toFixed(3)} · 标注员之间 τ ${rm.raterRaterTau.toFixed(3)} (model–rater vs rater–rater, ${rm.sharedPairs} pairs)`
+            : undefined,
         ].filter((line): line is string => line !== undefined)
       : [];
     // An admin also sees every rater's reliability (the API lists them all only for an admin rater).

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { loadBotConfig } from "./config.ts";
 
-const good = { TELEGRAM_BOT_TOKEN: "123456:ABCDEFGHIJKLMNOPQRSTUVWX", RANKLAB_API_URL: "http://127.0.0.1:8787", RANKLAB_BOT_TOKEN: "x".repeat(32), ALLOWED_TELEGRAM_IDS: "1,2" };
+const good = {
+  TELEGRAM_BOT_TOKEN: "123456:ABCDEFGHIJKLMNOPQRSTUVWX",
+  RANKLAB_API_URL: "http://127.0.0.1:8787",
+  RANKLAB_BOT_TOKEN: "x".repeat(32),
+  ALLOWED_TELEGRAM_IDS: "1,2",
+};
 
 describe("bot configuration", () => {
   it("reads a complete environment", () => {

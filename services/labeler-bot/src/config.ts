@@ -21,12 +21,18 @@ export const BotConfigSchema = z
     RANKLAB_BOT_TOKEN: z.string().min(16),
     /** Who may register: these Telegram user ids, and anyone who opens the bot with the invite code. */
     ALLOWED_TELEGRAM_IDS: idList.default([]),
-    INVITE_CODE: z.string().regex(/^[\w-]{6,64}$/, "6–64 letters, digits, _ or -").optional(),
+    INVITE_CODE: z
+      .string()
+      .regex(/^[\w-]{6,64}$/, "6–64 letters, digits, _ or -")
+      .optional(),
     /** Telegram user ids allowed to /export. */
     ADMIN_TELEGRAM_IDS: idList.default([]),
     /** Webhook mode (deployment): the public https URL Telegram posts to, and the secret it sends back. */
     WEBHOOK_URL: z.url().optional(),
-    WEBHOOK_SECRET: z.string().regex(/^[\w-]{16,256}$/, "16–256 letters, digits, _ or - (Telegram's secret_token rules)").optional(),
+    WEBHOOK_SECRET: z
+      .string()
+      .regex(/^[\w-]{16,256}$/, "16–256 letters, digits, _ or - (Telegram's secret_token rules)")
+      .optional(),
     PORT: z.coerce.number().int().min(1).max(65535).default(8443),
   })
   .refine((c) => c.ALLOWED_TELEGRAM_IDS.length > 0 || c.INVITE_CODE, {

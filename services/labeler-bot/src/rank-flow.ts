@@ -42,7 +42,12 @@ export async function answerRankTap(f: BotFeatures, ctx: BotContext, current: Ra
     if (current.picked.length !== n) return void (await ctx.answerCbQuery(TEXT.stale));
     const levels = levelsOf(current.ties ?? [], n);
     // Without a tie the API gets a plain order, as before ties existed.
-    await f.api.rank(ctx.session.raterId!, current.promptId, current.picked.map((i) => current.options[i]!.id), levels.at(-1) === n - 1 ? undefined : levels);
+    await f.api.rank(
+      ctx.session.raterId!,
+      current.promptId,
+      current.picked.map((i) => current.options[i]!.id),
+      levels.at(-1) === n - 1 ? undefined : levels,
+    );
     await ctx.answerCbQuery(TEXT.saved);
     await f.showNext(ctx, "edit");
     return;

@@ -69,7 +69,11 @@ export function ranklabApi(url: string, token: string) {
       (await send("storing the score", () => api.v1.scores.$post({ json: { raterId, completionId, value, source: "telegram" } }))).json(),
     /** Best first; `levels` (dense ranks, 0 best) mark ties: equal levels are equally good. */
     rank: async (raterId: number, promptId: number, completionIds: number[], levels?: number[]) =>
-      (await send("storing the ranking", () => api.v1.rankings.$post({ json: { raterId, promptId, completionIds, ...(levels ? { levels } : {}), source: "telegram" } }))).json(),
+      (
+        await send("storing the ranking", () =>
+          api.v1.rankings.$post({ json: { raterId, promptId, completionIds, ...(levels ? { levels } : {}), source: "telegram" } }),
+        )
+      ).json(),
     /** Blocks or unblocks `raterId` on behalf of `byRaterId`, whom the API requires to be an admin (403 otherwise, 409 for oneself). */
     setBlocked: async (raterId: number, blocked: boolean, byRaterId: number) =>
       (
@@ -89,7 +93,8 @@ export function ranklabApi(url: string, token: string) {
           throw err;
         }
       },
-      set: async (key: string, value: unknown) => (await send("saving the session", () => api.v1["bot-sessions"][":key"].$put({ param: { key }, json: { value } }))).json(),
+      set: async (key: string, value: unknown) =>
+        (await send("saving the session", () => api.v1["bot-sessions"][":key"].$put({ param: { key }, json: { value } }))).json(),
       delete: async (key: string) => (await send("deleting the session", () => api.v1["bot-sessions"][":key"].$delete({ param: { key } }))).json(),
     },
   };

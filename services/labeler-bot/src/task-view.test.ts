@@ -12,7 +12,14 @@ describe("task messages and buttons", () => {
   it("shows a score task with 1–5 and Skip", () => {
     const view = renderTask({ id: "t1", kind: "score", promptText: "这部电影很", completionId: 7, completionText: "好看。" });
     expect(view.text).toContain("这部电影很好看。");
-    expect(view.keyboard.inline_keyboard.flat().map((b) => ("callback_data" in b ? b.callback_data : ""))).toEqual(["sc:t1:1", "sc:t1:2", "sc:t1:3", "sc:t1:4", "sc:t1:5", "sc:t1:skip"]);
+    expect(view.keyboard.inline_keyboard.flat().map((b) => ("callback_data" in b ? b.callback_data : ""))).toEqual([
+      "sc:t1:1",
+      "sc:t1:2",
+      "sc:t1:3",
+      "sc:t1:4",
+      "sc:t1:5",
+      "sc:t1:skip",
+    ]);
   });
 
   it("shows a rank in progress: the order so far, the letters left, Undo; then Save", () => {

@@ -34,7 +34,14 @@ export function renderTask(task: CurrentTask): { text: string; keyboard: InlineK
     ? [
         [button("保存 Save", `rk:${task.id}:save`), button("撤销 Undo", `rk:${task.id}:undo`)],
         // The last place is filled for the rater; whether it ties with the one before is still theirs to say.
-        [button(ties[task.picked.length - 1] ? `${LETTERS[last!]} 不一样好 not equal` : `${LETTERS[last!]} = ${LETTERS[task.picked[task.picked.length - 2]!]} 一样好 equal`, `rk:${task.id}:tl`)],
+        [
+          button(
+            ties[task.picked.length - 1]
+              ? `${LETTERS[last!]} 不一样好 not equal`
+              : `${LETTERS[last!]} = ${LETTERS[task.picked[task.picked.length - 2]!]} 一样好 equal`,
+            `rk:${task.id}:tl`,
+          ),
+        ],
       ]
     : [
         left.map((i) => button(LETTERS[i]!, `rk:${task.id}:${i}`)),

@@ -26,7 +26,8 @@ export const TEXT = {
   noReliability: "还没有奖励模型的可靠性估计。No reliability estimates yet (no live reward model has any).",
   blockUsage: (command: string) => `用法 Usage: /${command} <标注员编号 rater id>, e.g. /${command} 12 (ids are in /stats)`,
   noSuchRater: (id: number) => `没有编号为 ${id} 的标注员。There is no rater ${id}.`,
-  blockedOk: (id: number, name: string | null) => `已停用标注员 #${id}${name ? ` ${name}` : ""}：其标注将被拒绝。Rater #${id} is blocked: their labels are refused from now on.`,
+  blockedOk: (id: number, name: string | null) =>
+    `已停用标注员 #${id}${name ? ` ${name}` : ""}：其标注将被拒绝。Rater #${id} is blocked: their labels are refused from now on.`,
   unblockedOk: (id: number, name: string | null) => `已恢复标注员 #${id}${name ? ` ${name}` : ""}。Rater #${id} is unblocked.`,
 } as const;
 

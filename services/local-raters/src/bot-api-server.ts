@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import TelegramServerModule from "telegram-test-api";
 
 // The package is CommonJS with a default export.
-const TelegramServer = ((TelegramServerModule as unknown as { default?: unknown }).default ?? TelegramServerModule) as typeof import("telegram-test-api").default;
+const TelegramServer = ((TelegramServerModule as unknown as { default?: unknown }).default ??
+  TelegramServerModule) as typeof import("telegram-test-api").default;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,25 +56,31 @@ export async function startLocalBotApi(): Promise<LocalBotApi> {
         }
       }
       const polling = req.url?.endsWith("/getUpdates") ?? false;
-      const upstream = request({ host: "127.0.0.1", port: emulatorPort, path: req.url, method: req.method, headers: { ...req.headers, "content-length": String(body.length) } }, (up) => {
-        if (!polling) {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-          return;
-        }
-        // The emulator answers getUpdates at once, even when empty; Telegram holds the
-        // request (long polling). Holding empty answers a moment keeps the bot from spinning.
-        const parts: Buffer[] = [];
-        up.on("data", (c: Buffer) => parts.push(c));
-        up.on("end", () => {
-          const text = Buffer.concat(parts);
-          const empty = /"result":\[\]/.test(text.toString("utf8"));
-          setTimeout(() => {
-            res.writeHead(up.statusCode ?? 502, { ...up.headers, "content-length": String(text.length) });
-            res.end(text);
-          }, empty ? 250 : 0);
-        });
-      });
+      const upstream = request(
+        { host: "127.0.0.1", port: emulatorPort, path: req.url, method: req.method, headers: { ...req.headers, "content-length": String(body.length) } },
+        (up) => {
+          if (!polling) {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+            return;
+          }
+          // The emulator answers getUpdates at once, even when empty; Telegram holds the
+          // request (long polling). Holding empty answers a moment keeps the bot from spinning.
+          const parts: Buffer[] = [];
+          up.on("data", (c: Buffer) => parts.push(c));
+          up.on("end", () => {
+            const text = Buffer.concat(parts);
+            const empty = /"result":\[\]/.test(text.toString("utf8"));
+            setTimeout(
+              () => {
+                res.writeHead(up.statusCode ?? 502, { ...up.headers, "content-length": String(text.length) });
+                res.end(text);
+              },
+              empty ? 250 : 0,
+            );
+          });
+        },
+      );
       upstream.on("error", (err) => {
         res.writeHead(502, { "content-type": "application/json" });
         res.end(JSON.stringify({ ok: false, description: err.message }));

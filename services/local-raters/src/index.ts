@@ -6,5 +6,16 @@
  * from real rank lists loads tfjs, so it has its own entry (@ranklab/local-raters/taste-model).
  */
 export { startLocalBotApi, type CallbackAnswer, type LocalBotApi } from "./bot-api-server.ts";
-export { answersAtRandom, labelAutomatically, liking, LocalRater, perceivedWorth, randomWorth, raterNoise, TASTES, type ChatMessage, type RaterTaste } from "./simulated-rater.ts";
+export {
+  answersAtRandom,
+  labelAutomatically,
+  liking,
+  LocalRater,
+  perceivedWorth,
+  randomWorth,
+  raterNoise,
+  TASTES,
+  type ChatMessage,
+  type RaterTaste,
+} from "./simulated-rater.ts";
 export { starterCompletions } from "./starter-completions.ts";

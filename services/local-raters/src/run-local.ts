@@ -43,7 +43,9 @@ const env = (name: string) => {
 
 const apiUrl = env("RANKLAB_API_URL");
 const local = await startLocalBotApi();
-log(`local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")}, taste ${tasteModel ? `the taste model in ${tasteModel.dir}` : "liking()"})`);
+log(
+  `local Bot API server at ${local.apiRoot} (no TELEGRAM_BOT_TOKEN: simulated raters ${RATERS.map((r) => r.name).join(", ")}, taste ${tasteModel ? `the taste model in ${tasteModel.dir}` : "liking()"})`,
+);
 
 // Work for the raters: starter completions for active prompts that have fewer than 4.
 const trainer = createApiClient(apiUrl, env("TRAINER_API_TOKEN"));
@@ -53,7 +55,9 @@ let posted = 0;
 for (const prompt of prompts.filter((p) => p.active)) {
   const { items } = await (await trainer.v1.completions.$get({ query: { promptId: String(prompt.id), limit: "4" } })).json();
   if (items.length >= 4) continue;
-  const res = await trainer.v1.completions.$post({ json: { generation: { source: "review generator (starter)" }, completions: starters.get(prompt.text)!.map((text) => ({ promptId: prompt.id, text })) } });
+  const res = await trainer.v1.completions.$post({
+    json: { generation: { source: "review generator (starter)" }, completions: starters.get(prompt.text)!.map((text) => ({ promptId: prompt.id, text })) },
+  });
   if (res.ok) posted += 4;
 }
 log(`posted ${posted} starter completions`);
@@ -90,7 +94,13 @@ await Promise.all(
     let idle = false;
     while (!stopping) {
       await rater.command("/start");
-      const done = await labelAutomatically(rater, { shouldStop: () => stopping, log: counted, pauseMs: PAUSE_MS, taste, ...(tasteModel ? { worthOf: tasteModel.worth } : {}) }).catch((err) => {
+      const done = await labelAutomatically(rater, {
+        shouldStop: () => stopping,
+        log: counted,
+        pauseMs: PAUSE_MS,
+        taste,
+        ...(tasteModel ? { worthOf: tasteModel.worth } : {}),
+      }).catch((err) => {
         // The error's first line names the rater and what it waited for; the chat dump below it is for tests.
         if (!stopping) log(err instanceof Error ? err.message.split("\n")[0]! : `${name}: ${String(err)}`);
         return 0;

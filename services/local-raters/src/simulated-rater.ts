@@ -67,7 +67,9 @@ export class LocalRater {
         const chat = this.messages();
         const last = chat.at(-1);
         const lastShort = last ? ` (last message #${last.messageId}: ${JSON.stringify(last.text.replace(/\s+/g, " ").slice(0, 80))})` : "";
-        throw new Error(`${this.name} timed out waiting for ${what} after ${timeoutMs / 1000} s${lastShort}\nthe chat shows:\n${chat.map((m) => `#${m.messageId} ${m.text}`).join("\n---\n")}`);
+        throw new Error(
+          `${this.name} timed out waiting for ${what} after ${timeoutMs / 1000} s${lastShort}\nthe chat shows:\n${chat.map((m) => `#${m.messageId} ${m.text}`).join("\n---\n")}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -135,7 +137,14 @@ export const randomWorth = (rater: string, text: string) => hash(`${rater}:${tex
  */
 export async function labelAutomatically(
   rater: LocalRater,
-  options: { maxTasks?: number; log?: (line: string) => void; shouldStop?: () => boolean; pauseMs?: number; taste?: RaterTaste; worthOf?: (text: string) => number } = {},
+  options: {
+    maxTasks?: number;
+    log?: (line: string) => void;
+    shouldStop?: () => boolean;
+    pauseMs?: number;
+    taste?: RaterTaste;
+    worthOf?: (text: string) => number;
+  } = {},
 ): Promise<number> {
   const taste = options.taste ?? TASTES.default!;
   const worthOf = options.worthOf ?? liking;
@@ -147,7 +156,9 @@ export async function labelAutomatically(
     const worth = (text: string) => (careless ? randomWorth(rater.name, text) : perceivedWorth(rater.name, text, taste, worthOf));
     if (task.text.startsWith("打分")) {
       const continuation = /续写 Continuation: (.*)$/m.exec(task.text)?.[1] ?? "";
-      const stars = careless ? 1 + (hash(`${rater.name}:${continuation}`) % 5) : Math.max(1, Math.min(5, 3 + perceivedWorth(rater.name, continuation, taste, worthOf)));
+      const stars = careless
+        ? 1 + (hash(`${rater.name}:${continuation}`) % 5)
+        : Math.max(1, Math.min(5, 3 + perceivedWorth(rater.name, continuation, taste, worthOf)));
       await rater.tap(task.messageId, task.keyboard[0]![stars - 1]!.data);
     } else {
       // Rank: tap the most liked of those left ("= X" when as good as the previous) until the order is complete, then save.
@@ -175,7 +186,8 @@ export async function labelAutomatically(
         }
         const left = current.keyboard[0]!.filter((b) => /^[A-H]$/.test(b.text));
         const best = left.map((b) => ({ b, score: worth(options2.find((o) => o.letter === b.text)?.text ?? "") })).sort((x, y) => y.score - x.score)[0]!;
-        const tie = previous !== undefined && best.score === previous && !careless ? current.keyboard.flat().find((b) => b.text === `= ${best.b.text}`) : undefined;
+        const tie =
+          previous !== undefined && best.score === previous && !careless ? current.keyboard.flat().find((b) => b.text === `= ${best.b.text}`) : undefined;
         previous = best.score;
         const shown = current.text;
         await rater.tap(task.messageId, (tie ?? best.b).data);

@@ -27,14 +27,19 @@ export function loadTasteModel(dir: string): TasteModel {
   const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { train_reward_mean?: number; train_reward_std?: number };
   const mean = metrics.train_reward_mean;
   const std = metrics.train_reward_std;
-  if (typeof mean !== "number" || typeof std !== "number" || !(std > 0)) throw new Error(`${dir}: the taste model has no train_reward_mean/train_reward_std in metrics.json`);
+  if (typeof mean !== "number" || typeof std !== "number" || !(std > 0))
+    throw new Error(`${dir}: the taste model has no train_reward_mean/train_reward_std in metrics.json`);
   const model = loadBertDir(dir);
   const maxLength = Math.min(128, model.config.max_position_embeddings);
   const cache = new Map<string, number>();
   const worthMany = (texts: readonly string[]) => {
     const missing = [...new Set(texts.filter((t) => !cache.has(t)))];
     if (missing.length > 0) {
-      const scores = scoreItems(model, missing.map((completion) => ({ completion })), { maxLength, batchSize: 64 });
+      const scores = scoreItems(
+        model,
+        missing.map((completion) => ({ completion })),
+        { maxLength, batchSize: 64 },
+      );
       missing.forEach((t, i) => cache.set(t, (scores[i]! - mean) / std));
     }
     return texts.map((t) => cache.get(t)!);

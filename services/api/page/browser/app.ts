@@ -63,7 +63,11 @@ const status = (text: string, kind: StatusKind = "info") => {
   el.textContent = text;
   el.dataset.kind = kind;
 };
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = Object.assign(document.createElement(tag), props);
   // appendChild, not append: the Workers types (which the API's answer types bring) give Element an append of their own.
   for (const child of children) e.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
@@ -170,7 +174,15 @@ function renderTask() {
       renderTask();
       document.querySelectorAll("#completions li")[i]?.querySelector<HTMLButtonElement>("button.tie")?.focus();
     });
-    const item = el("li", { draggable: true, className: "completion" }, el("span", { className: "rank", textContent: String(level[i]! + 1) }), el("span", { className: "text", textContent: t.prompt.text + c.text }), tie, up, down);
+    const item = el(
+      "li",
+      { draggable: true, className: "completion" },
+      el("span", { className: "rank", textContent: String(level[i]! + 1) }),
+      el("span", { className: "text", textContent: t.prompt.text + c.text }),
+      tie,
+      up,
+      down,
+    );
     item.dataset.id = String(c.id);
     item.addEventListener("dragstart", (e) => {
       e.dataTransfer?.setData("text/plain", String(i));
@@ -209,7 +221,11 @@ $("#save").addEventListener("click", async () => {
   try {
     const level = levels(task);
     // A plain order needs no levels; with a tie, the API stores them (and makes no training pair of a tie).
-    const body = { promptId: task.prompt.id, completionIds: task.completions.map((c) => c.id), ...(level[level.length - 1] === level.length - 1 ? {} : { levels: level }) };
+    const body = {
+      promptId: task.prompt.id,
+      completionIds: task.completions.map((c) => c.id),
+      ...(level[level.length - 1] === level.length - 1 ? {} : { levels: level }),
+    };
     const result = await api<{ created: boolean; ranking: { id: number } }>("/rankings", { method: "POST", body: JSON.stringify(body) });
     const saved = `${result.created ? "Saved ranking #" : "Already saved as ranking #"}${result.ranking.id}.`;
     // The next group comes at once: the saved one is done, and leaving it up invites saving it again.
@@ -266,7 +282,10 @@ const fmt = (x: number | null | undefined, digits = 3) => (x === null || x === u
 async function loadAgreement() {
   try {
     const a = await api<RaterQualityReport>("/agreement");
-    $("#agreement-source").textContent = a.checkpointId === null ? "No reward model is live yet. 还没有奖励模型。" : `From the live reward checkpoint v${a.version} (#${a.checkpointId}), on labels it never trained on.`;
+    $("#agreement-source").textContent =
+      a.checkpointId === null
+        ? "No reward model is live yet. 还没有奖励模型。"
+        : `From the live reward checkpoint v${a.version} (#${a.checkpointId}), on labels it never trained on.`;
     $("#tau-model").textContent = fmt(a.modelRaterTau);
     $("#tau-raters").textContent = fmt(a.raterRaterTau);
     $("#shared-pairs").textContent = fmt(a.sharedPairs);

@@ -25,11 +25,17 @@ describe("export formats", () => {
     expect(rankingToTsvLine(ranking(["A", "B"], [0, 0]))).toBe("");
   });
   it("makes no pair for a tie", () => {
-    const lines = rankingToPairLines(ranking(["A", "B", "C"], [0, 0, 1])).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = rankingToPairLines(ranking(["A", "B", "C"], [0, 0, 1]))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => `${l.chosen}>${l.rejected}`)).toEqual(["A>C", "B>C"]);
   });
   it("emits every pair with the better one chosen", () => {
-    const lines = rankingToPairLines(ranking(["A", "B", "C"])).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = rankingToPairLines(ranking(["A", "B", "C"]))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { prompt: "刚收到货，感觉有", chosen: "A", rejected: "B" },
       { prompt: "刚收到货，感觉有", chosen: "A", rejected: "C" },

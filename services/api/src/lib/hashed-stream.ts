@@ -8,7 +8,11 @@ export const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) =>
  * what the slower reader has not taken yet: up to a whole part, against the Worker's
  * 128 MB). A body of another length makes the FixedLengthStream, and so `store`, fail.
  */
-export async function storeHashed<T>(body: ReadableStream<Uint8Array>, length: number, store: (sized: ReadableStream<Uint8Array>) => Promise<T>): Promise<{ stored: T; sha256: string }> {
+export async function storeHashed<T>(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  store: (sized: ReadableStream<Uint8Array>) => Promise<T>,
+): Promise<{ stored: T; sha256: string }> {
   const digest = new crypto.DigestStream("SHA-256");
   const hash = digest.getWriter();
   const hashing = new TransformStream<Uint8Array, Uint8Array>({

@@ -1,7 +1,10 @@
 /** A fresh login token: 32 random bytes, base64url (43 characters). */
 export function newLoginToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** The stored form of a token: its SHA-256, lower-case hex. */

@@ -16,9 +16,7 @@ export async function activeRater(db: Db, raterId: number): Promise<Rater> {
 export async function requirePrompts(db: Db, ids: number[]): Promise<void> {
   const wanted = [...new Set(ids)];
   const found = new Set(
-    (await Promise.all(chunk(wanted, 90).map((part) => db.select({ id: prompts.id }).from(prompts).where(inArray(prompts.id, part)))))
-      .flat()
-      .map((r) => r.id),
+    (await Promise.all(chunk(wanted, 90).map((part) => db.select({ id: prompts.id }).from(prompts).where(inArray(prompts.id, part))))).flat().map((r) => r.id),
   );
   const missing = wanted.filter((id) => !found.has(id));
   if (missing.length > 0) throw notFound(`prompt${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
@@ -33,9 +31,12 @@ export async function requireGroupOfPrompt(db: Db, promptId: number, completionI
   const found = await requireCompletions(db, completionIds);
   const foreign = completionIds.filter((cid) => found.get(cid)!.promptId !== promptId);
   if (foreign.length > 0) {
-    throw new ApiError(400, "invalid_request", `completion${foreign.length > 1 ? "s" : ""} ${foreign.join(", ")} belong${foreign.length > 1 ? "" : "s"} to another prompt than ${promptId}`, [
-      { path: "completionIds", message: "every completion must belong to promptId" },
-    ]);
+    throw new ApiError(
+      400,
+      "invalid_request",
+      `completion${foreign.length > 1 ? "s" : ""} ${foreign.join(", ")} belong${foreign.length > 1 ? "" : "s"} to another prompt than ${promptId}`,
+      [{ path: "completionIds", message: "every completion must belong to promptId" }],
+    );
   }
   return found;
 }

@@ -28,7 +28,10 @@ type RankingRow = typeof rankings.$inferSelect;
 export async function rankingViews(db: Db, rows: RankingRow[]): Promise<RankingView[]> {
   const items = (
     await Promise.all(
-      chunk(rows.map((r) => r.id), 90).map((ids) =>
+      chunk(
+        rows.map((r) => r.id),
+        90,
+      ).map((ids) =>
         db
           .select({
             rankingId: rankingItems.rankingId,
@@ -44,7 +47,10 @@ export async function rankingViews(db: Db, rows: RankingRow[]): Promise<RankingV
       ),
     )
   ).flat();
-  const promptTexts = await promptTextById(db, rows.map((r) => r.promptId));
+  const promptTexts = await promptTextById(
+    db,
+    rows.map((r) => r.promptId),
+  );
   const byRanking = new Map<number, RankedCompletion[]>();
   for (const { rankingId, ...completion } of items) {
     const list = byRanking.get(rankingId) ?? [];
@@ -64,7 +70,9 @@ export async function rankingViews(db: Db, rows: RankingRow[]): Promise<RankingV
 
 export async function promptTextById(db: Db, ids: number[]): Promise<Map<number, string>> {
   const rows = (
-    await Promise.all(chunk([...new Set(ids)], 90).map((part) => db.select({ id: prompts.id, text: prompts.text }).from(prompts).where(inArray(prompts.id, part))))
+    await Promise.all(
+      chunk([...new Set(ids)], 90).map((part) => db.select({ id: prompts.id, text: prompts.text }).from(prompts).where(inArray(prompts.id, part))),
+    )
   ).flat();
   return new Map(rows.map((r) => [r.id, r.text]));
 }

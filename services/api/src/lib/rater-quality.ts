@@ -12,7 +12,9 @@ export const raterQualityRow = z.object({
   displayName: z.string().nullable(),
   role: z.enum(RATER_ROLES),
   blocked: z.boolean(),
-  reliability: figure("estimated probability that this rater orders a pair the true way (one-coin Dawid–Skene); null when the checkpoint has no estimate for them"),
+  reliability: figure(
+    "estimated probability that this rater orders a pair the true way (one-coin Dawid–Skene); null when the checkpoint has no estimate for them",
+  ),
   reliabilityWeight: figure("how much this rater's pairs counted in the checkpoint's training (0.1–1)"),
   judgements: figure("pair judgements the estimate rests on (shared with another rater, or on a gold group); null when not stored"),
   goldJudgements: figure("of those, judgements on gold groups (an admin's known order); null when not stored"),
@@ -28,7 +30,9 @@ export const raterQualityReport = z.object({
   modelRaterTau: figure("Kendall-style tau between the model and the raters on held-out groups several raters ordered"),
   raterRaterTau: figure("Kendall-style tau between raters on the same pairs"),
   sharedPairs: figure("pairs both taus count"),
-  raters: z.array(raterQualityRow).describe("least reliable first (raters without an estimate last), then by id; every rater for an admin, else only the rater asked about, or none"),
+  raters: z
+    .array(raterQualityRow)
+    .describe("least reliable first (raters without an estimate last), then by id; every rater for an admin, else only the rater asked about, or none"),
 });
 export type RaterQualityReport = z.infer<typeof raterQualityReport>;
 
@@ -90,7 +94,8 @@ export async function raterQuality(db: Db, scope: RaterScope): Promise<RaterQual
  */
 export async function setRaterBlocked(db: Db, raterId: number, blocked: boolean, actor?: { id: number; role: string; blocked: boolean }) {
   if (actor) {
-    if (actor.role !== "admin" || actor.blocked) throw new ApiError(403, "forbidden", `rater ${actor.id} is not an admin; only an admin may block or unblock raters`);
+    if (actor.role !== "admin" || actor.blocked)
+      throw new ApiError(403, "forbidden", `rater ${actor.id} is not an admin; only an admin may block or unblock raters`);
     if (actor.id === raterId && blocked) throw new ApiError(409, "conflict", "an admin cannot block themselves; ask another admin");
   }
   const [rater] = await db.update(raters).set({ blocked }).where(eq(raters.id, raterId)).returning();

@@ -3,7 +3,10 @@
  * `bytes` is undefined and `reader` is left open at that point, for the caller to cancel
  * (a scorer's oversized answer) or to drain (a refused request body, see body-limit.ts).
  */
-export async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<{ bytes: Uint8Array | undefined; size: number; reader: ReadableStreamDefaultReader<Uint8Array> }> {
+export async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array | undefined; size: number; reader: ReadableStreamDefaultReader<Uint8Array> }> {
   const reader = body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;

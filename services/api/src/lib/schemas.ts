@@ -29,8 +29,7 @@ export const idString = digits("expected an id");
 export const idParam = z.object({ id: idString });
 
 /** A count in a query string (`limit`), between `min` and `max`, `fallback` when left out. */
-export const countQuery = (min: number, max: number, fallback: number) =>
-  digits("expected a count").pipe(z.number().min(min).max(max)).default(fallback);
+export const countQuery = (min: number, max: number, fallback: number) => digits("expected a count").pipe(z.number().min(min).max(max)).default(fallback);
 
 /** Text a person reads: trimmed, non-empty, bounded so one request cannot fill D1. */
 export const text = (max: number) => str().trim().min(1, "must not be empty").max(max, `at most ${max} characters`);

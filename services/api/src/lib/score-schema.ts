@@ -9,10 +9,7 @@ import { str } from "./schemas.ts";
 export const scoreRequest = z
   .object({
     texts: z.array(str().min(1, "must not be empty").max(2000, "at most 2000 characters")).min(1).max(64),
-    prompts: z
-      .array(str().max(2000, "at most 2000 characters"))
-      .optional()
-      .describe("One per text, when the reward model scores prompt and text as a pair"),
+    prompts: z.array(str().max(2000, "at most 2000 characters")).optional().describe("One per text, when the reward model scores prompt and text as a pair"),
   })
   .strict()
   .refine((b) => !b.prompts || b.prompts.length === b.texts.length, { message: "prompts must have one entry per text", path: ["prompts"] });
@@ -42,7 +39,11 @@ export const scoreAnswer = z.object({
 export const scoreAnswerFor = (count: number) =>
   scoreAnswer.extend({
     scores: z.array(z.number()).length(count, `expected ${count} score${count === 1 ? "" : "s"}, one per text`),
-    normalizedScores: z.array(z.number()).length(count, `expected ${count} normalised score${count === 1 ? "" : "s"}, one per text`).nullable().optional(),
+    normalizedScores: z
+      .array(z.number())
+      .length(count, `expected ${count} normalised score${count === 1 ? "" : "s"}, one per text`)
+      .nullable()
+      .optional(),
   });
 
 export { MAX_SCORE_REQUEST_BYTES } from "./score-limits.ts";

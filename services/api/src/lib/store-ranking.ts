@@ -27,10 +27,14 @@ export function canonicalRanking(completionIds: readonly number[], levels?: read
 }
 
 /** How a ranking reads in a message: `7 > 9 = 8 > 6`. */
-export const describeOrder = (ids: readonly number[], levels: readonly number[]) => ids.map((id, i) => (i === 0 ? String(id) : `${levels[i] === levels[i - 1] ? "=" : ">"} ${id}`)).join(" ");
+export const describeOrder = (ids: readonly number[], levels: readonly number[]) =>
+  ids.map((id, i) => (i === 0 ? String(id) : `${levels[i] === levels[i - 1] ? "=" : ">"} ${id}`)).join(" ");
 
 async function findRanking(db: Db, raterId: number, set: string) {
-  const [row] = await db.select().from(rankings).where(and(eq(rankings.raterId, raterId), eq(rankings.completionSet, set)));
+  const [row] = await db
+    .select()
+    .from(rankings)
+    .where(and(eq(rankings.raterId, raterId), eq(rankings.completionSet, set)));
   if (!row) return undefined;
   const [view] = await rankingViews(db, [row]);
   return view;
@@ -65,9 +69,9 @@ export async function storeRanking(db: Db, body: RankingSubmission) {
   try {
     await runBatch(db, [
       db.insert(rankings).values({ raterId: body.raterId, promptId: body.promptId, completionSet: set, source: body.source }),
-      db.insert(rankingItems).values(
-        wanted.ids.map((completionId, position) => ({ rankingId, position, level: wanted.levels[position]!, promptId: body.promptId, completionId })),
-      ),
+      db
+        .insert(rankingItems)
+        .values(wanted.ids.map((completionId, position) => ({ rankingId, position, level: wanted.levels[position]!, promptId: body.promptId, completionId }))),
     ]);
   } catch (err) {
     // A concurrent identical submission won the race; answer as for a retry.

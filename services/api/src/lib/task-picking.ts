@@ -39,7 +39,9 @@ export function rewardMargin(ids: readonly number[], rewards: ReadonlyMap<number
 
 /** Order of preference among candidate groups: by need tier (begun-but-under-ranked, then unranked), then least sure (smallest margin, unknown first). */
 export function byNeed(a: { rankings: number; margin: number | undefined }, b: { rankings: number; margin: number | undefined }): number {
-  return needTier(a.rankings) - needTier(b.rankings) || (a.margin ?? Number.NEGATIVE_INFINITY) - (b.margin ?? Number.NEGATIVE_INFINITY) || a.rankings - b.rankings;
+  return (
+    needTier(a.rankings) - needTier(b.rankings) || (a.margin ?? Number.NEGATIVE_INFINITY) - (b.margin ?? Number.NEGATIVE_INFINITY) || a.rankings - b.rankings
+  );
 }
 
 /*
@@ -73,7 +75,11 @@ export const isUniformPick = (random: () => number) => random() < UNIFORM_TASK_S
  * equals, as before any model existed); otherwise the one byNeed puts first, i.e. among
  * the neediest tier the group whose rewards lie closest together.
  */
-export function pickRankGroup<G extends { members: readonly number[]; rankings: number }>(candidates: readonly G[], uniform: boolean, rewards: ReadonlyMap<number, number>): G | undefined {
+export function pickRankGroup<G extends { members: readonly number[]; rankings: number }>(
+  candidates: readonly G[],
+  uniform: boolean,
+  rewards: ReadonlyMap<number, number>,
+): G | undefined {
   if (candidates.length === 0) return undefined;
   if (uniform || rewards.size === 0) return candidates[0];
   let best = candidates[0]!;

@@ -32,7 +32,14 @@ export async function nextScoreTask(db: Db, raterId: number, exclude: number[] =
     FROM completions c JOIN prompts p ON p.id = c.prompt_id
     WHERE p.active = 1
       AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.completion_id = c.id AND s.rater_id = ${raterId})
-      ${exclude.length > 0 ? sql`AND c.id NOT IN (${sql.join(exclude.map((x) => sql`${x}`), sql`, `)})` : sql``}
+      ${
+        exclude.length > 0
+          ? sql`AND c.id NOT IN (${sql.join(
+              exclude.map((x) => sql`${x}`),
+              sql`, `,
+            )})`
+          : sql``
+      }
     ORDER BY (SELECT count(*) FROM scores s WHERE s.completion_id = c.id), random()
     LIMIT 1`);
   if (!row) return null;
@@ -68,7 +75,12 @@ export async function nextRankTask(db: Db, raterId: number, random: () => number
   if (candidates.length === 0) return null;
   const groups = candidates.map((c) => ({ ...c, members: c.ids.split(",").map(Number) }));
   const uniform = isUniformPick(random);
-  const rewards = uniform ? new Map<number, number>() : await activeRewards(db, groups.flatMap((g) => g.members));
+  const rewards = uniform
+    ? new Map<number, number>()
+    : await activeRewards(
+        db,
+        groups.flatMap((g) => g.members),
+      );
   const row = pickRankGroup(groups, uniform, rewards)!;
   const ids = row.ids.split(",").map(Number);
   const rows = await db.select({ id: completions.id, text: completions.text }).from(completions).where(inArray(completions.id, ids));
@@ -94,7 +106,9 @@ export async function groupsOf(db: Db, completionIds: readonly number[]): Promis
   if (completionIds.length === 0) return new Map();
   const promptIds = (
     await Promise.all(
-      chunk([...new Set(completionIds)], 90).map((part) => db.selectDistinct({ promptId: completions.promptId }).from(completions).where(inArray(completions.id, part))),
+      chunk([...new Set(completionIds)], 90).map((part) =>
+        db.selectDistinct({ promptId: completions.promptId }).from(completions).where(inArray(completions.id, part)),
+      ),
     )
   )
     .flat()
@@ -102,7 +116,14 @@ export async function groupsOf(db: Db, completionIds: readonly number[]): Promis
   const rows = (
     await Promise.all(
       chunk(promptIds, 90).map((part) =>
-        db.all<{ id: number; prompt_id: number; grp: number }>(numberedCompletions(sql`c.prompt_id IN (${sql.join(part.map((p) => sql`${p}`), sql`, `)})`)),
+        db.all<{ id: number; prompt_id: number; grp: number }>(
+          numberedCompletions(
+            sql`c.prompt_id IN (${sql.join(
+              part.map((p) => sql`${p}`),
+              sql`, `,
+            )})`,
+          ),
+        ),
       ),
     )
   ).flat();
@@ -113,7 +134,12 @@ export async function groupsOf(db: Db, completionIds: readonly number[]): Promis
   }
   const wanted = new Set(completionIds);
   const out = new Map<number, number[]>();
-  for (const r of rows) if (wanted.has(r.id)) out.set(r.id, members.get(`${r.prompt_id}:${r.grp}`)!.sort((a, b) => a - b));
+  for (const r of rows)
+    if (wanted.has(r.id))
+      out.set(
+        r.id,
+        members.get(`${r.prompt_id}:${r.grp}`)!.sort((a, b) => a - b),
+      );
   return out;
 }
 

@@ -23,7 +23,11 @@ describe("auth and the error boundary", () => {
     await expectNothingStored(async () => {
       const big = JSON.stringify({ prompts: [{ text: "x".repeat(MAX_JSON_BYTES) }] });
       await expectError(await call("POST", "/v1/prompts", { as: null, body: big, headers: { "content-type": "application/json" } }), 401, "unauthorized");
-      await expectError(await call("POST", "/v1/prompts", { as: null, body: big, headers: { "content-type": "application/json", authorization: "Bearer nope" } }), 401, "unauthorized");
+      await expectError(
+        await call("POST", "/v1/prompts", { as: null, body: big, headers: { "content-type": "application/json", authorization: "Bearer nope" } }),
+        401,
+        "unauthorized",
+      );
     });
   });
 

@@ -18,7 +18,11 @@ function chunked(text: string): ReadableStream<Uint8Array> {
 }
 
 const post = (body: ReadableStream<Uint8Array>) =>
-  SELF.fetch("https://api.test/v1/prompts", { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.admin}`, "content-type": "application/json" }, body });
+  SELF.fetch("https://api.test/v1/prompts", {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_TOKENS.admin}`, "content-type": "application/json" },
+    body,
+  });
 
 describe("the JSON body limit", () => {
   it("refuses a chunked body past the limit with 413, reads it to the end, and the Worker answers the next request", async () => {

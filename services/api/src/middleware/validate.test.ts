@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { call, callJson, expectError, expectNothingStored, promptWithCompletions, rater } from "../../test/helpers.ts";
 
 /** A JSON body sent under another Content-Type, as `fetch` does for a string (text/plain) or a form. */
-const sentAs = (type: string | undefined, json: unknown) => ({ body: JSON.stringify(json), headers: (type ? { "content-type": type } : {}) as Record<string, string> });
+const sentAs = (type: string | undefined, json: unknown) => ({
+  body: JSON.stringify(json),
+  headers: (type ? { "content-type": type } : {}) as Record<string, string>,
+});
 
 const WRONG_TYPES = ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", undefined];
 
@@ -17,7 +20,11 @@ describe("JSON routes and a body that is not declared JSON", () => {
     const leased = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "t", limit: 10 } });
     const [first] = leased.scores as { id: number }[];
     for (const type of WRONG_TYPES) {
-      const error = await expectError(await call("POST", `/v1/leases/${leased.lease.id}/ack`, { as: "trainer", ...sentAs(type, { scoreIds: [first!.id] }) }), 415, "unsupported_media_type");
+      const error = await expectError(
+        await call("POST", `/v1/leases/${leased.lease.id}/ack`, { as: "trainer", ...sentAs(type, { scoreIds: [first!.id] }) }),
+        415,
+        "unsupported_media_type",
+      );
       expect(error.message).toMatch(/application\/json/);
     }
     const trained = await env.DB.prepare("SELECT count(*) AS n FROM scores WHERE trained_at IS NOT NULL").first("n");
@@ -31,7 +38,11 @@ describe("JSON routes and a body that is not declared JSON", () => {
     const raterId = await rater();
     await expectNothingStored(async () => {
       for (const type of WRONG_TYPES) {
-        await expectError(await call("POST", `/v1/raters/${raterId}/web-logins`, { as: "admin", ...sentAs(type, { label: "phone" }) }), 415, "unsupported_media_type");
+        await expectError(
+          await call("POST", `/v1/raters/${raterId}/web-logins`, { as: "admin", ...sentAs(type, { label: "phone" }) }),
+          415,
+          "unsupported_media_type",
+        );
         await expectError(await call("POST", "/v1/training-runs", { as: "admin", ...sentAs(type, { kind: "reward" }) }), 415, "unsupported_media_type");
       }
     });

@@ -21,7 +21,9 @@ function refuseNonJson(c: Context) {
   throw new ApiError(
     415,
     "unsupported_media_type",
-    type === undefined ? "the request has a body but no Content-Type; send it as JSON with Content-Type: application/json" : `Content-Type ${media || "(empty)"} is not JSON; send the body as JSON with Content-Type: application/json`,
+    type === undefined
+      ? "the request has a body but no Content-Type; send it as JSON with Content-Type: application/json"
+      : `Content-Type ${media || "(empty)"} is not JSON; send the body as JSON with Content-Type: application/json`,
   );
 }
 

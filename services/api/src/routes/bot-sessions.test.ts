@@ -18,7 +18,11 @@ describe("bot sessions", () => {
       await expectError(await call("PUT", "/v1/bot-sessions/k", { as: "bot", json: {} }), 400, "invalid_request");
       await expectError(await call("PUT", "/v1/bot-sessions/k", { as: "bot", json: { value: 1, extra: 2 } }), 400, "invalid_request");
       await expectError(await call("PUT", "/v1/bot-sessions/k", { as: "bot", json: { value: "x".repeat(20_000) } }), 400, "invalid_request");
-      await expectError(await call("PUT", "/v1/bot-sessions/k", { as: "bot", body: "{", headers: { "content-type": "application/json" } }), 400, "malformed_json");
+      await expectError(
+        await call("PUT", "/v1/bot-sessions/k", { as: "bot", body: "{", headers: { "content-type": "application/json" } }),
+        400,
+        "malformed_json",
+      );
       await expectError(await call("PUT", "/v1/bot-sessions/k", { as: "trainer", json: { value: 1 } }), 403, "forbidden");
     });
   });

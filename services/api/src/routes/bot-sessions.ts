@@ -30,7 +30,11 @@ export const botSessionRoutes = new Hono<AppEnv>()
     const { key } = c.req.valid("param");
     const { value } = c.req.valid("json");
     const now = new Date();
-    await c.get("db").insert(botSessions).values({ key, value, updatedAt: now }).onConflictDoUpdate({ target: botSessions.key, set: { value, updatedAt: now } });
+    await c
+      .get("db")
+      .insert(botSessions)
+      .values({ key, value, updatedAt: now })
+      .onConflictDoUpdate({ target: botSessions.key, set: { value, updatedAt: now } });
     return c.json({ key, value, updatedAt: now });
   })
   .delete("/:key", botOrAdmin, validate("param", keyParam), async (c) => {

@@ -29,7 +29,11 @@ const publish = async (bytes: Uint8Array) =>
   callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "policy", sha256: await sha256Hex(bytes), sizeBytes: bytes.byteLength } });
 
 const put = (path: string, body: BodyInit, length: number, headers: Record<string, string> = {}) =>
-  SELF.fetch(`https://api.test${path}`, { method: "PUT", headers: { authorization: `Bearer ${TEST_TOKENS.trainer}`, "content-length": String(length), ...headers }, body });
+  SELF.fetch(`https://api.test${path}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${TEST_TOKENS.trainer}`, "content-length": String(length), ...headers },
+    body,
+  });
 
 describe("checkpoint uploads that overlap", () => {
   it("a part still arriving for an aborted upload leaves the upload started after it whole", async () => {
@@ -38,7 +42,9 @@ describe("checkpoint uploads that overlap", () => {
     const u1 = await callJson("POST", `/v1/checkpoints/${meta.id}/uploads`, 201, { as: "trainer" });
     const part1 = bytes.subarray(0, PART);
     const held = heldBody(part1, 3 * 1024 * 1024);
-    const inFlight = put(`/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(u1.uploadId)}/parts/1`, held.body, PART, { "x-part-sha256": await sha256Hex(part1) });
+    const inFlight = put(`/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(u1.uploadId)}/parts/1`, held.body, PART, {
+      "x-part-sha256": await sha256Hex(part1),
+    });
     await held.reached;
     await callJson("DELETE", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(u1.uploadId)}`, 200, { as: "trainer" });
     const u2 = await callJson("POST", `/v1/checkpoints/${meta.id}/uploads`, 201, { as: "trainer" });
@@ -52,7 +58,9 @@ describe("checkpoint uploads that overlap", () => {
     expect((await callJson("POST", `/v1/checkpoints/${meta.id}/uploads`, 200, { as: "trainer" })).parts).toEqual([]);
     for (const n of [1, 2]) {
       const part = bytes.subarray((n - 1) * PART, Math.min(n * PART, bytes.byteLength));
-      const res = await put(`/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(u2.uploadId)}/parts/${n}`, part, part.byteLength, { "x-part-sha256": await sha256Hex(part) });
+      const res = await put(`/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(u2.uploadId)}/parts/${n}`, part, part.byteLength, {
+        "x-part-sha256": await sha256Hex(part),
+      });
       expect(`${res.status} ${await res.text()}`).toMatch(/^200 /);
     }
     await callJson("POST", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(u2.uploadId)}/complete`, 200, { as: "trainer" });

@@ -26,7 +26,10 @@ function archive(size = 2 * PART + 123_457): Uint8Array {
 const partOf = (bytes: Uint8Array, n: number) => bytes.subarray((n - 1) * PART, Math.min(n * PART, bytes.byteLength));
 
 async function publish(bytes: Uint8Array, sha256?: string) {
-  return callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "policy", sha256: sha256 ?? (await sha256Hex(bytes)), sizeBytes: bytes.byteLength } });
+  return callJson("POST", "/v1/checkpoints", 201, {
+    as: "trainer",
+    json: { kind: "policy", sha256: sha256 ?? (await sha256Hex(bytes)), sizeBytes: bytes.byteLength },
+  });
 }
 
 const start = (id: number, status = 201) => callJson("POST", `/v1/checkpoints/${id}/uploads`, status, { as: "trainer" });
@@ -48,7 +51,9 @@ async function sendPart(id: number, uploadId: string, bytes: Uint8Array, n: numb
 const complete = (id: number, uploadId: string) => call("POST", `/v1/checkpoints/${id}/uploads/${encodeURIComponent(uploadId)}/complete`, { as: "trainer" });
 
 async function recordedParts(id: number): Promise<number[]> {
-  const { results } = await env.DB.prepare("SELECT part_number AS n FROM checkpoint_upload_parts WHERE checkpoint_id = ? ORDER BY part_number").bind(id).all<{ n: number }>();
+  const { results } = await env.DB.prepare("SELECT part_number AS n FROM checkpoint_upload_parts WHERE checkpoint_id = ? ORDER BY part_number")
+    .bind(id)
+    .all<{ n: number }>();
   return results.map((r) => r.n);
 }
 
@@ -133,14 +138,24 @@ describe("checkpoint uploads in parts", () => {
     const sha = await sha256Hex(one);
     // A first part shorter than the part size, and the last part sent as a full one.
     const short = one.subarray(0, PART - 1);
-    expect((await expectError(await putPart(meta.id, uploadId, 1, short, await sha256Hex(short)), 400, "invalid_request")).message).toContain(`must have ${PART}`);
+    expect((await expectError(await putPart(meta.id, uploadId, 1, short, await sha256Hex(short)), 400, "invalid_request")).message).toContain(
+      `must have ${PART}`,
+    );
     await expectError(await putPart(meta.id, uploadId, 3, one, sha), 400, "invalid_request");
     for (const n of [0, 4]) await expectError(await putPart(meta.id, uploadId, n, one, sha), 400, "invalid_request");
     await expectError(await putPart(meta.id, uploadId, 1, one, "A".repeat(64)), 400, "invalid_request");
-    const noHeader = await call("PUT", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(uploadId)}/parts/1`, { as: "trainer", body: one, headers: { "content-length": String(one.byteLength) } });
+    const noHeader = await call("PUT", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(uploadId)}/parts/1`, {
+      as: "trainer",
+      body: one,
+      headers: { "content-length": String(one.byteLength) },
+    });
     await expectError(noHeader, 400, "invalid_request");
     await expectError(await putPart(meta.id, "not-an-upload", 1, one, sha), 404, "not_found");
-    const noToken = await call("PUT", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(uploadId)}/parts/1`, { as: null, body: one, headers: { "content-length": String(one.byteLength), "x-part-sha256": sha } });
+    const noToken = await call("PUT", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(uploadId)}/parts/1`, {
+      as: null,
+      body: one,
+      headers: { "content-length": String(one.byteLength), "x-part-sha256": sha },
+    });
     await expectError(noToken, 401, "unauthorized");
     expect(await recordedParts(meta.id)).toEqual([]);
 
@@ -173,7 +188,9 @@ describe("checkpoint uploads in parts", () => {
     const first = await start(meta.id);
     await sendPart(meta.id, first.uploadId, bytes, 1);
     await expectError(await call("DELETE", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(first.uploadId)}`, { as: "bot" }), 403, "forbidden");
-    expect(await callJson("DELETE", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(first.uploadId)}`, 200, { as: "trainer" })).toEqual({ aborted: true });
+    expect(await callJson("DELETE", `/v1/checkpoints/${meta.id}/uploads/${encodeURIComponent(first.uploadId)}`, 200, { as: "trainer" })).toEqual({
+      aborted: true,
+    });
     expect(await recordedParts(meta.id)).toEqual([]);
     await expectError(await putPart(meta.id, first.uploadId, 2, partOf(bytes, 2), await sha256Hex(partOf(bytes, 2))), 404, "not_found");
     const fresh = await start(meta.id, 201);
@@ -192,7 +209,11 @@ describe("checkpoint uploads in parts", () => {
   it("sends an archive larger than one part to the multipart routes instead of one PUT", async () => {
     const bytes = archive(PART + 1);
     const meta = await publish(bytes);
-    const error = await expectError(await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } }), 413, "payload_too_large");
+    const error = await expectError(
+      await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } }),
+      413,
+      "payload_too_large",
+    );
     expect(error.message).toContain(`/v1/checkpoints/${meta.id}/uploads`);
     expect(await env.CHECKPOINTS.head(meta.r2Key)).toBeNull();
   });
@@ -212,7 +233,9 @@ describe("checkpoint uploads in parts", () => {
     // A complete whose answer was lost: R2 holds the object, D1 still the upload.
     const second = await start(meta.id, 201);
     for (const n of [1, 2, 3]) await sendPart(meta.id, second.uploadId, bytes, n);
-    const { results } = await env.DB.prepare("SELECT part_number AS partNumber, etag FROM checkpoint_upload_parts WHERE checkpoint_id = ? ORDER BY part_number").bind(meta.id).all<R2UploadedPart>();
+    const { results } = await env.DB.prepare("SELECT part_number AS partNumber, etag FROM checkpoint_upload_parts WHERE checkpoint_id = ? ORDER BY part_number")
+      .bind(meta.id)
+      .all<R2UploadedPart>();
     await env.CHECKPOINTS.resumeMultipartUpload(meta.r2Key, second.uploadId).complete(results);
     expect((await complete(meta.id, second.uploadId)).status).toBe(200);
     expect((await callJson("GET", `/v1/checkpoints/${meta.id}`, 200, { as: "bot" })).status).toBe("ready");

@@ -35,7 +35,9 @@ export const MAX_PART_BYTES = 95 * 1024 * 1024;
 export function configuredPartSize(env: Env): number {
   const size = Number(env.CHECKPOINT_PART_BYTES);
   if (!Number.isInteger(size) || size < MIN_PART_BYTES || size > MAX_PART_BYTES) {
-    throw new Error(`CHECKPOINT_PART_BYTES is ${JSON.stringify(env.CHECKPOINT_PART_BYTES)}; set it to an integer from ${MIN_PART_BYTES} to ${MAX_PART_BYTES} in wrangler.toml`);
+    throw new Error(
+      `CHECKPOINT_PART_BYTES is ${JSON.stringify(env.CHECKPOINT_PART_BYTES)}; set it to an integer from ${MIN_PART_BYTES} to ${MAX_PART_BYTES} in wrangler.toml`,
+    );
   }
   return size;
 }
@@ -55,14 +57,27 @@ async function uploadState(db: Db, upload: CheckpointUpload, checkpoint: Checkpo
     .from(checkpointUploadParts)
     .where(eq(checkpointUploadParts.checkpointId, upload.checkpointId))
     .orderBy(asc(checkpointUploadParts.partNumber));
-  return { checkpointId: checkpoint.id, uploadId: upload.uploadId, sizeBytes: checkpoint.sizeBytes, partSize: upload.partSize, partCount: upload.partCount, parts };
+  return {
+    checkpointId: checkpoint.id,
+    uploadId: upload.uploadId,
+    sizeBytes: checkpoint.sizeBytes,
+    partSize: upload.partSize,
+    partCount: upload.partCount,
+    parts,
+  };
 }
 
 /** The pending checkpoint and its upload named by the URL; 404 when the upload was completed, aborted or never existed. */
 async function requireUpload(db: Db, checkpointId: number, uploadId: string) {
   const checkpoint = await requireCheckpoint(db, checkpointId);
-  const [upload] = await db.select().from(checkpointUploads).where(and(eq(checkpointUploads.checkpointId, checkpointId), eq(checkpointUploads.uploadId, uploadId)));
-  if (!upload) throw notFound(`upload ${uploadId} of checkpoint ${checkpointId} (completed, aborted or never started; POST /v1/checkpoints/${checkpointId}/uploads starts one)`);
+  const [upload] = await db
+    .select()
+    .from(checkpointUploads)
+    .where(and(eq(checkpointUploads.checkpointId, checkpointId), eq(checkpointUploads.uploadId, uploadId)));
+  if (!upload)
+    throw notFound(
+      `upload ${uploadId} of checkpoint ${checkpointId} (completed, aborted or never started; POST /v1/checkpoints/${checkpointId}/uploads starts one)`,
+    );
   return { checkpoint, upload };
 }
 
@@ -73,7 +88,8 @@ async function requireUpload(db: Db, checkpointId: number, uploadId: string) {
 const thisUpload = (checkpointId: number, uploadId: string) => and(eq(checkpointUploads.checkpointId, checkpointId), eq(checkpointUploads.uploadId, uploadId));
 
 /** R2 forgets an unfinished upload after a while (7 days by default); the row then only misleads. */
-const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|10024/.test(`${err.message} ${String(err.cause ?? "")}`);
+const isNoSuchUpload = (err: unknown) =>
+  err instanceof Error && /NoSuchUpload|multipart upload does not exist|10024/.test(`${err.message} ${String(err.cause ?? "")}`);
 
 /** Forgets an upload's state in D1 and lets R2 drop its parts. */
 export async function dropUpload(env: Env, db: Db, checkpoint: Checkpoint, upload: CheckpointUpload) {
@@ -125,12 +141,18 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
     const { id: checkpointId, uploadId, n } = c.req.valid("param");
     const declared = c.req.valid("header")["x-part-sha256"];
     const { checkpoint, upload } = await requireUpload(db, checkpointId, uploadId);
-    if (n > upload.partCount) throw new ApiError(400, "invalid_request", `part ${n} is out of range: checkpoint ${checkpointId}'s archive has ${upload.partCount} part(s)`);
+    if (n > upload.partCount)
+      throw new ApiError(400, "invalid_request", `part ${n} is out of range: checkpoint ${checkpointId}'s archive has ${upload.partCount} part(s)`);
     const expected = partBytes(upload, checkpoint.sizeBytes, n);
     const length = Number(c.req.header("content-length"));
-    if (!Number.isInteger(length) || c.req.header("content-length") === undefined) throw new ApiError(411, "invalid_request", "Content-Length is required for a part");
+    if (!Number.isInteger(length) || c.req.header("content-length") === undefined)
+      throw new ApiError(411, "invalid_request", "Content-Length is required for a part");
     if (length !== expected) {
-      throw new ApiError(400, "invalid_request", `part ${n} has ${length} bytes but must have ${expected} (part size ${upload.partSize}, archive ${checkpoint.sizeBytes} bytes)`);
+      throw new ApiError(
+        400,
+        "invalid_request",
+        `part ${n} has ${length} bytes but must have ${expected} (part size ${upload.partSize}, archive ${checkpoint.sizeBytes} bytes)`,
+      );
     }
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, "invalid_request", "empty body");
@@ -150,7 +172,11 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
     if (stored.sha256 !== declared) {
       // R2 now holds these bytes as part n; a recorded earlier copy is gone with them, so forget it too.
       await db.delete(checkpointUploadParts).where(where);
-      throw new ApiError(400, "checksum_mismatch", `part ${n} has sha256 ${stored.sha256} but X-Part-Sha256 says ${declared}; it was not recorded, send it again`);
+      throw new ApiError(
+        400,
+        "checksum_mismatch",
+        `part ${n} has sha256 ${stored.sha256} but X-Part-Sha256 says ${declared}; it was not recorded, send it again`,
+      );
     }
     const part = { sha256: stored.sha256, sizeBytes: length, etag: stored.stored.etag, createdAt: new Date() };
     const recorded = await db.run(sql`
@@ -159,7 +185,11 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
       FROM ${checkpointUploads} WHERE checkpoint_id = ${checkpointId} AND upload_id = ${uploadId}
       ON CONFLICT (checkpoint_id, part_number) DO UPDATE SET sha256 = excluded.sha256, size_bytes = excluded.size_bytes, etag = excluded.etag, created_at = excluded.created_at`);
     if (recorded.meta.changes === 0) {
-      throw new ApiError(409, "conflict", `upload ${uploadId} of checkpoint ${checkpointId} was aborted or replaced while part ${n} arrived; the part was not recorded`);
+      throw new ApiError(
+        409,
+        "conflict",
+        `upload ${uploadId} of checkpoint ${checkpointId} was aborted or replaced while part ${n} arrived; the part was not recorded`,
+      );
     }
     return c.json({ partNumber: n, sha256: stored.sha256, sizeBytes: length }, 200);
   })
@@ -172,7 +202,11 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const { id: checkpointId, uploadId } = c.req.valid("param");
     const { checkpoint, upload } = await requireUpload(db, checkpointId, uploadId);
-    const parts = await db.select().from(checkpointUploadParts).where(eq(checkpointUploadParts.checkpointId, checkpointId)).orderBy(asc(checkpointUploadParts.partNumber));
+    const parts = await db
+      .select()
+      .from(checkpointUploadParts)
+      .where(eq(checkpointUploadParts.checkpointId, checkpointId))
+      .orderBy(asc(checkpointUploadParts.partNumber));
     const have = new Set(parts.map((p) => p.partNumber));
     const missing = Array.from({ length: upload.partCount }, (_, i) => i + 1).filter((n) => !have.has(n));
     if (missing.length > 0) {
@@ -197,7 +231,11 @@ export const checkpointUploadRoutes = new Hono<AppEnv>()
     if (!object || object.size !== checkpoint.sizeBytes || actual !== checkpoint.sha256) {
       await c.env.CHECKPOINTS.delete(checkpoint.r2Key);
       await db.delete(checkpointUploads).where(thisUpload(checkpointId, uploadId));
-      throw new ApiError(400, "checksum_mismatch", `the assembled archive has ${object?.size ?? 0} bytes and sha256 ${actual}; checkpoint ${checkpointId} declared ${checkpoint.sizeBytes} bytes and ${checkpoint.sha256}. The upload was dropped; start a new one`);
+      throw new ApiError(
+        400,
+        "checksum_mismatch",
+        `the assembled archive has ${object?.size ?? 0} bytes and sha256 ${actual}; checkpoint ${checkpointId} declared ${checkpoint.sizeBytes} bytes and ${checkpoint.sha256}. The upload was dropped; start a new one`,
+      );
     }
     await runBatch(db, [
       db.delete(checkpointUploads).where(thisUpload(checkpointId, uploadId)),

@@ -27,7 +27,11 @@ describe("checkpoints", () => {
   it("publishes metadata, uploads the file into R2, downloads it byte for byte", async () => {
     const { meta, bytes, sha256 } = await publish("reward");
     expect(meta).toMatchObject({ kind: "reward", status: "pending", active: false, sha256, metrics: { accuracy: 0.97 } });
-    const ready = await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
+    const ready = await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, {
+      as: "trainer",
+      body: bytes,
+      headers: { "content-length": String(bytes.byteLength) },
+    });
     expect(ready.status).toBe("ready");
     const stored = await env.CHECKPOINTS.head(ready.r2Key);
     expect(stored?.size).toBe(bytes.byteLength);
@@ -50,7 +54,11 @@ describe("checkpoints", () => {
     const { meta, bytes } = await publish("reward");
     const tampered = bytes.slice();
     tampered[0] = (tampered[0]! + 1) % 256;
-    await expectError(await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: tampered, headers: { "content-length": String(tampered.byteLength) } }), 400, "checksum_mismatch");
+    await expectError(
+      await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: tampered, headers: { "content-length": String(tampered.byteLength) } }),
+      400,
+      "checksum_mismatch",
+    );
     expect((await callJson("GET", `/v1/checkpoints/${meta.id}`, 200, { as: "bot" })).status).toBe("pending");
     expect((await env.CHECKPOINTS.list({ prefix: meta.r2Key })).objects).toEqual([]);
     await expectError(await call("GET", `/v1/checkpoints/${meta.id}/file`, { as: "bot" }), 409, "conflict");
@@ -59,7 +67,11 @@ describe("checkpoints", () => {
   it("refuses a body of another length than declared", async () => {
     const { meta, bytes } = await publish("reward");
     const short = bytes.slice(0, 100);
-    await expectError(await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: short, headers: { "content-length": "100" } }), 400, "invalid_request");
+    await expectError(
+      await call("PUT", `/v1/checkpoints/${meta.id}/file`, { as: "trainer", body: short, headers: { "content-length": "100" } }),
+      400,
+      "invalid_request",
+    );
     expect(await env.CHECKPOINTS.head(meta.r2Key)).toBeNull();
   });
 
@@ -68,7 +80,11 @@ describe("checkpoints", () => {
     const second = await publish("reward");
     await expectError(await call("POST", `/v1/checkpoints/${first.meta.id}/activate`, { as: "trainer" }), 409, "conflict");
     for (const c of [first, second]) {
-      await callJson("PUT", `/v1/checkpoints/${c.meta.id}/file`, 200, { as: "trainer", body: c.bytes, headers: { "content-length": String(c.bytes.byteLength) } });
+      await callJson("PUT", `/v1/checkpoints/${c.meta.id}/file`, 200, {
+        as: "trainer",
+        body: c.bytes,
+        headers: { "content-length": String(c.bytes.byteLength) },
+      });
     }
     await callJson("POST", `/v1/checkpoints/${first.meta.id}/activate`, 200, { as: "trainer" });
     expect((await callJson("GET", "/v1/checkpoints/active/reward", 200, { as: "bot" })).id).toBe(first.meta.id);
@@ -94,8 +110,16 @@ describe("checkpoints", () => {
       ]) {
         await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json }), 400, "invalid_request");
       }
-      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "b".repeat(64), sizeBytes: 64 * 1024 * 1024 } }), 413, "payload_too_large");
-      await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "c".repeat(64), sizeBytes: 5, trainingRunId: 999999 } }), 404, "not_found");
+      await expectError(
+        await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "b".repeat(64), sizeBytes: 64 * 1024 * 1024 } }),
+        413,
+        "payload_too_large",
+      );
+      await expectError(
+        await call("POST", "/v1/checkpoints", { as: "trainer", json: { kind: "policy", sha256: "c".repeat(64), sizeBytes: 5, trainingRunId: 999999 } }),
+        404,
+        "not_found",
+      );
       await expectError(await call("POST", "/v1/checkpoints", { as: "bot", json: { kind: "policy", sha256: "d".repeat(64), sizeBytes: 5 } }), 403, "forbidden");
       await expectError(await call("PUT", "/v1/checkpoints/999999/file", { as: "trainer", body: "abc", headers: { "content-length": "3" } }), 404, "not_found");
       await expectError(await call("POST", "/v1/checkpoints/999999/activate", { as: "trainer" }), 404, "not_found");
@@ -108,7 +132,13 @@ describe("checkpoints", () => {
     const sha256 = await sha256Hex(bytes);
     const meta = await callJson("POST", "/v1/checkpoints", 201, {
       as: "trainer",
-      json: { kind: "reward", sha256, sizeBytes: bytes.byteLength, metrics: { held_out_accuracy: 0.61, active_held_out_accuracy: 0.7 }, rejectedReason: "held-out accuracy 0.6100 < active 0.7000 on 120 pairs" },
+      json: {
+        kind: "reward",
+        sha256,
+        sizeBytes: bytes.byteLength,
+        metrics: { held_out_accuracy: 0.61, active_held_out_accuracy: 0.7 },
+        rejectedReason: "held-out accuracy 0.6100 < active 0.7000 on 120 pairs",
+      },
     });
     expect(meta.rejectedReason).toMatch(/^held-out accuracy/);
     await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
@@ -158,7 +188,11 @@ describe("checkpoints", () => {
         `{"kind":"policy","sha256":"${sha256}","sizeBytes":10,"config":{"model":{"__proto__":1}}}`,
         `{"kind":"policy","sha256":"${sha256}","sizeBytes":10,"metrics":{"__proto__":0.5}}`,
       ]) {
-        const error = await expectError(await call("POST", "/v1/checkpoints", { as: "trainer", body, headers: { "content-type": "application/json" } }), 400, "invalid_request");
+        const error = await expectError(
+          await call("POST", "/v1/checkpoints", { as: "trainer", body, headers: { "content-type": "application/json" } }),
+          400,
+          "invalid_request",
+        );
         expect(error.message).toContain("__proto__");
       }
     });

@@ -17,23 +17,32 @@ import { checkpointUploadRoutes, configuredPartSize, dropUpload } from "./checkp
 const sha256 = str().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits");
 const kind = z.enum(CHECKPOINT_KINDS);
 
-const publishCheckpoint = z.object({
-  kind,
-  sha256,
-  sizeBytes: z.number().int().positive(),
-  // Evaluation figures (accuracy, margin, reward_mean, …), shown beside the checkpoint.
-  metrics: boundedJson(z.record(str().max(64), z.number()), { maxDepth: 1, maxChars: 16 * 1024 }).default({}),
-  // The run's config and the model's config.json, so a checkpoint can be reproduced.
-  // Bounded, because it is stored and served as it is: 16 levels and 64 KiB hold any model config.
-  config: boundedJson(z.record(str().max(64), z.unknown()), { maxDepth: 16, maxChars: 64 * 1024 }).default({}),
-  trainingRunId: id.optional(),
-  // Set when the trainer's gate refused the checkpoint (e.g. "held-out accuracy 0.71 < active 0.78 on 240 pairs"):
-  // it is stored with its file and metrics for inspection, and can never be activated.
-  rejectedReason: str().trim().min(1).max(1000).optional(),
-}).strict();
+const publishCheckpoint = z
+  .object({
+    kind,
+    sha256,
+    sizeBytes: z.number().int().positive(),
+    // Evaluation figures (accuracy, margin, reward_mean, …), shown beside the checkpoint.
+    metrics: boundedJson(z.record(str().max(64), z.number()), { maxDepth: 1, maxChars: 16 * 1024 }).default({}),
+    // The run's config and the model's config.json, so a checkpoint can be reproduced.
+    // Bounded, because it is stored and served as it is: 16 levels and 64 KiB hold any model config.
+    config: boundedJson(z.record(str().max(64), z.unknown()), { maxDepth: 16, maxChars: 64 * 1024 }).default({}),
+    trainingRunId: id.optional(),
+    // Set when the trainer's gate refused the checkpoint (e.g. "held-out accuracy 0.71 < active 0.78 on 240 pairs"):
+    // it is stored with its file and metrics for inspection, and can never be activated.
+    rejectedReason: str().trim().min(1).max(1000).optional(),
+  })
+  .strict();
 
 // At most 500 rewards a request; 3 bound values a row, 30 rows a statement (D1 binds 100).
-const postRewards = z.object({ rewards: z.array(z.object({ completionId: id, reward: z.number().finite() }).strict()).min(1).max(500) }).strict();
+const postRewards = z
+  .object({
+    rewards: z
+      .array(z.object({ completionId: id, reward: z.number().finite() }).strict())
+      .min(1)
+      .max(500),
+  })
+  .strict();
 
 const listQuery = z.object({ kind: kind.optional(), status: z.enum(["pending", "ready"]).optional() });
 
@@ -91,14 +100,22 @@ export const checkpointRoutes = new Hono<AppEnv>()
   })
   .get("/active/:kind", anyRole, validate("param", z.object({ kind })), async (c) => {
     const wanted = c.req.valid("param").kind;
-    const [active] = await c.get("db").select().from(checkpoints).where(and(eq(checkpoints.kind, wanted), eq(checkpoints.active, true)));
+    const [active] = await c
+      .get("db")
+      .select()
+      .from(checkpoints)
+      .where(and(eq(checkpoints.kind, wanted), eq(checkpoints.active, true)));
     if (!active) throw notFound(`an active ${wanted} checkpoint`);
     return c.json(publicView(active));
   })
   /** The policy an admin marked as PPO's reference; 404 when none is marked (the trainer then uses the policy it started from). */
   .get("/reference/:kind", anyRole, validate("param", z.object({ kind })), async (c) => {
     const wanted = c.req.valid("param").kind;
-    const [reference] = await c.get("db").select().from(checkpoints).where(and(eq(checkpoints.kind, wanted), eq(checkpoints.reference, true)));
+    const [reference] = await c
+      .get("db")
+      .select()
+      .from(checkpoints)
+      .where(and(eq(checkpoints.kind, wanted), eq(checkpoints.reference, true)));
     if (!reference) throw notFound(`a reference ${wanted} checkpoint`);
     return c.json(publicView(reference));
   })
@@ -116,7 +133,11 @@ export const checkpointRoutes = new Hono<AppEnv>()
     if (checkpoint.status === "ready") return c.json(publicView(checkpoint), 200);
     const partSize = configuredPartSize(c.env);
     if (checkpoint.sizeBytes > partSize) {
-      throw new ApiError(413, "payload_too_large", `checkpoint ${checkpoint.id} has ${checkpoint.sizeBytes} bytes, more than one request may carry (${partSize}); upload it in parts with POST /v1/checkpoints/${checkpoint.id}/uploads`);
+      throw new ApiError(
+        413,
+        "payload_too_large",
+        `checkpoint ${checkpoint.id} has ${checkpoint.sizeBytes} bytes, more than one request may carry (${partSize}); upload it in parts with POST /v1/checkpoints/${checkpoint.id}/uploads`,
+      );
     }
     const length = Number(c.req.header("content-length"));
     if (!Number.isInteger(length)) throw new ApiError(411, "invalid_request", "Content-Length is required for a checkpoint upload");
@@ -182,10 +203,14 @@ export const checkpointRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
     if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} cannot be activated before its file is uploaded`);
-    if (checkpoint.rejectedReason !== null) throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} was rejected by the trainer's gate (${checkpoint.rejectedReason}); it cannot go live`);
+    if (checkpoint.rejectedReason !== null)
+      throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} was rejected by the trainer's gate (${checkpoint.rejectedReason}); it cannot go live`);
     const now = new Date();
     await runBatch(db, [
-      db.update(checkpoints).set({ active: false }).where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.active, true))),
+      db
+        .update(checkpoints)
+        .set({ active: false })
+        .where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.active, true))),
       db.update(checkpoints).set({ active: true, activatedAt: now }).where(eq(checkpoints.id, checkpoint.id)),
     ]);
     return c.json(publicView({ ...checkpoint, active: true, activatedAt: now }));
@@ -198,12 +223,21 @@ export const checkpointRoutes = new Hono<AppEnv>()
   .post("/:id/reference", adminOnly, validate("param", idParam), async (c) => {
     const db = c.get("db");
     const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
-    if (checkpoint.kind !== "policy") throw new ApiError(400, "invalid_request", `checkpoint ${checkpoint.id} is a ${checkpoint.kind} checkpoint; only a policy can be PPO's reference`);
+    if (checkpoint.kind !== "policy")
+      throw new ApiError(400, "invalid_request", `checkpoint ${checkpoint.id} is a ${checkpoint.kind} checkpoint; only a policy can be PPO's reference`);
     if (checkpoint.status !== "ready") throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} has no file yet`);
     // As activation does: a policy the gate refused (KL or diversity out of budget) must not anchor later runs.
-    if (checkpoint.rejectedReason !== null) throw new ApiError(409, "conflict", `checkpoint ${checkpoint.id} was rejected by the trainer's gate (${checkpoint.rejectedReason}); it cannot be PPO's reference`);
+    if (checkpoint.rejectedReason !== null)
+      throw new ApiError(
+        409,
+        "conflict",
+        `checkpoint ${checkpoint.id} was rejected by the trainer's gate (${checkpoint.rejectedReason}); it cannot be PPO's reference`,
+      );
     await runBatch(db, [
-      db.update(checkpoints).set({ reference: false }).where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.reference, true))),
+      db
+        .update(checkpoints)
+        .set({ reference: false })
+        .where(and(eq(checkpoints.kind, checkpoint.kind), eq(checkpoints.reference, true))),
       db.update(checkpoints).set({ reference: true }).where(eq(checkpoints.id, checkpoint.id)),
     ]);
     return c.json(publicView({ ...checkpoint, reference: true }));
@@ -216,13 +250,18 @@ export const checkpointRoutes = new Hono<AppEnv>()
   .post("/:id/completion-rewards", trainerOrAdmin, validate("param", idParam), validate("json", postRewards), async (c) => {
     const db = c.get("db");
     const checkpoint = await requireCheckpoint(db, c.req.valid("param").id);
-    if (checkpoint.kind !== "reward") throw new ApiError(400, "invalid_request", `checkpoint ${checkpoint.id} is a ${checkpoint.kind} checkpoint; only a reward model scores completions`);
+    if (checkpoint.kind !== "reward")
+      throw new ApiError(400, "invalid_request", `checkpoint ${checkpoint.id} is a ${checkpoint.kind} checkpoint; only a reward model scores completions`);
     const { rewards } = c.req.valid("json");
     const ids = [...new Set(rewards.map((r) => r.completionId))];
     if (ids.length !== rewards.length) throw new ApiError(400, "invalid_request", "each completion at most once a request");
     const known = new Set<number>();
     for (let i = 0; i < ids.length; i += 90) {
-      for (const row of await db.select({ id: completions.id }).from(completions).where(inArray(completions.id, ids.slice(i, i + 90)))) known.add(row.id);
+      for (const row of await db
+        .select({ id: completions.id })
+        .from(completions)
+        .where(inArray(completions.id, ids.slice(i, i + 90))))
+        known.add(row.id);
     }
     const missing = ids.filter((i) => !known.has(i));
     if (missing.length > 0) throw notFound(`completion ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`);

@@ -27,7 +27,15 @@ describe("completions", () => {
     const { promptId } = await promptWithCompletions(1);
     await expectNothingStored(async () => {
       const error = await expectError(
-        await call("POST", "/v1/completions", { as: "trainer", json: { completions: [{ promptId, text: "ok" }, { promptId: 987654, text: "x" }] } }),
+        await call("POST", "/v1/completions", {
+          as: "trainer",
+          json: {
+            completions: [
+              { promptId, text: "ok" },
+              { promptId: 987654, text: "x" },
+            ],
+          },
+        }),
         404,
         "not_found",
       );
@@ -38,7 +46,11 @@ describe("completions", () => {
   it("refuses an unknown checkpoint and a reward checkpoint as the writer", async () => {
     const { promptId } = await promptWithCompletions(1);
     await expectNothingStored(async () => {
-      await expectError(await call("POST", "/v1/completions", { as: "trainer", json: { checkpointId: 4242, completions: [{ promptId, text: "x" }] } }), 404, "not_found");
+      await expectError(
+        await call("POST", "/v1/completions", { as: "trainer", json: { checkpointId: 4242, completions: [{ promptId, text: "x" }] } }),
+        404,
+        "not_found",
+      );
     });
     const sha256 = "a".repeat(64);
     const reward = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256, sizeBytes: 3 } });
@@ -66,7 +78,11 @@ describe("completions", () => {
       ]) {
         await expectError(await call("POST", "/v1/completions", { as: "trainer", json }), 400, "invalid_request");
       }
-      await expectError(await call("POST", "/v1/completions", { as: "trainer", body: "[", headers: { "content-type": "application/json" } }), 400, "malformed_json");
+      await expectError(
+        await call("POST", "/v1/completions", { as: "trainer", body: "[", headers: { "content-type": "application/json" } }),
+        400,
+        "malformed_json",
+      );
       await expectError(await call("GET", "/v1/completions?promptId=x", { as: "bot" }), 400, "invalid_request");
     });
   });

@@ -12,16 +12,21 @@ import { boundedJson, id, idString, MAX_COMPLETION_CHARS, paging, str, text } fr
 import { validate } from "../middleware/validate.ts";
 
 /** Sampling settings as the trainer used them (temperature, top_k, top_p, max_new_tokens, seed, …). */
-const generationSettings = boundedJson(z.record(str().max(64), z.union([z.number(), str().max(256), z.boolean(), z.null()])), { maxDepth: 1, maxChars: 8 * 1024 });
+const generationSettings = boundedJson(z.record(str().max(64), z.union([z.number(), str().max(256), z.boolean(), z.null()])), {
+  maxDepth: 1,
+  maxChars: 8 * 1024,
+});
 
-const createCompletions = z.object({
-  checkpointId: id.nullable().default(null),
-  generation: generationSettings.default({}),
-  completions: z
-    .array(z.object({ promptId: id, text: text(MAX_COMPLETION_CHARS), generation: generationSettings.optional() }).strict())
-    .min(1)
-    .max(500),
-}).strict();
+const createCompletions = z
+  .object({
+    checkpointId: id.nullable().default(null),
+    generation: generationSettings.default({}),
+    completions: z
+      .array(z.object({ promptId: id, text: text(MAX_COMPLETION_CHARS), generation: generationSettings.optional() }).strict())
+      .min(1)
+      .max(500),
+  })
+  .strict();
 
 const listQuery = paging.extend({ promptId: idString.optional(), checkpointId: idString.optional() });
 
@@ -30,7 +35,10 @@ export const completionRoutes = new Hono<AppEnv>()
   .post("/", trainerOrAdmin, validate("json", createCompletions), async (c) => {
     const db = c.get("db");
     const body = c.req.valid("json");
-    await requirePrompts(db, body.completions.map((x) => x.promptId));
+    await requirePrompts(
+      db,
+      body.completions.map((x) => x.promptId),
+    );
     if (body.checkpointId !== null) {
       const checkpoint = await requireCheckpoint(db, body.checkpointId);
       if (checkpoint.kind !== "policy") {

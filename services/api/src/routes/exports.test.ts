@@ -11,7 +11,10 @@ async function rankedPrompt(texts: string[], checkpointId: number | null = null)
   });
   const raterId = await rater();
   // The rater's order is the order of `texts`: best first.
-  await callJson("POST", "/v1/rankings", 201, { as: "bot", json: { raterId, promptId, completionIds: completions.map((c: { id: number }) => c.id), source: "web" } });
+  await callJson("POST", "/v1/rankings", 201, {
+    as: "bot",
+    json: { raterId, promptId, completionIds: completions.map((c: { id: number }) => c.id), source: "web" },
+  });
 }
 
 async function readyPolicyCheckpoint() {
@@ -34,9 +37,17 @@ describe("exports", () => {
     const marker = uniqueText("最好");
     await rankedPrompt([marker, "中等", "最差"]);
     const res = await call("GET", "/v1/exports/pairs.jsonl", { as: "admin" });
-    const rows = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const rows = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const mine = rows.filter((r) => r.chosen === marker || r.rejected === "最差");
-    expect(mine.filter((r) => r.chosen === marker).map((r) => r.rejected).sort()).toEqual(["中等", "最差"]);
+    expect(
+      mine
+        .filter((r) => r.chosen === marker)
+        .map((r) => r.rejected)
+        .sort(),
+    ).toEqual(["中等", "最差"]);
     expect(rows.every((r) => typeof r.prompt === "string" && typeof r.chosen === "string" && typeof r.rejected === "string")).toBe(true);
   });
 
@@ -56,9 +67,24 @@ describe("exports", () => {
       const [better, worse] = [completions[2 * i].id as number, completions[2 * i + 1].id as number];
       const set = `${better},${worse}`;
       statements.push(
-        env.DB.prepare("INSERT INTO rankings (rater_id, prompt_id, completion_set, source, created_at) VALUES (?, ?, ?, 'import', ?)").bind(raterId, promptId, set, Date.now()),
-        env.DB.prepare("INSERT INTO ranking_items SELECT id, 0, 0, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(promptId, better, raterId, set),
-        env.DB.prepare("INSERT INTO ranking_items SELECT id, 1, 1, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(promptId, worse, raterId, set),
+        env.DB.prepare("INSERT INTO rankings (rater_id, prompt_id, completion_set, source, created_at) VALUES (?, ?, ?, 'import', ?)").bind(
+          raterId,
+          promptId,
+          set,
+          Date.now(),
+        ),
+        env.DB.prepare("INSERT INTO ranking_items SELECT id, 0, 0, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(
+          promptId,
+          better,
+          raterId,
+          set,
+        ),
+        env.DB.prepare("INSERT INTO ranking_items SELECT id, 1, 1, ?, ? FROM rankings WHERE rater_id = ? AND completion_set = ?").bind(
+          promptId,
+          worse,
+          raterId,
+          set,
+        ),
       );
     }
     await env.DB.batch(statements);
@@ -81,7 +107,11 @@ describe("exports", () => {
 
   it("refuses bad filters; the bot may export rank lists (for its admins' /export) but not pairs", async () => {
     await expectError(await call("GET", "/v1/exports/rankings.tsv?since=yesterday", { as: "trainer" }), 400, "invalid_request");
-    await expectError(await call("GET", "/v1/exports/pairs.jsonl?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", { as: "trainer" }), 400, "invalid_request");
+    await expectError(
+      await call("GET", "/v1/exports/pairs.jsonl?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", { as: "trainer" }),
+      400,
+      "invalid_request",
+    );
     await expectError(await call("GET", "/v1/exports/pairs.jsonl?checkpointId=x", { as: "trainer" }), 400, "invalid_request");
     expect((await call("GET", "/v1/exports/rankings.tsv", { as: "bot" })).status).toBe(200);
     await expectError(await call("GET", "/v1/exports/pairs.jsonl", { as: "bot" }), 403, "forbidden");

@@ -68,4 +68,3 @@ export const exportRoutes = new Hono<AppEnv>()
       "content-disposition": 'attachment; filename="pairs.jsonl"',
     }),
   );
-

@@ -10,7 +10,15 @@ describe("gold groups", () => {
     expect(first.created).toBe(true);
     // Ties are stored in id order, as rankings are.
     const tied = [c0, c3].sort((a, b) => a - b);
-    expect(first.goldGroup).toMatchObject({ promptId, completions: [{ id: c2, level: 0 }, { id: tied[0], level: 1 }, { id: tied[1], level: 1 }, { id: c1, level: 2 }] });
+    expect(first.goldGroup).toMatchObject({
+      promptId,
+      completions: [
+        { id: c2, level: 0 },
+        { id: tied[0], level: 1 },
+        { id: tied[1], level: 1 },
+        { id: c1, level: 2 },
+      ],
+    });
     expect(first.goldGroup.completions[0].text).toEqual(expect.any(String));
     // The same order again (its ties given the other way round) is a retry; another order is a conflict.
     const again = await callJson("POST", "/v1/gold-groups", 200, { json: { promptId, completionIds: [c2, c3, c0, c1], levels: [0, 1, 1, 2] } });
@@ -50,7 +58,11 @@ describe("gold groups", () => {
       ]) {
         await expectError(await call("POST", "/v1/gold-groups", { json }), 400, "invalid_request");
       }
-      const foreign = await expectError(await call("POST", "/v1/gold-groups", { json: { promptId, completionIds: [c0, other.completionIds[0]] } }), 400, "invalid_request");
+      const foreign = await expectError(
+        await call("POST", "/v1/gold-groups", { json: { promptId, completionIds: [c0, other.completionIds[0]] } }),
+        400,
+        "invalid_request",
+      );
       expect(foreign.message).toContain("another prompt");
       await expectError(await call("POST", "/v1/gold-groups", { json: { promptId, completionIds: [c0, 999999] } }), 404, "not_found");
       await expectError(await call("POST", "/v1/gold-groups", { json: { promptId: 999999, completionIds: [c0, c1] } }), 404, "not_found");

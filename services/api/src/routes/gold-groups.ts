@@ -18,7 +18,10 @@ const newGoldGroup = z
   .object({ promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional() })
   .strict()
   .refine(...levelsMatchIds)
-  .refine((b) => !b.levels || b.levels.some((l) => l > 0), { message: "a gold order must put at least one completion above another (these levels tie them all)", path: ["levels"] });
+  .refine((b) => !b.levels || b.levels.some((l) => l > 0), {
+    message: "a gold order must put at least one completion above another (these levels tie them all)",
+    path: ["levels"],
+  });
 
 const listQuery = z.object({ cursor: idString.optional(), limit: countQuery(1, 500, 500) }).strict();
 
@@ -35,7 +38,10 @@ export interface GoldGroupView {
 async function goldViews(db: Db, rows: GoldGroup[]): Promise<GoldGroupView[]> {
   const items = (
     await Promise.all(
-      chunk(rows.map((r) => r.id), 90).map((ids) =>
+      chunk(
+        rows.map((r) => r.id),
+        90,
+      ).map((ids) =>
         db
           .select({ goldGroupId: goldGroupItems.goldGroupId, id: completions.id, text: completions.text, level: goldGroupItems.level })
           .from(goldGroupItems)
@@ -45,10 +51,19 @@ async function goldViews(db: Db, rows: GoldGroup[]): Promise<GoldGroupView[]> {
       ),
     )
   ).flat();
-  const prompts = await promptTextById(db, rows.map((r) => r.promptId));
+  const prompts = await promptTextById(
+    db,
+    rows.map((r) => r.promptId),
+  );
   const byGroup = new Map<number, GoldGroupView["completions"]>();
   for (const { goldGroupId, ...c } of items) byGroup.set(goldGroupId, [...(byGroup.get(goldGroupId) ?? []), c]);
-  return rows.map((r) => ({ id: r.id, promptId: r.promptId, prompt: prompts.get(r.promptId) ?? "", createdAt: r.createdAt, completions: byGroup.get(r.id) ?? [] }));
+  return rows.map((r) => ({
+    id: r.id,
+    promptId: r.promptId,
+    prompt: prompts.get(r.promptId) ?? "",
+    createdAt: r.createdAt,
+    completions: byGroup.get(r.id) ?? [],
+  }));
 }
 
 async function goldBySet(db: Db, set: string) {
@@ -58,9 +73,16 @@ async function goldBySet(db: Db, set: string) {
 
 /** The same set again: a retry when the order matches, else 409 (delete the old order first). */
 function answerExisting(existing: GoldGroupView, wanted: { ids: number[]; levels: number[] }) {
-  const stored = describeOrder(existing.completions.map((c) => c.id), existing.completions.map((c) => c.level));
+  const stored = describeOrder(
+    existing.completions.map((c) => c.id),
+    existing.completions.map((c) => c.level),
+  );
   if (stored !== describeOrder(wanted.ids, wanted.levels)) {
-    throw new ApiError(409, "conflict", `gold group ${existing.id} already orders these completions as ${stored}; DELETE /v1/gold-groups/${existing.id} first to change it`);
+    throw new ApiError(
+      409,
+      "conflict",
+      `gold group ${existing.id} already orders these completions as ${stored}; DELETE /v1/gold-groups/${existing.id} first to change it`,
+    );
   }
   return { created: false as const, goldGroup: existing };
 }
@@ -84,7 +106,11 @@ export const goldGroupRoutes = new Hono<AppEnv>()
     try {
       await runBatch(db, [
         db.insert(goldGroups).values({ promptId: body.promptId, completionSet: set }),
-        db.insert(goldGroupItems).values(wanted.ids.map((completionId, position) => ({ goldGroupId, position, level: wanted.levels[position]!, promptId: body.promptId, completionId }))),
+        db
+          .insert(goldGroupItems)
+          .values(
+            wanted.ids.map((completionId, position) => ({ goldGroupId, position, level: wanted.levels[position]!, promptId: body.promptId, completionId })),
+          ),
       ]);
     } catch (err) {
       // A concurrent identical request won the race.
@@ -98,7 +124,12 @@ export const goldGroupRoutes = new Hono<AppEnv>()
   .get("/", trainerOrAdmin, validate("query", listQuery), async (c) => {
     const db = c.get("db");
     const { cursor, limit } = c.req.valid("query");
-    const rows = await db.select().from(goldGroups).where(cursor ? gt(goldGroups.id, cursor) : undefined).orderBy(asc(goldGroups.id)).limit(limit);
+    const rows = await db
+      .select()
+      .from(goldGroups)
+      .where(cursor ? gt(goldGroups.id, cursor) : undefined)
+      .orderBy(asc(goldGroups.id))
+      .limit(limit);
     return c.json({ items: await goldViews(db, rows), nextCursor: rows.length === limit ? rows.at(-1)!.id : null });
   })
   .get("/:id", trainerOrAdmin, validate("param", idParam), async (c) => {

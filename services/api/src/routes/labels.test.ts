@@ -34,7 +34,10 @@ describe("label history for training", () => {
     const { promptId, completionIds } = await promptWithCompletions(8);
     const firstGroup = completionIds.slice(0, 4);
     // Trained before: a ranking with a tie and a score.
-    await callJson("POST", "/v1/rankings", 201, { as: "bot", json: { raterId, promptId, completionIds: firstGroup, levels: [0, 0, 1, 2], source: "telegram" } });
+    await callJson("POST", "/v1/rankings", 201, {
+      as: "bot",
+      json: { raterId, promptId, completionIds: firstGroup, levels: [0, 0, 1, 2], source: "telegram" },
+    });
     await callJson("POST", "/v1/scores", 201, { as: "bot", json: { raterId, completionId: completionIds[5], value: 0.75, source: "telegram" } });
     await trainEverything();
     const trainedIds = { rankings: (await allPages("ranking")).map((r) => r.id), scores: (await allPages("score")).map((s) => s.id) };

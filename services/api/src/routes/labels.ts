@@ -42,7 +42,10 @@ async function scoreViews(db: Db, rows: { id: number; raterId: number; completio
       .flat()
       .map((r) => [r.id, r]),
   );
-  const groups = await groupsOf(db, rows.map((r) => r.completionId));
+  const groups = await groupsOf(
+    db,
+    rows.map((r) => r.completionId),
+  );
   return rows.map((r) => {
     const c = texts.get(r.completionId)!;
     return { ...r, completion: c.text, promptId: c.promptId, prompt: c.prompt, group: groups.get(r.completionId) ?? [r.completionId] };
@@ -60,16 +63,34 @@ export const labelRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const { kind, lease, cursor, limit } = c.req.valid("query");
     if (kind === "ranking") {
-      const rows = await db.select().from(rankings).where(history(rankings, lease, cursor)).orderBy(asc(rankings.id)).limit(limit);
+      const rows = await db
+        .select()
+        .from(rankings)
+        .where(history(rankings, lease, cursor))
+        .orderBy(asc(rankings.id))
+        .limit(limit);
       const items = (await rankingViews(db, rows)).map((view, i) => ({ ...view, trained: rows[i]!.trainedAt !== null }));
       return c.json({ kind, rankings: items, scores: [], nextCursor: rows.length === limit ? rows.at(-1)!.id : null });
     }
     const rows = await db
-      .select({ id: scores.id, raterId: scores.raterId, completionId: scores.completionId, value: scores.value, source: scores.source, createdAt: scores.createdAt, trainedAt: scores.trainedAt })
+      .select({
+        id: scores.id,
+        raterId: scores.raterId,
+        completionId: scores.completionId,
+        value: scores.value,
+        source: scores.source,
+        createdAt: scores.createdAt,
+        trainedAt: scores.trainedAt,
+      })
       .from(scores)
       .where(history(scores, lease, cursor))
       .orderBy(asc(scores.id))
       .limit(limit);
-    const items = (await scoreViews(db, rows.map(({ trainedAt: _t, ...r }) => r))).map((view, i) => ({ ...view, trained: rows[i]!.trainedAt !== null }));
+    const items = (
+      await scoreViews(
+        db,
+        rows.map(({ trainedAt: _t, ...r }) => r),
+      )
+    ).map((view, i) => ({ ...view, trained: rows[i]!.trainedAt !== null }));
     return c.json({ kind, rankings: [], scores: items, nextCursor: rows.length === limit ? rows.at(-1)!.id : null });
   });

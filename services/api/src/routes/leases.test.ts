@@ -27,7 +27,10 @@ async function drain() {
 
 async function poolSize() {
   const now = Date.now();
-  const q = (t: string) => env.DB.prepare(`SELECT count(*) AS n FROM ${t} WHERE trained_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ?)`).bind(now).first<{ n: number }>();
+  const q = (t: string) =>
+    env.DB.prepare(`SELECT count(*) AS n FROM ${t} WHERE trained_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ?)`)
+      .bind(now)
+      .first<{ n: number }>();
   return (await q("scores"))!.n + (await q("rankings"))!.n;
 }
 
@@ -81,7 +84,9 @@ describe("leases", () => {
     await expectError(await call("POST", `/v1/leases/${first.lease.id}/ack`, { as: "trainer" }), 409, "lease_expired");
     const ack = await callJson("POST", `/v1/leases/${second.lease.id}/ack`, 200, { as: "trainer" });
     expect(ack.acknowledged).toEqual({ rankings: 1, scores: 2 });
-    const trained = await env.DB.prepare("SELECT count(*) AS n FROM scores WHERE lease_id = ? AND trained_at IS NOT NULL").bind(second.lease.id).first<{ n: number }>();
+    const trained = await env.DB.prepare("SELECT count(*) AS n FROM scores WHERE lease_id = ? AND trained_at IS NOT NULL")
+      .bind(second.lease.id)
+      .first<{ n: number }>();
     expect(trained!.n).toBe(2);
   });
 
@@ -99,7 +104,14 @@ describe("leases", () => {
     await drain();
     await labels(1, 0);
     await expectNothingStored(async () => {
-      for (const json of [{}, { holder: "" }, { holder: "a", limit: 0 }, { holder: "a", limit: 2001 }, { holder: "a", ttlSeconds: 0 }, { holder: "a", kinds: ["vibes"] }]) {
+      for (const json of [
+        {},
+        { holder: "" },
+        { holder: "a", limit: 0 },
+        { holder: "a", limit: 2001 },
+        { holder: "a", ttlSeconds: 0 },
+        { holder: "a", kinds: ["vibes"] },
+      ]) {
         await expectError(await call("POST", "/v1/leases", { as: "trainer", json }), 400, "invalid_request");
       }
       await expectError(await call("POST", "/v1/leases", { as: "bot", json: { holder: "a" } }), 403, "forbidden");
@@ -116,13 +128,19 @@ describe("releasing a lease", () => {
     await labels(2, 1);
     const leased = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "trainer-r", limit: 10, ttlSeconds: 600 } });
     expect(await poolSize()).toBe(0);
-    const released = await callJson("POST", `/v1/leases/${leased.lease.id}/release`, 200, { as: "trainer", json: { reason: "3 labels make no held-out pair yet" } });
+    const released = await callJson("POST", `/v1/leases/${leased.lease.id}/release`, 200, {
+      as: "trainer",
+      json: { reason: "3 labels make no held-out pair yet" },
+    });
     expect(released.released).toEqual({ rankings: 1, scores: 2 });
     expect(released.lease).toMatchObject({ releaseReason: "3 labels make no held-out pair yet", releasedAt: expect.any(String), ackedAt: null });
     expect(await poolSize()).toBe(3);
     await expectError(await call("POST", `/v1/leases/${leased.lease.id}/ack`, { as: "trainer" }), 409, "conflict");
     // Releasing again answers the same; the labels can be leased by the next run.
-    expect((await callJson("POST", `/v1/leases/${leased.lease.id}/release`, 200, { as: "trainer", json: { reason: "again" } })).released).toEqual({ rankings: 0, scores: 0 });
+    expect((await callJson("POST", `/v1/leases/${leased.lease.id}/release`, 200, { as: "trainer", json: { reason: "again" } })).released).toEqual({
+      rankings: 0,
+      scores: 0,
+    });
     const next = await callJson("POST", "/v1/leases", 201, { as: "trainer", json: { holder: "trainer-r", limit: 10 } });
     expect(next.rankings.length + next.scores.length).toBe(3);
     await callJson("POST", `/v1/leases/${next.lease.id}/ack`, 200, { as: "trainer" });
@@ -154,7 +172,9 @@ describe("acknowledging what was used", () => {
     expect(ack.acknowledged).toEqual({ rankings: 1, scores: 2 });
     expect(ack.released).toEqual({ rankings: 1, scores: 1 });
     expect(ack.lease.releaseReason).toBe("made no preference pair yet");
-    const trained = await env.DB.prepare("SELECT count(*) AS n FROM scores WHERE trained_at IS NOT NULL AND id IN (?, ?)").bind(usedScores[0]!, usedScores[1]!).first<{ n: number }>();
+    const trained = await env.DB.prepare("SELECT count(*) AS n FROM scores WHERE trained_at IS NOT NULL AND id IN (?, ?)")
+      .bind(usedScores[0]!, usedScores[1]!)
+      .first<{ n: number }>();
     expect(trained!.n).toBe(2);
     // The unused ranking and score are in the pool again; a second ack changes nothing.
     expect(await poolSize()).toBe(2);

@@ -11,15 +11,33 @@ import { trainerOnly } from "../lib/roles.ts";
 import { id, str } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
-const createLease = z.object({
-  holder: str().trim().min(1).max(128),
-  // Upper bounds keep one response a few MB at most.
-  limit: z.number().int().min(1).max(2000).default(256),
-  ttlSeconds: z.number().int().min(1).max(24 * 3600).default(600),
-  kinds: z.array(z.enum(["score", "ranking"])).min(1).default(["ranking", "score"]),
-}).strict();
+const createLease = z
+  .object({
+    holder: str().trim().min(1).max(128),
+    // Upper bounds keep one response a few MB at most.
+    limit: z.number().int().min(1).max(2000).default(256),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .default(600),
+    kinds: z
+      .array(z.enum(["score", "ranking"]))
+      .min(1)
+      .default(["ranking", "score"]),
+  })
+  .strict();
 
-const extendLease = z.object({ ttlSeconds: z.number().int().min(1).max(24 * 3600) }).strict();
+const extendLease = z
+  .object({
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600),
+  })
+  .strict();
 const releaseReason = str().trim().min(1).max(500);
 const releaseLease = z.object({ reason: releaseReason }).strict();
 /**
@@ -46,11 +64,7 @@ type LabelTable = typeof scores | typeof rankings;
 async function take(db: Db, table: LabelTable, leaseId: string, now: Date, expiresAt: Date, limit: number): Promise<number[]> {
   if (limit <= 0) return [];
   const pool = sql`SELECT id FROM ${table} WHERE trained_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ${now.getTime()}) ORDER BY id LIMIT ${limit}`;
-  const taken = await db
-    .update(table)
-    .set({ leaseId, leaseExpiresAt: expiresAt })
-    .where(sql`${table.id} IN (${pool})`)
-    .returning({ id: table.id });
+  const taken = await db.update(table).set({ leaseId, leaseExpiresAt: expiresAt }).where(sql`${table.id} IN (${pool})`).returning({ id: table.id });
   return taken.map((r) => r.id);
 }
 
@@ -107,11 +121,7 @@ export const leaseRoutes = new Hono<AppEnv>()
       await db.delete(leases).where(eq(leases.id, leaseId));
       return c.json({ lease: null, rankings: [], scores: [] });
     }
-    const [lease] = await db
-      .update(leases)
-      .set({ rankingCount: rankingIds.length, scoreCount: scoreIds.length })
-      .where(eq(leases.id, leaseId))
-      .returning();
+    const [lease] = await db.update(leases).set({ rankingCount: rankingIds.length, scoreCount: scoreIds.length }).where(eq(leases.id, leaseId)).returning();
     return c.json({ lease: lease!, rankings: await leasedRankings(db, rankingIds), scores: await leasedScores(db, scoreIds) }, 201);
   })
   .get("/:id", trainerOnly, validate("param", leaseParam), async (c) => c.json(await requireLease(c.get("db"), c.req.valid("param").id)))
@@ -136,7 +146,13 @@ export const leaseRoutes = new Hono<AppEnv>()
     // D1 binds at most 100 values a statement: the used ids go 90 at a time, in the same batch.
     const train = (table: LabelTable, ids: number[] | undefined) =>
       partial
-        ? chunk(ids ?? [], 90).map((part) => db.update(table).set({ trainedAt: now }).where(and(held(table), inArray(table.id, part))).returning({ id: table.id }))
+        ? chunk(ids ?? [], 90).map((part) =>
+            db
+              .update(table)
+              .set({ trainedAt: now })
+              .where(and(held(table), inArray(table.id, part)))
+              .returning({ id: table.id }),
+          )
         : [db.update(table).set({ trainedAt: now }).where(held(table)).returning({ id: table.id })];
     const rankingUpdates = train(rankings, body.rankingIds);
     const scoreUpdates = train(scores, body.scoreIds);
@@ -200,7 +216,11 @@ export const leaseRoutes = new Hono<AppEnv>()
     const now = new Date();
     const held = (table: LabelTable) => and(eq(table.leaseId, lease.id), isNull(table.trainedAt));
     const [, freedRankings, freedScores] = await runBatch<{ id: number }[]>(db, [
-      db.update(leases).set({ releasedAt: now, releaseReason: c.req.valid("json").reason, expiresAt: now }).where(eq(leases.id, lease.id)).returning({ id: leases.id }),
+      db
+        .update(leases)
+        .set({ releasedAt: now, releaseReason: c.req.valid("json").reason, expiresAt: now })
+        .where(eq(leases.id, lease.id))
+        .returning({ id: leases.id }),
       db.update(rankings).set({ leaseId: null, leaseExpiresAt: null }).where(held(rankings)).returning({ id: rankings.id }),
       db.update(scores).set({ leaseId: null, leaseExpiresAt: null }).where(held(scores)).returning({ id: scores.id }),
     ]);

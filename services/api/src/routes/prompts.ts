@@ -10,15 +10,19 @@ import { adminOnly, anyRole, trainerOrAdmin } from "../lib/roles.ts";
 import { booleanQuery, idParam, MAX_PROMPT_CHARS, paging, str, text } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
-const createPrompts = z.object({
-  prompts: z
-    .array(z.object({ text: text(MAX_PROMPT_CHARS), source: str().trim().min(1).max(64).optional() }).strict())
-    .min(1)
-    .max(500),
-}).strict();
+const createPrompts = z
+  .object({
+    prompts: z
+      .array(z.object({ text: text(MAX_PROMPT_CHARS), source: str().trim().min(1).max(64).optional() }).strict())
+      .min(1)
+      .max(500),
+  })
+  .strict();
 
 const listQuery = paging.extend({ active: booleanQuery.optional() });
-const updatePrompt = z.object({ active: z.boolean().optional(), text: text(MAX_PROMPT_CHARS).optional() }).strict()
+const updatePrompt = z
+  .object({ active: z.boolean().optional(), text: text(MAX_PROMPT_CHARS).optional() })
+  .strict()
   .refine((v) => v.active !== undefined || v.text !== undefined, "give at least one of: active, text");
 
 export const promptRoutes = new Hono<AppEnv>()
@@ -29,12 +33,21 @@ export const promptRoutes = new Hono<AppEnv>()
     const inserted = await runBatch<{ id: number }[]>(
       db,
       chunk(rows, rowsPerStatement(5)).map((part) =>
-        db.insert(prompts).values(part.map((p) => ({ text: p.text, source: p.source ?? "manual" }))).onConflictDoNothing().returning({ id: prompts.id }),
+        db
+          .insert(prompts)
+          .values(part.map((p) => ({ text: p.text, source: p.source ?? "manual" })))
+          .onConflictDoNothing()
+          .returning({ id: prompts.id }),
       ),
     );
     const created = inserted.flat().length;
     const stored = (
-      await Promise.all(chunk(rows.map((r) => r.text), 90).map((texts) => db.select().from(prompts).where(inArray(prompts.text, texts))))
+      await Promise.all(
+        chunk(
+          rows.map((r) => r.text),
+          90,
+        ).map((texts) => db.select().from(prompts).where(inArray(prompts.text, texts))),
+      )
     ).flat();
     return c.json({ created, prompts: stored }, created > 0 ? 201 : 200);
   })
@@ -56,7 +69,11 @@ export const promptRoutes = new Hono<AppEnv>()
     return c.json(prompt);
   })
   .get("/:id", anyRole, validate("param", idParam), async (c) => {
-    const [prompt] = await c.get("db").select().from(prompts).where(eq(prompts.id, c.req.valid("param").id));
+    const [prompt] = await c
+      .get("db")
+      .select()
+      .from(prompts)
+      .where(eq(prompts.id, c.req.valid("param").id));
     if (!prompt) throw notFound(`prompt ${c.req.valid("param").id}`);
     return c.json(prompt);
   })

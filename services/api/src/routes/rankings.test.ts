@@ -10,7 +10,9 @@ describe("rankings", () => {
     const body = await callJson("POST", "/v1/rankings", 201, { as: "bot", json: { raterId, promptId, completionIds: order, source: "telegram" } });
     expect(body.created).toBe(true);
     expect(body.ranking.completions.map((c: { id: number }) => c.id)).toEqual(order);
-    const rows = await env.DB.prepare("SELECT completion_id FROM ranking_items WHERE ranking_id = ? ORDER BY position").bind(body.ranking.id).all<{ completion_id: number }>();
+    const rows = await env.DB.prepare("SELECT completion_id FROM ranking_items WHERE ranking_id = ? ORDER BY position")
+      .bind(body.ranking.id)
+      .all<{ completion_id: number }>();
     expect(rows.results.map((r) => r.completion_id)).toEqual(order);
     const one = await callJson("GET", `/v1/rankings/${body.ranking.id}`, 200, { as: "bot" });
     expect(one.completions.map((c: { id: number }) => c.id)).toEqual(order);
@@ -35,16 +37,33 @@ describe("rankings", () => {
     const { promptId, completionIds } = await promptWithCompletions(4);
     const [a, b, c, d] = completionIds as [number, number, number, number];
     // d is best; c and a are equally good; b is worst. The tie is stored in id order.
-    const body = await callJson("POST", "/v1/rankings", 201, { as: "bot", json: { raterId, promptId, completionIds: [d, c, a, b], levels: [0, 1, 1, 2], source: "telegram" } });
-    expect(body.ranking.completions.map((x: { id: number; level: number }) => [x.id, x.level])).toEqual([[d, 0], [a, 1], [c, 1], [b, 2]]);
+    const body = await callJson("POST", "/v1/rankings", 201, {
+      as: "bot",
+      json: { raterId, promptId, completionIds: [d, c, a, b], levels: [0, 1, 1, 2], source: "telegram" },
+    });
+    expect(body.ranking.completions.map((x: { id: number; level: number }) => [x.id, x.level])).toEqual([
+      [d, 0],
+      [a, 1],
+      [c, 1],
+      [b, 2],
+    ]);
     await expectNothingStored(async () => {
-      const again = await callJson("POST", "/v1/rankings", 200, { as: "bot", json: { raterId, promptId, completionIds: [d, a, c, b], levels: [0, 1, 1, 2], source: "telegram" } });
+      const again = await callJson("POST", "/v1/rankings", 200, {
+        as: "bot",
+        json: { raterId, promptId, completionIds: [d, a, c, b], levels: [0, 1, 1, 2], source: "telegram" },
+      });
       expect(again.created).toBe(false);
       // The same order without the tie is another judgement: a conflict that names both.
-      const error = await expectError(await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId, completionIds: [d, a, c, b], source: "telegram" } }), 409, "conflict");
+      const error = await expectError(
+        await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId, completionIds: [d, a, c, b], source: "telegram" } }),
+        409,
+        "conflict",
+      );
       expect(error.message).toContain(`${d} > ${a} = ${c} > ${b}`);
     });
-    const rows = await env.DB.prepare("SELECT completion_id, level FROM ranking_items WHERE ranking_id = ? ORDER BY position").bind(body.ranking.id).all<{ completion_id: number; level: number }>();
+    const rows = await env.DB.prepare("SELECT completion_id, level FROM ranking_items WHERE ranking_id = ? ORDER BY position")
+      .bind(body.ranking.id)
+      .all<{ completion_id: number; level: number }>();
     expect(rows.results.map((r) => r.level)).toEqual([0, 1, 1, 2]);
   });
 
@@ -52,8 +71,20 @@ describe("rankings", () => {
     const raterId = await rater();
     const { promptId, completionIds } = await promptWithCompletions(3);
     await expectNothingStored(async () => {
-      for (const levels of [[1, 1, 2], [0, 2, 3], [0, 1, 0], [0, 1], [0, -1, 0], [0, 0.5, 1], ["0", "1", "2"]]) {
-        await expectError(await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId, completionIds, levels, source: "web" } }), 400, "invalid_request");
+      for (const levels of [
+        [1, 1, 2],
+        [0, 2, 3],
+        [0, 1, 0],
+        [0, 1],
+        [0, -1, 0],
+        [0, 0.5, 1],
+        ["0", "1", "2"],
+      ]) {
+        await expectError(
+          await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId, completionIds, levels, source: "web" } }),
+          400,
+          "invalid_request",
+        );
       }
     });
     // All tied is a judgement too ("equally good"); it just makes no preference pair.
@@ -66,17 +97,24 @@ describe("rankings", () => {
     const other = await promptWithCompletions(2);
     await expectNothingStored(async () => {
       const error = await expectError(
-        await call("POST", "/v1/rankings", { as: "bot", json: { raterId, promptId: mine.promptId, completionIds: [mine.completionIds[0], other.completionIds[0]], source: "web" } }),
+        await call("POST", "/v1/rankings", {
+          as: "bot",
+          json: { raterId, promptId: mine.promptId, completionIds: [mine.completionIds[0], other.completionIds[0]], source: "web" },
+        }),
         400,
         "invalid_request",
       );
       expect(error.message).toContain(String(other.completionIds[0]));
     });
     // Bypassing the API: the composite foreign key still refuses the row.
-    await env.DB.prepare("INSERT INTO rankings (rater_id, prompt_id, completion_set, source, created_at) VALUES (?, ?, 'x', 'web', 0)").bind(raterId, mine.promptId).run();
+    await env.DB.prepare("INSERT INTO rankings (rater_id, prompt_id, completion_set, source, created_at) VALUES (?, ?, 'x', 'web', 0)")
+      .bind(raterId, mine.promptId)
+      .run();
     const { id } = (await env.DB.prepare("SELECT id FROM rankings WHERE completion_set = 'x'").first<{ id: number }>())!;
     await expect(
-      env.DB.prepare("INSERT INTO ranking_items (ranking_id, position, level, prompt_id, completion_id) VALUES (?, 0, 0, ?, ?)").bind(id, mine.promptId, other.completionIds[0]!).run(),
+      env.DB.prepare("INSERT INTO ranking_items (ranking_id, position, level, prompt_id, completion_id) VALUES (?, 0, 0, ?, ?)")
+        .bind(id, mine.promptId, other.completionIds[0]!)
+        .run(),
     ).rejects.toThrow(/FOREIGN KEY/);
   });
 

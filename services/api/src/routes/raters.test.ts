@@ -19,7 +19,14 @@ describe("raters", () => {
 
   it("refuses ids that do not say who vouches for them, and malformed bodies", async () => {
     await expectNothingStored(async () => {
-      for (const json of [{}, { externalId: "1001" }, { externalId: "tg:" }, { externalId: "tg:a b" }, { externalId: 5 }, { externalId: "tg:1", role: "admin" }]) {
+      for (const json of [
+        {},
+        { externalId: "1001" },
+        { externalId: "tg:" },
+        { externalId: "tg:a b" },
+        { externalId: 5 },
+        { externalId: "tg:1", role: "admin" },
+      ]) {
         await expectError(await call("POST", "/v1/raters", { as: "bot", json }), 400, "invalid_request");
       }
       await expectError(await call("GET", "/v1/raters/by-external/tg:424242", { as: "bot" }), 404, "not_found");
@@ -42,7 +49,9 @@ describe("raters", () => {
     const blocked = await callJson("PUT", `/v1/raters/${target}/blocked`, 200, { as: "bot", json: { blocked: true, byRaterId: admin } });
     expect(blocked).toMatchObject({ id: target, blocked: true });
     await expectError(await call("GET", `/v1/tasks/next?raterId=${target}`, { as: "bot" }), 403, "forbidden");
-    expect(await callJson("PUT", `/v1/raters/${target}/blocked`, 200, { as: "bot", json: { blocked: false, byRaterId: admin } })).toMatchObject({ blocked: false });
+    expect(await callJson("PUT", `/v1/raters/${target}/blocked`, 200, { as: "bot", json: { blocked: false, byRaterId: admin } })).toMatchObject({
+      blocked: false,
+    });
 
     await expectNothingStored(async () => {
       const before = await callJson("GET", "/v1/raters/by-external/tg:5003", 200, { as: "bot" });

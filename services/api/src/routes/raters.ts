@@ -38,7 +38,13 @@ export const raterRoutes = new Hono<AppEnv>()
   })
   .get("/", adminOnly, validate("query", paging), async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const items = await c.get("db").select().from(raters).where(cursor ? lt(raters.id, cursor) : undefined).orderBy(desc(raters.id)).limit(limit);
+    const items = await c
+      .get("db")
+      .select()
+      .from(raters)
+      .where(cursor ? lt(raters.id, cursor) : undefined)
+      .orderBy(desc(raters.id))
+      .limit(limit);
     return c.json({ items, nextCursor: items.length === limit ? items[items.length - 1]!.id : null });
   })
   .get("/by-external/:externalId", botOrAdmin, validate("param", z.object({ externalId })), async (c) => {

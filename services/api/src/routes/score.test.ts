@@ -11,7 +11,11 @@ async function scoreWith(scenario: string, texts: string[], extra: { prompts?: s
     headers: { authorization: `Bearer ${TEST_TOKENS.bot}`, "content-type": "application/json" },
     body: JSON.stringify({ texts, ...(extra.prompts ? { prompts: extra.prompts } : {}) }),
   });
-  return worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, SCORER_URL: scenario && `http://scorer.test/${scenario}`, ...extra.env }, createExecutionContext());
+  return worker.fetch(
+    request as Parameters<typeof worker.fetch>[0],
+    { ...env, SCORER_URL: scenario && `http://scorer.test/${scenario}`, ...extra.env },
+    createExecutionContext(),
+  );
 }
 
 describe("POST /v1/score", () => {
@@ -22,7 +26,16 @@ describe("POST /v1/score", () => {
 
   it("refuses malformed requests before forwarding anything", async () => {
     await expectNothingStored(async () => {
-      for (const json of [{}, { texts: [] }, { texts: [""] }, { texts: ["a".repeat(2001)] }, { texts: Array(65).fill("a") }, { texts: ["a"], prompts: ["p", "q"] }, { texts: ["a"], extra: 1 }, { texts: [5] }]) {
+      for (const json of [
+        {},
+        { texts: [] },
+        { texts: [""] },
+        { texts: ["a".repeat(2001)] },
+        { texts: Array(65).fill("a") },
+        { texts: ["a"], prompts: ["p", "q"] },
+        { texts: ["a"], extra: 1 },
+        { texts: [5] },
+      ]) {
         await expectError(await call("POST", "/v1/score", { as: "trainer", json }), 400, "invalid_request");
       }
       await expectError(await call("POST", "/v1/score", { as: "trainer", body: "{", headers: { "content-type": "application/json" } }), 400, "malformed_json");
@@ -36,7 +49,11 @@ describe("POST /v1/score", () => {
     expect(await res.json()).toEqual({ scores: [0, 0.1], checkpoint: { id: 1, version: 1, sha256: "a".repeat(64) } });
     // A checkpoint with a recorded scale: the normalised scores and the scale pass through.
     const scaled = await scoreWith("scaled", ["很好", "很差"]);
-    expect(await scaled.json()).toEqual({ scores: [0, 0.1], normalizedScores: [-0.05, 0], checkpoint: { id: 1, version: 1, sha256: "a".repeat(64), rewardMean: 0.1, rewardStd: 2 } });
+    expect(await scaled.json()).toEqual({
+      scores: [0, 0.1],
+      normalizedScores: [-0.05, 0],
+      checkpoint: { id: 1, version: 1, sha256: "a".repeat(64), rewardMean: 0.1, rewardStd: 2 },
+    });
   });
 
   it("answers 502 when the scorer's answer is not one finite number per text, or too large", async () => {

@@ -94,7 +94,10 @@ export const scoringRoutes = new Hono<AppEnv>().post("/", anyRole, validate("jso
   const { texts } = c.req.valid("json");
   const answer = scoreAnswerFor(texts.length).safeParse(parseJson(text));
   if (!answer.success) {
-    const why = answer.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    const why = answer.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+      .join("; ");
     throw new ApiError(502, "scorer_failed", `the scorer's answer was not {scores, checkpoint} with one finite score per text (${why})`);
   }
   return c.json(answer.data);

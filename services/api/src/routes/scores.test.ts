@@ -30,7 +30,11 @@ describe("scores", () => {
     const { completionIds } = await promptWithCompletions(1);
     await callJson("POST", "/v1/scores", 201, { as: "bot", json: { raterId, completionId: completionIds[0], value: 0.25, source: "web" } });
     await expectNothingStored(async () => {
-      await expectError(await call("POST", "/v1/scores", { as: "bot", json: { raterId, completionId: completionIds[0], value: 1, source: "web" } }), 409, "conflict");
+      await expectError(
+        await call("POST", "/v1/scores", { as: "bot", json: { raterId, completionId: completionIds[0], value: 1, source: "web" } }),
+        409,
+        "conflict",
+      );
     });
     const list = await callJson("GET", `/v1/scores?raterId=${raterId}`, 200, { as: "bot" });
     expect(list.items.map((s: { value: number }) => s.value)).toEqual([0.25]);
@@ -54,7 +58,11 @@ describe("scores", () => {
       }
       await expectError(await call("POST", "/v1/scores", { as: "bot", json: { ...good, completionId: 999999 } }), 404, "not_found");
       await expectError(await call("POST", "/v1/scores", { as: "bot", json: { ...good, raterId: 999999 } }), 404, "not_found");
-      await expectError(await call("POST", "/v1/scores", { as: "bot", body: "value=1", headers: { "content-type": "application/json" } }), 400, "malformed_json");
+      await expectError(
+        await call("POST", "/v1/scores", { as: "bot", body: "value=1", headers: { "content-type": "application/json" } }),
+        400,
+        "malformed_json",
+      );
     });
   });
 

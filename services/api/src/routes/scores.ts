@@ -9,13 +9,15 @@ import { anyRole, botOrAdmin } from "../lib/roles.ts";
 import { id, idString, labelSource, paging } from "../lib/schemas.ts";
 import { validate } from "../middleware/validate.ts";
 
-const submitScore = z.object({
-  raterId: id,
-  completionId: id,
-  // The seed's human reward: 0.0 (bad) to 1.0 (good).
-  value: z.number().min(0).max(1),
-  source: labelSource,
-}).strict();
+const submitScore = z
+  .object({
+    raterId: id,
+    completionId: id,
+    // The seed's human reward: 0.0 (bad) to 1.0 (good).
+    value: z.number().min(0).max(1),
+    source: labelSource,
+  })
+  .strict();
 
 const listQuery = paging.extend({ raterId: idString.optional(), completionId: idString.optional() });
 
@@ -46,7 +48,10 @@ export const scoreRoutes = new Hono<AppEnv>()
     }
     await activeRater(db, body.raterId);
     await requireCompletions(db, [body.completionId]);
-    const [first] = await db.select().from(scores).where(and(eq(scores.raterId, body.raterId), eq(scores.completionId, body.completionId)));
+    const [first] = await db
+      .select()
+      .from(scores)
+      .where(and(eq(scores.raterId, body.raterId), eq(scores.completionId, body.completionId)));
     if (!first) throw new Error("score neither inserted nor found");
     if (first.value !== body.value) {
       throw new ApiError(409, "conflict", `rater ${body.raterId} already scored completion ${body.completionId} as ${first.value}`);

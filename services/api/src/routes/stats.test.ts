@@ -30,12 +30,30 @@ describe("stats", () => {
     const a = await rater();
     const bytes = Uint8Array.from({ length: 512 }, (_, i) => (i * 13 + 5) % 251);
     const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
-    const metrics = { held_out_accuracy: 0.8, held_out_pairs: 60, [`held_out_accuracy/rater_${a}`]: 0.75, [`held_out_pairs/rater_${a}`]: 20, "agreement/model_rater_tau": 0.5, "agreement/rater_rater_tau": 0.6, "agreement/shared_pairs": 30 };
-    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} } });
+    const metrics = {
+      held_out_accuracy: 0.8,
+      held_out_pairs: 60,
+      [`held_out_accuracy/rater_${a}`]: 0.75,
+      [`held_out_pairs/rater_${a}`]: 20,
+      "agreement/model_rater_tau": 0.5,
+      "agreement/rater_rater_tau": 0.6,
+      "agreement/shared_pairs": 30,
+    };
+    const meta = await callJson("POST", "/v1/checkpoints", 201, {
+      as: "trainer",
+      json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} },
+    });
     await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
     await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
     const stats = await callJson("GET", "/v1/stats", 200, { as: "bot" });
-    expect(stats.rewardModel).toMatchObject({ checkpointId: meta.id, heldOutAccuracy: 0.8, heldOutPairs: 60, modelRaterTau: 0.5, raterRaterTau: 0.6, sharedPairs: 30 });
+    expect(stats.rewardModel).toMatchObject({
+      checkpointId: meta.id,
+      heldOutAccuracy: 0.8,
+      heldOutPairs: 60,
+      modelRaterTau: 0.5,
+      raterRaterTau: 0.6,
+      sharedPairs: 30,
+    });
     expect(stats.rewardModel.perRater).toContainEqual({ raterId: a, accuracy: 0.75, pairs: 20 });
     const one = await callJson("GET", `/v1/stats/raters/${a}`, 200, { as: "bot" });
     expect(one.rewardModel.perRater).toEqual([{ raterId: a, accuracy: 0.75, pairs: 20 }]);
@@ -61,7 +79,10 @@ describe("stats", () => {
       "agreement/rater_rater_tau": 0.5,
       "agreement/shared_pairs": 18,
     };
-    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} } });
+    const meta = await callJson("POST", "/v1/checkpoints", 201, {
+      as: "trainer",
+      json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} },
+    });
     await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
     await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
 
@@ -74,9 +95,23 @@ describe("stats", () => {
     expect(ids.indexOf(boss)).toBeLessThan(ids.indexOf(careful));
     expect(ids.indexOf(careful)).toBeLessThan(ids.indexOf(fresh));
     expect(all.raters.find((r: { raterId: number }) => r.raterId === careful)).toEqual({
-      raterId: careful, displayName: null, role: "rater", blocked: false, reliability: 0.95, reliabilityWeight: 0.9, judgements: 120, goldJudgements: 12, heldOutAccuracy: 0.8, heldOutPairs: 30,
+      raterId: careful,
+      displayName: null,
+      role: "rater",
+      blocked: false,
+      reliability: 0.95,
+      reliabilityWeight: 0.9,
+      judgements: 120,
+      goldJudgements: 12,
+      heldOutAccuracy: 0.8,
+      heldOutPairs: 30,
     });
-    expect(all.raters.find((r: { raterId: number }) => r.raterId === spammer)).toMatchObject({ blocked: true, reliability: 0.55, judgements: null, heldOutAccuracy: null });
+    expect(all.raters.find((r: { raterId: number }) => r.raterId === spammer)).toMatchObject({
+      blocked: true,
+      reliability: 0.55,
+      judgements: null,
+      heldOutAccuracy: null,
+    });
     expect(all.raters.find((r: { raterId: number }) => r.raterId === fresh)).toMatchObject({ reliability: null, reliabilityWeight: null });
 
     for (const as of ["bot", "trainer"] as const) {

@@ -26,7 +26,10 @@ async function sharedRankings(db: Db): Promise<Label<RankOrder>[]> {
     .from(rankings)
     .where(sql`${rankings.completionSet} IN (SELECT completion_set FROM rankings GROUP BY completion_set HAVING count(*) > 1)`);
   const orders = new Map<number, RankOrder>();
-  for (const ids of chunk(rows.map((r) => r.id), 90)) {
+  for (const ids of chunk(
+    rows.map((r) => r.id),
+    90,
+  )) {
     const items = await db
       .select({ rankingId: rankingItems.rankingId, completionId: rankingItems.completionId, level: rankingItems.level })
       .from(rankingItems)
@@ -78,7 +81,11 @@ function raterView(counts: Counts, agreed: Awaited<ReturnType<typeof agreement>>
  * model–rater and rater–rater agreement (Kendall-style tau) on the same shared pairs.
  */
 async function rewardModelAgreement(db: Db, raterId?: number) {
-  const [active] = await db.select().from(checkpoints).where(and(eq(checkpoints.kind, "reward"), eq(checkpoints.active, true))).limit(1);
+  const [active] = await db
+    .select()
+    .from(checkpoints)
+    .where(and(eq(checkpoints.kind, "reward"), eq(checkpoints.active, true)))
+    .limit(1);
   if (!active) return null;
   const m = (active.metrics ?? {}) as Record<string, unknown>;
   const num = (key: string) => (typeof m[key] === "number" ? (m[key] as number) : null);

@@ -28,7 +28,16 @@ const storedRewards = async () => (await env.DB.prepare("SELECT count(*) AS n FR
 
 describe("rank tasks chosen by the reward model's uncertainty", () => {
   it("measures a group's uncertainty by its smallest reward gap, unknown first, under-ranked groups before all", () => {
-    const rewards = new Map([[1, 0], [2, 1], [3, 2], [4, 3], [5, 0], [6, 0.01], [7, 5], [8, 9]]);
+    const rewards = new Map([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+      [4, 3],
+      [5, 0],
+      [6, 0.01],
+      [7, 5],
+      [8, 9],
+    ]);
     expect(rewardMargin([1, 2, 3, 4], rewards)).toBe(1);
     expect(rewardMargin([5, 6, 7, 8], rewards)).toBeCloseTo(0.01);
     expect(rewardMargin([1, 2, 3, 99], rewards)).toBeUndefined();
@@ -56,14 +65,28 @@ describe("rank tasks chosen by the reward model's uncertainty", () => {
 
   it("orders candidates the same in SQL (the API's query) as in memory (the benchmark's), up to the random order of equals", async () => {
     const counts = [3, 0, 2, 1, 0, 1, 0, 5, 2, 1];
-    const rows = await env.DB.prepare(`WITH g(i, rankings) AS (VALUES ${counts.map((n, i) => `(${i}, ${n})`).join(", ")}) SELECT i, rankings FROM g ${candidateOrderSql("rankings")}`).all<{ i: number; rankings: number }>();
-    const inMemory = candidateOrder(counts.map((rankings, i) => ({ i, rankings })), seeded(3));
+    const rows = await env.DB.prepare(
+      `WITH g(i, rankings) AS (VALUES ${counts.map((n, i) => `(${i}, ${n})`).join(", ")}) SELECT i, rankings FROM g ${candidateOrderSql("rankings")}`,
+    ).all<{ i: number; rankings: number }>();
+    const inMemory = candidateOrder(
+      counts.map((rankings, i) => ({ i, rankings })),
+      seeded(3),
+    );
     expect(rows.results.map((r) => r.rankings)).toEqual(inMemory.map((g) => g.rankings));
     expect(rows.results.map((r) => r.rankings)).toEqual([1, 1, 1, 0, 0, 0, 2, 2, 3, 5]);
   });
 
   it("picks the neediest candidate on a uniform pick or without rewards, else the least sure among the neediest tier", () => {
-    const rewards = new Map([[1, 0], [2, 5], [3, 0], [4, 0.001], [5, 0], [6, 0.5], [7, 0], [8, 3]]);
+    const rewards = new Map([
+      [1, 0],
+      [2, 5],
+      [3, 0],
+      [4, 0.001],
+      [5, 0],
+      [6, 0.5],
+      [7, 0],
+      [8, 3],
+    ]);
     // Candidate order: begun groups before unranked ones.
     const candidates = [
       { name: "begun, sure", members: [1, 2], rankings: 1 },
@@ -104,7 +127,13 @@ describe("rank tasks chosen by the reward model's uncertainty", () => {
     const draws = 40;
     for (let i = 0; i < draws; i++) {
       const { task } = await callJson("GET", `/v1/tasks/next?raterId=${raterId}&kind=rank`, 200, { as: "bot" });
-      if (task.completions.map((c: { id: number }) => c.id).sort((a: number, b: number) => a - b).join(",") === unsure) picked++;
+      if (
+        task.completions
+          .map((c: { id: number }) => c.id)
+          .sort((a: number, b: number) => a - b)
+          .join(",") === unsure
+      )
+        picked++;
     }
     // Expected share: 1 − UNIFORM_TASK_SHARE/2 = 0.875; 25 of 40 fails with probability ~1e-6.
     expect(UNIFORM_TASK_SHARE).toBe(0.25);
@@ -116,15 +145,35 @@ describe("rank tasks chosen by the reward model's uncertainty", () => {
     const { completionIds } = await promptWithCompletions(2);
     const before = await storedRewards();
     const policy = await activeCheckpoint("policy", 2);
-    await expectError(await call("POST", `/v1/checkpoints/${policy}/completion-rewards`, { as: "trainer", json: { rewards: [{ completionId: completionIds[0], reward: 1 }] } }), 400, "invalid_request");
-    const reward = await activeCheckpoint("reward", 3);
-    await expectError(await call("POST", `/v1/checkpoints/${reward}/completion-rewards`, { as: "trainer", json: { rewards: [{ completionId: 999999, reward: 1 }] } }), 404, "not_found");
     await expectError(
-      await call("POST", `/v1/checkpoints/${reward}/completion-rewards`, { as: "trainer", json: { rewards: [{ completionId: completionIds[0], reward: 1 }, { completionId: completionIds[0], reward: 2 }] } }),
+      await call("POST", `/v1/checkpoints/${policy}/completion-rewards`, { as: "trainer", json: { rewards: [{ completionId: completionIds[0], reward: 1 }] } }),
       400,
       "invalid_request",
     );
-    await expectError(await call("POST", `/v1/checkpoints/${reward}/completion-rewards`, { as: "bot", json: { rewards: [{ completionId: completionIds[0], reward: 1 }] } }), 403, "forbidden");
+    const reward = await activeCheckpoint("reward", 3);
+    await expectError(
+      await call("POST", `/v1/checkpoints/${reward}/completion-rewards`, { as: "trainer", json: { rewards: [{ completionId: 999999, reward: 1 }] } }),
+      404,
+      "not_found",
+    );
+    await expectError(
+      await call("POST", `/v1/checkpoints/${reward}/completion-rewards`, {
+        as: "trainer",
+        json: {
+          rewards: [
+            { completionId: completionIds[0], reward: 1 },
+            { completionId: completionIds[0], reward: 2 },
+          ],
+        },
+      }),
+      400,
+      "invalid_request",
+    );
+    await expectError(
+      await call("POST", `/v1/checkpoints/${reward}/completion-rewards`, { as: "bot", json: { rewards: [{ completionId: completionIds[0], reward: 1 }] } }),
+      403,
+      "forbidden",
+    );
     expect(await storedRewards()).toBe(before);
   });
   // Last: the groups it leaves would be the unknown (most unsure) ones of the test above.

@@ -57,7 +57,10 @@ describe("next task", () => {
     for (;;) {
       const { task } = await callJson("GET", `/v1/tasks/next?raterId=${raterId}&kind=rank`, 200, { as: "bot" });
       if (!task) break;
-      await callJson("POST", "/v1/rankings", 201, { as: "bot", json: { raterId, promptId: task.prompt.id, completionIds: task.completions.map((c: { id: number }) => c.id), source: "web" } });
+      await callJson("POST", "/v1/rankings", 201, {
+        as: "bot",
+        json: { raterId, promptId: task.prompt.id, completionIds: task.completions.map((c: { id: number }) => c.id), source: "web" },
+      });
     }
     await promptWithCompletions(3);
     expect((await callJson("GET", `/v1/tasks/next?raterId=${raterId}&kind=rank`, 200, { as: "bot" })).task).toBeNull();

@@ -55,7 +55,8 @@ describe("training runs", () => {
 
   it("cron requests a run once enough untrained labels wait, and not twice", async () => {
     await closeOpenRuns();
-    const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM training_runs WHERE requested_by = 'cron' AND status = 'requested'").first<{ n: number }>())!.n;
+    const count = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM training_runs WHERE requested_by = 'cron' AND status = 'requested'").first<{ n: number }>())!.n;
     // Mark every existing label trained, then add fewer than MIN_NEW_LABELS_FOR_RUN (3 in tests).
     await env.DB.prepare("UPDATE scores SET trained_at = 1").run();
     await env.DB.prepare("UPDATE rankings SET trained_at = 1").run();

@@ -21,13 +21,15 @@ export const ALLOWED_FROM: Record<RunStatus, RunStatus[]> = {
 const runKind = z.enum([...RUN_KINDS, "ppo"]).transform((kind) => (kind === "ppo" ? "policy" : kind));
 const requestRun = z.object({ kind: runKind.default("full") }).strict();
 const claimRun = z.object({ trainer: str().trim().min(1).max(128) }).strict();
-const updateRun = z.object({
-  status: z.enum(RUN_STATUSES),
-  metrics: boundedJson(z.record(str().max(64), z.number()), { maxDepth: 1, maxChars: 16 * 1024 }).optional(),
-  // One line a person reads: what the run trained on, what went live or was refused and why.
-  summary: str().max(2000).optional(),
-  error: str().max(4000).optional(),
-}).strict();
+const updateRun = z
+  .object({
+    status: z.enum(RUN_STATUSES),
+    metrics: boundedJson(z.record(str().max(64), z.number()), { maxDepth: 1, maxChars: 16 * 1024 }).optional(),
+    // One line a person reads: what the run trained on, what went live or was refused and why.
+    summary: str().max(2000).optional(),
+    error: str().max(4000).optional(),
+  })
+  .strict();
 const listQuery = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   limit: countQuery(1, 200, 50),
@@ -57,7 +59,13 @@ export const trainingRunRoutes = new Hono<AppEnv>()
   })
   .get("/", anyRole, validate("query", listQuery), async (c) => {
     const { status, limit } = c.req.valid("query");
-    const items = await c.get("db").select().from(trainingRuns).where(status ? eq(trainingRuns.status, status) : undefined).orderBy(desc(trainingRuns.id)).limit(limit);
+    const items = await c
+      .get("db")
+      .select()
+      .from(trainingRuns)
+      .where(status ? eq(trainingRuns.status, status) : undefined)
+      .orderBy(desc(trainingRuns.id))
+      .limit(limit);
     return c.json({ items });
   })
   /** A trainer takes the oldest requested run; `{run: null}` when there is none. Atomic, so two trainers never take one run. */
@@ -72,7 +80,11 @@ export const trainingRunRoutes = new Hono<AppEnv>()
     return c.json({ run: run ?? null });
   })
   .get("/:id", anyRole, validate("param", idParam), async (c) => {
-    const [run] = await c.get("db").select().from(trainingRuns).where(eq(trainingRuns.id, c.req.valid("param").id));
+    const [run] = await c
+      .get("db")
+      .select()
+      .from(trainingRuns)
+      .where(eq(trainingRuns.id, c.req.valid("param").id));
     if (!run) throw notFound(`training run ${c.req.valid("param").id}`);
     return c.json(run);
   })

@@ -6,7 +6,10 @@ import { body, loginAs, page } from "../../test/web-helpers.ts";
 async function promptWithCompletions(text: string, n = 4) {
   const { prompts } = await callJson("POST", "/v1/prompts", 201, { json: { prompts: [{ text }] } });
   const prompt = prompts[0];
-  const { completions } = await callJson("POST", "/v1/completions", 201, { as: "trainer", json: { completions: Array.from({ length: n }, (_, i) => ({ promptId: prompt.id, text: `${text}续写${i}` })) } });
+  const { completions } = await callJson("POST", "/v1/completions", 201, {
+    as: "trainer",
+    json: { completions: Array.from({ length: n }, (_, i) => ({ promptId: prompt.id, text: `${text}续写${i}` })) },
+  });
   return { prompt, completions };
 }
 
@@ -159,10 +162,23 @@ describe("the labeling page", () => {
     await expectNothingStored(async () => {
       await expectError(await page("POST", "/login", { body: "{not json" }), 400, "malformed_json");
       await expectError(await page("POST", "/login", { json: { token: 5 } }), 400, "invalid_request");
-      for (const json of [{}, { promptId: prompt.id }, { promptId: prompt.id, completionIds: [completions[0].id] }, { promptId: "x", completionIds: [1, 2] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[0].id] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], raterId: 1 }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], levels: [0, 2] }, { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], levels: [0] }]) {
+      for (const json of [
+        {},
+        { promptId: prompt.id },
+        { promptId: prompt.id, completionIds: [completions[0].id] },
+        { promptId: "x", completionIds: [1, 2] },
+        { promptId: prompt.id, completionIds: [completions[0].id, completions[0].id] },
+        { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], raterId: 1 },
+        { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], levels: [0, 2] },
+        { promptId: prompt.id, completionIds: [completions[0].id, completions[1].id], levels: [0] },
+      ]) {
         await expectError(await page("POST", "/rankings", { cookie, json }), 400, "invalid_request");
       }
-      await expectError(await page("POST", "/rankings", { cookie, json: { promptId: prompt.id, completionIds: [completions[0].id, 999999] } }), 404, "not_found");
+      await expectError(
+        await page("POST", "/rankings", { cookie, json: { promptId: prompt.id, completionIds: [completions[0].id, 999999] } }),
+        404,
+        "not_found",
+      );
       await expectError(await page("GET", "/rankings?limit=abc", { cookie }), 400, "invalid_request");
     });
   });
@@ -194,14 +210,36 @@ describe("the labeling page", () => {
     const { cookie, rater: admin } = await loginAs("web:iris", "admin");
     const bytes = Uint8Array.from({ length: 300 }, (_, i) => (i * 11 + 1) % 249);
     const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
-    const metrics = { [`reliability/rater_${plain.id}`]: 0.62, [`reliability_judgements/rater_${plain.id}`]: 48, [`held_out_accuracy/rater_${plain.id}`]: 0.7, [`held_out_pairs/rater_${plain.id}`]: 10, "agreement/model_rater_tau": 0.3, "agreement/rater_rater_tau": 0.45, "agreement/shared_pairs": 12 };
-    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} } });
+    const metrics = {
+      [`reliability/rater_${plain.id}`]: 0.62,
+      [`reliability_judgements/rater_${plain.id}`]: 48,
+      [`held_out_accuracy/rater_${plain.id}`]: 0.7,
+      [`held_out_pairs/rater_${plain.id}`]: 10,
+      "agreement/model_rater_tau": 0.3,
+      "agreement/rater_rater_tau": 0.45,
+      "agreement/shared_pairs": 12,
+    };
+    const meta = await callJson("POST", "/v1/checkpoints", 201, {
+      as: "trainer",
+      json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics, config: {} },
+    });
     await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
     await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
 
     const quality = await body(await page("GET", "/raters-quality", { cookie }));
     expect(quality).toMatchObject({ checkpointId: meta.id, version: meta.version, modelRaterTau: 0.3, raterRaterTau: 0.45, sharedPairs: 12 });
-    expect(quality.raters).toContainEqual({ raterId: plain.id, displayName: null, role: "rater", blocked: false, reliability: 0.62, reliabilityWeight: null, judgements: 48, goldJudgements: null, heldOutAccuracy: 0.7, heldOutPairs: 10 });
+    expect(quality.raters).toContainEqual({
+      raterId: plain.id,
+      displayName: null,
+      role: "rater",
+      blocked: false,
+      reliability: 0.62,
+      reliabilityWeight: null,
+      judgements: 48,
+      goldJudgements: null,
+      heldOutAccuracy: 0.7,
+      heldOutPairs: 10,
+    });
     expect(quality.raters).toContainEqual(expect.objectContaining({ raterId: admin.id, role: "admin", reliability: null }));
     // The same figures as the admin token's /v1/stats.
     expect((await callJson("GET", "/v1/stats", 200)).raterQuality).toEqual(quality);
@@ -221,7 +259,11 @@ describe("the labeling page", () => {
         await expectError(await page("PATCH", `/raters/${plain.id}`, { cookie, json }), 400, "invalid_request");
       }
       await expectError(await page("PATCH", "/raters/abc", { cookie, json: { blocked: true } }), 400, "invalid_request");
-      await expectError(await page("PATCH", `/raters/${plain.id}`, { cookie, json: { blocked: true }, headers: { origin: "https://evil.example" } }), 403, "forbidden");
+      await expectError(
+        await page("PATCH", `/raters/${plain.id}`, { cookie, json: { blocked: true }, headers: { origin: "https://evil.example" } }),
+        403,
+        "forbidden",
+      );
     });
     expect((await page("GET", "/me", { cookie: raterCookie })).status).toBe(200);
     expect((await page("GET", "/me", { cookie })).status).toBe(200);
@@ -232,8 +274,19 @@ describe("the labeling page", () => {
     const { rater: other } = await loginAs("web:kai");
     const bytes = Uint8Array.from({ length: 200 }, (_, i) => (i * 7 + 3) % 251);
     const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
-    const metrics = { [`held_out_accuracy/rater_${me.id}`]: 0.8, [`held_out_pairs/rater_${me.id}`]: 20, [`held_out_accuracy/rater_${other.id}`]: 0.4, [`reliability/rater_${other.id}`]: 0.5, "agreement/model_rater_tau": 0.25, "agreement/rater_rater_tau": 0.5, "agreement/shared_pairs": 30 };
-    const meta = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics } });
+    const metrics = {
+      [`held_out_accuracy/rater_${me.id}`]: 0.8,
+      [`held_out_pairs/rater_${me.id}`]: 20,
+      [`held_out_accuracy/rater_${other.id}`]: 0.4,
+      [`reliability/rater_${other.id}`]: 0.5,
+      "agreement/model_rater_tau": 0.25,
+      "agreement/rater_rater_tau": 0.5,
+      "agreement/shared_pairs": 30,
+    };
+    const meta = await callJson("POST", "/v1/checkpoints", 201, {
+      as: "trainer",
+      json: { kind: "reward", sha256: digest, sizeBytes: bytes.byteLength, metrics },
+    });
     await callJson("PUT", `/v1/checkpoints/${meta.id}/file`, 200, { as: "trainer", body: bytes, headers: { "content-length": String(bytes.byteLength) } });
     await callJson("POST", `/v1/checkpoints/${meta.id}/activate`, 200, { as: "trainer" });
     const a = await body(await page("GET", "/agreement", { cookie }));

@@ -17,7 +17,10 @@ import { endSession, requireWebAdmin, requireWebRater, startSession, type WebEnv
 
 // Any length: a wrong token of any size gets the same clear answer below, not a schema's text.
 const login = z.object({ token: str().trim().max(512) }).strict();
-const saveRanking = z.object({ promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional() }).strict().refine(...levelsMatchIds);
+const saveRanking = z
+  .object({ promptId: id, completionIds: rankedCompletionIds, levels: rankLevels.optional() })
+  .strict()
+  .refine(...levelsMatchIds);
 const newPrompt = z.object({ text: text(2000) }).strict();
 const promptPatch = z.object({ active: z.boolean() }).strict();
 const raterPatch = z.object({ blocked: z.boolean() }).strict();
@@ -57,7 +60,8 @@ export const webApi = new Hono<WebEnv>()
    */
   .get("/task", async (c) => {
     const task = await nextRankTask(c.get("db"), c.get("rater").id);
-    if (!task || task.kind !== "rank") throw new ApiError(404, "not_found", "no group is waiting for you to rank; the trainer posts new completions after each run");
+    if (!task || task.kind !== "rank")
+      throw new ApiError(404, "not_found", "no group is waiting for you to rank; the trainer posts new completions after each run");
     return c.json({ prompt: task.prompt, completions: task.completions });
   })
   .post("/rankings", validate("json", saveRanking), async (c) => {
@@ -69,7 +73,12 @@ export const webApi = new Hono<WebEnv>()
   .get("/rankings", validate("query", paging), async (c) => {
     const db = c.get("db");
     const { limit, cursor } = c.req.valid("query");
-    const rows = await db.select().from(rankings).where(cursor ? lt(rankings.id, cursor) : undefined).orderBy(desc(rankings.id)).limit(limit);
+    const rows = await db
+      .select()
+      .from(rankings)
+      .where(cursor ? lt(rankings.id, cursor) : undefined)
+      .orderBy(desc(rankings.id))
+      .limit(limit);
     return c.json({ items: await rankingViews(db, rows), nextCursor: rows.length === limit ? rows[rows.length - 1]!.id : null });
   })
   .get("/rankings.tsv", (c) =>
@@ -83,7 +92,12 @@ export const webApi = new Hono<WebEnv>()
     return c.json({ items });
   })
   .post("/prompts", requireWebAdmin, validate("json", newPrompt), async (c) => {
-    const [created] = await c.get("db").insert(prompts).values({ text: c.req.valid("json").text, source: "web" }).onConflictDoNothing().returning();
+    const [created] = await c
+      .get("db")
+      .insert(prompts)
+      .values({ text: c.req.valid("json").text, source: "web" })
+      .onConflictDoNothing()
+      .returning();
     if (!created) throw new ApiError(409, "conflict", "that prompt is already in the pool");
     return c.json(created, 201);
   })

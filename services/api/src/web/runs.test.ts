@@ -13,8 +13,23 @@ async function trainerRun(opts: { reward: Record<string, number>; rejected?: str
   const run = await callJson("POST", "/v1/training-runs", 201, { json: { kind: "full" } });
   const { run: claimed } = await callJson("POST", "/v1/training-runs/claim", 200, { as: "trainer", json: { trainer: "gpu-test" } });
   expect(claimed.id).toBe(run.id);
-  const reward = await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "reward", sha256: hex(++sha), sizeBytes: 10, metrics: opts.reward, trainingRunId: run.id, ...(opts.rejected ? { rejectedReason: opts.rejected } : {}) } });
-  const policy = opts.policy ? await callJson("POST", "/v1/checkpoints", 201, { as: "trainer", json: { kind: "policy", sha256: hex(++sha), sizeBytes: 10, metrics: opts.policy, trainingRunId: run.id, config: { reward_checkpoint: reward.id } } }) : undefined;
+  const reward = await callJson("POST", "/v1/checkpoints", 201, {
+    as: "trainer",
+    json: {
+      kind: "reward",
+      sha256: hex(++sha),
+      sizeBytes: 10,
+      metrics: opts.reward,
+      trainingRunId: run.id,
+      ...(opts.rejected ? { rejectedReason: opts.rejected } : {}),
+    },
+  });
+  const policy = opts.policy
+    ? await callJson("POST", "/v1/checkpoints", 201, {
+        as: "trainer",
+        json: { kind: "policy", sha256: hex(++sha), sizeBytes: 10, metrics: opts.policy, trainingRunId: run.id, config: { reward_checkpoint: reward.id } },
+      })
+    : undefined;
   await callJson("PATCH", `/v1/training-runs/${run.id}`, 200, { as: "trainer", json: { status: "succeeded", metrics: opts.run, summary: `run ${run.id}` } });
   return { run, reward, policy };
 }
@@ -43,13 +58,44 @@ describe("GET /app/api/runs (the Runs tab)", () => {
     const [newer, older] = items;
     expect(older.checkpoints.map((c: { kind: string }) => c.kind)).toEqual(["reward", "policy"]);
     expect(older.figures).toEqual({
-      heldOutAccuracy: 0.71, activeHeldOutAccuracy: null, heldOutPairs: 120, modelRaterTau: null, raterRaterTau: null,
-      rewardMean: 0.4, rewardModelVersion: first.reward.version, klToReference: 0.02, distinct2: 0.61, referenceDistinct2: 0.66, labelsUsed: 34, usedRankings: 30, usedScores: 4,
+      heldOutAccuracy: 0.71,
+      activeHeldOutAccuracy: null,
+      heldOutPairs: 120,
+      modelRaterTau: null,
+      raterRaterTau: null,
+      rewardMean: 0.4,
+      rewardModelVersion: first.reward.version,
+      klToReference: 0.02,
+      distinct2: 0.61,
+      referenceDistinct2: 0.66,
+      labelsUsed: 34,
+      usedRankings: 30,
+      usedScores: 4,
     });
-    expect(newer.checkpoints).toEqual([expect.objectContaining({ kind: "reward", version: second.reward.version, active: false, rejectedReason: "held-out accuracy 0.69 < active 0.71 on 140 pairs" })]);
-    expect(newer.figures).toMatchObject({ heldOutAccuracy: 0.69, activeHeldOutAccuracy: 0.71, rewardMean: 0.55, rewardModelVersion: null, klToReference: 0.05, distinct2: null, labelsUsed: 12, usedScores: null });
+    expect(newer.checkpoints).toEqual([
+      expect.objectContaining({
+        kind: "reward",
+        version: second.reward.version,
+        active: false,
+        rejectedReason: "held-out accuracy 0.69 < active 0.71 on 140 pairs",
+      }),
+    ]);
+    expect(newer.figures).toMatchObject({
+      heldOutAccuracy: 0.69,
+      activeHeldOutAccuracy: 0.71,
+      rewardMean: 0.55,
+      rewardModelVersion: null,
+      klToReference: 0.05,
+      distinct2: null,
+      labelsUsed: 12,
+      usedScores: null,
+    });
     // A GRPO policy's mean reward under trl's GRPO name.
-    const grpo = await trainerRun({ reward: { held_out_accuracy: 0.7, held_out_pairs: 100 }, policy: { reward: 0.83, "eval/kl_to_reference": 1.5 }, run: { "labels/used_rankings": 5 } });
+    const grpo = await trainerRun({
+      reward: { held_out_accuracy: 0.7, held_out_pairs: 100 },
+      policy: { reward: 0.83, "eval/kl_to_reference": 1.5 },
+      run: { "labels/used_rankings": 5 },
+    });
     const withGrpo = await body(await page("GET", "/runs?limit=1", { cookie }));
     expect(withGrpo.items[0].id).toBe(grpo.run.id);
     expect(withGrpo.items[0].figures).toMatchObject({ rewardMean: 0.83, rewardModelVersion: grpo.reward.version, klToReference: 1.5 });
@@ -62,7 +108,8 @@ describe("GET /app/api/runs (the Runs tab)", () => {
     const { cookie: raterCookie } = await loginAs("web:runs-rater");
     await expectError(await page("GET", "/runs", { cookie: raterCookie }), 403, "forbidden");
     await expectError(await page("GET", "/runs"), 401, "unauthorized");
-    for (const query of ["limit=0", "limit=51", "limit=abc", "cursor=-1"]) await expectError(await page("GET", `/runs?${query}`, { cookie }), 400, "invalid_request");
+    for (const query of ["limit=0", "limit=51", "limit=abc", "cursor=-1"])
+      await expectError(await page("GET", `/runs?${query}`, { cookie }), 400, "invalid_request");
     // The bearer-token API is unchanged: admins there see runs through /v1/training-runs.
     expect((await call("GET", "/v1/training-runs")).status).toBe(200);
   });

@@ -64,26 +64,32 @@ export const runsAnswer = z.object({
       finishedAt: when,
       summary: z.string().nullable(),
       error: z.string().nullable(),
-      checkpoints: z.array(
-        z.object({
-          id: z.number().int(),
-          kind: z.enum(CHECKPOINT_KINDS),
-          version: z.number().int(),
-          status: z.enum(CHECKPOINT_STATUSES),
-          active: z.boolean().describe("the checkpoint of its kind in use now"),
-          activatedAt: when.describe("when it went live; set on a checkpoint since replaced"),
-          rejectedReason: z.string().nullable().describe("why the trainer's gate refused it; null when it passed"),
-          createdAt: z.iso.datetime(),
-        }),
-      ).describe("the checkpoints the run published, oldest first"),
+      checkpoints: z
+        .array(
+          z.object({
+            id: z.number().int(),
+            kind: z.enum(CHECKPOINT_KINDS),
+            version: z.number().int(),
+            status: z.enum(CHECKPOINT_STATUSES),
+            active: z.boolean().describe("the checkpoint of its kind in use now"),
+            activatedAt: when.describe("when it went live; set on a checkpoint since replaced"),
+            rejectedReason: z.string().nullable().describe("why the trainer's gate refused it; null when it passed"),
+            createdAt: z.iso.datetime(),
+          }),
+        )
+        .describe("the checkpoints the run published, oldest first"),
       figures: z.object({
         heldOutAccuracy: figure("the reward candidate's pairwise accuracy on held-out pairs (held_out_accuracy)"),
         activeHeldOutAccuracy: figure("the accuracy of the reward model it would replace, on the same pairs (active_held_out_accuracy)"),
         heldOutPairs: figure("how many held-out pairs both count"),
         modelRaterTau: figure("agreement/model_rater_tau"),
         raterRaterTau: figure("agreement/rater_rater_tau"),
-        rewardMean: figure("the policy training's mean reward in its last batch (PPO's env/reward_mean, GRPO's reward; DPO has none), in the units of the reward model that scored it"),
-        rewardModelVersion: figure("the version of the reward checkpoint PPO scored with (the policy checkpoint's config.reward_checkpoint): mean rewards of different reward models are not comparable"),
+        rewardMean: figure(
+          "the policy training's mean reward in its last batch (PPO's env/reward_mean, GRPO's reward; DPO has none), in the units of the reward model that scored it",
+        ),
+        rewardModelVersion: figure(
+          "the version of the reward checkpoint PPO scored with (the policy checkpoint's config.reward_checkpoint): mean rewards of different reward models are not comparable",
+        ),
         klToReference: figure("the policy's KL to the reference policy on evaluation samples (eval/kl_to_reference)"),
         distinct2: figure("the policy's distinct-2 (eval/distinct_2)"),
         referenceDistinct2: figure("the reference policy's distinct-2 on the same prompts"),
@@ -108,7 +114,13 @@ export function runFigures(run: Pick<TrainingRun, "metrics">, cps: Checkpoint[],
   const policy = lastOfKind(cps, "policy");
   const runMetrics = run.metrics ?? {};
   const rewardMetrics = reward?.metrics ?? runMetrics;
-  const policyMetrics = policy?.metrics ?? Object.fromEntries(Object.entries(runMetrics).filter(([k]) => k.startsWith("policy/")).map(([k, v]) => [k.slice("policy/".length), v]));
+  const policyMetrics =
+    policy?.metrics ??
+    Object.fromEntries(
+      Object.entries(runMetrics)
+        .filter(([k]) => k.startsWith("policy/"))
+        .map(([k, v]) => [k.slice("policy/".length), v]),
+    );
   const r = CHART_METRICS.reward;
   const p = CHART_METRICS.policy;
   const usedRankings = pick(runMetrics, CHART_METRICS.run.usedRankings);
@@ -150,14 +162,42 @@ function scoredBy(policy: Checkpoint | undefined): number | undefined {
 
 /** One page of runs, newest first, each with its checkpoints (oldest first) and its chart figures. */
 export async function runsPage(db: Db, { limit, cursor }: { limit: number; cursor?: number | undefined }) {
-  const runs = await db.select().from(trainingRuns).where(cursor ? lt(trainingRuns.id, cursor) : undefined).orderBy(desc(trainingRuns.id)).limit(limit);
-  const cps = runs.length === 0 ? [] : await db.select().from(checkpoints).where(inArray(checkpoints.trainingRunId, runs.map((r) => r.id))).orderBy(checkpoints.id);
+  const runs = await db
+    .select()
+    .from(trainingRuns)
+    .where(cursor ? lt(trainingRuns.id, cursor) : undefined)
+    .orderBy(desc(trainingRuns.id))
+    .limit(limit);
+  const cps =
+    runs.length === 0
+      ? []
+      : await db
+          .select()
+          .from(checkpoints)
+          .where(
+            inArray(
+              checkpoints.trainingRunId,
+              runs.map((r) => r.id),
+            ),
+          )
+          .orderBy(checkpoints.id);
   const byRun = new Map<number, Checkpoint[]>();
   for (const c of cps) byRun.set(c.trainingRunId!, [...(byRun.get(c.trainingRunId!) ?? []), c]);
   // The reward checkpoints PPO scored with may come from earlier runs than this page's: look up their versions.
-  const scorers = [...new Set(cps.filter((c) => c.kind === "policy").map(scoredBy).filter((id): id is number => id !== undefined))];
+  const scorers = [
+    ...new Set(
+      cps
+        .filter((c) => c.kind === "policy")
+        .map(scoredBy)
+        .filter((id): id is number => id !== undefined),
+    ),
+  ];
   const rewardVersions = new Map(
-    scorers.length === 0 ? [] : (await db.select({ id: checkpoints.id, version: checkpoints.version }).from(checkpoints).where(inArray(checkpoints.id, scorers))).map((c) => [c.id, c.version] as const),
+    scorers.length === 0
+      ? []
+      : (await db.select({ id: checkpoints.id, version: checkpoints.version }).from(checkpoints).where(inArray(checkpoints.id, scorers))).map(
+          (c) => [c.id, c.version] as const,
+        ),
   );
   const items = runs.map((run) => {
     const own = byRun.get(run.id) ?? [];

@@ -21,7 +21,9 @@ describe("page sessions", () => {
     const res = await page("POST", "/login", { json: { token: login.token } });
     expect(res.headers.get("set-cookie")).toMatch(/; Max-Age=1209600; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
     // Stored as a hash, with an expiry two weeks on.
-    const row = await env.DB.prepare("SELECT session_sha256, expires_at FROM web_sessions WHERE rater_id = ? ORDER BY id LIMIT 1").bind(rater.id).first<{ session_sha256: string; expires_at: number }>();
+    const row = await env.DB.prepare("SELECT session_sha256, expires_at FROM web_sessions WHERE rater_id = ? ORDER BY id LIMIT 1")
+      .bind(rater.id)
+      .first<{ session_sha256: string; expires_at: number }>();
     expect(row!.session_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(row!.expires_at - Date.now()).toBeGreaterThan(13 * 24 * 3600 * 1000);
     // The login token itself opens nothing as a cookie.
@@ -39,7 +41,9 @@ describe("page sessions", () => {
 
   it("refuses an expired session", async () => {
     const { cookie, rater } = await loginAs("web:sess-c");
-    await env.DB.prepare("UPDATE web_sessions SET expires_at = ? WHERE rater_id = ?").bind(Date.now() - 1000, rater.id).run();
+    await env.DB.prepare("UPDATE web_sessions SET expires_at = ? WHERE rater_id = ?")
+      .bind(Date.now() - 1000, rater.id)
+      .run();
     await expectError(await page("GET", "/me", { cookie }), 401, "unauthorized");
   });
 
@@ -83,7 +87,11 @@ describe("page sessions", () => {
     expect(sessionCookieFor("http://localhost:8787/app/api/login")).toEqual({ name: "__Host-ranklab_session", secure: true, path: "/" });
     expect(sessionCookieFor("http://192.168.1.20:8787/app/api/login")).toEqual({ name: "ranklab_session", secure: false, path: "/app" });
     const login = await newLogin("web:sess-f");
-    const res = await SELF.fetch("http://192.168.1.20/app/api/login", { method: "POST", headers: { origin: "http://192.168.1.20", "content-type": "application/json" }, body: JSON.stringify({ token: login.token }) });
+    const res = await SELF.fetch("http://192.168.1.20/app/api/login", {
+      method: "POST",
+      headers: { origin: "http://192.168.1.20", "content-type": "application/json" },
+      body: JSON.stringify({ token: login.token }),
+    });
     expect(res.status).toBe(200);
     const set = res.headers.get("set-cookie")!;
     expect(set).toMatch(/^ranklab_session=[A-Za-z0-9_-]{43}; Max-Age=1209600; Path=\/app; HttpOnly; SameSite=Strict$/);

@@ -91,7 +91,9 @@ export async function startSession(c: Context<WebEnv>, token: string): Promise<W
     expiresAt: new Date(Date.now() + SESSION_SECONDS * 1000),
   });
   const { name, secure, path } = sessionCookieFor(c.req.url);
-  c.header("set-cookie", `${name}=${sessionId}; Max-Age=${SESSION_SECONDS}; Path=${path}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`, { append: true });
+  c.header("set-cookie", `${name}=${sessionId}; Max-Age=${SESSION_SECONDS}; Path=${path}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`, {
+    append: true,
+  });
   return found.rater;
 }
 

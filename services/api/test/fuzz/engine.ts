@@ -32,7 +32,20 @@ export interface FuzzRequest {
   mustRefuse?: string;
 }
 
-const ERROR_CODES = new Set(["invalid_request", "malformed_json", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "unsupported_media_type", "lease_expired", "checksum_mismatch", "scoring_unavailable", "scorer_failed"]);
+const ERROR_CODES = new Set([
+  "invalid_request",
+  "malformed_json",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "unsupported_media_type",
+  "lease_expired",
+  "checksum_mismatch",
+  "scoring_unavailable",
+  "scorer_failed",
+]);
 
 export interface Outcome {
   status: number;
@@ -48,7 +61,9 @@ async function must(target: FuzzTarget, method: string, path: string, role: Role
   const headers: Record<string, string> = { authorization: `Bearer ${target.tokens[role]}` };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (init.raw) headers["content-length"] = String(init.raw.byteLength);
-  const res = await target.fetch(new Request(`${target.origin}${path}`, { method, headers, body: init.raw ?? (body === undefined ? undefined : JSON.stringify(body)) }));
+  const res = await target.fetch(
+    new Request(`${target.origin}${path}`, { method, headers, body: init.raw ?? (body === undefined ? undefined : JSON.stringify(body)) }),
+  );
   const text = await res.text();
   if (!res.ok) throw new Error(`fuzz fixture: ${method} ${path} answered ${res.status} ${text}`);
   return JSON.parse(text);
@@ -57,7 +72,13 @@ async function must(target: FuzzTarget, method: string, path: string, role: Role
 async function loginCookie(target: FuzzTarget, raterId: number): Promise<{ cookie: string; token: string; id: number }> {
   const login = await must(target, "POST", `/v1/raters/${raterId}/web-logins`, "admin", { label: "fuzz" });
   // The cookie holds a session id the login gives, never the login token (web/session.ts).
-  const res = await target.fetch(new Request(`${target.origin}/app/api/login`, { method: "POST", headers: { origin: target.origin, "content-type": "application/json" }, body: JSON.stringify({ token: login.token }) }));
+  const res = await target.fetch(
+    new Request(`${target.origin}/app/api/login`, {
+      method: "POST",
+      headers: { origin: target.origin, "content-type": "application/json" },
+      body: JSON.stringify({ token: login.token }),
+    }),
+  );
   if (!res.ok) throw new Error(`fuzz fixture: POST /app/api/login answered ${res.status} ${await res.text()}`);
   const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
   return { cookie, token: login.token, id: login.id };
@@ -87,7 +108,12 @@ export async function makeFixture(target: FuzzTarget, tag: string): Promise<Fixt
     completions: Array.from({ length: 6 }, (_, i) => ({ promptId, text: `fuzz completion ${i} ${tag}` })),
   });
   const completionIds = completions.map((c: { id: number }) => c.id) as number[];
-  const ranking = await must(target, "POST", "/v1/rankings", "bot", { raterId: rater.id, promptId, completionIds: completionIds.slice(0, 4), source: "telegram" });
+  const ranking = await must(target, "POST", "/v1/rankings", "bot", {
+    raterId: rater.id,
+    promptId,
+    completionIds: completionIds.slice(0, 4),
+    source: "telegram",
+  });
   await must(target, "POST", "/v1/scores", "bot", { raterId: rater.id, completionId: completionIds[0], value: 0.5, source: "telegram" });
   const gold = await must(target, "POST", "/v1/gold-groups", "admin", { promptId, completionIds: completionIds.slice(2, 6) });
   const lease = await must(target, "POST", "/v1/leases", "trainer", { holder: "fuzz", limit: 1 });
@@ -99,9 +125,24 @@ export async function makeFixture(target: FuzzTarget, tag: string): Promise<Fixt
   const adminLogin = await loginCookie(target, admin.id);
   const spareLogin = await loginCookie(target, spare.id);
   return {
-    tag, raterId: rater.id, spareRaterId: spare.id, spareLoginId: spareLogin.id, adminRaterId: admin.id, externalId, promptId, completionIds,
-    rankingId: ranking.ranking.id, goldGroupId: gold.goldGroup.id, policyCheckpointId, rewardCheckpointId, runId, leaseId: lease.lease.id, sessionKey,
-    raterCookie: raterLogin.cookie, adminCookie: adminLogin.cookie, loginToken: raterLogin.token,
+    tag,
+    raterId: rater.id,
+    spareRaterId: spare.id,
+    spareLoginId: spareLogin.id,
+    adminRaterId: admin.id,
+    externalId,
+    promptId,
+    completionIds,
+    rankingId: ranking.ranking.id,
+    goldGroupId: gold.goldGroup.id,
+    policyCheckpointId,
+    rewardCheckpointId,
+    runId,
+    leaseId: lease.lease.id,
+    sessionKey,
+    raterCookie: raterLogin.cookie,
+    adminCookie: adminLogin.cookie,
+    loginToken: raterLogin.token,
   };
 }
 
@@ -124,8 +165,15 @@ type PageAuth = { cookie: "rater" | "admin" | "none" | "bogus"; origin: "same" |
 
 const pageAuthArb = (route: RouteDef): fc.Arbitrary<PageAuth> =>
   fc.record({
-    cookie: fc.oneof({ weight: 6, arbitrary: fc.constant<PageAuth["cookie"]>(route.auth === "page-admin" ? "admin" : "rater") }, { weight: 2, arbitrary: fc.constantFrom<PageAuth["cookie"]>("rater", "admin") }, { weight: 1, arbitrary: fc.constantFrom<PageAuth["cookie"]>("none", "bogus") }),
-    origin: fc.oneof({ weight: 8, arbitrary: fc.constantFrom<PageAuth["origin"]>("same", "site-same") }, { weight: 1, arbitrary: fc.constantFrom<PageAuth["origin"]>("foreign", "none", "site-cross") }),
+    cookie: fc.oneof(
+      { weight: 6, arbitrary: fc.constant<PageAuth["cookie"]>(route.auth === "page-admin" ? "admin" : "rater") },
+      { weight: 2, arbitrary: fc.constantFrom<PageAuth["cookie"]>("rater", "admin") },
+      { weight: 1, arbitrary: fc.constantFrom<PageAuth["cookie"]>("none", "bogus") },
+    ),
+    origin: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom<PageAuth["origin"]>("same", "site-same") },
+      { weight: 1, arbitrary: fc.constantFrom<PageAuth["origin"]>("foreign", "none", "site-cross") },
+    ),
   });
 
 type BodyPlan =
@@ -144,11 +192,21 @@ function bodyArb(route: RouteDef, fx: Fixture): fc.Arbitrary<BodyPlan> {
   const hostileJson = fc.record({ value: hostileValue, contentType }).map(({ value, contentType }): BodyPlan => ({ kind: "json", value, contentType }));
   const malformed = fc.record({ bytes: malformedBody, contentType }).map(({ bytes, contentType }): BodyPlan => ({ kind: "raw", bytes, contentType }));
   if (!route.body) {
-    return fc.oneof({ weight: 8, arbitrary: fc.constant<BodyPlan>({ kind: "none" }) }, { weight: 1, arbitrary: hostileJson }, { weight: 1, arbitrary: malformed });
+    return fc.oneof(
+      { weight: 8, arbitrary: fc.constant<BodyPlan>({ kind: "none" }) },
+      { weight: 1, arbitrary: hostileJson },
+      { weight: 1, arbitrary: malformed },
+    );
   }
   const valid = route.body(fx);
   const mutated = fc
-    .record({ body: valid, pick: fc.nat(), kind: fc.constantFrom<Mutation>("replace", "replace", "replace", "delete", "add", "whole"), value: hostileValue, key: fc.constantFrom("extra", "__proto__", "raterId", "id", "constructor", "a\uD800") })
+    .record({
+      body: valid,
+      pick: fc.nat(),
+      kind: fc.constantFrom<Mutation>("replace", "replace", "replace", "delete", "add", "whole"),
+      value: hostileValue,
+      key: fc.constantFrom("extra", "__proto__", "raterId", "id", "constructor", "a\uD800"),
+    })
     .map(({ body, pick, kind, value, key }) => mutate(body, pick, kind, value, key));
   return fc.oneof(
     { weight: 3, arbitrary: valid.map((value): BodyPlan => ({ kind: "json", value, contentType: "application/json" })) },
@@ -244,7 +302,8 @@ export function requestArb(target: FuzzTarget, fx: Fixture, route: RouteDef): fc
 }
 
 /** A request for any route in the table, each route equally likely. */
-export const anyRequestArb = (target: FuzzTarget, fx: Fixture, routes: RouteDef[] = ROUTES) => fc.constantFrom(...routes).chain((route) => requestArb(target, fx, route));
+export const anyRequestArb = (target: FuzzTarget, fx: Fixture, routes: RouteDef[] = ROUTES) =>
+  fc.constantFrom(...routes).chain((route) => requestArb(target, fx, route));
 
 // ---------------------------------------------------------------- checking one request
 
@@ -262,7 +321,8 @@ function errorShapeProblem(text: string, contentTypeHeader: string | null): stri
   if (!ERROR_CODES.has(code)) return `unknown code ${JSON.stringify(code)}`;
   if (typeof message !== "string" || message.length === 0) return "no message";
   if (Object.keys(rest).length > 0) return `extra keys ${Object.keys(rest).join(",")}`;
-  if (issues !== undefined && !(Array.isArray(issues) && issues.every((i: any) => typeof i?.path === "string" && typeof i?.message === "string"))) return "malformed issues";
+  if (issues !== undefined && !(Array.isArray(issues) && issues.every((i: any) => typeof i?.path === "string" && typeof i?.message === "string")))
+    return "malformed issues";
   return undefined;
 }
 
@@ -320,10 +380,26 @@ export interface FuzzReport {
 }
 
 /** Generates `count` requests from `seed` (fast-check's sampler) and exercises them one by one. */
-export async function runFuzz(target: FuzzTarget, fx: Fixture, options: { count: number; seed: number; routes?: RouteDef[]; onProgress?: (done: number) => void }): Promise<FuzzReport> {
+export async function runFuzz(
+  target: FuzzTarget,
+  fx: Fixture,
+  options: { count: number; seed: number; routes?: RouteDef[]; onProgress?: (done: number) => void },
+): Promise<FuzzReport> {
   const routes = options.routes ?? ROUTES;
   const started = Date.now();
-  const report: FuzzReport = { routes: routes.length, requests: 0, byStatus: {}, byRoute: {}, fiveXX: 0, storedOnRejected: 0, badErrorShape: 0, noAnswer: 0, acceptedWrongType: 0, examples: [], seconds: 0 };
+  const report: FuzzReport = {
+    routes: routes.length,
+    requests: 0,
+    byStatus: {},
+    byRoute: {},
+    fiveXX: 0,
+    storedOnRejected: 0,
+    badErrorShape: 0,
+    noAnswer: 0,
+    acceptedWrongType: 0,
+    examples: [],
+    seconds: 0,
+  };
   const requests = fc.sample(anyRequestArb(target, fx, routes), { seed: options.seed, numRuns: options.count });
   for (const req of requests) {
     const outcome = await exercise(target, req);

@@ -21,14 +21,43 @@ const codeUnit = fc.oneof(
 export const anyString = fc.string({ unit: codeUnit, maxLength: 40 });
 
 const SPECIAL_STRINGS = [
-  "", " ", "1", "0", "-1", "0x1", "0x0d", "1e0", "1e999", "NaN", "Infinity", "true", "null", "[]", "{}",
-  "a\uD800b", "\uDFFF", "\uD83D\uDE00", "<script>alert(1)</script>", "'; DROP TABLE raters; --", "../../etc/passwd",
-  "__proto__", "constructor", "tg:1", "web:x", "\u0000", "\u202Eevil", "排序标注", "x".repeat(5000),
+  "",
+  " ",
+  "1",
+  "0",
+  "-1",
+  "0x1",
+  "0x0d",
+  "1e0",
+  "1e999",
+  "NaN",
+  "Infinity",
+  "true",
+  "null",
+  "[]",
+  "{}",
+  "a\uD800b",
+  "\uDFFF",
+  "\uD83D\uDE00",
+  "<script>alert(1)</script>",
+  "'; DROP TABLE raters; --",
+  "../../etc/passwd",
+  "__proto__",
+  "constructor",
+  "tg:1",
+  "web:x",
+  "\u0000",
+  "\u202Eevil",
+  "排序标注",
+  "x".repeat(5000),
 ];
 
 /** A value of the wrong type or shape for whatever field it replaces. */
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom<unknown>(true, false, null, 0, -1, 1.5, -0, 2 ** 53, 1e308, -1e308, Number.MAX_SAFE_INTEGER, ["1"], [], {}, [null], { a: 1 }) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom<unknown>(true, false, null, 0, -1, 1.5, -0, 2 ** 53, 1e308, -1e308, Number.MAX_SAFE_INTEGER, ["1"], [], {}, [null], { a: 1 }),
+  },
   { weight: 4, arbitrary: fc.constantFrom(...SPECIAL_STRINGS) },
   { weight: 3, arbitrary: anyString },
   { weight: 2, arbitrary: fc.integer() },
@@ -86,12 +115,38 @@ export const contentType = fc.constantFrom<string | undefined>(
 
 /** Percent-encodes every byte that is not unreserved; lone surrogates become U+FFFD here, so raw forms come from RAW_SEGMENTS. */
 const encodeSegment = (s: string) =>
-  [...new TextEncoder().encode(s)].map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+  [...new TextEncoder().encode(s)]
+    .map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`))
+    .join("");
 
 /** Path segments and query values as they appear on the wire (already encoded). */
 const RAW_SEGMENTS = [
-  "0", "-1", "0x1", "0x0d", "1e0", "01", "+1", "1.0", "1%20", "%201", "99999999999999999999", "9007199254740993", "Infinity", "NaN",
-  "%00", "%ED%A0%80", "%FF", "%", "%2F", "..", "%2E%2E", "true", "%5B%221%22%5D", "a%0Ab", "%E2%80%AE", "x".repeat(300),
+  "0",
+  "-1",
+  "0x1",
+  "0x0d",
+  "1e0",
+  "01",
+  "+1",
+  "1.0",
+  "1%20",
+  "%201",
+  "99999999999999999999",
+  "9007199254740993",
+  "Infinity",
+  "NaN",
+  "%00",
+  "%ED%A0%80",
+  "%FF",
+  "%",
+  "%2F",
+  "..",
+  "%2E%2E",
+  "true",
+  "%5B%221%22%5D",
+  "a%0Ab",
+  "%E2%80%AE",
+  "x".repeat(300),
 ];
 export const hostileSegment: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...RAW_SEGMENTS) },

@@ -56,10 +56,21 @@ describe("wasm BatchMatMul wrapper", () => {
   });
 
   it("gives the same gradient as the chain rule by hand for a linear layer", () => {
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
-    const w = tf.tensor2d([[1, 0], [0, 2], [1, 1]]); // [out 3, in 2]
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const w = tf.tensor2d([
+      [1, 0],
+      [0, 2],
+      [1, 1],
+    ]); // [out 3, in 2]
     const grad = tf.grad((wv: tf.Tensor) => tf.sum(tf.matMul(x, wv as tf.Tensor2D, false, true)))(w);
     // d/dW Σ x·Wᵀ = column sums of x, repeated per output row.
-    expect(grad.arraySync()).toEqual([[4, 6], [4, 6], [4, 6]]);
+    expect(grad.arraySync()).toEqual([
+      [4, 6],
+      [4, 6],
+      [4, 6],
+    ]);
   });
 });

@@ -29,7 +29,13 @@ async function hashFile(path: string, hash: ReturnType<typeof createHash>): Prom
  * next time. The file is renamed to `dest` only once its sha256 is the published one;
  * otherwise it is deleted and the call throws.
  */
-export async function downloadCheckpointFile(apiUrl: string, token: string, checkpoint: { id: number; sha256: string }, dest: string, stallMs = DOWNLOAD_STALL_MS): Promise<DownloadReport> {
+export async function downloadCheckpointFile(
+  apiUrl: string,
+  token: string,
+  checkpoint: { id: number; sha256: string },
+  dest: string,
+  stallMs = DOWNLOAD_STALL_MS,
+): Promise<DownloadReport> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await downloadOnce(apiUrl, token, checkpoint, dest, stallMs);
@@ -51,7 +57,10 @@ async function downloadOnce(apiUrl: string, token: string, checkpoint: { id: num
   try {
     // The typed client's GET, with a Range header when resuming.
     const res = await createApiClient(apiUrl, token)
-      .v1.checkpoints[":id"].file.$get({ param: { id: String(checkpoint.id) } }, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, init: { signal: stall.signal } })
+      .v1.checkpoints[":id"].file.$get(
+        { param: { id: String(checkpoint.id) } },
+        { headers: have > 0 ? { range: `bytes=${have}-` } : {}, init: { signal: stall.signal } },
+      )
       .catch((err: unknown) => {
         throw stalled(err);
       });
@@ -73,7 +82,21 @@ interface FileAnswer {
 
 async function receive(
   res: FileAnswer,
-  { checkpoint, dest, partial, hash, have, stall }: { checkpoint: { id: number; sha256: string }; dest: string; partial: string; hash: ReturnType<typeof createHash>; have: number; stall: ReturnType<typeof stallSignal> },
+  {
+    checkpoint,
+    dest,
+    partial,
+    hash,
+    have,
+    stall,
+  }: {
+    checkpoint: { id: number; sha256: string };
+    dest: string;
+    partial: string;
+    hash: ReturnType<typeof createHash>;
+    have: number;
+    stall: ReturnType<typeof stallSignal>;
+  },
 ): Promise<DownloadReport> {
   if (res.status === 416) {
     // The cut file is as long as the archive, or longer: start again.

@@ -23,7 +23,11 @@ export interface LocalCheckpoint {
  * there, so a several-hundred-MB model is never held twice in memory; a file whose
  * sha256 differs from the one published is refused and nothing is unpacked.
  */
-export async function fetchCheckpoint(api: TrainerApi, checkpoint: CheckpointRef & { kind: CheckpointKind; metrics?: unknown }, home: string): Promise<LocalCheckpoint> {
+export async function fetchCheckpoint(
+  api: TrainerApi,
+  checkpoint: CheckpointRef & { kind: CheckpointKind; metrics?: unknown },
+  home: string,
+): Promise<LocalCheckpoint> {
   const ref = { id: checkpoint.id, version: checkpoint.version, sha256: checkpoint.sha256 };
   const metrics = (checkpoint.metrics && typeof checkpoint.metrics === "object" ? checkpoint.metrics : {}) as Record<string, unknown>;
   const dir = join(home, "checkpoints", `${checkpoint.kind}-v${checkpoint.version}-${checkpoint.sha256.slice(0, 12)}`);

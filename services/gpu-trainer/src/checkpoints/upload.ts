@@ -71,7 +71,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   const record = await trainerApi(url, token).recordCheckpoint({ kind: "policy", sha256, sizeBytes, metrics, config });
  *   await uploadCheckpointArchive(url, token, record.id, "/runs/7/policy.tar");
  */
-export async function uploadCheckpointArchive(apiUrl: string, token: string, checkpointId: number, source: ArchiveSource, options: UploadOptions = {}): Promise<UploadReport> {
+export async function uploadCheckpointArchive(
+  apiUrl: string,
+  token: string,
+  checkpointId: number,
+  source: ArchiveSource,
+  options: UploadOptions = {},
+): Promise<UploadReport> {
   const attempts = options.attempts ?? 4;
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const log = options.log ?? (() => {});
@@ -82,7 +88,11 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
    * Runs `request` until it answers 2xx, retrying network errors and 5xx; a 4xx throws at
    * once, except a part's checksum_mismatch (`damagedIsRetryable`): bytes damaged on the way.
    */
-  async function withRetries<R extends { ok: boolean; status: number; text(): Promise<string> }>(what: string, request: () => Promise<R>, damagedIsRetryable = false): Promise<R> {
+  async function withRetries<R extends { ok: boolean; status: number; text(): Promise<string> }>(
+    what: string,
+    request: () => Promise<R>,
+    damagedIsRetryable = false,
+  ): Promise<R> {
     let last: CheckpointUploadError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) await sleep(retryDelayMs * 2 ** (attempt - 2));
@@ -116,12 +126,17 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
     try {
       started = await startUpload();
     } catch (err) {
-      if (err instanceof CheckpointUploadError && err.status === 409 && (await alreadyReady())) return { partCount: 0, partSize: 0, partsSkipped: 0, bytesSent: 0 };
+      if (err instanceof CheckpointUploadError && err.status === 409 && (await alreadyReady()))
+        return { partCount: 0, partSize: 0, partsSkipped: 0, bytesSent: 0 };
       throw err;
     }
     const upload = await started.json();
     if (upload.sizeBytes !== archive.size) {
-      throw new CheckpointUploadError(`uploading checkpoint ${id}`, undefined, `the archive has ${archive.size} bytes but the checkpoint was published with ${upload.sizeBytes}`);
+      throw new CheckpointUploadError(
+        `uploading checkpoint ${id}`,
+        undefined,
+        `the archive has ${archive.size} bytes but the checkpoint was published with ${upload.sizeBytes}`,
+      );
     }
     const held = new Map(upload.parts.map((p) => [p.partNumber, p.sha256]));
     if (held.size > 0) log(`trainer: resuming the upload of checkpoint ${id}: ${held.size} of ${upload.partCount} part(s) already stored`);
@@ -137,13 +152,20 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
         continue;
       }
       // A raw request: the typed client does not describe binary bodies.
-      await withRetries(`uploading part ${n} of ${upload.partCount} of checkpoint ${id}`, () =>
-        fetch(`${apiUrl}/v1/checkpoints/${id}/uploads/${encodeURIComponent(upload.uploadId)}/parts/${n}`, {
-          method: "PUT",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream", "content-length": String(bytes.byteLength), "x-part-sha256": sha256 },
-          body: bytes,
-          signal: AbortSignal.timeout(PART_TIMEOUT_MS),
-        }),
+      await withRetries(
+        `uploading part ${n} of ${upload.partCount} of checkpoint ${id}`,
+        () =>
+          fetch(`${apiUrl}/v1/checkpoints/${id}/uploads/${encodeURIComponent(upload.uploadId)}/parts/${n}`, {
+            method: "PUT",
+            headers: {
+              authorization: `Bearer ${token}`,
+              "content-type": "application/octet-stream",
+              "content-length": String(bytes.byteLength),
+              "x-part-sha256": sha256,
+            },
+            body: bytes,
+            signal: AbortSignal.timeout(PART_TIMEOUT_MS),
+          }),
         true,
       );
       report.bytesSent += bytes.byteLength;
@@ -151,7 +173,9 @@ export async function uploadCheckpointArchive(apiUrl: string, token: string, che
 
     // 3. The API assembles the parts and checks the whole archive's sha256.
     try {
-      await withRetries(`completing the upload of checkpoint ${id}`, () => api.v1.checkpoints[":id"].uploads[":uploadId"].complete.$post({ param: { id, uploadId: upload.uploadId } }));
+      await withRetries(`completing the upload of checkpoint ${id}`, () =>
+        api.v1.checkpoints[":id"].uploads[":uploadId"].complete.$post({ param: { id, uploadId: upload.uploadId } }),
+      );
     } catch (err) {
       // A retry after a try that completed (and answered 5xx or nothing) finds the upload gone.
       if (!(err instanceof CheckpointUploadError && err.status === 404 && (await alreadyReady()))) throw err;

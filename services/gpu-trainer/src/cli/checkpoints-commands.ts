@@ -8,7 +8,11 @@ import { parseCommandArgs } from "./args.ts";
  * (write), HF_ENDPOINT as for downloads.
  */
 export async function checkpointsPush(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs("checkpoints push", argv, { repo: { type: "string" }, private: { type: "boolean" }, quiet: { type: "boolean" } });
+  const { values, positionals } = parseCommandArgs("checkpoints push", argv, {
+    repo: { type: "string" },
+    private: { type: "boolean" },
+    quiet: { type: "boolean" },
+  });
   if (positionals.length !== 1) throw new UserError("checkpoints push: give one model folder (checkpoints push DIR --repo owner/name)");
   if (!values.repo) throw new UserError("checkpoints push: --repo owner/name is required");
   const result = await pushModelDir(positionals[0]!, values.repo, { quiet: values.quiet ?? false, private: values.private ?? false });

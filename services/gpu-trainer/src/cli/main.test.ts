@@ -24,8 +24,29 @@ describe("ranklab-trainer CLI", () => {
   });
 
   it("trains a reward model from the generated TSV (config given inline), printing the seed's lines", () => {
-    const tiny = JSON.stringify({ maxLength: 64, epochs: 3, learningRate: 2e-3, model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64, maxVocab: 800 } });
-    const r = cli(["reward", "train", "--config", tiny, "--train", join(data, "rank_train.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", out, "--logs-dir", join(dir, "logs"), "--eval-every", "25", "--quiet"]);
+    const tiny = JSON.stringify({
+      maxLength: 64,
+      epochs: 3,
+      learningRate: 2e-3,
+      model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64, maxVocab: 800 },
+    });
+    const r = cli([
+      "reward",
+      "train",
+      "--config",
+      tiny,
+      "--train",
+      join(data, "rank_train.tsv"),
+      "--dev",
+      join(data, "rank_dev.tsv"),
+      "--out",
+      out,
+      "--logs-dir",
+      join(dir, "logs"),
+      "--eval-every",
+      "25",
+      "--quiet",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/tfjs backend: wasm/);
     expect(r.stdout).toMatch(/global step \d+, epoch: \d+, loss: [\d.]+, speed: [\d.]+ step\/s/);
@@ -43,7 +64,11 @@ describe("ranklab-trainer CLI", () => {
     expect(onnx.code, onnx.stderr).toBe(0);
     expect(onnx.stderr).toMatch(/reward score: exported .*model\.onnx \(no model\.onnx\)/);
     expect(existsSync(join(out, "best", "model.onnx"))).toBe(true);
-    const parse = (s: string) => s.trim().split("\n").map((l) => Number(l.split("\t")[0]));
+    const parse = (s: string) =>
+      s
+        .trim()
+        .split("\n")
+        .map((l) => Number(l.split("\t")[0]));
     const [a, b] = [parse(tfjs.stdout), parse(onnx.stdout)];
     expect(a).toHaveLength(2);
     expect(a[0]).toBeGreaterThan(a[1]!);
@@ -52,23 +77,64 @@ describe("ranklab-trainer CLI", () => {
   });
 
   const bad: [string, () => string[], RegExp][] = [
-    ["a TSV line with one field", () => (writeFileSync(join(dir, "one.tsv"), "好\t差\n只有一个\n"), ["reward", "train", "--train", join(dir, "one.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", join(dir, "x")]), /one\.tsv: line 2: only one field/],
-    ["an empty line", () => (writeFileSync(join(dir, "empty.tsv"), "好\t差\n\n好\t差\n"), ["reward", "train", "--train", join(dir, "empty.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", join(dir, "x")]), /empty\.tsv: line 2: empty line/],
-    ["a missing file", () => ["reward", "train", "--train", join(dir, "nope.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", join(dir, "x")], /nope\.tsv: no such file/],
-    ["a vocab without [UNK]", () => {
-      const v = readFileSync(join(out, "best", "vocab.txt"), "utf8").replace("[UNK]\n", "");
-      writeFileSync(join(out, "best", "vocab.txt"), v);
-      return ["reward", "score", "--model", join(out, "best"), "好"];
-    }, /vocab\.txt: the vocabulary lacks \[UNK\]/],
-    ["a config.json that does not match the weights", () => {
-      const c = JSON.parse(readFileSync(join(out, "last", "config.json"), "utf8"));
-      writeFileSync(join(out, "last", "config.json"), JSON.stringify({ ...c, hidden_size: 48 }));
-      return ["reward", "score", "--model", join(out, "last"), "好"];
-    }, /model\.safetensors: .* has shape \[.*\] but config\.json implies/],
+    [
+      "a TSV line with one field",
+      () => (
+        writeFileSync(join(dir, "one.tsv"), "好\t差\n只有一个\n"),
+        ["reward", "train", "--train", join(dir, "one.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", join(dir, "x")]
+      ),
+      /one\.tsv: line 2: only one field/,
+    ],
+    [
+      "an empty line",
+      () => (
+        writeFileSync(join(dir, "empty.tsv"), "好\t差\n\n好\t差\n"),
+        ["reward", "train", "--train", join(dir, "empty.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", join(dir, "x")]
+      ),
+      /empty\.tsv: line 2: empty line/,
+    ],
+    [
+      "a missing file",
+      () => ["reward", "train", "--train", join(dir, "nope.tsv"), "--dev", join(data, "rank_dev.tsv"), "--out", join(dir, "x")],
+      /nope\.tsv: no such file/,
+    ],
+    [
+      "a vocab without [UNK]",
+      () => {
+        const v = readFileSync(join(out, "best", "vocab.txt"), "utf8").replace("[UNK]\n", "");
+        writeFileSync(join(out, "best", "vocab.txt"), v);
+        return ["reward", "score", "--model", join(out, "best"), "好"];
+      },
+      /vocab\.txt: the vocabulary lacks \[UNK\]/,
+    ],
+    [
+      "a config.json that does not match the weights",
+      () => {
+        const c = JSON.parse(readFileSync(join(out, "last", "config.json"), "utf8"));
+        writeFileSync(join(out, "last", "config.json"), JSON.stringify({ ...c, hidden_size: 48 }));
+        return ["reward", "score", "--model", join(out, "last"), "好"];
+      },
+      /model\.safetensors: .* has shape \[.*\] but config\.json implies/,
+    ],
     ["an unknown flag", () => ["reward", "train", "--epoch", "3"], /reward train: Unknown option '--epoch'/],
-    ["a bad config value", () => (writeFileSync(join(dir, "bad.json"), JSON.stringify({ train: ["a"], dev: "b", out: "c", learningRate: -1 })), ["reward", "train", "--config", join(dir, "bad.json")]), /bad\.json: learningRate: /],
-    ["a bad inline config value", () => ["reward", "train", "--config", '{"train": ["a"], "dev": "b", "out": "c", "learningRate": -1}'], /--config: learningRate: /],
-    ["inline config that is not JSON", () => ["reward", "train", "--config", "{epochs: 2}"], /--config: not valid JSON .*give a JSON object or the path of a \.json file/],
+    [
+      "a bad config value",
+      () => (
+        writeFileSync(join(dir, "bad.json"), JSON.stringify({ train: ["a"], dev: "b", out: "c", learningRate: -1 })),
+        ["reward", "train", "--config", join(dir, "bad.json")]
+      ),
+      /bad\.json: learningRate: /,
+    ],
+    [
+      "a bad inline config value",
+      () => ["reward", "train", "--config", '{"train": ["a"], "dev": "b", "out": "c", "learningRate": -1}'],
+      /--config: learningRate: /,
+    ],
+    [
+      "inline config that is not JSON",
+      () => ["reward", "train", "--config", "{epochs: 2}"],
+      /--config: not valid JSON .*give a JSON object or the path of a \.json file/,
+    ],
     ["an unknown backend", () => ["backend", "--backend", "tpu"], /--backend must be one of tensorflow-gpu, tensorflow, wasm, cpu, got "tpu"/],
   ];
   for (const [name, args, message] of bad) {

@@ -91,7 +91,8 @@ function takeGlobal<T extends string>(argv: string[], name: string, allowed: rea
   const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (i < 0) return { rest: argv };
   const value = argv[i]!.includes("=") ? argv[i]!.split("=")[1]! : argv[i + 1];
-  if (!value || !(allowed as readonly string[]).includes(value)) throw new UserError(`--${name} must be one of ${allowed.join(", ")}${value ? `, got "${value}"` : ""}`);
+  if (!value || !(allowed as readonly string[]).includes(value))
+    throw new UserError(`--${name} must be one of ${allowed.join(", ")}${value ? `, got "${value}"` : ""}`);
   const rest = [...argv];
   rest.splice(i, argv[i]!.includes("=") ? 1 : 2);
   return { value: value as T, rest };
@@ -102,7 +103,9 @@ async function useBackend(backend: BackendName | undefined) {
   // stderr, so stdout stays one score or sample a line for scripts.
   // wasm is the expected backend: the native ones are optional packages, not installed by npm ci (docs/trainer.md).
   const skipped = choice.tried.filter((t) => !t.ok).map((t) => t.name);
-  console.error(`tfjs backend: ${choice.name}${skipped.length > 0 ? ` (the optional native backends ${skipped.join(", ")} are not installed; ${choice.name} is the default)` : ""}`);
+  console.error(
+    `tfjs backend: ${choice.name}${skipped.length > 0 ? ` (the optional native backends ${skipped.join(", ")} are not installed; ${choice.name} is the default)` : ""}`,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

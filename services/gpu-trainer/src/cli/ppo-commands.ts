@@ -16,7 +16,13 @@ import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts
  * generated reviews, or from real ones with `--corpus FILE…` (or the config's `corpus`).
  */
 export async function prepareCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs("prepare", argv, { home: { type: "string" }, config: { type: "string" }, engine: { type: "string" }, corpus: { type: "string", multiple: true }, quiet: { type: "boolean" } });
+  const { values, positionals } = parseCommandArgs("prepare", argv, {
+    home: { type: "string" },
+    config: { type: "string" },
+    engine: { type: "string" },
+    corpus: { type: "string", multiple: true },
+    quiet: { type: "boolean" },
+  });
   const { values: fromFile } = readConfigFlag(values.config, "prepare flags");
   const engine = (["onnx", "tfjs"] as const).find((e) => e === values.engine);
   if (values.engine !== undefined && !engine) throw new UserError(`prepare: --engine must be onnx or tfjs, got "${values.engine}"`);
@@ -26,8 +32,16 @@ export async function prepareCommand(argv: string[]): Promise<void> {
   // `--corpus a.csv b.csv` and `--corpus a.csv --corpus b.csv` both give two files.
   if (positionals.length > 0 && !values.corpus) throw new UserError(`prepare: unexpected argument "${positionals[0]}" (corpus files follow --corpus)`);
   const corpus = values.corpus ? [...values.corpus, ...positionals] : undefined;
-  const result = await prepare({ ...fromFile, ...withEngine, ...(corpus ? { corpus } : {}), ...(values.home ? { home: values.home } : {}), ...(values.quiet ? { quiet: true } : {}) });
-  console.log(result.cached ? `prepare: up to date (${result.policyDir}, ${result.classifierDir})` : `prepare: made ${result.policyDir} and ${result.classifierDir}`);
+  const result = await prepare({
+    ...fromFile,
+    ...withEngine,
+    ...(corpus ? { corpus } : {}),
+    ...(values.home ? { home: values.home } : {}),
+    ...(values.quiet ? { quiet: true } : {}),
+  });
+  console.log(
+    result.cached ? `prepare: up to date (${result.policyDir}, ${result.classifierDir})` : `prepare: made ${result.policyDir} and ${result.classifierDir}`,
+  );
 }
 
 /**
@@ -63,8 +77,10 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
     quiet: { type: "boolean" },
   });
   if (values["reward-model"] && values["reward-url"]) throw new UserError(`${command}: give --reward-model or --reward-url, not both`);
-  if (mode === "human" && (values["reward-model"] || values["reward-url"])) throw new UserError("ppo human: the reward is the person; --reward-model and --reward-url do not apply");
-  if (mode === "demo" && (values.scale || values.labels || values["api-url"] || values.rater)) throw new UserError("ppo demo: --scale, --labels, --api-url and --rater are for `ppo human`");
+  if (mode === "human" && (values["reward-model"] || values["reward-url"]))
+    throw new UserError("ppo human: the reward is the person; --reward-model and --reward-url do not apply");
+  if (mode === "demo" && (values.scale || values.labels || values["api-url"] || values.rater))
+    throw new UserError("ppo demo: --scale, --labels, --api-url and --rater are for `ppo human`");
   // The API, when configured, also receives each typed score (flags, or RANKLAB_API_URL / ADMIN_API_TOKEN, the name
   // secrets.env gives it; RANKLAB_ADMIN_TOKEN, its earlier name, still works: docs/glossary.md).
   const apiUrl = values["api-url"] ?? process.env.RANKLAB_API_URL;
@@ -94,7 +110,8 @@ export async function ppoCommand(argv: string[], mode: "demo" | "human" = "demo"
   const maxNew = intFlag("max-new-tokens", values["max-new-tokens"]);
   // A person reads every sample and scores a few a batch; trl's tutorial did the same with batch 4.
   // No progress bar under the questions: the epoch lines say where training is.
-  const humanDefaults = mode === "human" ? { epochs: 1000, samplesShown: 0, runName: "PPO-Human-Zh", quiet: true, ppo: { batchSize: 4, miniBatchSize: 2 } } : { ppo: {} };
+  const humanDefaults =
+    mode === "human" ? { epochs: 1000, samplesShown: 0, runName: "PPO-Human-Zh", quiet: true, ppo: { batchSize: 4, miniBatchSize: 2 } } : { ppo: {} };
   const options = parseOrExplain(configName, PpoRunSchema, {
     ...humanDefaults,
     ...fromFile,

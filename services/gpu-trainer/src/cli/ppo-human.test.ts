@@ -37,10 +37,39 @@ describe("ppo human, driven through a real terminal (tmux)", () => {
   beforeAll(async () => {
     await selectBackend("wasm");
     const prepared = await prepare(
-      { home, reviews: 200, policy: { n_embd: 16, n_layer: 1, n_head: 2, train: { epochs: 1, maxLength: 32 } }, classifier: { hidden_size: 16, layers: 1, heads: 2, train: { epochs: 1, maxLength: 32 } }, quiet: true },
+      {
+        home,
+        reviews: 200,
+        policy: { n_embd: 16, n_layer: 1, n_head: 2, train: { epochs: 1, maxLength: 32 } },
+        classifier: { hidden_size: 16, layers: 1, heads: 2, train: { epochs: 1, maxLength: 32 } },
+        quiet: true,
+      },
       () => {},
     );
-    const command = [TSX, MAIN, "ppo", "human", "--policy", prepared.policyDir, "--home", home, "--labels", labels, "--out", out, "--logs-dir", join(home, "logs"), "--batch-size", "2", "--mini-batch-size", "1", "--max-new-tokens", "6", "--engine", "tfjs"];
+    const command = [
+      TSX,
+      MAIN,
+      "ppo",
+      "human",
+      "--policy",
+      prepared.policyDir,
+      "--home",
+      home,
+      "--labels",
+      labels,
+      "--out",
+      out,
+      "--logs-dir",
+      join(home, "logs"),
+      "--batch-size",
+      "2",
+      "--mini-batch-size",
+      "1",
+      "--max-new-tokens",
+      "6",
+      "--engine",
+      "tfjs",
+    ];
     tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", command.map((a) => `'${a}'`).join(" ") + "; echo EXITED $?; sleep 30");
   }, 120_000);
   afterAll(() => {
@@ -72,8 +101,14 @@ describe("ppo human, driven through a real terminal (tmux)", () => {
     expect(final).toMatch(/epoch 2 mean-reward: 1\.0000/);
     expect(final).toMatch(/stopping: the rater asked to save and quit/);
     expect(final).toMatch(/EXITED 0/);
-    const rows = readFileSync(labels, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(rows.map((r) => [r.score, r.typed])).toEqual([[0.8, "0.8"], [1, "1"]]);
+    const rows = readFileSync(labels, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => [r.score, r.typed])).toEqual([
+      [0.8, "0.8"],
+      [1, "1"],
+    ]);
     expect(rows[0].response.length).toBeGreaterThan(0);
     expect(existsSync(join(out, "model.safetensors"))).toBe(true);
   }, 120_000);

@@ -21,7 +21,10 @@ describe("prepare --engine", () => {
     const home = mkdtempSync(join(tmpdir(), "ranklab-prepare-engine-"));
     const config = join(home, "config.json");
     const tiny = { n_embd: 16, n_layer: 1, n_head: 2, train: { epochs: 1, maxLength: 24, engine: "onnx" } };
-    writeFileSync(config, JSON.stringify({ reviews: 100, policy: tiny, classifier: { hidden_size: 16, layers: 1, heads: 2, train: { epochs: 1, maxLength: 24 } } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ reviews: 100, policy: tiny, classifier: { hidden_size: 16, layers: 1, heads: 2, train: { epochs: 1, maxLength: 24 } } }),
+    );
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     await prepareCommand(["--home", home, "--config", config, "--engine", "tfjs", "--quiet"]);
     const printed = log.mock.calls.flat().join("\n");
@@ -37,16 +40,27 @@ describe("prepare --engine", () => {
 });
 
 describe("prepare --corpus", () => {
-  const tiny = { policy: { n_embd: 16, n_layer: 1, n_head: 2, train: { epochs: 1, maxLength: 24 } }, classifier: { hidden_size: 16, layers: 1, heads: 2, train: { epochs: 1, maxLength: 24 } }, corpusOptions: { heldOutFraction: 0.3 } };
+  const tiny = {
+    policy: { n_embd: 16, n_layer: 1, n_head: 2, train: { epochs: 1, maxLength: 24 } },
+    classifier: { hidden_size: 16, layers: 1, heads: 2, train: { epochs: 1, maxLength: 24 } },
+    corpusOptions: { heldOutFraction: 0.3 },
+  };
   /** Small corpora written here: 60 reviews each, half positive. */
   function corpora(dir: string): [string, string] {
     const a = join(dir, "a.csv");
     const b = join(dir, "b.csv");
-    writeFileSync(a, `label,review\n${Array.from({ length: 60 }, (_, i) => (i % 2 ? `1,第${i}份外卖很快，好吃，味道足` : `0,第${i}份外卖太慢了，凉了，不会再点`)).join("\n")}\n`);
-    writeFileSync(b, `cat,label,review\n${Array.from({ length: 60 }, (_, i) => (i % 2 ? `书籍,1,"这本书第${i}章写得真好,值得一读"` : `书籍,0,"这本书第${i}章印刷很差,错字多"`)).join("\n")}\n`);
+    writeFileSync(
+      a,
+      `label,review\n${Array.from({ length: 60 }, (_, i) => (i % 2 ? `1,第${i}份外卖很快，好吃，味道足` : `0,第${i}份外卖太慢了，凉了，不会再点`)).join("\n")}\n`,
+    );
+    writeFileSync(
+      b,
+      `cat,label,review\n${Array.from({ length: 60 }, (_, i) => (i % 2 ? `书籍,1,"这本书第${i}章写得真好,值得一读"` : `书籍,0,"这本书第${i}章印刷很差,错字多"`)).join("\n")}\n`,
+    );
     return [a, b];
   }
-  const stampOf = (home: string) => JSON.parse(readFileSync(preparedPaths(home).stamp, "utf8")) as { recipe: string; corpus?: { path: string; bytes: number; sha256: string }[] };
+  const stampOf = (home: string) =>
+    JSON.parse(readFileSync(preparedPaths(home).stamp, "utf8")) as { recipe: string; corpus?: { path: string; bytes: number; sha256: string }[] };
 
   it("takes several files after one --corpus, records their identity, and writes the prompts", async () => {
     const home = mkdtempSync(join(tmpdir(), "ranklab-prepare-corpus-cli-"));

@@ -58,7 +58,8 @@ export async function rewardTrain(argv: string[]): Promise<void> {
       quiet: values.quiet,
     }).filter(([, v]) => v !== undefined),
   );
-  if (values.engine !== undefined && values.engine !== "onnx" && values.engine !== "tfjs") throw new UserError(`reward train: --engine must be onnx or tfjs, got "${values.engine}"`);
+  if (values.engine !== undefined && values.engine !== "onnx" && values.engine !== "tfjs")
+    throw new UserError(`reward train: --engine must be onnx or tfjs, got "${values.engine}"`);
   const config = parseOrExplain(configName, RewardTrainConfigSchema, { ...fromFile, ...flags });
   // A base model or vocabulary source may be a Hub name (hf:owner/name): from here on, a folder.
   if (config.baseModel) config.baseModel = await resolveModelDir(config.baseModel);
@@ -100,8 +101,14 @@ export async function rewardPretrain(argv: string[]): Promise<void> {
     }).filter(([, v]) => v !== undefined),
   );
   const config = parseOrExplain(configName, SentimentPretrainSchema, { ...fromFile, ...flags });
-  const result = await pretrainSentimentFromFiles(config, { corpus: values.corpus, exclude: values.exclude ?? [], vocabFrom: values["vocab-from"] ?? [] }, values.out);
-  console.log(`sentiment-pretrained encoder in ${values.out}: held-out accuracy ${result.accuracy.toFixed(4)} on ${result.heldOutTexts} reviews, ${result.trainTexts} trained on, ${(result.seconds / 60).toFixed(1)} min`);
+  const result = await pretrainSentimentFromFiles(
+    config,
+    { corpus: values.corpus, exclude: values.exclude ?? [], vocabFrom: values["vocab-from"] ?? [] },
+    values.out,
+  );
+  console.log(
+    `sentiment-pretrained encoder in ${values.out}: held-out accuracy ${result.accuracy.toFixed(4)} on ${result.heldOutTexts} reviews, ${result.trainTexts} trained on, ${(result.seconds / 60).toFixed(1)} min`,
+  );
 }
 
 /** `reward score`: one score per text, tab, the text; texts from arguments, --file (one a line) or stdin. */
@@ -124,14 +131,21 @@ export async function rewardScore(argv: string[]): Promise<void> {
   let texts = positionals;
   if (values.file) {
     if (!existsSync(values.file)) throw new UserError(`${values.file}: no such file`);
-    texts = readFileSync(values.file, "utf8").split("\n").filter((l) => l.trim() !== "");
+    texts = readFileSync(values.file, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
   } else if (texts.length === 0 && !process.stdin.isTTY) {
-    texts = readFileSync(0, "utf8").split("\n").filter((l) => l.trim() !== "");
+    texts = readFileSync(0, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
   }
   if (texts.length === 0) throw new UserError("reward score: no texts; pass them as arguments, with --file, or on stdin");
   const modelDir = await resolveModelDir(values.model);
   const model = readBertDir(modelDir);
-  const options = { maxLength: intFlag("max-length", values["max-length"], Math.min(128, model.config.max_position_embeddings))!, batchSize: intFlag("batch-size", values["batch-size"], 32)! };
+  const options = {
+    maxLength: intFlag("max-length", values["max-length"], Math.min(128, model.config.max_position_embeddings))!,
+    batchSize: intFlag("batch-size", values["batch-size"], 32)!,
+  };
   // Each text is a completion of --prompt when given (a reward model trained on prompts wants it), else a whole text.
   const items = asItems(texts, values.prompt === undefined ? undefined : texts.map(() => values.prompt!));
   let scores: number[];

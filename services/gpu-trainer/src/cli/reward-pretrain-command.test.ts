@@ -8,7 +8,11 @@ import { UserError } from "../errors.ts";
 import { rewardPretrain, rewardTrain } from "./reward-commands.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ranklab-reward-pretrain-"));
-const tiny = JSON.stringify({ heldOut: 40, batchSize: 16, model: { hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxVocab: 3000, pooling: "mean", bigramBuckets: 64 } });
+const tiny = JSON.stringify({
+  heldOut: 40,
+  batchSize: 16,
+  model: { hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxVocab: 3000, pooling: "mean", bigramBuckets: 64 },
+});
 const csv = join(dir, "corpus.csv");
 const devTsv = join(dir, "dev.tsv");
 const trainTsv = join(dir, "train.tsv");
@@ -20,7 +24,14 @@ beforeAll(async () => {
   const train = generateRankLists(16, 1);
   writeFileSync(trainTsv, toRankTsv(train));
   // The dev lists reuse 8 of the corpus's texts, which --exclude must keep out of the pretraining.
-  writeFileSync(devTsv, toRankTsv([{ texts: reviews.slice(0, 4).map((r) => r.text) }, { texts: reviews.slice(4, 8).map((r) => r.text) }, ...generateRankLists(6, 2, new Set(train.flatMap((l) => l.texts)))]));
+  writeFileSync(
+    devTsv,
+    toRankTsv([
+      { texts: reviews.slice(0, 4).map((r) => r.text) },
+      { texts: reviews.slice(4, 8).map((r) => r.text) },
+      ...generateRankLists(6, 2, new Set(train.flatMap((l) => l.texts))),
+    ]),
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -33,7 +44,25 @@ describe("reward pretrain", () => {
 
   it("writes an encoder folder that reward train --base-model fine-tunes on onnxruntime", async () => {
     const encoder = join(dir, "encoder");
-    await rewardPretrain(["--corpus", csv, "--exclude", devTsv, "--vocab-from", trainTsv, "--out", encoder, "--config", tiny, "--epochs", "2", "--lr", "3e-3", "--max-length", "48", "--quiet"]);
+    await rewardPretrain([
+      "--corpus",
+      csv,
+      "--exclude",
+      devTsv,
+      "--vocab-from",
+      trainTsv,
+      "--out",
+      encoder,
+      "--config",
+      tiny,
+      "--epochs",
+      "2",
+      "--lr",
+      "3e-3",
+      "--max-length",
+      "48",
+      "--quiet",
+    ]);
     const metrics = JSON.parse(readFileSync(join(encoder, "metrics.json"), "utf8")) as { train_texts: number; held_out_texts: number };
     // 240 reviews, 8 left out as dev texts, 40 held out.
     expect(metrics.held_out_texts).toBe(40);
@@ -46,7 +75,27 @@ describe("reward pretrain", () => {
     expect(missing).toEqual([]);
 
     const out = join(dir, "rm");
-    await rewardTrain(["--train", trainTsv, "--dev", devTsv, "--logs-dir", join(dir, "logs"), "--out", out, "--base-model", encoder, "--engine", "onnx", "--max-length", "48", "--epochs", "1", "--eval-every", "2", "--quiet"]);
+    await rewardTrain([
+      "--train",
+      trainTsv,
+      "--dev",
+      devTsv,
+      "--logs-dir",
+      join(dir, "logs"),
+      "--out",
+      out,
+      "--base-model",
+      encoder,
+      "--engine",
+      "onnx",
+      "--max-length",
+      "48",
+      "--epochs",
+      "1",
+      "--eval-every",
+      "2",
+      "--quiet",
+    ]);
     expect(existsSync(join(out, "best", "model.safetensors"))).toBe(true);
     const config = JSON.parse(readFileSync(join(out, "best", "config.json"), "utf8")) as { hidden_size: number; bigram_buckets: number };
     expect(config.hidden_size).toBe(16);

@@ -8,7 +8,14 @@ import { UserError } from "../errors.ts";
 import { rewardTrain } from "./reward-commands.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ranklab-reward-train-engine-"));
-const tiny = JSON.stringify({ maxLength: 32, listsPerStep: 8, epochs: 1, evalEvery: 4, quiet: true, model: { hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxVocab: 400 } });
+const tiny = JSON.stringify({
+  maxLength: 32,
+  listsPerStep: 8,
+  epochs: 1,
+  evalEvery: 4,
+  quiet: true,
+  model: { hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxVocab: 400 },
+});
 const base = () => ["--train", join(dir, "train.tsv"), "--dev", join(dir, "dev.tsv"), "--logs-dir", join(dir, "logs"), "--config", tiny];
 
 beforeAll(async () => {

@@ -45,7 +45,12 @@ export const DaemonConfigSchema = z
         compareWithScratch: z.boolean().default(false),
         // From scratch (no reward model active yet): small, so the first run takes seconds, not minutes.
         model: z
-          .object({ hiddenSize: z.number().int().default(64), layers: z.number().int().default(1), heads: z.number().int().default(2), intermediateSize: z.number().int().default(256) })
+          .object({
+            hiddenSize: z.number().int().default(64),
+            layers: z.number().int().default(1),
+            heads: z.number().int().default(2),
+            intermediateSize: z.number().int().default(256),
+          })
           .strict()
           .prefault({}),
         // Below these many pairs the run trains nothing and gives its labels back: a gate on 3 pairs is a coin toss.

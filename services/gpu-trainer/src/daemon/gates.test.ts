@@ -28,8 +28,14 @@ describe("the policy's gate", () => {
     expect(policyGate({ klToReference: 3, distinct2: 0.45, referenceDistinct2: 0.5 }, budget)).toEqual({ activate: true });
   });
   it("rejects a policy past the KL budget, or collapsing onto few sentences", () => {
-    expect(policyGate({ klToReference: 13.1, distinct2: 0.5, referenceDistinct2: 0.5 }, budget)).toEqual({ activate: false, reason: expect.stringContaining("over the budget 8") });
-    expect(policyGate({ klToReference: 2, distinct2: 0.16, referenceDistinct2: 0.49 }, budget)).toEqual({ activate: false, reason: expect.stringContaining("distinct-2 0.160 is below 0.8") });
+    expect(policyGate({ klToReference: 13.1, distinct2: 0.5, referenceDistinct2: 0.5 }, budget)).toEqual({
+      activate: false,
+      reason: expect.stringContaining("over the budget 8"),
+    });
+    expect(policyGate({ klToReference: 2, distinct2: 0.16, referenceDistinct2: 0.49 }, budget)).toEqual({
+      activate: false,
+      reason: expect.stringContaining("distinct-2 0.160 is below 0.8"),
+    });
     expect(policyGate({ klToReference: Number.NaN, distinct2: 0.5, referenceDistinct2: 0.5 }, budget).activate).toBe(false);
   });
 });
@@ -50,7 +56,12 @@ describe("the policy's improvement gate", () => {
   it("rejects a candidate whose gain the samples cannot tell from noise, with the figures", () => {
     const noisy = pairedImprovement([3, 0, 3, 0.4], [0, 2, 1, 2]);
     expect(noisy.meanDifference).toBeGreaterThan(0);
-    expect(improvementGate(noisy, z)).toEqual({ activate: false, reason: expect.stringMatching(/not better than the active policy: mean reward 1\.600 vs 1\.250 on the same 4 prompts and seed, difference 0\.350 ≤ 1\.645 × its standard error/) });
+    expect(improvementGate(noisy, z)).toEqual({
+      activate: false,
+      reason: expect.stringMatching(
+        /not better than the active policy: mean reward 1\.600 vs 1\.250 on the same 4 prompts and seed, difference 0\.350 ≤ 1\.645 × its standard error/,
+      ),
+    });
   });
   it("rejects a worse or equal candidate even with z = 0", () => {
     expect(improvementGate(pairedImprovement([1, 1, 1], [1, 1, 1]), { minImprovementZ: 0 }).activate).toBe(false);

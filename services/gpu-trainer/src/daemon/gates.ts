@@ -11,17 +11,28 @@ export interface HeldOutFigures {
  * pairs in the same run; the candidate goes live only if it is not worse than the active
  * one by more than `tolerance`. With no active model it must beat chance by a margin.
  */
-export function rewardGate(candidate: HeldOutFigures, active: HeldOutFigures | undefined, options: { tolerance: number; firstModelMinAccuracy: number }): Verdict {
+export function rewardGate(
+  candidate: HeldOutFigures,
+  active: HeldOutFigures | undefined,
+  options: { tolerance: number; firstModelMinAccuracy: number },
+): Verdict {
   const fmt = (x: number) => x.toFixed(4);
   if (!active) {
     return candidate.accuracy >= options.firstModelMinAccuracy
       ? { activate: true }
-      : { activate: false, reason: `held-out accuracy ${fmt(candidate.accuracy)} on ${candidate.pairs} pairs is below ${fmt(options.firstModelMinAccuracy)}, the first model's minimum` };
+      : {
+          activate: false,
+          reason: `held-out accuracy ${fmt(candidate.accuracy)} on ${candidate.pairs} pairs is below ${fmt(options.firstModelMinAccuracy)}, the first model's minimum`,
+        };
   }
-  if (active.pairs !== candidate.pairs) throw new Error(`reward gate: candidate scored on ${candidate.pairs} pairs, the active model on ${active.pairs}; they must share the held-out set`);
+  if (active.pairs !== candidate.pairs)
+    throw new Error(`reward gate: candidate scored on ${candidate.pairs} pairs, the active model on ${active.pairs}; they must share the held-out set`);
   return candidate.accuracy >= active.accuracy - options.tolerance
     ? { activate: true }
-    : { activate: false, reason: `held-out accuracy ${fmt(candidate.accuracy)} < the active model's ${fmt(active.accuracy)} on the same ${candidate.pairs} pairs (tolerance ${options.tolerance})` };
+    : {
+        activate: false,
+        reason: `held-out accuracy ${fmt(candidate.accuracy)} < the active model's ${fmt(active.accuracy)} on the same ${candidate.pairs} pairs (tolerance ${options.tolerance})`,
+      };
 }
 
 export interface PolicyFigures {
@@ -38,7 +49,10 @@ export function policyGate(figures: PolicyFigures, options: { klBudget: number; 
   }
   const floor = options.minDistinct2Share * figures.referenceDistinct2;
   if (figures.distinct2 < floor) {
-    return { activate: false, reason: `distinct-2 ${figures.distinct2.toFixed(3)} is below ${options.minDistinct2Share} × the reference's ${figures.referenceDistinct2.toFixed(3)}` };
+    return {
+      activate: false,
+      reason: `distinct-2 ${figures.distinct2.toFixed(3)} is below ${options.minDistinct2Share} × the reference's ${figures.referenceDistinct2.toFixed(3)}`,
+    };
   }
   return { activate: true };
 }
@@ -58,7 +72,8 @@ export interface Improvement {
  * samples drawn on the same prompts with the same seed, sample i against sample i.
  */
 export function pairedImprovement(candidate: readonly number[], active: readonly number[]): Improvement {
-  if (candidate.length !== active.length || candidate.length < 2) throw new Error(`improvement gate: needs ≥ 2 paired rewards, got ${candidate.length} and ${active.length}`);
+  if (candidate.length !== active.length || candidate.length < 2)
+    throw new Error(`improvement gate: needs ≥ 2 paired rewards, got ${candidate.length} and ${active.length}`);
   const n = candidate.length;
   const d = candidate.map((c, i) => c - active[i]!);
   const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

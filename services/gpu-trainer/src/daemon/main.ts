@@ -56,7 +56,11 @@ const configParsed = DaemonConfigSchema.safeParse({
   home: `${env.RANKLAB_HOME}/daemon`,
   pollSeconds: env.TRAINER_POLL_SECONDS,
   leaseSeconds: env.TRAINER_LEASE_SECONDS,
-  reward: { ...extraReward, ...(env.TRAINER_REWARD_BASE ? { baseModel: env.TRAINER_REWARD_BASE } : {}), ...(env.TRAINER_REWARD_EPOCHS ? { epochs: env.TRAINER_REWARD_EPOCHS } : {}) },
+  reward: {
+    ...extraReward,
+    ...(env.TRAINER_REWARD_BASE ? { baseModel: env.TRAINER_REWARD_BASE } : {}),
+    ...(env.TRAINER_REWARD_EPOCHS ? { epochs: env.TRAINER_REWARD_EPOCHS } : {}),
+  },
   policy: { ...((extra.policy ?? {}) as Record<string, unknown>), ...(env.TRAINER_POLICY_ALGORITHM ? { algorithm: env.TRAINER_POLICY_ALGORITHM } : {}) },
   ppo: { ...extraPpo, ...(env.TRAINER_PPO_STEPS !== undefined ? { steps: env.TRAINER_PPO_STEPS } : {}) },
   ...(env.TRAINER_FALLBACK_POLICY ? { fallbackPolicyDir: env.TRAINER_FALLBACK_POLICY } : {}),
@@ -106,7 +110,9 @@ for (;;) {
     } else if (policy && config.completionsPerPrompt > 0 && !postedFor.has(key)) {
       postedFor.add(key);
       const n = await postFreshCompletions(config, policy.dir, policy.checkpointId, Date.now() % 100000);
-      console.log(`trainer: posted ${n} new completions from ${policy.checkpointId ? `policy checkpoint v${policy.version ?? `? (id ${policy.checkpointId})`}` : "the fallback policy"} for raters`);
+      console.log(
+        `trainer: posted ${n} new completions from ${policy.checkpointId ? `policy checkpoint v${policy.version ?? `? (id ${policy.checkpointId})`}` : "the fallback policy"} for raters`,
+      );
     }
     if (result) continue;
   } catch (err) {

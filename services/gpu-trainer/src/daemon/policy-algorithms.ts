@@ -120,8 +120,25 @@ async function runDpo(input: PolicyTrainingInput): Promise<PolicyTraining> {
   const evalPairs = pairsFromRankLists(lists(split.held_out, false));
   const { config } = input;
   // Stops near the KL budget as PPO and GRPO do, unless dpo.stopAtKl says otherwise.
-  const dpo = { ...config.policy.dpo, seed: config.policy.dpo.seed + input.runId, stopAtKl: config.policy.dpo.stopAtKl ?? config.ppo.stopAtKlShare * config.ppo.klBudget };
-  const result = await trainDpo({ policyDir: input.current.dir, referenceDir: input.referenceDir, pairs, evalPairs, klPrompts: input.prompts, out: input.out, logsDir: input.logsDir, runName: "dpo", dpo }, () => {});
+  const dpo = {
+    ...config.policy.dpo,
+    seed: config.policy.dpo.seed + input.runId,
+    stopAtKl: config.policy.dpo.stopAtKl ?? config.ppo.stopAtKlShare * config.ppo.klBudget,
+  };
+  const result = await trainDpo(
+    {
+      policyDir: input.current.dir,
+      referenceDir: input.referenceDir,
+      pairs,
+      evalPairs,
+      klPrompts: input.prompts,
+      out: input.out,
+      logsDir: input.logsDir,
+      runName: "dpo",
+      dpo,
+    },
+    () => {},
+  );
   return { metrics: result.metrics, steps: result.steps, settings: { dpo } };
 }
 

@@ -22,7 +22,10 @@ const dir = mkdtempSync(join(tmpdir(), "ranklab-policy-eval-"));
 
 beforeAll(async () => {
   await selectBackend("wasm");
-  for (const [name, seed] of [["policy", 1], ["reference", 2]] as const) {
+  for (const [name, seed] of [
+    ["policy", 1],
+    ["reference", 2],
+  ] as const) {
     const params = initParams(gpt2ParamSpecs(config, false), seed, 0.3);
     saveGpt2Dir(join(dir, name), { config, tokenizer, params, hasValueHead: false });
     disposeParams(params);
@@ -40,12 +43,22 @@ describe("evaluatePolicy", () => {
     const policy = loadGpt2Dir(join(dir, "policy"));
     const reference = loadGpt2Dir(join(dir, "reference"));
     // The same draws (same seed): their token ids.
-    const { queries, responses, texts } = await samplePolicy(readGpt2Dir(join(dir, "policy")), join(dir, "policy"), Array.from({ length: 20 }, (_, i) => prompts[i % 2]!), sampling);
+    const { queries, responses, texts } = await samplePolicy(
+      readGpt2Dir(join(dir, "policy")),
+      join(dir, "policy"),
+      Array.from({ length: 20 }, (_, i) => prompts[i % 2]!),
+      sampling,
+    );
     expect(texts).toEqual(e.samples);
     const packed = packBatch(queries, responses, tokenizer.pad);
     const bias = bannedLogitBias(config.vocab_size, samplingBannedTokens(tokenizer));
     const sum = (lp: number[][]) => lp.reduce((s, row, b) => s + row.reduce((r, v, t) => r + packed.responseMask[b]![t]! * v, 0), 0);
-    const kl = tf.tidy(() => (sum(policyOutputs(policy.params, config, packed, bias).logprobs.arraySync()) - sum(policyOutputs(reference.params, config, packed, bias).logprobs.arraySync())) / 20);
+    const kl = tf.tidy(
+      () =>
+        (sum(policyOutputs(policy.params, config, packed, bias).logprobs.arraySync()) -
+          sum(policyOutputs(reference.params, config, packed, bias).logprobs.arraySync())) /
+        20,
+    );
     disposeParams(policy.params);
     disposeParams(reference.params);
     expect(Math.abs(kl)).toBeGreaterThan(0.1);

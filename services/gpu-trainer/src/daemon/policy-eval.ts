@@ -26,7 +26,12 @@ export interface PolicyEvaluation {
  * from (banned tokens excluded, as PPO measures it: otherwise a policy that moved mass onto
  * them would show a negative KL).
  */
-export async function evaluatePolicy(policyDir: string, referenceDir: string, prompts: readonly string[], options: { samples: number; sampling: Sampling }): Promise<PolicyEvaluation> {
+export async function evaluatePolicy(
+  policyDir: string,
+  referenceDir: string,
+  prompts: readonly string[],
+  options: { samples: number; sampling: Sampling },
+): Promise<PolicyEvaluation> {
   const rows = Array.from({ length: options.samples }, (_, i) => prompts[i % prompts.length]!);
   const policy = readGpt2Dir(policyDir, { valueHead: false });
   const reference = readGpt2Dir(referenceDir, { valueHead: false });
@@ -39,7 +44,13 @@ export async function evaluatePolicy(policyDir: string, referenceDir: string, pr
   try {
     const packed = packBatch(mine.queries, mine.responses, policy.tokenizer.pad);
     const klToReference = await sampledKlToReference(policyEngine, referenceEngine, packed, 16);
-    return { klToReference, distinct2: distinct2(mine.texts), referenceDistinct2: distinct2(theirs.texts), meanChars: meanChars(mine.texts), samples: mine.texts };
+    return {
+      klToReference,
+      distinct2: distinct2(mine.texts),
+      referenceDistinct2: distinct2(theirs.texts),
+      meanChars: meanChars(mine.texts),
+      samples: mine.texts,
+    };
   } finally {
     await policyEngine.close();
     await referenceEngine.close();

@@ -21,7 +21,8 @@ export interface PolicyRef {
 export async function currentPolicy(api: TrainerApi, config: DaemonSettings): Promise<PolicyRef | undefined> {
   const active = await fetchActiveCheckpoint(api, "policy", config.home);
   if (active) return { dir: active.dir, checkpointId: active.ref.id, version: active.ref.version, metrics: active.metrics };
-  if (config.fallbackPolicyDir && existsSync(join(config.fallbackPolicyDir, "config.json"))) return { dir: config.fallbackPolicyDir, checkpointId: null, metrics: {} };
+  if (config.fallbackPolicyDir && existsSync(join(config.fallbackPolicyDir, "config.json")))
+    return { dir: config.fallbackPolicyDir, checkpointId: null, metrics: {} };
   return undefined;
 }
 
@@ -73,7 +74,17 @@ export async function policyPhase(
     return undefined;
   }
   const out = join(runDir, "policy");
-  const trained = await trainPolicy(algorithm, { config, runId, current, referenceDir: reference.dir, prompts, out, logsDir: join(runDir, "logs"), ...(inputs.reward ? { reward: inputs.reward } : {}), preferences: inputs.preferences });
+  const trained = await trainPolicy(algorithm, {
+    config,
+    runId,
+    current,
+    referenceDir: reference.dir,
+    prompts,
+    out,
+    logsDir: join(runDir, "logs"),
+    ...(inputs.reward ? { reward: inputs.reward } : {}),
+    preferences: inputs.preferences,
+  });
   // The gates' fresh samples: the candidate's and the active policy's on the same prompts and seed.
   const gateOptions = { samples: config.ppo.evalSamples, sampling: { ...config.ppo.config.generation, seed: 1_000_003 + runId } };
   const evaluation = await evaluatePolicy(out, reference.dir, prompts, gateOptions);
@@ -86,7 +97,11 @@ export async function policyPhase(
     ...trained.metrics,
     [`algorithm/${algorithm}`]: 1,
     ...(improvement
-      ? { "eval/reward_mean": improvement.candidateMean, "eval/active_reward_mean": improvement.activeMean, "eval/reward_difference_se": improvement.standardError }
+      ? {
+          "eval/reward_mean": improvement.candidateMean,
+          "eval/active_reward_mean": improvement.activeMean,
+          "eval/reward_difference_se": improvement.standardError,
+        }
       : {}),
     "eval/kl_to_reference": evaluation.klToReference,
     "eval/distinct_2": evaluation.distinct2,
@@ -97,13 +112,26 @@ export async function policyPhase(
   const published = await publishCheckpoint(api, out, {
     kind: "policy",
     metrics,
-    config: { algorithm, ...trained.settings, steps: trained.steps, reference: reference.checkpointId ?? reference.dir, started_from: current.checkpointId ?? current.dir, reward_checkpoint: inputs.reward?.checkpointId ?? null },
+    config: {
+      algorithm,
+      ...trained.settings,
+      steps: trained.steps,
+      reference: reference.checkpointId ?? reference.dir,
+      started_from: current.checkpointId ?? current.dir,
+      reward_checkpoint: inputs.reward?.checkpointId ?? null,
+    },
     trainingRunId: runId,
     ...(verdict.activate ? { activate: true } : { rejectedReason: verdict.reason }),
   });
-  const gateFigures = improvement ? `, gate reward ${improvement.candidateMean.toFixed(3)} vs active ${improvement.activeMean.toFixed(3)} (SE of the difference ${improvement.standardError.toFixed(3)})` : "";
+  const gateFigures = improvement
+    ? `, gate reward ${improvement.candidateMean.toFixed(3)} vs active ${improvement.activeMean.toFixed(3)} (SE of the difference ${improvement.standardError.toFixed(3)})`
+    : "";
   const figures = `KL to the reference ${evaluation.klToReference.toFixed(3)}, distinct-2 ${evaluation.distinct2.toFixed(3)} (reference ${evaluation.referenceDistinct2.toFixed(3)}), mean reward ${trained.meanReward?.toFixed(3) ?? "-"}${gateFigures}`;
-  log(verdict.activate ? `run ${runId}: policy checkpoint v${published.version} (${algorithm}) active (${figures})` : `run ${runId}: policy checkpoint v${published.version} (${algorithm}) rejected: ${verdict.reason} (${figures})`);
+  log(
+    verdict.activate
+      ? `run ${runId}: policy checkpoint v${published.version} (${algorithm}) active (${figures})`
+      : `run ${runId}: policy checkpoint v${published.version} (${algorithm}) rejected: ${verdict.reason} (${figures})`,
+  );
   return { algorithm, published, verdict, evaluation, metrics };
 }
 

@@ -51,8 +51,14 @@ async function heldOutAccuracy(dir: string, lists: RankList[], maxLength: number
 function agreementMetrics(examples: PreferenceExample[], scores: number[][]): Record<string, number> {
   const a = agreementOf(examples, scores);
   const out: Record<string, number> = {};
-  for (const [rater, r] of a.modelByRater) if (r.pairs > 0) Object.assign(out, { [`held_out_accuracy/rater_${rater}`]: r.accuracy, [`held_out_pairs/rater_${rater}`]: r.pairs });
-  if (a.raterRater.pairs > 0) Object.assign(out, { "agreement/rater_rater_tau": a.raterRater.tau, "agreement/model_rater_tau": a.modelRater.tau, "agreement/shared_pairs": a.raterRater.pairs });
+  for (const [rater, r] of a.modelByRater)
+    if (r.pairs > 0) Object.assign(out, { [`held_out_accuracy/rater_${rater}`]: r.accuracy, [`held_out_pairs/rater_${rater}`]: r.pairs });
+  if (a.raterRater.pairs > 0)
+    Object.assign(out, {
+      "agreement/rater_rater_tau": a.raterRater.tau,
+      "agreement/model_rater_tau": a.modelRater.tau,
+      "agreement/shared_pairs": a.raterRater.pairs,
+    });
   return out;
 }
 
@@ -110,9 +116,14 @@ export async function rewardPhase(
     });
   const trainConfig = configFor(
     "reward-model",
-    startFrom === "active" ? { baseModel: active!.dir, learningRate: config.reward.warmLearningRate } : startFrom === "base" ? { baseModel: base, learningRate: config.reward.warmLearningRate } : scratchInit,
+    startFrom === "active"
+      ? { baseModel: active!.dir, learningRate: config.reward.warmLearningRate }
+      : startFrom === "base"
+        ? { baseModel: base, learningRate: config.reward.warmLearningRate }
+        : scratchInit,
   );
-  if (startFrom === "scratch" && config.reward.baseModel) log(`run ${runId}: no reward base at ${config.reward.baseModel} yet; the first reward model starts from scratch`);
+  if (startFrom === "scratch" && config.reward.baseModel)
+    log(`run ${runId}: no reward base at ${config.reward.baseModel} yet; the first reward model starts from scratch`);
   const trained = await trainRewardModelOn(trainConfig, train, validation, log);
 
   const candidate = await heldOutAccuracy(trained.bestDir, heldOut, config.reward.maxLength);
@@ -121,7 +132,11 @@ export async function rewardPhase(
   // Benchmarks: what the base buys, a from-scratch candidate on the same labels, scored on the same held-out pairs.
   const scratch =
     startFrom === "base" && config.reward.compareWithScratch
-      ? await heldOutAccuracy((await trainRewardModelOn(configFor("reward-scratch", scratchInit), train, validation, log)).bestDir, heldOut, config.reward.maxLength)
+      ? await heldOutAccuracy(
+          (await trainRewardModelOn(configFor("reward-scratch", scratchInit), train, validation, log)).bestDir,
+          heldOut,
+          config.reward.maxLength,
+        )
       : undefined;
 
   const best = readBertDir(trained.bestDir);
@@ -152,7 +167,13 @@ export async function rewardPhase(
   const published = await publishCheckpoint(api, trained.bestDir, {
     kind: "reward",
     metrics,
-    config: { reward_input: rewardInput, started_from: startFrom, warm_start_from: active?.ref.id ?? null, ...(startFrom === "base" ? { base_model: base } : {}), train: { ...trainConfig, out: undefined, logsDir: undefined } },
+    config: {
+      reward_input: rewardInput,
+      started_from: startFrom,
+      warm_start_from: active?.ref.id ?? null,
+      ...(startFrom === "base" ? { base_model: base } : {}),
+      train: { ...trainConfig, out: undefined, logsDir: undefined },
+    },
     trainingRunId: runId,
     ...(verdict.activate ? { activate: true } : { rejectedReason: verdict.reason }),
   });

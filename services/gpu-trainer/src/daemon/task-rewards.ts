@@ -11,7 +11,9 @@ import { mapLimit } from "../util/map-limit.ts";
 export async function postTaskRewards(api: TrainerApi, live: { dir: string; checkpointId: number }, perPrompt = 400): Promise<number> {
   const prompts = await api.activePrompts();
   // A few prompts at a time, not one request per prompt at once (see mapLimit).
-  const rows = (await mapLimit(prompts, 4, async (p) => (await api.completionsOf(p.id, perPrompt)).map((c) => ({ id: c.id, prompt: p.text, text: c.text })))).flat();
+  const rows = (
+    await mapLimit(prompts, 4, async (p) => (await api.completionsOf(p.id, perPrompt)).map((c) => ({ id: c.id, prompt: p.text, text: c.text })))
+  ).flat();
   if (rows.length === 0) return 0;
   const reward = await modelReward(live.dir);
   try {

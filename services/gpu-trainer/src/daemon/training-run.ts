@@ -40,9 +40,15 @@ export async function postFreshCompletions(input: DaemonConfig, policyDir: strin
   const rows = prompts.flatMap((p) => Array.from({ length: config.completionsPerPrompt }, () => p));
   if (rows.length === 0) return 0;
   const model = readGpt2Dir(policyDir);
-  const samples = await samplePolicy(model, policyDir, rows.map((p) => p.text), { maxNewTokens: 32, temperature: 1, topK: 0, topP: 0.95, seed });
+  const samples = await samplePolicy(
+    model,
+    policyDir,
+    rows.map((p) => p.text),
+    { maxNewTokens: 32, temperature: 1, topK: 0, topP: 0.95, seed },
+  );
   const completions = rows.map((p, i) => ({ promptId: p.id, text: samples.texts[i]! })).filter((c) => c.text.trim() !== "");
-  for (let start = 0; start < completions.length; start += 500) await api.postCompletions(checkpointId, { source: "trainer daemon", seed }, completions.slice(start, start + 500));
+  for (let start = 0; start < completions.length; start += 500)
+    await api.postCompletions(checkpointId, { source: "trainer daemon", seed }, completions.slice(start, start + 500));
   return completions.length;
 }
 
@@ -68,7 +74,8 @@ const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a +
 
 function skippedMetrics(skipped: ExampleSet["skipped"]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const kind of ["rankings", "scores"] as const) for (const [reason, n] of Object.entries(skipped[kind])) if (n > 0) out[`labels/skipped_${kind}_${reason}`] = n;
+  for (const kind of ["rankings", "scores"] as const)
+    for (const [reason, n] of Object.entries(skipped[kind])) if (n > 0) out[`labels/skipped_${kind}_${reason}`] = n;
   return out;
 }
 
@@ -131,7 +138,14 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
         `${set.examples.length} examples (${split.train.length} train, ${split.validation.length} validation, ${split.held_out.length} held-out; ${pairs.train} train and ${pairs.heldOut} held-out pairs), ` +
         `skipped ${sum(set.skipped.rankings)} rankings and ${sum(set.skipped.scores)} scores`,
     );
-    const metrics: Record<string, number> = { "labels/leased_rankings": leased.rankings.length, "labels/leased_scores": leased.scores.length, "labels/examples": set.examples.length, "labels/train_pairs": pairs.train, "labels/held_out_pairs": pairs.heldOut, ...skippedMetrics(set.skipped) };
+    const metrics: Record<string, number> = {
+      "labels/leased_rankings": leased.rankings.length,
+      "labels/leased_scores": leased.scores.length,
+      "labels/examples": set.examples.length,
+      "labels/train_pairs": pairs.train,
+      "labels/held_out_pairs": pairs.heldOut,
+      ...skippedMetrics(set.skipped),
+    };
 
     // What the policy trains with, once a reward model was trained (full) or taken as it is (policy).
     let forPolicy: { live?: { dir: string; ref: { id: number } }; weightOf: (e: PreferenceExample) => number | undefined } | undefined;
@@ -167,7 +181,11 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
         ? `reward checkpoint v${result.reward.candidate.version} activated (held-out ${result.reward.candidateAccuracy.toFixed(4)}${result.reward.activeAccuracy !== undefined ? ` vs ${result.reward.activeAccuracy.toFixed(4)}` : ""} on ${result.reward.heldOutPairs} pairs)`
         : `reward checkpoint v${result.reward.candidate.version} rejected: ${result.reward.verdict.reason}`;
       const reliability = result.reward.reliability;
-      if (kind === "full") forPolicy = { ...(result.reward.live ? { live: result.reward.live } : {}), weightOf: (e) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined) };
+      if (kind === "full")
+        forPolicy = {
+          ...(result.reward.live ? { live: result.reward.live } : {}),
+          weightOf: (e) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined),
+        };
     }
 
     // The policy: PPO or GRPO with whichever reward model is live now, or DPO on the run's preference pairs.
@@ -178,11 +196,18 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
       if (missing) {
         result.summary += `; no policy trained: ${missing}`;
       } else {
-        result.policy = await policyPhase({ api, config, runId: run.id, runDir, log }, { ...(live ? { reward: { dir: live.dir, checkpointId: live.ref.id } } : {}), preferences: { split, weightOf } });
+        result.policy = await policyPhase(
+          { api, config, runId: run.id, runDir, log },
+          { ...(live ? { reward: { dir: live.dir, checkpointId: live.ref.id } } : {}), preferences: { split, weightOf } },
+        );
         if (result.policy) {
           const { algorithm, published, verdict } = result.policy;
-          Object.assign(metrics, Object.fromEntries(Object.entries(result.policy.metrics).map(([k, v]) => [`policy/${k}`, v])), { "policy/activated": verdict.activate ? 1 : 0 });
-          result.summary += verdict.activate ? `; policy checkpoint v${published.version} (${algorithm}) activated` : `; policy checkpoint v${published.version} (${algorithm}) rejected: ${verdict.reason}`;
+          Object.assign(metrics, Object.fromEntries(Object.entries(result.policy.metrics).map(([k, v]) => [`policy/${k}`, v])), {
+            "policy/activated": verdict.activate ? 1 : 0,
+          });
+          result.summary += verdict.activate
+            ? `; policy checkpoint v${published.version} (${algorithm}) activated`
+            : `; policy checkpoint v${published.version} (${algorithm}) rejected: ${verdict.reason}`;
         }
       }
     }
@@ -191,7 +216,9 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
     const policy = await currentPolicy(api, config);
     if (config.completionsPerPrompt > 0 && policy) {
       result.completionsPosted = await postFreshCompletions(config, policy.dir, policy.checkpointId, run.id);
-      log(`run ${run.id}: posted ${result.completionsPosted} new completions from ${policy.checkpointId ? `policy checkpoint v${policy.version ?? `? (id ${policy.checkpointId})`}` : "the fallback policy"}`);
+      log(
+        `run ${run.id}: posted ${result.completionsPosted} new completions from ${policy.checkpointId ? `policy checkpoint v${policy.version ?? `? (id ${policy.checkpointId})`}` : "the fallback policy"}`,
+      );
     }
     metrics["completions/posted"] = result.completionsPosted;
     // The live reward model's view of what raters may rank next, so tasks go where it is least sure.

@@ -8,18 +8,30 @@ import { corpusIdentity, isHeldOut, parseCorpusCsv, parseCsvRecords, readCorpusF
 describe("parseCsvRecords (RFC 4180)", () => {
   it("splits on commas and line breaks, LF or CRLF, and skips blank lines", () => {
     const records = parseCsvRecords("a,b\r\nc,d\n\ne,f", "t.csv");
-    expect(records.map((r) => r.fields)).toEqual([["a", "b"], ["c", "d"], ["e", "f"]]);
+    expect(records.map((r) => r.fields)).toEqual([
+      ["a", "b"],
+      ["c", "d"],
+      ["e", "f"],
+    ]);
     expect(records.map((r) => r.line)).toEqual([1, 2, 4]);
   });
 
   it("keeps commas, doubled quotes and line breaks inside quotes, and counts the lines they span", () => {
     const records = parseCsvRecords('1,"好,很好"\n0,"他说""不行"""\n1,"第一行\n第二行"\n0,最后', "t.csv");
-    expect(records.map((r) => r.fields)).toEqual([["1", "好,很好"], ["0", '他说"不行"'], ["1", "第一行\n第二行"], ["0", "最后"]]);
+    expect(records.map((r) => r.fields)).toEqual([
+      ["1", "好,很好"],
+      ["0", '他说"不行"'],
+      ["1", "第一行\n第二行"],
+      ["0", "最后"],
+    ]);
     expect(records.map((r) => r.line)).toEqual([1, 2, 3, 5]);
   });
 
   it("drops a leading byte-order mark and keeps an empty last field", () => {
-    expect(parseCsvRecords("\uFEFFlabel,review\n1,\n", "t.csv").map((r) => r.fields)).toEqual([["label", "review"], ["1", ""]]);
+    expect(parseCsvRecords("\uFEFFlabel,review\n1,\n", "t.csv").map((r) => r.fields)).toEqual([
+      ["label", "review"],
+      ["1", ""],
+    ]);
   });
 
   it("names the file and line of a quote left open, text after a closing quote, or a quote inside an unquoted field", () => {
@@ -32,16 +44,22 @@ describe("parseCsvRecords (RFC 4180)", () => {
 
 describe("parseCorpusCsv", () => {
   it("reads `label,review` files", () => {
-    const parsed = parseCorpusCsv("label,review\n1,很快，好吃\n0,\"太慢了,凉了\"\n", "waimai.csv");
+    const parsed = parseCorpusCsv('label,review\n1,很快，好吃\n0,"太慢了,凉了"\n', "waimai.csv");
     expect(parsed.columns).toBe("label,review");
-    expect(parsed.reviews).toEqual([{ text: "很快，好吃", label: 1 }, { text: "太慢了,凉了", label: 0 }]);
+    expect(parsed.reviews).toEqual([
+      { text: "很快，好吃", label: 1 },
+      { text: "太慢了,凉了", label: 0 },
+    ]);
     expect(parsed.emptySkipped).toBe(0);
   });
 
   it("reads `cat,label,review` files and keeps the category", () => {
     const parsed = parseCorpusCsv("cat,label,review\r\n书籍,1,很有价值\r\n水果,0,坏了一半\r\n", "shop.csv");
     expect(parsed.columns).toBe("cat,label,review");
-    expect(parsed.reviews).toEqual([{ cat: "书籍", text: "很有价值", label: 1 }, { cat: "水果", text: "坏了一半", label: 0 }]);
+    expect(parsed.reviews).toEqual([
+      { cat: "书籍", text: "很有价值", label: 1 },
+      { cat: "水果", text: "坏了一半", label: 0 },
+    ]);
   });
 
   it("skips empty and whitespace-only reviews and counts them", () => {
@@ -51,7 +69,9 @@ describe("parseCorpusCsv", () => {
   });
 
   it("refuses another header, naming what it found", () => {
-    expect(() => parseCorpusCsv("text,score\n好,1\n", "other.csv")).toThrow(/^other\.csv:1: expected a header `label,review` or `cat,label,review`, found `text,score`/);
+    expect(() => parseCorpusCsv("text,score\n好,1\n", "other.csv")).toThrow(
+      /^other\.csv:1: expected a header `label,review` or `cat,label,review`, found `text,score`/,
+    );
     expect(() => parseCorpusCsv("", "empty.csv")).toThrow(/^empty\.csv:1: empty file/);
   });
 

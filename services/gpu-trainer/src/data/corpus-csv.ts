@@ -54,7 +54,7 @@ export function parseCsvRecords(text: string, file: string): CsvRecord[] {
       if (text[i] === '"') {
         i++;
         for (;;) {
-          if (i >= n) fail(file, start, "a quoted field is not closed (a \" is missing)");
+          if (i >= n) fail(file, start, 'a quoted field is not closed (a " is missing)');
           const ch = text[i]!;
           if (ch === '"') {
             if (text[i + 1] === '"') {
@@ -70,11 +70,13 @@ export function parseCsvRecords(text: string, file: string): CsvRecord[] {
           i++;
         }
         const next = text[i];
-        if (next !== undefined && next !== "," && next !== "\n" && next !== "\r") fail(file, line, `text after a closing quote: ${JSON.stringify(text.slice(i, i + 20))}`);
+        if (next !== undefined && next !== "," && next !== "\n" && next !== "\r")
+          fail(file, line, `text after a closing quote: ${JSON.stringify(text.slice(i, i + 20))}`);
       } else {
         const from = i;
         while (i < n && text[i] !== "," && text[i] !== "\n" && text[i] !== "\r") {
-          if (text[i] === '"') fail(file, line, `a quote inside an unquoted field: ${JSON.stringify(text.slice(from, i + 10))} (quote the whole field and double the quote)`);
+          if (text[i] === '"')
+            fail(file, line, `a quote inside an unquoted field: ${JSON.stringify(text.slice(from, i + 10))} (quote the whole field and double the quote)`);
           i++;
         }
         field = text.slice(from, i);
@@ -100,14 +102,16 @@ export function parseCorpusCsv(text: string, file: string): CorpusFile {
   const [header, ...rows] = parseCsvRecords(text, file);
   if (!header) fail(file, 1, "empty file: expected a header `label,review` or `cat,label,review`");
   const names = header!.fields.map((f) => f.trim().toLowerCase()).join(",");
-  if (names !== "label,review" && names !== "cat,label,review") fail(file, header!.line, `expected a header \`label,review\` or \`cat,label,review\`, found \`${header!.fields.join(",").slice(0, 80)}\``);
+  if (names !== "label,review" && names !== "cat,label,review")
+    fail(file, header!.line, `expected a header \`label,review\` or \`cat,label,review\`, found \`${header!.fields.join(",").slice(0, 80)}\``);
   const columns = names as CorpusFile["columns"];
   const withCat = columns === "cat,label,review";
   const width = withCat ? 3 : 2;
   const reviews: CorpusReview[] = [];
   let emptySkipped = 0;
   for (const { fields, line } of rows) {
-    if (fields.length !== width) fail(file, line, `${fields.length} field(s) where the header \`${columns}\` has ${width} (a review with a comma must be quoted)`);
+    if (fields.length !== width)
+      fail(file, line, `${fields.length} field(s) where the header \`${columns}\` has ${width} (a review with a comma must be quoted)`);
     const label = fields[withCat ? 1 : 0]!.trim();
     if (label !== "0" && label !== "1") fail(file, line, `label must be 0 or 1, got ${JSON.stringify(label.slice(0, 20))}`);
     const review = fields[width - 1]!.trim();

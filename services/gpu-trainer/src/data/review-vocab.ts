@@ -22,7 +22,11 @@ export interface Aspect {
 
 /** Openings that fit every domain. */
 const SHARED_OPENINGS: Opening[] = [
-  { stem: "说实话，真的很", positive: ["满意", "喜欢", "不错", "惊喜", "值", "棒", "开心"], negative: ["失望", "后悔", "一般", "糟心", "生气", "无语", "差劲"] },
+  {
+    stem: "说实话，真的很",
+    positive: ["满意", "喜欢", "不错", "惊喜", "值", "棒", "开心"],
+    negative: ["失望", "后悔", "一般", "糟心", "生气", "无语", "差劲"],
+  },
   { stem: "总的来说，", positive: ["体验很好", "非常满意", "值得推荐", "挺开心的"], negative: ["体验很差", "非常失望", "不值这个价", "让人窝火"] },
   { stem: "第一次写评价，", positive: ["必须好评", "真心推荐", "实在太满意了"], negative: ["必须差评", "实在忍不了", "真的太失望了"] },
 ];

@@ -24,7 +24,9 @@ export interface TokenPair {
  * A list's weight (its rater's reliability) goes to each of its pairs.
  */
 export function pairsFromRankLists(lists: readonly RankList[]): TextPair[] {
-  return lists.flatMap((list) => preferencePairs(list).map(([i, j]) => ({ prompt: list.prompt ?? "", chosen: list.texts[i]!, rejected: list.texts[j]!, weight: list.weight ?? 1 })));
+  return lists.flatMap((list) =>
+    preferencePairs(list).map(([i, j]) => ({ prompt: list.prompt ?? "", chosen: list.texts[i]!, rejected: list.texts[j]!, weight: list.weight ?? 1 })),
+  );
 }
 
 /**

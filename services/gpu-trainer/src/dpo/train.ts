@@ -55,7 +55,8 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
   let referenceWeights: Map<string, Float32Array> | undefined;
   if (options.referenceDir) {
     const reference = readGpt2Dir(options.referenceDir, { valueHead: false });
-    if (reference.tokenizer.size !== policy.tokenizer.size) throw new Error(`DPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${policy.tokenizer.size}`);
+    if (reference.tokenizer.size !== policy.tokenizer.size)
+      throw new Error(`DPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${policy.tokenizer.size}`);
     referenceWeights = reference.weights;
   }
   const cfg = options.dpo;
@@ -63,11 +64,16 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
   const tokenize = (pairs: readonly TextPair[]) => pairs.map((p) => tokenizePair(policy.tokenizer, p, limits));
   const pairs = tokenize(options.pairs.slice(-cfg.maxPairs));
   const evalPairs = options.evalPairs?.length ? tokenize(options.evalPairs) : [];
-  const trainer = await OnnxDpoTrainer.create(policy, cfg, { ...(referenceWeights ? { referenceWeights } : {}), bannedTokens: samplingBannedTokens(policy.tokenizer) });
+  const trainer = await OnnxDpoTrainer.create(policy, cfg, {
+    ...(referenceWeights ? { referenceWeights } : {}),
+    bannedTokens: samplingBannedTokens(policy.tokenizer),
+  });
   const metricsPath = join(options.logsDir, `${options.runName}.jsonl`);
   mkdirSync(options.logsDir, { recursive: true });
   writeFileSync(metricsPath, "");
-  log(`DPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""}: ${pairs.length} pairs, ${cfg.epochs} epoch(s) of ${Math.ceil(pairs.length / cfg.batchSize)} steps, β ${cfg.beta}`);
+  log(
+    `DPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""}: ${pairs.length} pairs, ${cfg.epochs} epoch(s) of ${Math.ceil(pairs.length / cfg.batchSize)} steps, β ${cfg.beta}`,
+  );
   try {
     const reference = await trainer.referenceLogprobs(pairs);
     const evalReference = evalPairs.length ? await trainer.referenceLogprobs(evalPairs) : undefined;
@@ -77,7 +83,10 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
     let steps = 0;
     const bannedTokens = samplingBannedTokens(policy.tokenizer);
     const klPrompts = options.klPrompts?.length ? options.klPrompts : options.pairs.map((p) => p.prompt);
-    const klQueries = Array.from({ length: cfg.klCheckSamples }, (_, i) => [policy.tokenizer.cls, ...policy.tokenizer.encodeText(klPrompts[i % klPrompts.length]!).slice(-(cfg.maxPromptLength - 1))]);
+    const klQueries = Array.from({ length: cfg.klCheckSamples }, (_, i) => [
+      policy.tokenizer.cls,
+      ...policy.tokenizer.encodeText(klPrompts[i % klPrompts.length]!).slice(-(cfg.maxPromptLength - 1)),
+    ]);
     let klToReference: number | undefined;
     let stoppedEarly = false;
     for (let epoch = 1; epoch <= cfg.epochs && !stoppedEarly; epoch++) {
@@ -86,7 +95,10 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
       let batches = 0;
       for (let start = 0; start < order.length; start += cfg.batchSize) {
         const idx = order.slice(start, start + cfg.batchSize);
-        const stats = await trainer.step(idx.map((i) => pairs[i]!), { chosen: idx.map((i) => reference.chosen[i]!), rejected: idx.map((i) => reference.rejected[i]!) });
+        const stats = await trainer.step(
+          idx.map((i) => pairs[i]!),
+          { chosen: idx.map((i) => reference.chosen[i]!), rejected: idx.map((i) => reference.rejected[i]!) },
+        );
         for (const k of KEYS) sum[k] += stats[k];
         batches++;
         steps++;
@@ -104,10 +116,15 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
       const row = { epoch, ...dpoMetrics(mean) };
       epochs.push(row);
       appendFileSync(metricsPath, `${JSON.stringify(row)}\n`);
-      log(`epoch ${epoch} loss: ${mean.loss.toFixed(4)}  (rewards/margins ${mean.margin.toFixed(4)}, rewards/accuracies ${mean.accuracy.toFixed(3)}, logps/chosen ${mean.logpsChosen.toFixed(2)})`);
+      log(
+        `epoch ${epoch} loss: ${mean.loss.toFixed(4)}  (rewards/margins ${mean.margin.toFixed(4)}, rewards/accuracies ${mean.accuracy.toFixed(3)}, logps/chosen ${mean.logpsChosen.toFixed(2)})`,
+      );
     }
     const after = evalReference ? await trainer.evaluate(evalPairs, evalReference) : undefined;
-    if (before && after) log(`held-out pairs (${evalPairs.length}): rewards/accuracies ${before.accuracy.toFixed(4)} → ${after.accuracy.toFixed(4)}, loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}`);
+    if (before && after)
+      log(
+        `held-out pairs (${evalPairs.length}): rewards/accuracies ${before.accuracy.toFixed(4)} → ${after.accuracy.toFixed(4)}, loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}`,
+      );
     const metrics: Record<string, number> = {
       ...epochs.at(-1)!,
       ...(before ? dpoMetrics(before, "eval_before/") : {}),
@@ -116,7 +133,10 @@ export async function trainDpo(options: DpoRunOptions, log: (line: string) => vo
       pairs: pairs.length,
       ...(klToReference !== undefined ? { "objective/kl": klToReference } : {}),
     };
-    writeGpt2Dir(options.out, policy, { "metrics.json": metrics, "dpo_config.json": { ...cfg, steps, pairs: pairs.length, reference: options.referenceDir ?? options.policyDir } });
+    writeGpt2Dir(options.out, policy, {
+      "metrics.json": metrics,
+      "dpo_config.json": { ...cfg, steps, pairs: pairs.length, reference: options.referenceDir ?? options.policyDir },
+    });
     exportGpt2Onnx(options.out, policy);
     log(`policy saved to ${options.out}; metrics in ${metricsPath}`);
     return { epochs, metrics, steps, pairs: pairs.length, ...(klToReference !== undefined ? { klToReference } : {}), stoppedEarly };

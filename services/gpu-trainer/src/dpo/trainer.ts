@@ -14,7 +14,15 @@ import type { TokenPair } from "./pairs.ts";
 /** A DPO batch's trl metrics (the loss's gradient left out). */
 export type DpoStats = Omit<DpoLossGrad, "dChosen" | "dRejected">;
 
-const statsOf = (l: DpoLossGrad): DpoStats => ({ loss: l.loss, rewardsChosen: l.rewardsChosen, rewardsRejected: l.rewardsRejected, accuracy: l.accuracy, margin: l.margin, logpsChosen: l.logpsChosen, logpsRejected: l.logpsRejected });
+const statsOf = (l: DpoLossGrad): DpoStats => ({
+  loss: l.loss,
+  rewardsChosen: l.rewardsChosen,
+  rewardsRejected: l.rewardsRejected,
+  accuracy: l.accuracy,
+  margin: l.margin,
+  logpsChosen: l.logpsChosen,
+  logpsRejected: l.logpsRejected,
+});
 
 /** The reference's sequence log-probabilities of each pair's chosen and rejected completion. */
 export interface ReferenceLogprobs {
@@ -47,14 +55,26 @@ export class OnnxDpoTrainer {
   ) {}
 
   /** `referenceWeights`: the fixed reference's (same architecture); none: a copy of the policy as it starts. */
-  static async create(policy: Gpt2Weights, config: DpoConfig, options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {}, engineOptions: EngineOptions = {}): Promise<OnnxDpoTrainer> {
+  static async create(
+    policy: Gpt2Weights,
+    config: DpoConfig,
+    options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {},
+    engineOptions: EngineOptions = {},
+  ): Promise<OnnxDpoTrainer> {
     const logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
     const engine = await OnnxGpt2Engine.fromStore(policy, { ...engineOptions, valueHead: false, ...(logitsBias ? { logitsBias } : {}) });
     const referenceWeights = options.referenceWeights ?? new Map([...engine.weights].map(([name, w]) => [name, Float32Array.from(w)]));
     for (const [name, w] of engine.weights) {
-      if (referenceWeights.get(name)?.length !== w.length) throw new Error(`DPO reference: ${name} has ${referenceWeights.get(name)?.length ?? "no"} values, the policy's ${w.length}; the reference must be the same architecture`);
+      if (referenceWeights.get(name)?.length !== w.length)
+        throw new Error(
+          `DPO reference: ${name} has ${referenceWeights.get(name)?.length ?? "no"} values, the policy's ${w.length}; the reference must be the same architecture`,
+        );
     }
-    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, { ...engineOptions, trainable: false, ...(logitsBias ? { logitsBias } : {}) });
+    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, {
+      ...engineOptions,
+      trainable: false,
+      ...(logitsBias ? { logitsBias } : {}),
+    });
     return new OnnxDpoTrainer(policy, config, engine, referenceEngine, new AdamW(engine.weights, { learningRate: config.learningRate }));
   }
 
@@ -80,7 +100,18 @@ export class OnnxDpoTrainer {
   /** The policy's metrics on pairs it does not train on (e.g. held-out pairs), against their reference log-probabilities. */
   async evaluate(pairs: readonly TokenPair[], reference: ReferenceLogprobs): Promise<DpoStats> {
     const now = await this.logprobsOf(this.engine, pairs);
-    return statsOf(dpoLossGrad({ policyChosen: now.chosen, policyRejected: now.rejected, referenceChosen: reference.chosen, referenceRejected: reference.rejected, weights: pairs.map((p) => p.weight) }, this.config.beta));
+    return statsOf(
+      dpoLossGrad(
+        {
+          policyChosen: now.chosen,
+          policyRejected: now.rejected,
+          referenceChosen: reference.chosen,
+          referenceRejected: reference.rejected,
+          weights: pairs.map((p) => p.weight),
+        },
+        this.config.beta,
+      ),
+    );
   }
 
   /** One optimiser step on a batch of pairs; `reference` holds their reference log-probabilities in the same order. */
@@ -89,7 +120,16 @@ export class OnnxDpoTrainer {
     const packed = packPairs(pairs, this.policy.tokenizer.pad);
     const forward = await this.engine.forward(packedAsBatch(packed), nextTokenTargets(packed));
     const seq = sequenceLogprobs(forward.targetLogprobs, packed.responseMask, packed.length);
-    const loss = dpoLossGrad({ policyChosen: seq.slice(0, n), policyRejected: seq.slice(n), referenceChosen: reference.chosen, referenceRejected: reference.rejected, weights: pairs.map((p) => p.weight) }, this.config.beta);
+    const loss = dpoLossGrad(
+      {
+        policyChosen: seq.slice(0, n),
+        policyRejected: seq.slice(n),
+        referenceChosen: reference.chosen,
+        referenceRejected: reference.rejected,
+        weights: pairs.map((p) => p.weight),
+      },
+      this.config.beta,
+    );
     const grads = await this.engine.backward(forward, perTokenGradient([...loss.dChosen, ...loss.dRejected], packed.responseMask, packed.length));
     clipGradNorm(grads, this.config.maxGradNorm);
     this.adam.step(grads);

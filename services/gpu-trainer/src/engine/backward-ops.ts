@@ -43,10 +43,18 @@ export function activationBackward(g: GraphBuilder, kind: Activation, u: string,
  * dS = P·(dP − Σ dP·P)·scale, dq = dS·k, dk = dSᵀ·q. The additive mask bias is a
  * constant, and P is 0 where it blocks, so no mask is needed here.
  */
-export function attentionBackward(g: GraphBuilder, saved: { q: string; k: string; v: string; probs: string }, dContext: string, scale: number): { dQ: string; dK: string; dV: string } {
+export function attentionBackward(
+  g: GraphBuilder,
+  saved: { q: string; k: string; v: string; probs: string },
+  dContext: string,
+  scale: number,
+): { dQ: string; dK: string; dV: string } {
   const swapLast = { perm: [0, 1, 3, 2] };
   const dProbs = g.o("MatMul", [dContext, g.o("Transpose", [saved.v], swapLast)]);
   const dV = g.o("MatMul", [g.o("Transpose", [saved.probs], swapLast), dContext]);
-  const dScores = g.o("Mul", [g.o("Mul", [saved.probs, g.o("Sub", [dProbs, g.o("ReduceSum", [g.o("Mul", [dProbs, saved.probs]), g.ints([-1])], { keepdims: 1 })])]), g.scalar(scale)]);
+  const dScores = g.o("Mul", [
+    g.o("Mul", [saved.probs, g.o("Sub", [dProbs, g.o("ReduceSum", [g.o("Mul", [dProbs, saved.probs]), g.ints([-1])], { keepdims: 1 })])]),
+    g.scalar(scale),
+  ]);
   return { dQ: g.o("MatMul", [dScores, saved.k]), dK: g.o("MatMul", [g.o("Transpose", [dScores], swapLast), saved.q]), dV };
 }

@@ -15,7 +15,15 @@ const TEXTS = ["这部电影很好看", "太差了", "还行吧，一般般", "�
 const PAIRS = ["好", "差评", "一般", "很好", "垃圾", "不错"];
 const tokenizer = new WordPieceTokenizer(buildCharVocab([...TEXTS, ...PAIRS], 500));
 const tinyConfig = (extra: Record<string, unknown>) =>
-  BertConfigSchema.parse({ vocab_size: tokenizer.vocab.tokens.length, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 24, max_position_embeddings: 24, ...extra });
+  BertConfigSchema.parse({
+    vocab_size: tokenizer.vocab.tokens.length,
+    hidden_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 24,
+    max_position_embeddings: 24,
+    ...extra,
+  });
 // Pairs within a rank list of 6 (better first), as the reward trainer makes them.
 const BETTER = Int32Array.from([0, 0, 1, 3, 3, 5]);
 const WORSE = Int32Array.from([1, 2, 2, 4, 5, 4]);
@@ -39,11 +47,16 @@ function tfjsGrads(model: BertModel, enc: ReturnType<WordPieceTokenizer["encodeB
   const variables = [...model.params.values()];
   const names = new Map(variables.map((v) => [v.name, [...model.params].find(([, p]) => p === v)![0]]));
   const { value, grads } = tf.variableGrads(() => {
-    const out = bertForward(model.params, model.config, {
-      inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
-      attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
-      tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
-    }, masks ? (site, shape) => tf.tensor(masks.get(site)!, shape) : 0);
+    const out = bertForward(
+      model.params,
+      model.config,
+      {
+        inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+        attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+        tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
+      },
+      masks ? (site, shape) => tf.tensor(masks.get(site)!, shape) : 0,
+    );
     return (weights ? tf.sum(tf.mul(out, tf.tensor(weights, out.shape))) : rankLoss(tf.reshape(out, [enc.batch]) as tf.Tensor1D, BETTER, WORSE)) as tf.Scalar;
   }, variables);
   const out = new Map<string, Float32Array>();
@@ -62,10 +75,18 @@ const GRAD_TOLERANCE = 5e-5;
 describe("BERT gradients on onnxruntime", () => {
   for (const [label, extra, dropout] of [
     ["bert, [CLS] and pooler, gelu, text pairs, rank loss", {}, 0],
-    ["ernie with task ids, mean pooling, no pooler, bigrams, gelu_new, rank loss", { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", add_pooling_layer: false, bigram_buckets: 7, hidden_act: "gelu_new" }, 0],
+    [
+      "ernie with task ids, mean pooling, no pooler, bigrams, gelu_new, rank loss",
+      { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", add_pooling_layer: false, bigram_buckets: 7, hidden_act: "gelu_new" },
+      0,
+    ],
     ["relu, two labels, a linear loss", { hidden_act: "relu", num_labels: 2 }, 0],
     ["bert with dropout 0.3 (the same masks in both), text pairs, rank loss", {}, 0.3],
-    ["ernie, mean pooling, no pooler, with dropout 0.3, two labels, a linear loss", { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", add_pooling_layer: false, num_labels: 2 }, 0.3],
+    [
+      "ernie, mean pooling, no pooler, with dropout 0.3, two labels, a linear loss",
+      { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", add_pooling_layer: false, num_labels: 2 },
+      0.3,
+    ],
   ] as const) {
     it(`equal tfjs's for every parameter (${label})`, async () => {
       const config: BertConfig = tinyConfig(extra);
@@ -108,10 +129,22 @@ describe("BERT reward-model training on onnxruntime", () => {
     const tfjsLosses: number[] = [];
     const onnxLosses: number[] = [];
     for (let step = 0; step < 8; step++) {
-      const loss = optimizer.minimize(() => rankLoss(tf.reshape(bertForward(a.params, config, {
-        inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
-        attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
-      }), [enc.batch]) as tf.Tensor1D, BETTER, WORSE), true, variables)!;
+      const loss = optimizer.minimize(
+        () =>
+          rankLoss(
+            tf.reshape(
+              bertForward(a.params, config, {
+                inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+                attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+              }),
+              [enc.batch],
+            ) as tf.Tensor1D,
+            BETTER,
+            WORSE,
+          ),
+        true,
+        variables,
+      )!;
       tfjsLosses.push(loss.dataSync()[0]!);
       loss.dispose();
       const fwd = await engine.forward(enc);

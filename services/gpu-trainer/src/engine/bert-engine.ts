@@ -99,7 +99,14 @@ export class OnnxBertEngine {
    * inverted dropout is the identity): evaluation during training, on the weights being trained.
    */
   async outputs(enc: Encoded): Promise<Float32Array> {
-    const masks = this.dropout ? new Map(dropoutSites(this.config).map(({ site, rows }) => [site, new Float32Array((rows === "tokens" ? enc.batch * enc.length : enc.batch) * this.config.hidden_size).fill(1)])) : undefined;
+    const masks = this.dropout
+      ? new Map(
+          dropoutSites(this.config).map(({ site, rows }) => [
+            site,
+            new Float32Array((rows === "tokens" ? enc.batch * enc.length : enc.batch) * this.config.hidden_size).fill(1),
+          ]),
+        )
+      : undefined;
     return (await this.forward(enc, masks)).outputs;
   }
 
@@ -114,10 +121,15 @@ export class OnnxBertEngine {
   /** The forward pass; an engine with dropout needs `masks` for the batch (dropoutMasks), one without takes none. */
   async forward(enc: Encoded, masks?: ReadonlyMap<string, Float32Array>): Promise<BertForwardResult> {
     const { batch: B, length: T } = enc;
-    if (this.dropout !== (masks !== undefined)) throw new Error(this.dropout ? "forward: this engine trains with dropout and needs its masks" : "forward: this engine was made without dropout; it takes no masks");
+    if (this.dropout !== (masks !== undefined))
+      throw new Error(
+        this.dropout ? "forward: this engine trains with dropout and needs its masks" : "forward: this engine was made without dropout; it takes no masks",
+      );
     const dims = [B, T];
-    if (T > this.config.max_position_embeddings) throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
-    if (enc.inputIds.some((t) => t < 0 || t >= this.config.vocab_size)) throw new Error(`forward: a token id is outside the vocabulary (0..${this.config.vocab_size - 1})`);
+    if (T > this.config.max_position_embeddings)
+      throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
+    if (enc.inputIds.some((t) => t < 0 || t >= this.config.vocab_size))
+      throw new Error(`forward: a token id is outside the vocabulary (0..${this.config.vocab_size - 1})`);
     const bias = new Float32Array(B * T);
     const pool = new Float32Array(B * T);
     for (let b = 0; b < B; b++) {
@@ -138,7 +150,8 @@ export class OnnxBertEngine {
     for (const { site, rows } of masks ? dropoutSites(this.config) : []) {
       const mask = masks!.get(site);
       const shape = [rows === "tokens" ? B * T : B, this.config.hidden_size];
-      if (mask?.length !== shape[0]! * shape[1]!) throw new Error(`forward: dropout mask ${site} must hold ${shape.join(" × ")} values, got ${mask?.length ?? "none"}`);
+      if (mask?.length !== shape[0]! * shape[1]!)
+        throw new Error(`forward: dropout mask ${site} must hold ${shape.join(" × ")} values, got ${mask?.length ?? "none"}`);
       ids[`dropout.${site}`] = new ort.Tensor("float32", mask, shape);
     }
     const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", bias, [B, 1, 1, T]) };
@@ -152,7 +165,10 @@ export class OnnxBertEngine {
   /** Every parameter's gradient given dL/d outputs [batch · num_labels]. */
   async backward(forward: BertForwardResult, dOutputs: Float32Array): Promise<Map<string, Float32Array>> {
     if (dOutputs.length !== forward.outputs.length) throw new Error(`backward: ${dOutputs.length} output gradients for ${forward.outputs.length} outputs`);
-    const feeds: Record<string, ort.Tensor> = { ...forward.feeds, d_outputs: new ort.Tensor("float32", dOutputs, [dOutputs.length / this.config.num_labels, this.config.num_labels]) };
+    const feeds: Record<string, ort.Tensor> = {
+      ...forward.feeds,
+      d_outputs: new ort.Tensor("float32", dOutputs, [dOutputs.length / this.config.num_labels, this.config.num_labels]),
+    };
     for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
     this.backwardSession ??= createOrtSession(this.graphs.backward, this.sessionOptions);
     const out = await (await this.backwardSession).run(feeds);
@@ -185,7 +201,7 @@ export function rankLossGrad(rewards: Float32Array, better: Int32Array, worse: I
     const w = weights ? weights[i]! : 1;
     const z = rewards[worse[i]!]! - rewards[better[i]!]!;
     total += w * (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
-    const s = (w / (1 + Math.exp(-z))) / norm;
+    const s = w / (1 + Math.exp(-z)) / norm;
     dRewards[worse[i]!]! += s;
     dRewards[better[i]!]! -= s;
   }

@@ -65,7 +65,9 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
     { name: "token_type_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
     ...(config.bigram_buckets > 0 ? [{ name: "bigram_ids", dataType: DataType.INT64, dims: ["batch", "seq"] }] : []),
     { name: "pool_weights", dataType: F, dims: ["batch", "seq"] },
-    ...(options.dropout ? dropoutSites(config).map(({ site, rows }): ValueInfo => ({ name: `dropout.${site}`, dataType: F, dims: [rows === "tokens" ? N : "batch", H] })) : []),
+    ...(options.dropout
+      ? dropoutSites(config).map(({ site, rows }): ValueInfo => ({ name: `dropout.${site}`, dataType: F, dims: [rows === "tokens" ? N : "batch", H] }))
+      : []),
   ];
 
   // ---------------------------------------------------------------- forward
@@ -79,7 +81,10 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
 
   // 1. Embeddings, in bertEncode's order: (words + positions) + types (+ task 0) (+ bigrams), then LayerNorm.
   const words = f.o("Reshape", [f.o("Gather", [`${emb}.word_embeddings.weight`, flat("input_ids")]), bth]);
-  let e = f.o("Add", [f.o("Add", [words, f.o("Gather", [`${emb}.position_embeddings.weight`, positions])]), f.o("Reshape", [f.o("Gather", [`${emb}.token_type_embeddings.weight`, flat("token_type_ids")]), bth])]);
+  let e = f.o("Add", [
+    f.o("Add", [words, f.o("Gather", [`${emb}.position_embeddings.weight`, positions])]),
+    f.o("Reshape", [f.o("Gather", [`${emb}.token_type_embeddings.weight`, flat("token_type_ids")]), bth]),
+  ]);
   if (config.use_task_id) e = f.o("Add", [e, f.o("Gather", [`${emb}.task_type_embeddings.weight`, f.ints([0], [])], { axis: 0 })]);
   if (config.bigram_buckets > 0) e = f.o("Add", [e, f.o("Reshape", [f.o("Gather", [`${emb}.bigram_embeddings.weight`, flat("bigram_ids")]), bth])]);
   // Inverted dropout at a site: × its mask input; none without dropout.
@@ -95,7 +100,11 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
     save(q, `saved.${l}.q`, headDims);
     save(k, `saved.${l}.k`, headDims);
     save(v, `saved.${l}.v`, headDims);
-    const probs = f.o("Softmax", [f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(scale)]), "attention_bias"])], { axis: -1 });
+    const probs = f.o(
+      "Softmax",
+      [f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(scale)]), "attention_bias"])],
+      { axis: -1 },
+    );
     save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
     const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, H])]);
     save(context, `saved.${l}.context`, [N, H]);
@@ -117,7 +126,11 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
   }
   f.outputInPlace(linear("classifier", drop("head", first)), "outputs");
   const forward = f.encode(
-    [...idInputs, { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] }, ...params.map((s): ValueInfo => ({ name: s.name, dataType: F, dims: s.shape }))],
+    [
+      ...idInputs,
+      { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] },
+      ...params.map((s): ValueInfo => ({ name: s.name, dataType: F, dims: s.shape })),
+    ],
     [{ name: "outputs", dataType: F, dims: ["batch", L] }, ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! }))],
   );
 
@@ -168,9 +181,15 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
     const dPre = activationBackward(g, config.hidden_act, `saved.${l}.fc`, linearBack(`${b}.output.dense`, `saved.${l}.act`, masked(`${l}.out`, dY2)));
     const dA = g.o("Add", [dY2, linearBack(`${b}.intermediate.dense`, attnOut, dPre)]);
     const dY1 = layerNormBack(`${b}.attention.output.LayerNorm`, `${l}.attn`, dA);
-    const dContext = g.o("Transpose", [g.o("Reshape", [linearBack(`${b}.attention.output.dense`, `saved.${l}.context`, masked(`${l}.attn`, dY1)), gbthh])], { perm: [0, 2, 1, 3] });
+    const dContext = g.o("Transpose", [g.o("Reshape", [linearBack(`${b}.attention.output.dense`, `saved.${l}.context`, masked(`${l}.attn`, dY1)), gbthh])], {
+      perm: [0, 2, 1, 3],
+    });
     const { dQ, dK, dV } = attentionBackward(g, { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` }, dContext, scale);
-    const dIn = [["query", dQ], ["key", dK], ["value", dV]].map(([n, d]) => linearBack(`${b}.attention.self.${n}`, input, fromHeads(d!)));
+    const dIn = [
+      ["query", dQ],
+      ["key", dK],
+      ["value", dV],
+    ].map(([n, d]) => linearBack(`${b}.attention.self.${n}`, input, fromHeads(d!)));
     dx = g.o("Sum", [dY1, ...dIn]);
   }
   const dE = layerNormBack(`${emb}.LayerNorm`, "emb", masked("emb", dx)); // [N, H]
@@ -180,8 +199,16 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
   grad(scatterInto(config.type_vocab_size, "token_type_ids", dE), `${emb}.token_type_embeddings.weight`);
   // Positions 0..T−1 in every row: the batch's sum per position, into the table's first T rows.
   const seqLen = g.o("Gather", [g.o("Shape", ["input_ids"]), g.ints([1], [])], { axis: 0 });
-  grad(scatterInto(config.max_position_embeddings, g.o("Range", [g.ints([0], []), seqLen, g.ints([1], [])]), g.o("ReduceSum", [g.o("Reshape", [dE, gbth]), g.ints([0])], { keepdims: 0 })), `${emb}.position_embeddings.weight`);
-  if (config.use_task_id) grad(scatterInto(config.task_type_vocab_size, g.ints([0]), g.o("ReduceSum", [dE, g.ints([0])], { keepdims: 1 })), `${emb}.task_type_embeddings.weight`);
+  grad(
+    scatterInto(
+      config.max_position_embeddings,
+      g.o("Range", [g.ints([0], []), seqLen, g.ints([1], [])]),
+      g.o("ReduceSum", [g.o("Reshape", [dE, gbth]), g.ints([0])], { keepdims: 0 }),
+    ),
+    `${emb}.position_embeddings.weight`,
+  );
+  if (config.use_task_id)
+    grad(scatterInto(config.task_type_vocab_size, g.ints([0]), g.o("ReduceSum", [dE, g.ints([0])], { keepdims: 1 })), `${emb}.task_type_embeddings.weight`);
   if (config.bigram_buckets > 0) grad(scatterInto(config.bigram_buckets, "bigram_ids", dE), `${emb}.bigram_embeddings.weight`);
 
   const missing = params.filter((s) => !grads.has(s.name));

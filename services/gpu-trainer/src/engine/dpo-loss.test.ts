@@ -78,7 +78,12 @@ describe("DPO on the onnxruntime engine", () => {
     const params = initParams(gpt2ParamSpecs(config, false), 7, 0.2);
     // Two pairs, chosen rows first: an empty prompt ([CLS] only) and a longer one; completions of different lengths.
     const queries = [[2], [2, 5, 6], [2], [2, 5, 6]];
-    const responses = [[7, 8, 3], [9, 3], [10, 11, 12, 3], [13, 14, 15]];
+    const responses = [
+      [7, 8, 3],
+      [9, 3],
+      [10, 11, 12, 3],
+      [13, 14, 15],
+    ];
     const packed = packBatch(queries, responses, 0);
     const reference = { referenceChosen: [-9, -6], referenceRejected: [-11, -8] };
     const weights = [1, 0.4];

@@ -61,7 +61,17 @@ export function dpoLossGrad(pairs: DpoPairLogprobs, beta: number): DpoLossGrad {
   const weights = pairs.weights ?? new Array<number>(n).fill(1);
   const total = weights.reduce((a, b) => a + b, 0);
   if (!(total > 0)) throw new Error("dpoLossGrad: the pair weights must sum to more than 0");
-  const out: DpoLossGrad = { loss: 0, rewardsChosen: 0, rewardsRejected: 0, accuracy: 0, margin: 0, logpsChosen: 0, logpsRejected: 0, dChosen: [], dRejected: [] };
+  const out: DpoLossGrad = {
+    loss: 0,
+    rewardsChosen: 0,
+    rewardsRejected: 0,
+    accuracy: 0,
+    margin: 0,
+    logpsChosen: 0,
+    logpsRejected: 0,
+    dChosen: [],
+    dRejected: [],
+  };
   for (let i = 0; i < n; i++) {
     const chosen = beta * (pairs.policyChosen[i]! - pairs.referenceChosen[i]!);
     const rejected = beta * (pairs.policyRejected[i]! - pairs.referenceRejected[i]!);

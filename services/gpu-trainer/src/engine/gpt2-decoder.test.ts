@@ -41,26 +41,36 @@ describe("generation from the engine's weights", () => {
   it.each([
     ["tied head", true],
     ["untied head", false],
-  ])("equals generation from an exported model.onnx token for token, before and after a training step (%s)", async (_, tied) => {
-    const config = Gpt2ConfigSchema.parse({ vocab_size: TOKENS.length, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, tie_word_embeddings: tied });
-    const model: Gpt2Model = { config, tokenizer, params: initParams(gpt2ParamSpecs(config, false), 3, 0.3), hasValueHead: false };
-    const engine = await OnnxGpt2Engine.fromModel(model, { threads: 1 });
-    const decoder = await engine.decoder();
-    expect(await generate(decoder, queries, sampling)).toEqual(await fromExport(model, `before-${tied}`));
+  ])(
+    "equals generation from an exported model.onnx token for token, before and after a training step (%s)",
+    async (_, tied) => {
+      const config = Gpt2ConfigSchema.parse({ vocab_size: TOKENS.length, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, tie_word_embeddings: tied });
+      const model: Gpt2Model = { config, tokenizer, params: initParams(gpt2ParamSpecs(config, false), 3, 0.3), hasValueHead: false };
+      const engine = await OnnxGpt2Engine.fromModel(model, { threads: 1 });
+      const decoder = await engine.decoder();
+      expect(await generate(decoder, queries, sampling)).toEqual(await fromExport(model, `before-${tied}`));
 
-    // A large step, so the samples change: the same decoder, with no re-export, now samples from the new weights.
-    const batch = lmBatch([[2, 5, 6, 7, 3], [2, 8, 9, 3]], 0);
-    const forward = await engine.forward(batch, lmTargets(batch));
-    new AdamW(engine.weights, { learningRate: 0.3 }).step(await engine.backward(forward, lmCrossEntropy(forward.targetLogprobs, batch).dLogprobs));
-    const after = await generate(decoder, queries, sampling);
-    engine.writeTo(model);
-    const exported = await fromExport(model, `after-${tied}`);
-    expect(after).toEqual(exported);
-    const old = await OnnxGpt2Decoder.open(join(dir, `before-${tied}`), config);
-    expect(after).not.toEqual(await generate(old, queries, sampling));
-    await old.close();
-    await decoder.close();
-    await engine.close();
-    disposeParams(model.params);
-  }, 60_000);
+      // A large step, so the samples change: the same decoder, with no re-export, now samples from the new weights.
+      const batch = lmBatch(
+        [
+          [2, 5, 6, 7, 3],
+          [2, 8, 9, 3],
+        ],
+        0,
+      );
+      const forward = await engine.forward(batch, lmTargets(batch));
+      new AdamW(engine.weights, { learningRate: 0.3 }).step(await engine.backward(forward, lmCrossEntropy(forward.targetLogprobs, batch).dLogprobs));
+      const after = await generate(decoder, queries, sampling);
+      engine.writeTo(model);
+      const exported = await fromExport(model, `after-${tied}`);
+      expect(after).toEqual(exported);
+      const old = await OnnxGpt2Decoder.open(join(dir, `before-${tied}`), config);
+      expect(after).not.toEqual(await generate(old, queries, sampling));
+      await old.close();
+      await decoder.close();
+      await engine.close();
+      disposeParams(model.params);
+    },
+    60_000,
+  );
 });

@@ -13,8 +13,14 @@ import { lmBatch, lmCrossEntropy, lmTargets } from "./lm-loss.ts";
 
 const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错垃圾喜欢失望，。！这电影".split("")];
 const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
-const tinyConfig = (extra: Partial<Gpt2Config> = {}) => Gpt2ConfigSchema.parse({ vocab_size: TOKENS.length, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2, ...extra });
-const tinyModel = (config: Gpt2Config, valueHead: boolean, seed = 3): Gpt2Model => ({ config, tokenizer, params: initParams(gpt2ParamSpecs(config, valueHead), seed, 0.2), hasValueHead: valueHead });
+const tinyConfig = (extra: Partial<Gpt2Config> = {}) =>
+  Gpt2ConfigSchema.parse({ vocab_size: TOKENS.length, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2, ...extra });
+const tinyModel = (config: Gpt2Config, valueHead: boolean, seed = 3): Gpt2Model => ({
+  config,
+  tokenizer,
+  params: initParams(gpt2ParamSpecs(config, valueHead), seed, 0.2),
+  hasValueHead: valueHead,
+});
 // Right-padded rows of different lengths, so padding, masking and the position scatter are exercised.
 const ROWS = [
   [2, 5, 6, 7, 8, 9, 3],

@@ -57,8 +57,7 @@ export interface Gpt2Stats {
 export function causalBiasArray(mask: Int32Array, batch: number): Float32Array {
   const T = mask.length / batch;
   const bias = new Float32Array(batch * T * T);
-  for (let b = 0; b < batch; b++)
-    for (let t = 0; t < T; t++) for (let j = 0; j < T; j++) bias[(b * T + t) * T + j] = j > t || mask[b * T + j] === 0 ? -1e9 : 0;
+  for (let b = 0; b < batch; b++) for (let t = 0; t < T; t++) for (let j = 0; j < T; j++) bias[(b * T + t) * T + j] = j > t || mask[b * T + j] === 0 ? -1e9 : 0;
   return bias;
 }
 
@@ -99,8 +98,14 @@ export class OnnxGpt2Engine {
    * `trainable: false` builds no training sessions (a frozen model that only gives stats(), e.g. PPO's reference);
    * `logitsBias` [V] is added to every position's logits (generation/banned-tokens.ts).
    */
-  static async create(config: Gpt2Config, weights: Map<string, Float32Array>, valueHead: boolean, options: EngineOptions & { trainable?: boolean; logitsBias?: Float32Array } = {}): Promise<OnnxGpt2Engine> {
-    if (options.logitsBias && options.logitsBias.length !== config.vocab_size) throw new Error(`logitsBias: ${options.logitsBias.length} values for a vocabulary of ${config.vocab_size}`);
+  static async create(
+    config: Gpt2Config,
+    weights: Map<string, Float32Array>,
+    valueHead: boolean,
+    options: EngineOptions & { trainable?: boolean; logitsBias?: Float32Array } = {},
+  ): Promise<OnnxGpt2Engine> {
+    if (options.logitsBias && options.logitsBias.length !== config.vocab_size)
+      throw new Error(`logitsBias: ${options.logitsBias.length} values for a vocabulary of ${config.vocab_size}`);
     const graphs = gpt2TrainingGraphs(config, valueHead);
     for (const p of graphs.params) {
       const data = weights.get(p.name);
@@ -132,7 +137,10 @@ export class OnnxGpt2Engine {
    * An engine over a weight store's own arrays (the value head's only when `valueHead`): it trains them in
    * place, so the store holds the trained weights with no copy back (io/weight-store.ts).
    */
-  static fromStore(model: Gpt2Weights, options: EngineOptions & { valueHead?: boolean; logitsBias?: Float32Array; trainable?: boolean } = {}): Promise<OnnxGpt2Engine> {
+  static fromStore(
+    model: Gpt2Weights,
+    options: EngineOptions & { valueHead?: boolean; logitsBias?: Float32Array; trainable?: boolean } = {},
+  ): Promise<OnnxGpt2Engine> {
     const valueHead = options.valueHead ?? model.hasValueHead;
     const weights = new Map([...model.weights].filter(([name]) => valueHead || !name.startsWith("v_head.")));
     return OnnxGpt2Engine.create(model.config, weights, valueHead, options);
@@ -159,7 +167,12 @@ export class OnnxGpt2Engine {
     const saved: Record<string, ort.Tensor> = { input_ids: feeds.input_ids!, position_ids: feeds.position_ids!, targets: feeds.targets! };
     for (const name of this.graphs.saved) saved[name] = out[name]!;
     const values = out.values?.data as Float32Array | undefined;
-    return { targetLogprobs: out.target_logprobs!.data as Float32Array, ...(values ? { values } : {}), feeds: saved, rows: { ids: batch.ids, positions: batch.positions, targets } };
+    return {
+      targetLogprobs: out.target_logprobs!.data as Float32Array,
+      ...(values ? { values } : {}),
+      feeds: saved,
+      rows: { ids: batch.ids, positions: batch.positions, targets },
+    };
   }
 
   private forwardFeeds(batch: Gpt2Batch, targets: Int32Array): Record<string, ort.Tensor> {
@@ -168,10 +181,16 @@ export class OnnxGpt2Engine {
     if (targets.length !== batch.ids.length) throw new Error(`forward: ${targets.length} targets for ${batch.ids.length} positions`);
     // onnxruntime's Gather reports an index out of range without saying which input; say it here.
     const V = this.config.vocab_size;
-    if (batch.positions.some((p) => p < 0 || p >= this.config.n_positions)) throw new Error(`forward: a position is outside 0..${this.config.n_positions - 1} (n_positions)`);
-    if (batch.ids.some((t) => t < 0 || t >= V) || targets.some((t) => t < 0 || t >= V)) throw new Error(`forward: a token id or target is outside the vocabulary (0..${V - 1})`);
+    if (batch.positions.some((p) => p < 0 || p >= this.config.n_positions))
+      throw new Error(`forward: a position is outside 0..${this.config.n_positions - 1} (n_positions)`);
+    if (batch.ids.some((t) => t < 0 || t >= V) || targets.some((t) => t < 0 || t >= V))
+      throw new Error(`forward: a token id or target is outside the vocabulary (0..${V - 1})`);
     const ids = { input_ids: int64(batch.ids, dims), position_ids: int64(batch.positions, dims), targets: int64(targets, dims) };
-    const feeds: Record<string, ort.Tensor> = { ...ids, logits_bias: this.logitsBias, attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]) };
+    const feeds: Record<string, ort.Tensor> = {
+      ...ids,
+      logits_bias: this.logitsBias,
+      attention_bias: new ort.Tensor("float32", causalBiasArray(batch.mask, batch.batch), [batch.batch, 1, T, T]),
+    };
     for (const [name, t] of this.tensors) feeds[name] = t;
     return feeds;
   }

@@ -80,7 +80,10 @@ function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" 
     save(q, `saved.${l}.q`, headDims);
     save(k, `saved.${l}.k`, headDims);
     save(v, `saved.${l}.v`, headDims);
-    const scores = f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(gpt2AttentionScale(config, l))]), "attention_bias"]);
+    const scores = f.o("Add", [
+      f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(gpt2AttentionScale(config, l))]),
+      "attention_bias",
+    ]);
     const probs = f.o("Softmax", [scores], { axis: -1 });
     save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
     const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, d])]); // [N, d]
@@ -174,7 +177,10 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
   const scaledHidden = g.o("Mul", [hiddenB, c]); // [N, d]
   g.outputInPlace(g.o("Gemm", ["saved.probs", scaledHidden], { transA: 1 }), "head_grad"); // [V, d]
   g.outputInPlace(g.o("Neg", [scaledHidden]), "head_rows_grad"); // [N, d], to add at the target rows
-  let dHidden = g.o("Mul", [g.o("Sub", [g.o("MatMul", ["saved.probs", w(headName)]), g.o("Gather", [w(headName), g.o("Reshape", ["targets", g.ints([-1])])])]), c]); // [N, d]
+  let dHidden = g.o("Mul", [
+    g.o("Sub", [g.o("MatMul", ["saved.probs", w(headName)]), g.o("Gather", [w(headName), g.o("Reshape", ["targets", g.ints([-1])])])]),
+    c,
+  ]); // [N, d]
   if (valueHead) {
     dHidden = g.o("Add", [dHidden, g.o("MatMul", ["dvalues", w("v_head.summary.weight")])]);
     grad(g.o("Gemm", ["dvalues", hiddenB], { transA: 1 }), "v_head.summary.weight");
@@ -191,8 +197,17 @@ export function gpt2TrainingGraphs(config: Gpt2Config, valueHead: boolean): Gpt2
     // Attention: x += c_proj(softmax(q·kᵀ/√hd + bias)·v).
     const dContext = denseBack(`${b}.attn.c_proj`, `saved.${l}.context`, dx); // [N, d]
     const dCtx = g.o("Transpose", [g.o("Reshape", [dContext, headShape])], { perm: [0, 2, 1, 3] }); // [B, h, T, hd]
-    const { dQ, dK, dV } = attentionBackward(g, { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` }, dCtx, gpt2AttentionScale(config, l));
-    const stacked = g.o("Concat", [dQ, dK, dV].map((t) => g.o("Unsqueeze", [t, g.ints([0])])), { axis: 0 }); // [3, B, h, T, hd]
+    const { dQ, dK, dV } = attentionBackward(
+      g,
+      { q: `saved.${l}.q`, k: `saved.${l}.k`, v: `saved.${l}.v`, probs: `saved.${l}.probs` },
+      dCtx,
+      gpt2AttentionScale(config, l),
+    );
+    const stacked = g.o(
+      "Concat",
+      [dQ, dK, dV].map((t) => g.o("Unsqueeze", [t, g.ints([0])])),
+      { axis: 0 },
+    ); // [3, B, h, T, hd]
     const dQkv = g.o("Reshape", [g.o("Transpose", [stacked], { perm: [1, 3, 0, 2, 4] }), g.ints([-1, 3 * d])]); // [N, 3d]
     dx = g.o("Add", [dx, layerNormBack(`${b}.ln_1`, `${l}.ln_1`, denseBack(`${b}.attn.c_attn`, normed(`${b}.ln_1`, `${l}.ln_1`), dQkv))]);
   }

@@ -36,7 +36,21 @@ describe("GRPO's loss on the onnxruntime engine", () => {
   it("gives tfjs's loss and gradient for every parameter, with clipped and unclipped tokens and the k3 KL", async () => {
     const config = Gpt2ConfigSchema.parse({ vocab_size: 20, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 });
     const params = initParams(gpt2ParamSpecs(config, false), 9, 0.2);
-    const packed = packBatch([[2, 5], [2, 5], [2, 6, 7], [2, 6, 7]], [[8, 9, 3], [10, 3], [11, 12, 13, 14], [15, 3]], 0);
+    const packed = packBatch(
+      [
+        [2, 5],
+        [2, 5],
+        [2, 6, 7],
+        [2, 6, 7],
+      ],
+      [
+        [8, 9, 3],
+        [10, 3],
+        [11, 12, 13, 14],
+        [15, 3],
+      ],
+      0,
+    );
     const current = tf.tidy(() => policyOutputs(params, config, packed).logprobs.arraySync());
     // Old and reference log-probabilities off the current ones by up to ±0.5: ratios on both sides of the clip range.
     const random = seededRandom(5);

@@ -25,7 +25,19 @@ beforeAll(async () => {
 describe("PPO's loss on the onnxruntime engine", () => {
   it("gives tfjs's loss and gradients for every parameter, value head included, with clipped and unclipped tokens", async () => {
     const model: Gpt2Model = { config, tokenizer, params: initParams(gpt2ParamSpecs(config, true), 4, 0.2), hasValueHead: true };
-    const packed = packBatch([[2, 5, 6], [2, 7], [2, 8, 9, 10]], [[11, 12, 3], [13, 14, 15, 16], [17, 3]], 0);
+    const packed = packBatch(
+      [
+        [2, 5, 6],
+        [2, 7],
+        [2, 8, 9, 10],
+      ],
+      [
+        [11, 12, 3],
+        [13, 14, 15, 16],
+        [17, 3],
+      ],
+      0,
+    );
     const current = tf.tidy(() => {
       const out = policyOutputs(model.params, config, packed);
       return { logprobs: out.logprobs.arraySync(), values: out.values!.arraySync() };

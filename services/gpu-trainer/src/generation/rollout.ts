@@ -16,7 +16,11 @@ export async function sampleRollouts(
   sampling: Sampling & { bannedTokens: readonly number[] },
 ): Promise<{ responses: number[][]; texts: string[] }> {
   const options = { ...sampling, stopTokens: [tok.sep], padToken: tok.pad, bannedTokens: [...sampling.bannedTokens] };
-  const generated = await generate(decoder, queries.map((q) => [...q]), options);
+  const generated = await generate(
+    decoder,
+    queries.map((q) => [...q]),
+    options,
+  );
   return {
     responses: generated.map((r) => (r.length < sampling.maxNewTokens ? [...r, tok.sep] : r.length > 0 ? r : [tok.sep])),
     texts: generated.map((r) => tok.decode(r)),

@@ -20,7 +20,12 @@ export type Sampling = z.infer<typeof SamplingSchema>;
  * filtering, using `random` (a seeded generator) so a run repeats under a seed.
  * `banned` ids (padding, [CLS], [UNK]) are never drawn.
  */
-export function sampleToken(logits: ArrayLike<number>, options: Pick<Sampling, "temperature" | "topK" | "topP">, random: () => number, banned: ReadonlySet<number> = new Set()): number {
+export function sampleToken(
+  logits: ArrayLike<number>,
+  options: Pick<Sampling, "temperature" | "topK" | "topP">,
+  random: () => number,
+  banned: ReadonlySet<number> = new Set(),
+): number {
   const n = logits.length;
   if (options.temperature === 0) {
     let best = -1;

@@ -32,8 +32,10 @@ export const GrpoConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.batchSize % c.groupSize !== 0) ctx.addIssue({ code: "custom", path: ["groupSize"], message: `batchSize (${c.batchSize}) must be a multiple of groupSize (${c.groupSize})` });
-    if (c.batchSize % c.miniBatchSize !== 0) ctx.addIssue({ code: "custom", path: ["miniBatchSize"], message: `batchSize (${c.batchSize}) must be a multiple of miniBatchSize (${c.miniBatchSize})` });
+    if (c.batchSize % c.groupSize !== 0)
+      ctx.addIssue({ code: "custom", path: ["groupSize"], message: `batchSize (${c.batchSize}) must be a multiple of groupSize (${c.groupSize})` });
+    if (c.batchSize % c.miniBatchSize !== 0)
+      ctx.addIssue({ code: "custom", path: ["miniBatchSize"], message: `batchSize (${c.batchSize}) must be a multiple of miniBatchSize (${c.miniBatchSize})` });
   });
 
 export type GrpoConfig = z.infer<typeof GrpoConfigSchema>;

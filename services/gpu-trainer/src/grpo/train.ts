@@ -24,7 +24,10 @@ export const GrpoRunSchema = z
     prompts: z.array(z.string().min(1)).min(1),
     out: z.string(),
     logsDir: z.string().default("logs"),
-    runName: z.string().regex(/^[\w.-]+$/).default("GRPO-Sentiment-Zh"),
+    runName: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default("GRPO-Sentiment-Zh"),
     grpo: GrpoConfigSchema,
     samplesShown: z.number().int().min(0).default(5),
     quiet: z.boolean().default(false),
@@ -82,7 +85,8 @@ export async function trainGrpo(input: GrpoRunOptions, reward: RewardFunction, l
   let referenceWeights: Map<string, Float32Array> | undefined;
   if (options.referenceDir) {
     const reference = readGpt2Dir(options.referenceDir, { valueHead: false });
-    if (reference.tokenizer.size !== tok.size) throw new Error(`GRPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
+    if (reference.tokenizer.size !== tok.size)
+      throw new Error(`GRPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
     referenceWeights = reference.weights;
   }
   const bannedTokens = samplingBannedTokens(tok);
@@ -93,7 +97,9 @@ export async function trainGrpo(input: GrpoRunOptions, reward: RewardFunction, l
   writeFileSync(metricsPath, "");
   const history: GrpoEpochMetrics[] = [];
   const k = cfg.groupSize;
-  log(`GRPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${cfg.batchSize / k} prompts × ${k} completions, advantages ${cfg.advantage}`);
+  log(
+    `GRPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${cfg.batchSize / k} prompts × ${k} completions, advantages ${cfg.advantage}`,
+  );
   const progress = createProgress(options.epochs, "grpo", options.quiet, log);
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -102,7 +108,11 @@ export async function trainGrpo(input: GrpoRunOptions, reward: RewardFunction, l
       const drawn = Array.from({ length: cfg.batchSize / k }, () => options.prompts[Math.floor(random() * options.prompts.length)]!);
       const prompts = drawn.flatMap((p) => new Array<string>(k).fill(p));
       const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);
-      const { responses, texts } = await sampleRollouts(tok, await trainer.decoder(), queries, { ...cfg.generation, seed: cfg.generation.seed + epoch, bannedTokens });
+      const { responses, texts } = await sampleRollouts(tok, await trainer.decoder(), queries, {
+        ...cfg.generation,
+        seed: cfg.generation.seed + epoch,
+        bannedTokens,
+      });
       const generation = (performance.now() - t) / 1000;
 
       // 2. Rewards; a group with a sample left unscored (not finite) is left out whole.
@@ -117,12 +127,18 @@ export async function trainGrpo(input: GrpoRunOptions, reward: RewardFunction, l
 
       // 3. The GRPO step.
       t = performance.now();
-      const stats = await trainer.step(kept.map((i) => queries[i]!), kept.map((i) => responses[i]!), kept.map((i) => scores[i]!));
+      const stats = await trainer.step(
+        kept.map((i) => queries[i]!),
+        kept.map((i) => responses[i]!),
+        kept.map((i) => scores[i]!),
+      );
       const optimisation = (performance.now() - t) / 1000;
       const metrics: GrpoEpochMetrics = { epoch, ...stats, distinct2: distinct2(texts), seconds: { generation, scoring, optimisation } };
       history.push(metrics);
       appendFileSync(metricsPath, `${JSON.stringify(grpoTrlMetrics(metrics))}\n`);
-      progress.log(`epoch ${epoch} mean-reward: ${stats.meanReward.toFixed(4)}  (reward_std ${stats.rewardStd.toFixed(3)}, KL ${stats.sequenceKl.toFixed(3)}, distinct-2 ${metrics.distinct2.toFixed(2)}, clip ${stats.clipRatio.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`);
+      progress.log(
+        `epoch ${epoch} mean-reward: ${stats.meanReward.toFixed(4)}  (reward_std ${stats.rewardStd.toFixed(3)}, KL ${stats.sequenceKl.toFixed(3)}, distinct-2 ${metrics.distinct2.toFixed(2)}, clip ${stats.clipRatio.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`,
+      );
       if (options.samplesShown > 0) {
         progress.log(`Random Sample ${options.samplesShown} text(s) of model output:`);
         const shown = [...prompts.keys()].sort(() => random() - 0.5).slice(0, options.samplesShown);
@@ -138,7 +154,10 @@ export async function trainGrpo(input: GrpoRunOptions, reward: RewardFunction, l
     progress.stop();
   }
   const last = history.at(-1);
-  writeGpt2Dir(options.out, policy, { "metrics.json": last ? grpoTrlMetrics(last) : {}, "grpo_config.json": { ...cfg, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
+  writeGpt2Dir(options.out, policy, {
+    "metrics.json": last ? grpoTrlMetrics(last) : {},
+    "grpo_config.json": { ...cfg, steps: history.length, reference: options.referenceDir ?? options.policyDir },
+  });
   exportGpt2Onnx(options.out, policy);
   log(`policy saved to ${options.out}; metrics in ${metricsPath}`);
   await trainer.dispose();

@@ -26,7 +26,16 @@ describe("GRPO's trainer on the engine", () => {
     const grpo = GrpoConfigSchema.parse({ batchSize: 8, groupSize: 4, miniBatchSize: 4, learningRate: 1e-2, beta: 0.01 });
     // Two prompts, four completions each; in each group the ones with 好 score 1, the others 0.
     const queries = [...new Array(4).fill([2, id("这")]), ...new Array(4).fill([2, id("电"), id("影")])] as number[][];
-    const responses = [["很", "好"], ["很", "差"], ["好", "！"], ["垃", "圾"], ["不", "错", "好"], ["失", "望"], ["喜", "欢"], ["好", "。"]].map((r) => [...r.map(id), 3]);
+    const responses = [
+      ["很", "好"],
+      ["很", "差"],
+      ["好", "！"],
+      ["垃", "圾"],
+      ["不", "错", "好"],
+      ["失", "望"],
+      ["喜", "欢"],
+      ["好", "。"],
+    ].map((r) => [...r.map(id), 3]);
     const scores = responses.map((r) => (r.includes(id("好")) ? 1 : 0));
     const packed = packBatch(queries, responses, 0);
     const margin = () =>

@@ -49,14 +49,26 @@ export class OnnxGrpoTrainer {
   }
 
   /** `referenceWeights`: the fixed reference's (same architecture); none: a copy of the policy as it starts. */
-  static async create(policy: Gpt2Weights, config: GrpoConfig, options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {}, engineOptions: EngineOptions = {}): Promise<OnnxGrpoTrainer> {
+  static async create(
+    policy: Gpt2Weights,
+    config: GrpoConfig,
+    options: { referenceWeights?: Map<string, Float32Array>; bannedTokens?: readonly number[] } = {},
+    engineOptions: EngineOptions = {},
+  ): Promise<OnnxGrpoTrainer> {
     const logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
     const engine = await OnnxGpt2Engine.fromStore(policy, { ...engineOptions, valueHead: false, ...(logitsBias ? { logitsBias } : {}) });
     const referenceWeights = options.referenceWeights ?? new Map([...engine.weights].map(([name, w]) => [name, Float32Array.from(w)]));
     for (const [name, w] of engine.weights) {
-      if (referenceWeights.get(name)?.length !== w.length) throw new Error(`GRPO reference: ${name} has ${referenceWeights.get(name)?.length ?? "no"} values, the policy's ${w.length}; the reference must be the same architecture`);
+      if (referenceWeights.get(name)?.length !== w.length)
+        throw new Error(
+          `GRPO reference: ${name} has ${referenceWeights.get(name)?.length ?? "no"} values, the policy's ${w.length}; the reference must be the same architecture`,
+        );
     }
-    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, { ...engineOptions, trainable: false, ...(logitsBias ? { logitsBias } : {}) });
+    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, {
+      ...engineOptions,
+      trainable: false,
+      ...(logitsBias ? { logitsBias } : {}),
+    });
     return new OnnxGrpoTrainer(policy, config, engine, referenceEngine, new AdamW(engine.weights, { learningRate: config.learningRate }));
   }
 
@@ -89,7 +101,17 @@ export class OnnxGrpoTrainer {
         const mb = selectRows(packed, idx);
         const w = mb.length - 1;
         const forward = await this.engine.forward(packedAsBatch(mb), nextTokenTargets(mb));
-        const out = grpoLossGrad(forward.targetLogprobs, mb.length, { mask: mb.responseMask, oldLogprobs: selectMatrix(oldLogprobs, idx, w), refLogprobs: selectMatrix(refLogprobs, idx, w), advantages: idx.map((i) => advantages[i]!) }, cfg);
+        const out = grpoLossGrad(
+          forward.targetLogprobs,
+          mb.length,
+          {
+            mask: mb.responseMask,
+            oldLogprobs: selectMatrix(oldLogprobs, idx, w),
+            refLogprobs: selectMatrix(refLogprobs, idx, w),
+            advantages: idx.map((i) => advantages[i]!),
+          },
+          cfg,
+        );
         const grads = await this.engine.backward(forward, out.dLogprobs);
         clipGradNorm(grads, cfg.maxGradNorm);
         this.adam.step(grads);
@@ -116,7 +138,6 @@ export class OnnxGrpoTrainer {
   decoder(): Promise<OnnxGpt2Decoder> {
     return this.engine.decoder();
   }
-
 
   async dispose(): Promise<void> {
     await this.engine.close();

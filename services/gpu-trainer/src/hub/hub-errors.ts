@@ -58,7 +58,9 @@ export function explainHubError(err: unknown, ctx: HubErrorContext): Error {
   }
   const reason = networkReason(err);
   if (reason !== undefined) {
-    return new UserError(`${what}: cannot reach the Hub at ${settings.endpoint} (${reason}); if the model is already in the cache (${settings.cacheDir}), set HF_HUB_OFFLINE=1 to use it without the network`);
+    return new UserError(
+      `${what}: cannot reach the Hub at ${settings.endpoint} (${reason}); if the model is already in the cache (${settings.cacheDir}), set HF_HUB_OFFLINE=1 to use it without the network`,
+    );
   }
   if (err instanceof TypeError && /access token/i.test(err.message)) return new UserError(`HF_TOKEN: ${err.message}`);
   return new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

@@ -20,7 +20,7 @@ export function isRanklabEncoder(config: Json): boolean {
 }
 
 const REWARD_INPUT: Record<string, string> = {
-  pair: "`tokenizer(prompt, completion, truncation=\"longest_first\")`: prompt and completion as a sentence pair",
+  pair: '`tokenizer(prompt, completion, truncation="longest_first")`: prompt and completion as a sentence pair',
   concat: "`tokenizer(prompt + completion)`: the prompt and the completion as one text",
   completion: "`tokenizer(completion)`: the completion alone",
 };
@@ -64,8 +64,14 @@ export function modelCard(dir: string, repo: string): string {
   ];
   const size = `${fmt(config.n_layer ?? config.num_hidden_layers)} layers, hidden size ${fmt(config.n_embd ?? config.hidden_size)}, vocabulary ${fmt(config.vocab_size)}`;
   if (kind === "policy") lines.push(`A GPT-2 policy (${size}) trained by ranklab with PPO against a reward model learned from human rankings and scores.`);
-  else if (kind === "reward") lines.push(`A reward model (a ${String(config.model_type ?? "bert").replace(/^ranklab_/, "")} encoder with one scalar output; ${size}) trained by ranklab on human rankings: a higher score is a better completion.`);
-  else lines.push(`A two-way sentiment classifier (${String(config.model_type ?? "bert").replace(/^ranklab_/, "")}; ${size}) trained by ranklab; its positive probability is a reward for PPO.`);
+  else if (kind === "reward")
+    lines.push(
+      `A reward model (a ${String(config.model_type ?? "bert").replace(/^ranklab_/, "")} encoder with one scalar output; ${size}) trained by ranklab on human rankings: a higher score is a better completion.`,
+    );
+  else
+    lines.push(
+      `A two-way sentiment classifier (${String(config.model_type ?? "bert").replace(/^ranklab_/, "")}; ${size}) trained by ranklab; its positive probability is a reward for PPO.`,
+    );
   lines.push("");
 
   lines.push("## Training", "");
@@ -86,7 +92,11 @@ export function modelCard(dir: string, repo: string): string {
   const figures = Object.entries(metrics).filter(([, v]) => typeof v === "number" || typeof v === "string");
   if (figures.length) {
     lines.push("## Metrics", "", "| metric | value |", "| --- | --- |", ...figures.map(([k, v]) => `| ${k} | ${fmt(v)} |`), "");
-    if (kind === "reward" && metrics.accuracy !== undefined) lines.push("`accuracy` is pairwise accuracy on held-out pairs the raters ordered; `train_reward_mean`/`train_reward_std` are the scale PPO normalises rewards by.", "");
+    if (kind === "reward" && metrics.accuracy !== undefined)
+      lines.push(
+        "`accuracy` is pairwise accuracy on held-out pairs the raters ordered; `train_reward_mean`/`train_reward_std` are the scale PPO normalises rewards by.",
+        "",
+      );
   }
 
   if (kind !== "policy") {

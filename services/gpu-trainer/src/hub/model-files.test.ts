@@ -5,8 +5,25 @@ const f = (path: string, size = 10) => ({ path, size });
 
 describe("modelFilesToDownload", () => {
   it("takes config, one weights file (safetensors first) and the tokenizer, and skips the rest", () => {
-    const repo = [f("config.json"), f("pytorch_model.bin", 400), f("model.safetensors", 400), f("flax_model.msgpack", 400), f("tf_model.h5", 400), f("vocab.txt"), f("tokenizer_config.json"), f("special_tokens_map.json"), f("README.md"), f(".gitattributes")];
-    expect(modelFilesToDownload("hf:a/b", repo).map((x) => x.path)).toEqual(["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]);
+    const repo = [
+      f("config.json"),
+      f("pytorch_model.bin", 400),
+      f("model.safetensors", 400),
+      f("flax_model.msgpack", 400),
+      f("tf_model.h5", 400),
+      f("vocab.txt"),
+      f("tokenizer_config.json"),
+      f("special_tokens_map.json"),
+      f("README.md"),
+      f(".gitattributes"),
+    ];
+    expect(modelFilesToDownload("hf:a/b", repo).map((x) => x.path)).toEqual([
+      "config.json",
+      "model.safetensors",
+      "vocab.txt",
+      "tokenizer_config.json",
+      "special_tokens_map.json",
+    ]);
   });
 
   it("falls back to pytorch_model.bin, as uer/gpt2-chinese-cluecorpussmall ships it, and keeps a ranklab reward scale", () => {

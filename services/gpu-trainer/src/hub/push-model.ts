@@ -67,7 +67,10 @@ export async function pushModelDir(dir: string, repo: string, options: PushOptio
       if (step.done) {
         for (const bar of bars.values()) bar.done();
         const commit = step.value?.commit.oid ?? "";
-        if (!options.quiet) console.error(`hub: pushed ${paths.length} files (${formatBytes([...sizes.values()].reduce((a, b) => a + b, 0))}) to ${settings.endpoint}/${name} at commit ${commit.slice(0, 12)}`);
+        if (!options.quiet)
+          console.error(
+            `hub: pushed ${paths.length} files (${formatBytes([...sizes.values()].reduce((a, b) => a + b, 0))}) to ${settings.endpoint}/${name} at commit ${commit.slice(0, 12)}`,
+          );
         return { commit, url: `${settings.endpoint}/${name}`, files: paths };
       }
       const event = step.value;

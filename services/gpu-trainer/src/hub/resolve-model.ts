@@ -49,7 +49,9 @@ export async function resolveModelDir(ref: string, options: ResolveOptions = {})
   const cached = cachedSnapshot(storage, model.revision);
   if (cached) return cached;
   if (settings.offline) {
-    throw new UserError(`${ref}: HF_HUB_OFFLINE is set and ${model.repo}@${model.revision} is not in the cache (${storage}); run once with network access, or unset HF_HUB_OFFLINE`);
+    throw new UserError(
+      `${ref}: HF_HUB_OFFLINE is set and ${model.repo}@${model.revision} is not in the cache (${storage}); run once with network access, or unset HF_HUB_OFFLINE`,
+    );
   }
   if (settings.token && !settings.token.startsWith("hf_")) throw new UserError("HF_TOKEN: a Hugging Face access token starts with hf_");
   return download(ref, model, settings, storage, options.quiet ?? false);
@@ -74,7 +76,10 @@ async function download(ref: string, model: HubModelRef, settings: HubSettings, 
   } catch (err) {
     throw explainHubError(err, { ...context, errorCode: api.lastErrorCode() });
   }
-  if (!quiet) console.error(`hub: ${ref} is commit ${commit.slice(0, 12)}; ${files.length} files, ${formatBytes(files.reduce((s, f) => s + f.size, 0))}, into ${storage}`);
+  if (!quiet)
+    console.error(
+      `hub: ${ref} is commit ${commit.slice(0, 12)}; ${files.length} files, ${formatBytes(files.reduce((s, f) => s + f.size, 0))}, into ${storage}`,
+    );
   // 3. Each file into blobs/ with its snapshot link, as huggingface_hub lays them out (already-present blobs are linked, not fetched).
   for (const file of files) {
     const bar = fileProgress(`hub: ${file.path}`, file.size, quiet);
@@ -83,7 +88,14 @@ async function download(ref: string, model: HubModelRef, settings: HubSettings, 
     // The library announces each download with console.debug, which is stdout in Node; stdout is the command's output.
     console.debug = () => {};
     try {
-      await downloadFileToCacheDir({ ...common, fetch: perFile.fetch, repo: { type: "model", name: model.repo }, path: file.path, revision: commit, cacheDir: settings.cacheDir });
+      await downloadFileToCacheDir({
+        ...common,
+        fetch: perFile.fetch,
+        repo: { type: "model", name: model.repo },
+        path: file.path,
+        revision: commit,
+        cacheDir: settings.cacheDir,
+      });
       bar.done();
     } catch (err) {
       bar.stop();

@@ -100,7 +100,11 @@ export function loadBertDir(dir: string, overrides: Partial<BertConfig> = {}): B
 
 /** A copy of a tfjs model's variables as a weight store: where the tfjs reference path meets the engine. */
 export function bertWeightsOf(model: BertModel): BertWeights {
-  return { config: model.config, tokenizer: model.tokenizer, weights: new Map([...model.params].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)])) };
+  return {
+    config: model.config,
+    tokenizer: model.tokenizer,
+    weights: new Map([...model.params].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)])),
+  };
 }
 
 /** loadBertDir into a weight store, with no tfjs: the safetensors' arrays are the store. */
@@ -111,7 +115,8 @@ export function readBertDir(dir: string, overrides: Partial<BertConfig> = {}): B
   const id2label = raw.id2label as Record<string, string> | undefined;
   const numLabels = id2label ? Object.keys(id2label).length : raw.num_labels;
   // ranklab_bert/ranklab_ernie: ranklab's own variants of those encoders (see hfConfig).
-  const modelType = typeof raw.model_type === "string" && raw.model_type.startsWith(RANKLAB_PREFIX) ? raw.model_type.slice(RANKLAB_PREFIX.length) : raw.model_type;
+  const modelType =
+    typeof raw.model_type === "string" && raw.model_type.startsWith(RANKLAB_PREFIX) ? raw.model_type.slice(RANKLAB_PREFIX.length) : raw.model_type;
   const config = parseOrExplain(configPath, BertConfigSchema, { ...raw, model_type: modelType, num_labels: numLabels, ...overrides });
   const { tensors, path: weightsPath } = readCheckpointWeights(dir);
   // Base encoders (BertModel) name weights without the `bert.` prefix.
@@ -123,7 +128,8 @@ export function readBertDir(dir: string, overrides: Partial<BertConfig> = {}): B
     mayInit: (name) => name.startsWith("classifier.") || name.includes(".pooler."),
   });
   const tokenizer = loadTokenizer(dir);
-  if (tokenizer.size > config.vocab_size) throw new UserError(`${dir}: the vocabulary has ${tokenizer.size} tokens but config.json says vocab_size ${config.vocab_size}`);
+  if (tokenizer.size > config.vocab_size)
+    throw new UserError(`${dir}: the vocabulary has ${tokenizer.size} tokens but config.json says vocab_size ${config.vocab_size}`);
   return { config, weights, tokenizer };
 }
 

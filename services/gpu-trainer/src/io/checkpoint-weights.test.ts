@@ -16,7 +16,14 @@ import { floatBytes, torchSave, type SavedTensor } from "./torch-save.test-helpe
 const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错".split("")];
 const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
 const gptConfig = Gpt2ConfigSchema.parse({ vocab_size: TOKENS.length, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2 });
-const bertConfig = BertConfigSchema.parse({ vocab_size: TOKENS.length, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 8 });
+const bertConfig = BertConfigSchema.parse({
+  vocab_size: TOKENS.length,
+  hidden_size: 8,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 16,
+  max_position_embeddings: 8,
+});
 
 const i64 = (values: number[]) => {
   const b = Buffer.alloc(values.length * 8);
@@ -27,7 +34,10 @@ const causalMask = (n: number) => Uint8Array.from({ length: n * n }, (_, k) => (
 
 /** The model's weights as torch.save writes them, plus `extra` buffers. */
 function binOf(params: Params, extra: [string, SavedTensor][], dtype: "F32" | "BF16" = "F32"): Buffer {
-  const tensors: [string, SavedTensor][] = [...paramsToTensors(params)].map(([name, t], i) => [name, { key: String(i), dtype, storage: floatBytes([...t.data], dtype), shape: t.shape }]);
+  const tensors: [string, SavedTensor][] = [...paramsToTensors(params)].map(([name, t], i) => [
+    name,
+    { key: String(i), dtype, storage: floatBytes([...t.data], dtype), shape: t.shape },
+  ]);
   return torchSave([...extra, ...tensors]);
 }
 
@@ -56,8 +66,15 @@ beforeAll(async () => {
 
 describe("Hugging Face folders people actually have", () => {
   it("knows the non-parameter buffers and nothing else", () => {
-    for (const name of ["transformer.h.0.attn.bias", "h.11.attn.masked_bias", "bert.embeddings.position_ids", "ernie.embeddings.position_ids", "position_ids"]) expect(isKnownBuffer(name)).toBe(true);
-    for (const name of ["transformer.h.0.attn.c_attn.bias", "transformer.h.0.attn.c_proj.bias", "bert.embeddings.position_embeddings.weight", "classifier.bias"]) expect(isKnownBuffer(name)).toBe(false);
+    for (const name of ["transformer.h.0.attn.bias", "h.11.attn.masked_bias", "bert.embeddings.position_ids", "ernie.embeddings.position_ids", "position_ids"])
+      expect(isKnownBuffer(name)).toBe(true);
+    for (const name of [
+      "transformer.h.0.attn.c_attn.bias",
+      "transformer.h.0.attn.c_proj.bias",
+      "bert.embeddings.position_embeddings.weight",
+      "classifier.bias",
+    ])
+      expect(isKnownBuffer(name)).toBe(false);
   });
 
   it("loads a GPT-2 folder with only pytorch_model.bin, skipping the uint8 attn.bias and float masked_bias buffers", () => {
@@ -81,7 +98,10 @@ describe("Hugging Face folders people actually have", () => {
     const src = mkdtempSync(join(tmpdir(), "bert-src-"));
     saveBertDir(src, { config: bertConfig, params, tokenizer });
     rmSync(join(src, "model.safetensors"));
-    writeFileSync(join(src, "pytorch_model.bin"), binOf(params, [["bert.embeddings.position_ids", { key: "pos", dtype: "I64", storage: i64([...Array(8).keys()]), shape: [1, 8] }]], "BF16"));
+    writeFileSync(
+      join(src, "pytorch_model.bin"),
+      binOf(params, [["bert.embeddings.position_ids", { key: "pos", dtype: "I64", storage: i64([...Array(8).keys()]), shape: [1, 8] }]], "BF16"),
+    );
     const loaded = loadBertDir(src);
     // bfloat16 keeps the top 16 bits of each float32.
     const truncated = (x: number) => new Float32Array(Uint32Array.of(new Uint32Array(Float32Array.of(x).buffer)[0]! & 0xffff0000).buffer)[0]!;
@@ -101,11 +121,17 @@ describe("Hugging Face folders people actually have", () => {
     const bdir = mkdtempSync(join(tmpdir(), "bert-st-"));
     saveBertDir(bdir, { config: bertConfig, params: bertParams, tokenizer });
     const bweights = [...paramsToTensors(bertParams)].map(([name, t]) => ({ name, dtype: "F32", shape: t.shape, bytes: floatBytes([...t.data], "F32") }));
-    rawSafetensors(join(bdir, "model.safetensors"), [...bweights, { name: "bert.embeddings.position_ids", dtype: "I64", shape: [1, 8], bytes: i64([...Array(8).keys()]) }]);
+    rawSafetensors(join(bdir, "model.safetensors"), [
+      ...bweights,
+      { name: "bert.embeddings.position_ids", dtype: "I64", shape: [1, 8], bytes: i64([...Array(8).keys()]) },
+    ]);
     expectSameParams(bertParams, loadBertDir(bdir).params);
 
     // An integer tensor that is not a known buffer is still refused, by name.
-    rawSafetensors(join(bdir, "model.safetensors"), [...bweights, { name: "bert.embeddings.word_embeddings.weight", dtype: "I64", shape: [1], bytes: i64([1]) }]);
+    rawSafetensors(join(bdir, "model.safetensors"), [
+      ...bweights,
+      { name: "bert.embeddings.word_embeddings.weight", dtype: "I64", shape: [1], bytes: i64([1]) },
+    ]);
     expect(() => loadBertDir(bdir)).toThrow(/tensor bert\.embeddings\.word_embeddings\.weight has dtype I64; ranklab reads F32, F16 and BF16 weights/);
   });
 

@@ -25,6 +25,7 @@ export function readCheckpointWeights(dir: string): { tensors: TensorMap; path: 
   const bin = join(dir, "pytorch_model.bin");
   if (existsSync(bin)) return { tensors: readTorchBin(bin, { skip: isKnownBuffer }), path: bin };
   const sharded = ["model.safetensors.index.json", "pytorch_model.bin.index.json"].find((f) => existsSync(join(dir, f)));
-  if (sharded) throw new UserError(`${dir}: the weights are sharded (${sharded}); ranklab reads one model.safetensors or pytorch_model.bin, so merge the shards first`);
+  if (sharded)
+    throw new UserError(`${dir}: the weights are sharded (${sharded}); ranklab reads one model.safetensors or pytorch_model.bin, so merge the shards first`);
   throw new UserError(`${dir}: no model.safetensors or pytorch_model.bin`);
 }

@@ -78,7 +78,8 @@ export function readGpt2Dir(dir: string, options: { valueHead?: boolean; seed?: 
     seed: options.seed ?? 0,
   });
   const tokenizer = loadTokenizer(dir);
-  if (tokenizer.size > config.vocab_size) throw new UserError(`${dir}: the vocabulary has ${tokenizer.size} tokens but config.json says vocab_size ${config.vocab_size}`);
+  if (tokenizer.size > config.vocab_size)
+    throw new UserError(`${dir}: the vocabulary has ${tokenizer.size} tokens but config.json says vocab_size ${config.vocab_size}`);
   return { config, weights, tokenizer, hasValueHead: valueHead };
 }
 

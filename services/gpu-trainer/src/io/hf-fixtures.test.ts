@@ -107,16 +107,28 @@ describe("checkpoints written by torch and transformers", () => {
     const ours = tf.tidy(() =>
       bertForward(model.params, model.config, {
         inputIds: tf.tensor2d(ids, undefined, "int32"),
-        attentionMask: tf.tensor2d(ids.map((row) => row.map((id) => (id > 0 ? 1 : 0))), undefined, "int32"),
+        attentionMask: tf.tensor2d(
+          ids.map((row) => row.map((id) => (id > 0 ? 1 : 0))),
+          undefined,
+          "int32",
+        ),
       }).dataSync(),
     );
     [...ours].forEach((s, i) => expect(Math.abs(s - scores[i]!)).toBeLessThan(1e-5));
     // [CLS] pooling on the same weights (what plain BertForSequenceClassification would do) is not within that tolerance.
     const cls = tf.tidy(() =>
-      bertForward(model.params, { ...model.config, classifier_pooling: "cls" }, {
-        inputIds: tf.tensor2d(ids, undefined, "int32"),
-        attentionMask: tf.tensor2d(ids.map((row) => row.map((id) => (id > 0 ? 1 : 0))), undefined, "int32"),
-      }).dataSync(),
+      bertForward(
+        model.params,
+        { ...model.config, classifier_pooling: "cls" },
+        {
+          inputIds: tf.tensor2d(ids, undefined, "int32"),
+          attentionMask: tf.tensor2d(
+            ids.map((row) => row.map((id) => (id > 0 ? 1 : 0))),
+            undefined,
+            "int32",
+          ),
+        },
+      ).dataSync(),
     );
     expect(Math.max(...[...cls].map((s, i) => Math.abs(s - scores[i]!)))).toBeGreaterThan(1e-4);
   });

@@ -24,7 +24,8 @@ export function readSafetensors(path: string, options: { skip?: (name: string) =
   const bytes = readFileSync(path);
   if (bytes.byteLength < 8) throw new UserError(`${path}: too short to be a safetensors file`);
   const headerLength = Number(bytes.readBigUInt64LE(0));
-  if (headerLength > HEADER_LIMIT || 8 + headerLength > bytes.byteLength) throw new UserError(`${path}: header length ${headerLength} does not fit the file (${bytes.byteLength} bytes)`);
+  if (headerLength > HEADER_LIMIT || 8 + headerLength > bytes.byteLength)
+    throw new UserError(`${path}: header length ${headerLength} does not fit the file (${bytes.byteLength} bytes)`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
     header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8"));
@@ -39,12 +40,17 @@ export function readSafetensors(path: string, options: { skip?: (name: string) =
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     if (options.skip?.(name)) continue;
     const count = shape.reduce((a, b) => a * b, 1);
     const width = dtype === "F32" ? 4 : dtype === "F16" || dtype === "BF16" ? 2 : 0;
     if (!width) throw new UserError(`${path}: tensor ${name} has dtype ${dtype}${WIDTHS[dtype] ? "" : " (unknown)"}; ranklab reads F32, F16 and BF16 weights`);
-    if (end - begin !== count * width || base + end > bytes.byteLength) throw new UserError(`${path}: tensor ${name} (${dtype} ${JSON.stringify(shape)}) has ${end - begin} bytes, expected ${count * width}`);
+    if (end - begin !== count * width || base + end > bytes.byteLength)
+      throw new UserError(`${path}: tensor ${name} (${dtype} ${JSON.stringify(shape)}) has ${end - begin} bytes, expected ${count * width}`);
     const raw = bytes.subarray(base + begin, base + end);
     tensors.set(name, { shape, data: toFloat32(raw, dtype, count) });
   }

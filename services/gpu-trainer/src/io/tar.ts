@@ -55,7 +55,8 @@ function readHeader(h: Uint8Array, source: string, entry: number): { name: strin
   const size = parseInt(dec.decode(h.subarray(124, 136)).replace(/\0.*$/s, "").trim() || "0", 8);
   const type = String.fromCharCode(h[156]!);
   if (!Number.isFinite(size) || size < 0) throw new UserError(`${source}: not a valid tar archive (entry ${entry})`);
-  if (name !== basename(name) || name === "" || name === "." || name === "..") throw new UserError(`${source}: refusing entry "${name}" (only plain file names)`);
+  if (name !== basename(name) || name === "" || name === "." || name === "..")
+    throw new UserError(`${source}: refusing entry "${name}" (only plain file names)`);
   return { name, size, isFile: type === "0" || type === "\0" };
 }
 

@@ -101,7 +101,11 @@ describe("pytorch_model.bin reader", () => {
     writeFileSync(path, torchSave(tensors, undefined, { zip64: true }));
     expect([...readTorchBin(path).get("w")!.data]).toEqual([1, 2, 3]);
     if (hasPython) {
-      const out = execFileSync("python3", ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(z.read('archive/byteorder').decode())", path]).toString();
+      const out = execFileSync("python3", [
+        "-c",
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(z.read('archive/byteorder').decode())",
+        path,
+      ]).toString();
       expect(out.trim()).toBe("little");
     }
   });
@@ -136,7 +140,12 @@ sys.stdout.buffer.write(out.getvalue())`;
       const bytes = execFileSync("python3", ["-c", script, protocol]);
       const refs = unpickleStateDict(bytes, `cpython-protocol-${protocol}`);
       expect([...refs.keys()]).toEqual(["bert.embeddings.word_embeddings.weight", "cls.bias", "bert.embeddings.position_ids"]);
-      expect(refs.get("bert.embeddings.word_embeddings.weight")).toMatchObject({ shape: [300, 200], stride: [200, 1], offset: 0, storage: { dtype: "F32", key: "0", numel: 70000 } });
+      expect(refs.get("bert.embeddings.word_embeddings.weight")).toMatchObject({
+        shape: [300, 200],
+        stride: [200, 1],
+        offset: 0,
+        storage: { dtype: "F32", key: "0", numel: 70000 },
+      });
       expect(refs.get("cls.bias")).toMatchObject({ shape: [1], offset: 69999 });
       expect(refs.get("bert.embeddings.position_ids")!.storage.dtype).toBe("I64");
     }
@@ -155,18 +164,58 @@ sys.stdout.buffer.write(out.getvalue())`;
     const exploit = w((p) => p.global("os", "system").str("touch /tmp/pwned").byte(0x85, 0x52));
     expect(() => readTorchBin(save([], exploit))).toThrow(/it names the global os\.system/);
     expect(() => readTorchBin(save([], exploit))).toThrow(refused);
-    expect(() => unpickleStateDict(w((p) => p.global("builtins", "eval")), "x")).toThrow(/builtins\.eval/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.global("builtins", "eval")),
+        "x",
+      ),
+    ).toThrow(/builtins\.eval/);
     // Protocol-4 STACK_GLOBAL goes through the same whitelist.
-    expect(() => unpickleStateDict(w((p) => p.str("subprocess").str("run").byte(0x93)), "x")).toThrow(/subprocess\.run/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.str("subprocess").str("run").byte(0x93)),
+        "x",
+      ),
+    ).toThrow(/subprocess\.run/);
     // NEWOBJ and INST build arbitrary objects: refused by opcode.
-    expect(() => unpickleStateDict(w((p) => p.global("collections", "OrderedDict").byte(0x29, 0x81)), "x")).toThrow(/opcode 0x81 \(NEWOBJ\)/);
-    expect(() => unpickleStateDict(w((p) => p.byte(0x28, 0x69, ...Buffer.from("os\nsystem\n"))), "x")).toThrow(/opcode 0x69 \(INST\)/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.global("collections", "OrderedDict").byte(0x29, 0x81)),
+        "x",
+      ),
+    ).toThrow(/opcode 0x81 \(NEWOBJ\)/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.byte(0x28, 0x69, ...Buffer.from("os\nsystem\n"))),
+        "x",
+      ),
+    ).toThrow(/opcode 0x69 \(INST\)/);
     // A training checkpoint ({"model": state_dict, …}) and a bare value are not state dicts.
-    expect(() => unpickleStateDict(w((p) => p.byte(0x7d).str("model").byte(0x7d, 0x73)), "ckpt.bin")).toThrow(/ckpt\.bin: not a plain state dict \("model" is a dict \(a training checkpoint/);
-    expect(() => unpickleStateDict(w((p) => p.int(5)), "x")).toThrow(/the pickle is not a dict/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.byte(0x7d).str("model").byte(0x7d, 0x73)),
+        "ckpt.bin",
+      ),
+    ).toThrow(/ckpt\.bin: not a plain state dict \("model" is a dict \(a training checkpoint/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.int(5)),
+        "x",
+      ),
+    ).toThrow(/the pickle is not a dict/);
     // A whitelisted global called in a way a state dict never does.
-    expect(() => unpickleStateDict(w((p) => p.global("torch._utils", "_rebuild_tensor_v2").byte(0x29, 0x52)), "x")).toThrow(/_rebuild_tensor_v2 with 0 arguments/);
-    expect(() => unpickleStateDict(w((p) => p.byte(0x7d).str("w").str("not a storage").byte(0x51, 0x73)), "x")).toThrow(/persistent id that is not a storage/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.global("torch._utils", "_rebuild_tensor_v2").byte(0x29, 0x52)),
+        "x",
+      ),
+    ).toThrow(/_rebuild_tensor_v2 with 0 arguments/);
+    expect(() =>
+      unpickleStateDict(
+        w((p) => p.byte(0x7d).str("w").str("not a storage").byte(0x51, 0x73)),
+        "x",
+      ),
+    ).toThrow(/persistent id that is not a storage/);
   });
 
   it("reads torch's legacy (pre-1.6) format: pickles in a row, then each storage's element count and bytes", () => {

@@ -59,7 +59,8 @@ export function readTorchBin(path: string, options: ReadOptions = {}): TensorMap
   const tensors: TensorMap = new Map();
   for (const [name, t] of refs) {
     if (options.skip?.(name)) continue;
-    if (!WEIGHT_DTYPES.has(t.storage.dtype)) throw new UserError(`${path}: tensor ${name} has dtype ${t.storage.dtype}; ranklab reads F32, F16 and BF16 weights`);
+    if (!WEIGHT_DTYPES.has(t.storage.dtype))
+      throw new UserError(`${path}: tensor ${name} has dtype ${t.storage.dtype}; ranklab reads F32, F16 and BF16 weights`);
     const data = storage(t.storage.key);
     const { width, numel } = t.storage;
     if (data.length < numel * width) throw new UserError(`${path}: storage ${t.storage.key} has ${data.length} bytes, expected ${numel * width}`);
@@ -67,7 +68,8 @@ export function readTorchBin(path: string, options: ReadOptions = {}): TensorMap
     for (let d = 0; d < t.shape.length; d++) if (t.shape[d]! > 0) last += (t.shape[d]! - 1) * t.stride[d]!;
     const count = t.shape.reduce((a, b) => a * b, 1);
     // A stride-0 (expanded) view may have more elements than its storage; none of a model's weights does.
-    if (count > numel) throw new UserError(`${path}: tensor ${name} [${t.shape}] has more elements than its storage (${numel}); expanded views are not weights`);
+    if (count > numel)
+      throw new UserError(`${path}: tensor ${name} [${t.shape}] has more elements than its storage (${numel}); expanded views are not weights`);
     if (count > 0 && last >= numel) throw new UserError(`${path}: tensor ${name} [${t.shape}] reaches past the end of its storage (${numel} elements)`);
     tensors.set(name, { shape: t.shape, data: toFloat32(contiguousBytes(t, data), t.storage.dtype, count) });
   }
@@ -101,20 +103,24 @@ function zipContainer(bytes: Buffer, path: string): Container {
 }
 
 function legacyContainer(bytes: Buffer, path: string): Container {
-  const notTorch = () => new UserError(`${path}: neither a zip archive nor torch's legacy format, so not a torch.save file; convert the checkpoint to model.safetensors`);
+  const notTorch = () =>
+    new UserError(`${path}: neither a zip archive nor torch's legacy format, so not a torch.save file; convert the checkpoint to model.safetensors`);
   if (bytes.length < 2 || bytes[0] !== 0x80) throw notTorch();
   // 1. Magic number, protocol version, and the saving machine's byte order.
   const magic = unpickle(bytes, 0, path);
   if (magic.value !== LEGACY_MAGIC) throw notTorch();
   const protocol = unpickle(bytes, magic.end, path);
-  if (protocol.value !== LEGACY_PROTOCOL) throw new UserError(`${path}: torch legacy format protocol ${String(protocol.value)}; ranklab reads ${LEGACY_PROTOCOL}`);
+  if (protocol.value !== LEGACY_PROTOCOL)
+    throw new UserError(`${path}: torch legacy format protocol ${String(protocol.value)}; ranklab reads ${LEGACY_PROTOCOL}`);
   const sysInfo = unpickle(bytes, protocol.end, path);
-  if (!isKind(sysInfo.value, "dict") || sysInfo.value.entries.get("little_endian") !== true) throw new UserError(`${path}: saved on a big-endian machine (or without system info); ranklab reads little-endian checkpoints`);
+  if (!isKind(sysInfo.value, "dict") || sysInfo.value.entries.get("little_endian") !== true)
+    throw new UserError(`${path}: saved on a big-endian machine (or without system info); ranklab reads little-endian checkpoints`);
   // 2. The state dict, then the keys of the storages that follow, in file order.
   const main = unpickle(bytes, sysInfo.end, path);
   const refs = stateDictOf(main.value, path);
   const keys = unpickle(bytes, main.end, path);
-  if (!isKind(keys.value, "list") || !keys.value.items.every((k) => typeof k === "string")) throw new UserError(`${path}: the legacy storage key list is damaged`);
+  if (!isKind(keys.value, "list") || !keys.value.items.every((k) => typeof k === "string"))
+    throw new UserError(`${path}: the legacy storage key list is damaged`);
   // 3. Each storage: an int64 element count, then its bytes (the width comes from the tensors that use it).
   const widths = new Map<string, number>();
   for (const t of refs.values()) widths.set(t.storage.key, t.storage.width);

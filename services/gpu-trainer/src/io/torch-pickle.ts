@@ -31,16 +31,42 @@ const GLOBALS = new Set([ORDERED_DICT, REBUILD_TENSOR, REBUILD_PARAMETER, ...Obj
 
 // The values the interpreter builds. Python ints become numbers (bigint only past 2^53).
 export type Value = null | boolean | number | bigint | string | Tuple | List | Dict | Global | Storage | TensorRef;
-interface Tuple { kind: "tuple"; items: Value[] }
-interface List { kind: "list"; items: Value[] }
-interface Dict { kind: "dict"; entries: Map<string | number, Value>; ordered: boolean }
-interface Global { kind: "global"; name: string }
-export interface Storage { kind: "storage"; dtype: string; width: number; key: string; numel: number }
-export interface TensorRef { kind: "tensor"; storage: Storage; offset: number; shape: number[]; stride: number[] }
+interface Tuple {
+  kind: "tuple";
+  items: Value[];
+}
+interface List {
+  kind: "list";
+  items: Value[];
+}
+interface Dict {
+  kind: "dict";
+  entries: Map<string | number, Value>;
+  ordered: boolean;
+}
+interface Global {
+  kind: "global";
+  name: string;
+}
+export interface Storage {
+  kind: "storage";
+  dtype: string;
+  width: number;
+  key: string;
+  numel: number;
+}
+export interface TensorRef {
+  kind: "tensor";
+  storage: Storage;
+  offset: number;
+  shape: number[];
+  stride: number[];
+}
 const MARK = Symbol("mark");
 type Slot = Value | typeof MARK;
 
-export const isKind = <K extends string>(v: Value | undefined, kind: K): v is Extract<Value, { kind: K }> => typeof v === "object" && v !== null && (v as { kind?: string }).kind === kind;
+export const isKind = <K extends string>(v: Value | undefined, kind: K): v is Extract<Value, { kind: K }> =>
+  typeof v === "object" && v !== null && (v as { kind?: string }).kind === kind;
 
 const OPCODE_NAMES = new Map<number, string>([
   [0x63, "GLOBAL"],
@@ -56,7 +82,9 @@ const OPCODE_NAMES = new Map<number, string>([
 
 /** The error for anything a state dict does not hold. */
 export const notAStateDict = (source: string, why: string) =>
-  new UserError(`${source}: not a plain state dict (${why}); ranklab reads only tensors saved by torch.save(model.state_dict()) and never runs pickled code. Convert the checkpoint to model.safetensors (safetensors' convert script) if it holds more.`);
+  new UserError(
+    `${source}: not a plain state dict (${why}); ranklab reads only tensors saved by torch.save(model.state_dict()) and never runs pickled code. Convert the checkpoint to model.safetensors (safetensors' convert script) if it holds more.`,
+  );
 
 /** Interprets a state-dict pickle; `source` names the file in every error. */
 export function unpickleStateDict(data: Uint8Array, source: string): Map<string, TensorRef> {
@@ -310,7 +338,8 @@ export function unpickle(buf: Buffer, start: number, source: string): { value: V
       case 0x51: {
         // BINPERSID: ("storage", torch.XStorage, key, location, numel), and in the legacy format a sixth item, view_metadata.
         const pid = pop();
-        if (!isKind(pid, "tuple") || (pid.items.length !== 5 && pid.items.length !== 6) || pid.items[0] !== "storage") throw refuse("a persistent id that is not a storage");
+        if (!isKind(pid, "tuple") || (pid.items.length !== 5 && pid.items.length !== 6) || pid.items[0] !== "storage")
+          throw refuse("a persistent id that is not a storage");
         const [, type, key, location, numel, view = null] = pid.items;
         if (!isKind(type, "global") || typeof key !== "string" || typeof location !== "string") throw refuse("a malformed storage persistent id");
         if (view !== null) throw refuse("a storage view (legacy view_metadata)");
@@ -372,11 +401,14 @@ export function stateDictOf(result: Value, source: string): Map<string, TensorRe
   for (const [key, value] of result.entries) {
     if (typeof key !== "string") throw refuse(`key ${key} is not a string`);
     if (!isKind(value, "tensor")) {
-      const what = isKind(value, "dict") ? "a dict (a training checkpoint? save model.state_dict() alone)" : typeof value === "object" && value ? value.kind : String(value);
+      const what = isKind(value, "dict")
+        ? "a dict (a training checkpoint? save model.state_dict() alone)"
+        : typeof value === "object" && value
+          ? value.kind
+          : String(value);
       throw refuse(`"${key}" is ${what}, not a tensor`);
     }
     out.set(key, value);
   }
   return out;
 }
-

@@ -10,7 +10,14 @@
 
 export type StorageDtype = "F32" | "F16" | "BF16" | "I64" | "U8" | "BOOL";
 
-const STORAGE_CLASS: Record<StorageDtype, string> = { F32: "FloatStorage", F16: "HalfStorage", BF16: "BFloat16Storage", I64: "LongStorage", U8: "ByteStorage", BOOL: "BoolStorage" };
+const STORAGE_CLASS: Record<StorageDtype, string> = {
+  F32: "FloatStorage",
+  F16: "HalfStorage",
+  BF16: "BFloat16Storage",
+  I64: "LongStorage",
+  U8: "ByteStorage",
+  BOOL: "BoolStorage",
+};
 const WIDTH: Record<StorageDtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, U8: 1, BOOL: 1 };
 
 export interface SavedTensor {
@@ -226,13 +233,16 @@ export function storedZip(records: [string, Uint8Array][], { zip64 = false } = {
 export function torchSave(tensors: [string, SavedTensor][], pickle: Uint8Array = stateDictPickle(tensors), options: { zip64?: boolean } = {}): Buffer {
   const storages = new Map<string, Uint8Array>();
   for (const [, t] of tensors) if (t.storage && !storages.has(t.key)) storages.set(t.key, t.storage);
-  return storedZip([
-    ["archive/data.pkl", pickle],
-    ["archive/byteorder", Buffer.from("little")],
-    ...[...storages].map(([key, data]): [string, Uint8Array] => [`archive/data/${key}`, data]),
-    ["archive/version", Buffer.from("3\n")],
-    ["archive/.data/serialization_id", Buffer.from("1234567890123456789012345678901234567890")],
-  ], options);
+  return storedZip(
+    [
+      ["archive/data.pkl", pickle],
+      ["archive/byteorder", Buffer.from("little")],
+      ...[...storages].map(([key, data]): [string, Uint8Array] => [`archive/data/${key}`, data]),
+      ["archive/version", Buffer.from("3\n")],
+      ["archive/.data/serialization_id", Buffer.from("1234567890123456789012345678901234567890")],
+    ],
+    options,
+  );
 }
 
 /** Float32 values as F32, F16 or BF16 little-endian bytes (F16/BF16 truncated; tests pick exactly representable values). */
@@ -277,7 +287,13 @@ export function torchSaveLegacy(tensors: [string, SavedTensor][], { littleEndian
     one((w) => {
       w.byte(0x7d);
       w.put();
-      w.byte(0x28).str("protocol_version").int(1001).str("little_endian").byte(littleEndian ? 0x88 : 0x89).str("type_sizes").byte(0x7d);
+      w.byte(0x28)
+        .str("protocol_version")
+        .int(1001)
+        .str("little_endian")
+        .byte(littleEndian ? 0x88 : 0x89)
+        .str("type_sizes")
+        .byte(0x7d);
       w.put();
       w.byte(0x28).str("short").int(2).str("int").int(4).str("long").int(4).byte(0x75, 0x75);
     }),

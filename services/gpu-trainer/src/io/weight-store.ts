@@ -58,13 +58,16 @@ export function storeFromTensors(specs: readonly ParamSpec[], tensors: TensorMap
   const aliases = options.aliases ?? ((n: string) => [n]);
   const store: WeightStore = new Map();
   specs.forEach((spec, i) => {
-    const found = aliases(spec.name).map((n) => tensors.get(n)).find(Boolean);
+    const found = aliases(spec.name)
+      .map((n) => tensors.get(n))
+      .find(Boolean);
     if (!found && options.mayInit?.(spec.name)) {
       store.set(spec.name, initWeight(spec, (options.seed ?? 0) + i));
       return;
     }
     if (!found) throw new UserError(`${source}: missing weight ${spec.name}; does config.json match these weights?`);
-    if (found.shape.join(",") !== spec.shape.join(",")) throw new UserError(`${source}: ${spec.name} has shape [${found.shape}] but config.json implies [${spec.shape}]`);
+    if (found.shape.join(",") !== spec.shape.join(","))
+      throw new UserError(`${source}: ${spec.name} has shape [${found.shape}] but config.json implies [${spec.shape}]`);
     store.set(spec.name, found.data);
   });
   return store;
@@ -75,7 +78,8 @@ export function storeToTensors(specs: readonly ParamSpec[], store: WeightStore):
   const out: TensorMap = new Map();
   for (const spec of specs) {
     const data = store.get(spec.name);
-    if (!data || data.length !== sizeOf(spec.shape)) throw new Error(`weight ${spec.name}: expected ${sizeOf(spec.shape)} values, got ${data?.length ?? "none"}`);
+    if (!data || data.length !== sizeOf(spec.shape))
+      throw new Error(`weight ${spec.name}: expected ${sizeOf(spec.shape)} values, got ${data?.length ?? "none"}`);
     out.set(spec.name, { shape: spec.shape, data });
   }
   return out;

@@ -41,11 +41,13 @@ export function lmLoss(model: Gpt2Model, rows: number[][]): tf.Scalar {
   const ids = new Int32Array(B * T).fill(model.tokenizer.pad);
   const mask = new Int32Array(B * T);
   const positions = new Int32Array(B * T);
-  rows.forEach((r, b) => r.forEach((t, i) => {
-    ids[b * T + i] = t;
-    mask[b * T + i] = 1;
-    positions[b * T + i] = i;
-  }));
+  rows.forEach((r, b) =>
+    r.forEach((t, i) => {
+      ids[b * T + i] = t;
+      mask[b * T + i] = 1;
+      positions[b * T + i] = i;
+    }),
+  );
   const idT = tf.tensor2d(ids, [B, T], "int32");
   const maskT = tf.tensor2d(mask, [B, T], "int32");
   const out = gpt2Forward(model.params, model.config, { inputIds: idT, attentionMask: maskT, positionIds: tf.tensor2d(positions, [B, T], "int32") });
@@ -104,7 +106,12 @@ async function onnxStepper(model: Gpt2Weights, learningRate: number): Promise<Lm
 }
 
 /** Trains a GPT-2's weight store as a language model on `texts`, in place. Returns each epoch's mean loss. */
-export async function pretrainGpt2(model: Gpt2Weights, texts: readonly string[], config: LmTrainConfig, log: (line: string) => void = console.log): Promise<number[]> {
+export async function pretrainGpt2(
+  model: Gpt2Weights,
+  texts: readonly string[],
+  config: LmTrainConfig,
+  log: (line: string) => void = console.log,
+): Promise<number[]> {
   const sequences = texts.map((t) => lmSequence(model, t, config.maxLength));
   const stepper = config.engine === "onnx" ? await onnxStepper(model, config.learningRate) : tfjsStepper(model, config.learningRate);
   const random = seededRandom(config.seed);
@@ -118,7 +125,10 @@ export async function pretrainGpt2(model: Gpt2Weights, texts: readonly string[],
     let total = 0;
     for (let start = 0; start < order.length; start += config.batchSize) {
       // Linear warmup: the first Adam steps from random weights are the unstable ones.
-      total += await stepper.step(order.slice(start, start + config.batchSize), config.learningRate * Math.min(1, (step + 1) / Math.max(1, config.warmupSteps)));
+      total += await stepper.step(
+        order.slice(start, start + config.batchSize),
+        config.learningRate * Math.min(1, (step + 1) / Math.max(1, config.warmupSteps)),
+      );
       progress.update(++step);
     }
     losses.push(total / stepsPerEpoch);

@@ -33,7 +33,9 @@ const texts = readCorpusFiles(files)
 const tokenizer = new WordPieceTokenizer(buildCharVocab(texts, 3000));
 const maxLength = 64;
 const batchSize = 32;
-console.log(`pretrain-speed: ${texts.length} reviews from ${files.join(", ")}; vocab ${tokenizer.vocab.tokens.length}; batch ${batchSize} × ≤${maxLength} tokens; ${seconds} s a size`);
+console.log(
+  `pretrain-speed: ${texts.length} reviews from ${files.join(", ")}; vocab ${tokenizer.vocab.tokens.length}; batch ${batchSize} × ≤${maxLength} tokens; ${seconds} s a size`,
+);
 
 const sizes = [
   { n_embd: 128, n_layer: 2, n_head: 4 },
@@ -44,7 +46,14 @@ const tokensOf = (batch: readonly string[], model: Gpt2Weights) => batch.reduce(
 const epochTokens = texts.reduce((s, t) => s + Math.min(maxLength, [...t].length + 2), 0);
 let baseline = 0;
 for (const size of sizes) {
-  const config = Gpt2ConfigSchema.parse({ vocab_size: tokenizer.vocab.tokens.length, n_positions: maxLength, ...size, bos_token_id: tokenizer.cls, eos_token_id: tokenizer.sep, pad_token_id: tokenizer.pad });
+  const config = Gpt2ConfigSchema.parse({
+    vocab_size: tokenizer.vocab.tokens.length,
+    n_positions: maxLength,
+    ...size,
+    bos_token_id: tokenizer.cls,
+    eos_token_id: tokenizer.sep,
+    pad_token_id: tokenizer.pad,
+  });
   const model: Gpt2Weights = { config, tokenizer, weights: initStore(gpt2ParamSpecs(config), 1), hasValueHead: false };
   const train = LmTrainSchema.parse({ epochs: 1, batchSize, maxLength, quiet: true, engine: "onnx" });
   // A short run first (engine start-up and warm-up), then batches for about `seconds`; the difference is the steady rate.

@@ -9,7 +9,28 @@ import { panelGrid, renderSvg, renderSvgSync, savePlotPng, type Panel } from "./
 const loss = Array.from({ length: 40 }, (_, i) => ({ x: i * 25, y: 0.0971 + 0.6 * Math.exp(-i / 9) }));
 const panels: Panel[] = [
   { title: "train loss", xLabel: "global step", series: [{ name: "loss", points: loss }] },
-  { title: "losses", xLabel: "epoch", series: [{ name: "policy", points: [{ x: 1, y: -0.02 }, { x: 2, y: 0.013 }, { x: 3, y: Number.NaN }] }, { name: "value", points: [{ x: 1, y: 0.4 }, { x: 2, y: 0.31 }, { x: 3, y: 0.22 }] }] },
+  {
+    title: "losses",
+    xLabel: "epoch",
+    series: [
+      {
+        name: "policy",
+        points: [
+          { x: 1, y: -0.02 },
+          { x: 2, y: 0.013 },
+          { x: 3, y: Number.NaN },
+        ],
+      },
+      {
+        name: "value",
+        points: [
+          { x: 1, y: 0.4 },
+          { x: 2, y: 0.31 },
+          { x: 3, y: 0.22 },
+        ],
+      },
+    ],
+  },
   { title: "accuracy", xLabel: "global step", series: [{ name: "accuracy", points: [] }] },
 ];
 /** The text of every <text> element vega drew. */

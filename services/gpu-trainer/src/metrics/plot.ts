@@ -37,7 +37,9 @@ const { SVGStringRenderer } = vega as unknown as { SVGStringRenderer: new (loade
  * Non-finite values are left out; a series of one point is drawn as a point.
  */
 export function lineChart(panel: Panel) {
-  const values = panel.series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).map((p) => ({ series: s.name, x: p.x, y: p.y })));
+  const values = panel.series.flatMap((s) =>
+    s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).map((p) => ({ series: s.name, x: p.x, y: p.y })),
+  );
   const integralX = values.every((v) => Number.isInteger(v.x));
   const fewPoints = panel.series.some((s) => s.points.length <= 1);
   return {
@@ -47,7 +49,13 @@ export function lineChart(panel: Panel) {
     data: { values },
     mark: { type: "line" as const, strokeWidth: 2, point: fewPoints },
     encoding: {
-      x: { field: "x", type: "quantitative" as const, title: panel.xLabel, scale: { zero: false, nice: true }, axis: integralX ? { format: "d", tickMinStep: 1 } : {} },
+      x: {
+        field: "x",
+        type: "quantitative" as const,
+        title: panel.xLabel,
+        scale: { zero: false, nice: true },
+        axis: integralX ? { format: "d", tickMinStep: 1 } : {},
+      },
       y: { field: "y", type: "quantitative" as const, title: null, scale: { zero: false, nice: true } },
       color: {
         field: "series",

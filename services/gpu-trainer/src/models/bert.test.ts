@@ -74,7 +74,10 @@ describe("BERT encoder with a scalar head", () => {
     expect(written(BertConfigSchema.parse({ ...config, bigram_buckets: 31 }))).toEqual(["ranklab_bert", "RanklabBertForSequenceClassification"]);
     expect(written(BertConfigSchema.parse({ ...config, add_pooling_layer: false }))).toEqual(["ranklab_bert", "RanklabBertForSequenceClassification"]);
     expect(written(BertConfigSchema.parse({ ...config, model_type: "ernie", use_task_id: true }))).toEqual(["ernie", "ErnieForSequenceClassification"]);
-    expect(written(BertConfigSchema.parse({ ...config, model_type: "ernie", classifier_pooling: "mean" }))).toEqual(["ranklab_ernie", "RanklabErnieForSequenceClassification"]);
+    expect(written(BertConfigSchema.parse({ ...config, model_type: "ernie", classifier_pooling: "mean" }))).toEqual([
+      "ranklab_ernie",
+      "RanklabErnieForSequenceClassification",
+    ]);
   });
 
   it("refuses a config.json that does not match the weights, naming the weight", () => {
@@ -82,7 +85,9 @@ describe("BERT encoder with a scalar head", () => {
     const dir = mkdtempSync(join(tmpdir(), "bert-"));
     saveBertDir(dir, { config, params, tokenizer });
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, hidden_size: 32, intermediate_size: 32 }));
-    expect(() => loadBertDir(dir)).toThrow(/model\.safetensors: bert\.embeddings\.word_embeddings\.weight has shape \[\d+,16\] but config\.json implies \[\d+,32\]/);
+    expect(() => loadBertDir(dir)).toThrow(
+      /model\.safetensors: bert\.embeddings\.word_embeddings\.weight has shape \[\d+,16\] but config\.json implies \[\d+,32\]/,
+    );
     writeFileSync(join(dir, "config.json"), "{ nope");
     expect(() => loadBertDir(dir)).toThrow(/config\.json: not valid JSON/);
   });
@@ -97,7 +102,11 @@ describe("BERT encoder with a scalar head", () => {
     const optimizer = tf.train.adam(1e-2);
     const losses: number[] = [];
     for (let step = 0; step < 15; step++) {
-      const loss = optimizer.minimize(() => tf.mean(tf.square(tf.sub(tf.squeeze(bertForward(params, config, { inputIds: ids, attentionMask: mask })), target))) as tf.Scalar, true, [...params.values()]);
+      const loss = optimizer.minimize(
+        () => tf.mean(tf.square(tf.sub(tf.squeeze(bertForward(params, config, { inputIds: ids, attentionMask: mask })), target))) as tf.Scalar,
+        true,
+        [...params.values()],
+      );
       losses.push(loss!.dataSync()[0]!);
       loss!.dispose();
     }
@@ -114,6 +123,8 @@ describe("BERT encoder with a scalar head", () => {
     const ids = tf.tensor2d([[3, 5, 0]], [1, 3], "int32");
     expect(bigramIds(ids, 97).arraySync()).toEqual([[90, 77, 0]]);
     // Large ids stay exact in int32.
-    expect(bigramIds(tf.tensor2d([[21127, 21126]], [1, 2], "int32"), 32768).arraySync()).toEqual([[Number((21127n * 100003n + 21126n) % 32768n), Number((21126n * 100003n) % 32768n)]]);
+    expect(bigramIds(tf.tensor2d([[21127, 21126]], [1, 2], "int32"), 32768).arraySync()).toEqual([
+      [Number((21127n * 100003n + 21126n) % 32768n), Number((21126n * 100003n) % 32768n)],
+    ]);
   });
 });

@@ -49,7 +49,11 @@ export const BertConfigSchema = z
   .refine((c) => c.hidden_size % c.num_attention_heads === 0, { message: "hidden_size must be a multiple of num_attention_heads" })
   .superRefine(
     refuseUnsupported([
-      { field: "position_embedding_type", accepts: (v) => v === "absolute", why: "ranklab's encoder adds absolute position embeddings; relative_key/relative_key_query change the attention scores" },
+      {
+        field: "position_embedding_type",
+        accepts: (v) => v === "absolute",
+        why: "ranklab's encoder adds absolute position embeddings; relative_key/relative_key_query change the attention scores",
+      },
       { field: "is_decoder", accepts: isFalse, why: "ranklab's encoder attends both ways; a decoder's causal mask is not computed" },
       { field: "add_cross_attention", accepts: isFalse, why: "ranklab's encoder has no cross-attention layers" },
       PRUNED_HEADS,

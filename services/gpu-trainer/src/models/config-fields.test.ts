@@ -14,17 +14,23 @@ describe("config fields that change the math", () => {
       expect(gpt2Config({ activation_function: act }).activation_function).toBe(act);
       expect(bertConfig({ hidden_act: act }).hidden_act).toBe(act);
     }
-    expect(gpt2Config({ scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false, reorder_and_upcast_attn: true, add_cross_attention: false })).toMatchObject({ scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false });
+    expect(
+      gpt2Config({ scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false, reorder_and_upcast_attn: true, add_cross_attention: false }),
+    ).toMatchObject({ scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false });
     // transformers' defaults when absent.
     expect(gpt2Config({})).toMatchObject({ scale_attn_weights: true, scale_attn_by_inverse_layer_idx: false, activation_function: "gelu_new" });
     expect(bertConfig({ position_embedding_type: "absolute", is_decoder: false, add_cross_attention: false }).hidden_act).toBe("gelu");
   });
 
   it("refuses what ranklab would otherwise ignore, naming the file and the field", () => {
-    expect(() => gpt2Config({ add_cross_attention: true })).toThrow(/gpt2\/config\.json: add_cross_attention: true is not supported: ranklab's GPT-2 has no cross-attention layers/);
+    expect(() => gpt2Config({ add_cross_attention: true })).toThrow(
+      /gpt2\/config\.json: add_cross_attention: true is not supported: ranklab's GPT-2 has no cross-attention layers/,
+    );
     expect(() => gpt2Config({ activation_function: "quick_gelu" })).toThrow(/gpt2\/config\.json: activation_function: /);
     expect(() => gpt2Config({ scale_attn_by_inverse_layer_idx: "yes" })).toThrow(/scale_attn_by_inverse_layer_idx/);
-    expect(() => bertConfig({ position_embedding_type: "relative_key_query" })).toThrow(/bert\/config\.json: position_embedding_type: "relative_key_query" is not supported: ranklab's encoder adds absolute position embeddings/);
+    expect(() => bertConfig({ position_embedding_type: "relative_key_query" })).toThrow(
+      /bert\/config\.json: position_embedding_type: "relative_key_query" is not supported: ranklab's encoder adds absolute position embeddings/,
+    );
     expect(() => bertConfig({ is_decoder: true })).toThrow(/is_decoder: true is not supported/);
     expect(() => bertConfig({ add_cross_attention: true })).toThrow(/add_cross_attention: true is not supported/);
     expect(() => bertConfig({ hidden_act: "silu" })).toThrow(/bert\/config\.json: hidden_act: /);

@@ -43,7 +43,13 @@ describe("GPT-2", () => {
     const full = fullLogits(model, ids);
     const decoder = tfjsDecoder(model);
     const prefix = 3;
-    let { lastLogits, cache } = await decoder.forward(Int32Array.from(ids.slice(0, prefix)), new Int32Array(prefix).fill(1), Int32Array.from([0, 1, 2]), 1, null);
+    let { lastLogits, cache } = await decoder.forward(
+      Int32Array.from(ids.slice(0, prefix)),
+      new Int32Array(prefix).fill(1),
+      Int32Array.from([0, 1, 2]),
+      1,
+      null,
+    );
     [...lastLogits].forEach((v, i) => expect(v).toBeCloseTo(full[prefix - 1]![i]!, 4));
     for (let t = prefix; t < ids.length; t++) {
       const previous = cache;

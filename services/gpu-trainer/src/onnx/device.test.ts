@@ -30,7 +30,15 @@ describe.skipIf(cudaProviderInstalled())("onnxruntime device", () => {
 
   it("passes the device to onnxruntime's sessions: asked for cuda, onnxruntime itself fails and the error names the device", async () => {
     const tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "好", "差"];
-    const config = BertConfigSchema.parse({ vocab_size: tokens.length, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 8, num_labels: 1 });
+    const config = BertConfigSchema.parse({
+      vocab_size: tokens.length,
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 16,
+      max_position_embeddings: 8,
+      num_labels: 1,
+    });
     const model = { config, tokenizer: new WordPieceTokenizer(vocabFromTokens(tokens, "t")), params: initParams(bertParamSpecs(config), 1) };
     saveBertDir(dir, model);
     exportBertOnnx(dir, model);
@@ -40,7 +48,9 @@ describe.skipIf(cudaProviderInstalled())("onnxruntime device", () => {
 
     useOrtDevice("cuda", { check: false });
     expect(ortSessionOptions().executionProviders).toEqual(["cuda", "cpu"]);
-    await expect(OnnxBertScorer.open(dir, model)).rejects.toThrow(/device cuda: onnxruntime could not start a session \(.+\); onnxruntime-node's CUDA provider/);
+    await expect(OnnxBertScorer.open(dir, model)).rejects.toThrow(
+      /device cuda: onnxruntime could not start a session \(.+\); onnxruntime-node's CUDA provider/,
+    );
     disposeParams(model.params);
   });
 

@@ -53,7 +53,8 @@ export async function createOrtSession(model: string | Uint8Array, options: ort.
     return typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (err) {
     const providers = (options.executionProviders ?? []).map((p) => (typeof p === "string" ? p : p.name));
-    if (providers.includes("cuda")) throw new UserError(`device cuda: onnxruntime could not start a session (${err instanceof Error ? err.message : String(err)}); ${CUDA_HINT}`);
+    if (providers.includes("cuda"))
+      throw new UserError(`device cuda: onnxruntime could not start a session (${err instanceof Error ? err.message : String(err)}); ${CUDA_HINT}`);
     throw err;
   }
 }

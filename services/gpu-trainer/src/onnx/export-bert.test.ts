@@ -64,6 +64,18 @@ describe("BERT export to ONNX", () => {
 
   it("names the folder when model.onnx is missing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ranklab-onnx-none-"));
-    await expect(OnnxBertScorer.open(dir, { config: BertConfigSchema.parse({ vocab_size: 5, hidden_size: 4, num_hidden_layers: 1, num_attention_heads: 1, intermediate_size: 4, max_position_embeddings: 8 }), tokenizer })).rejects.toThrow(`${dir}: no model.onnx`);
+    await expect(
+      OnnxBertScorer.open(dir, {
+        config: BertConfigSchema.parse({
+          vocab_size: 5,
+          hidden_size: 4,
+          num_hidden_layers: 1,
+          num_attention_heads: 1,
+          intermediate_size: 4,
+          max_position_embeddings: 8,
+        }),
+        tokenizer,
+      }),
+    ).rejects.toThrow(`${dir}: no model.onnx`);
   });
 });

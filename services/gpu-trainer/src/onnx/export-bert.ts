@@ -34,14 +34,18 @@ export function bertToOnnx(model: BertWeights | BertModel): Uint8Array {
     const W = g.float(`${prefix}.weight.T`, transposed(weight.data, out, inp), [inp, out]);
     return g.o("Add", [g.o("MatMul", [x, W]), w(`${prefix}.bias`)]);
   };
-  const layerNorm = (prefix: string, x: string) => g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_eps });
+  const layerNorm = (prefix: string, x: string) =>
+    g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_eps });
   const gelu = (x: string) => onnxActivation(g, config.hidden_act, x);
 
   // 1. Embeddings.  [B, T, H]
   const seqLen = g.o("Gather", [g.o("Shape", ["input_ids"]), g.ints([1], [])], { axis: 0 });
   const positionIds = g.o("Range", [g.ints([0], []), seqLen, g.ints([1], [])]);
   let x = g.o("Add", [
-    g.o("Add", [g.o("Gather", [w(`${p}.embeddings.word_embeddings.weight`), "input_ids"]), g.o("Gather", [w(`${p}.embeddings.position_embeddings.weight`), positionIds])]),
+    g.o("Add", [
+      g.o("Gather", [w(`${p}.embeddings.word_embeddings.weight`), "input_ids"]),
+      g.o("Gather", [w(`${p}.embeddings.position_embeddings.weight`), positionIds]),
+    ]),
     g.o("Gather", [w(`${p}.embeddings.token_type_embeddings.weight`), "token_type_ids"]),
   ]);
   if (config.use_task_id) {
@@ -88,7 +92,10 @@ export function bertToOnnx(model: BertWeights | BertModel): Uint8Array {
   g.output(linear("classifier", first), "logits");
 
   const ids = (name: string) => ({ name, dataType: DataType.INT64, dims: ["batch", "sequence"] });
-  return g.encode([ids("input_ids"), ids("attention_mask"), ids("token_type_ids")], [{ name: "logits", dataType: DataType.FLOAT, dims: ["batch", config.num_labels] }]);
+  return g.encode(
+    [ids("input_ids"), ids("attention_mask"), ids("token_type_ids")],
+    [{ name: "logits", dataType: DataType.FLOAT, dims: ["batch", config.num_labels] }],
+  );
 }
 
 /**

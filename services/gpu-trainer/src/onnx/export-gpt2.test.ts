@@ -29,7 +29,10 @@ beforeAll(async () => {
 
 describe("GPT-2 export to ONNX", () => {
   it("gives the tfjs logits within 1e-4 at every step of a cached, left-padded batch", async () => {
-    const prompts = [[2, 5, 6, 7], [2, 8]];
+    const prompts = [
+      [2, 5, 6, 7],
+      [2, 8],
+    ];
     const ids = Int32Array.from([2, 5, 6, 7, 0, 0, 2, 8]);
     const mask = Int32Array.from([1, 1, 1, 1, 0, 0, 1, 1]);
     const positions = Int32Array.from([0, 1, 2, 3, 0, 0, 0, 1]);
@@ -55,7 +58,12 @@ describe("GPT-2 export to ONNX", () => {
   });
 
   it("mirrors transformers' attention scaling options and the torch-named tanh GELU", async () => {
-    const scaled = Gpt2ConfigSchema.parse({ ...config, scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false, activation_function: "gelu_pytorch_tanh" });
+    const scaled = Gpt2ConfigSchema.parse({
+      ...config,
+      scale_attn_by_inverse_layer_idx: true,
+      scale_attn_weights: false,
+      activation_function: "gelu_pytorch_tanh",
+    });
     const other: Gpt2Model = { ...model, config: scaled };
     const dir = mkdtempSync(join(tmpdir(), "ranklab-onnx-gpt2-scaled-"));
     exportGpt2Onnx(dir, other);
@@ -78,12 +86,13 @@ describe("GPT-2 export to ONNX", () => {
   it("gives the value head's values within 1e-4", async () => {
     const ids = [2, 5, 6, 7, 8];
     const T = ids.length;
-    const want = tf.tidy(() =>
-      gpt2Forward(model.params, config, {
-        inputIds: tf.tensor2d([ids], [1, T], "int32"),
-        attentionMask: tf.ones([1, T], "int32") as tf.Tensor2D,
-        positionIds: tf.tensor2d([[0, 1, 2, 3, 4]], [1, T], "int32"),
-      }).values!.arraySync()[0]!,
+    const want = tf.tidy(
+      () =>
+        gpt2Forward(model.params, config, {
+          inputIds: tf.tensor2d([ids], [1, T], "int32"),
+          attentionMask: tf.ones([1, T], "int32") as tf.Tensor2D,
+          positionIds: tf.tensor2d([[0, 1, 2, 3, 4]], [1, T], "int32"),
+        }).values!.arraySync()[0]!,
     );
     const out = await decoder.fullPass(Int32Array.from(ids), new Int32Array(T).fill(1), Int32Array.from([0, 1, 2, 3, 4]), 1);
     const got = [...out.values!];

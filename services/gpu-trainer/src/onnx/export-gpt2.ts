@@ -46,7 +46,8 @@ export function gpt2DecoderGraph(config: Gpt2Config, valueHead: boolean, weights
   };
   // Conv1D weights are already [in, out].
   const conv = (prefix: string, x: string) => g.o("Add", [g.o("MatMul", [x, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
-  const layerNorm = (prefix: string, x: string) => g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_epsilon });
+  const layerNorm = (prefix: string, x: string) =>
+    g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_epsilon });
   const act = (x: string) => onnxActivation(g, config.activation_function, x);
 
   // 1. Embeddings.  [B, T, d]
@@ -62,8 +63,14 @@ export function gpt2DecoderGraph(config: Gpt2Config, valueHead: boolean, weights
     const value = g.o("Concat", [`past_value.${l}`, v], { axis: 2 });
     g.output(key, `present_key.${l}`);
     g.output(value, `present_value.${l}`);
-    const scores = g.o("Add", [g.o("Mul", [g.o("MatMul", [q, g.o("Transpose", [key], { perm: [0, 1, 3, 2] })]), g.scalar(gpt2AttentionScale(config, l))]), "attention_bias"]);
-    const context = g.o("Reshape", [g.o("Transpose", [g.o("MatMul", [g.o("Softmax", [scores], { axis: -1 }), value])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, d])]);
+    const scores = g.o("Add", [
+      g.o("Mul", [g.o("MatMul", [q, g.o("Transpose", [key], { perm: [0, 1, 3, 2] })]), g.scalar(gpt2AttentionScale(config, l))]),
+      "attention_bias",
+    ]);
+    const context = g.o("Reshape", [
+      g.o("Transpose", [g.o("MatMul", [g.o("Softmax", [scores], { axis: -1 }), value])], { perm: [0, 2, 1, 3] }),
+      g.ints([0, 0, d]),
+    ]);
     x = g.o("Add", [x, conv(`${b}.attn.c_proj`, context)]);
     x = g.o("Add", [x, conv(`${b}.mlp.c_proj`, act(conv(`${b}.mlp.c_fc`, layerNorm(`${b}.ln_2`, x))))]);
   }

@@ -58,8 +58,7 @@ export class OnnxGpt2Decoder implements Decoder<Cache> {
     // The additive bias causalBias builds in tfjs: future keys and padding get −1e9.
     const bias = new Float32Array(batch * T * total);
     for (let b = 0; b < batch; b++)
-      for (let t = 0; t < T; t++)
-        for (let j = 0; j < total; j++) bias[(b * T + t) * total + j] = j > past + t || mask[b * total + j] === 0 ? -1e9 : 0;
+      for (let t = 0; t < T; t++) for (let j = 0; j < total; j++) bias[(b * T + t) * total + j] = j > past + t || mask[b * total + j] === 0 ? -1e9 : 0;
     const feeds: Record<string, ort.Tensor> = {
       ...this.weightFeeds,
       input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [batch, T]),

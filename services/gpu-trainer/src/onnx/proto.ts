@@ -158,13 +158,20 @@ const valueInfoProto = (v: ValueInfo) =>
   message((w) => {
     w.string(1, v.name);
     const shape = message((s) => {
-      for (const d of v.dims) s.bytes(1, message((dim) => (typeof d === "number" ? dim.int(1, d) : dim.string(2, d))));
+      for (const d of v.dims)
+        s.bytes(
+          1,
+          message((dim) => (typeof d === "number" ? dim.int(1, d) : dim.string(2, d))),
+        );
     });
     const tensorType = message((t) => {
       t.int(1, v.dataType);
       t.bytes(2, shape);
     });
-    w.bytes(2, message((type) => type.bytes(1, tensorType)));
+    w.bytes(
+      2,
+      message((type) => type.bytes(1, tensorType)),
+    );
   });
 
 /** A complete ModelProto: IR version 8, the default ONNX domain at `opset`. */
@@ -180,9 +187,12 @@ export function encodeModel(graph: GraphSpec, opset: number, producer = "ranklab
     w.int(1, 8);
     w.string(2, producer);
     w.bytes(7, graphBytes);
-    w.bytes(8, message((o) => {
-      o.string(1, "");
-      o.int(2, opset);
-    }));
+    w.bytes(
+      8,
+      message((o) => {
+        o.string(1, "");
+        o.int(2, opset);
+      }),
+    );
   });
 }

@@ -24,7 +24,15 @@ const sha256 = (path: string) => createHash("sha256").update(readFileSync(path))
 
 function tinyModel(seed: number) {
   const tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错喜欢失望".split("")];
-  const config = BertConfigSchema.parse({ vocab_size: tokens.length, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16, num_labels: 1 });
+  const config = BertConfigSchema.parse({
+    vocab_size: tokens.length,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 16,
+    max_position_embeddings: 16,
+    num_labels: 1,
+  });
   return { config, tokenizer: new WordPieceTokenizer(vocabFromTokens(tokens, "tiny")), params: initParams(bertParamSpecs(config), seed, 0.2) };
 }
 
@@ -73,9 +81,28 @@ describe("model.onnx weights stamp", () => {
     writeFileSync(join(dir, "train.tsv"), toRankTsv(train));
     writeFileSync(join(dir, "dev.tsv"), toRankTsv(generateRankLists(8, 2, new Set(train.flatMap((l) => l.texts)))));
     const config = (epochs: number, seed: number) =>
-      JSON.stringify({ maxLength: 32, listsPerStep: 8, epochs, evalEvery: 2, seed, quiet: true, model: { hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxVocab: 400 } });
+      JSON.stringify({
+        maxLength: 32,
+        listsPerStep: 8,
+        epochs,
+        evalEvery: 2,
+        seed,
+        quiet: true,
+        model: { hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxVocab: 400 },
+      });
     const out = join(dir, "rm");
-    const args = (epochs: number, seed: number) => ["--train", join(dir, "train.tsv"), "--dev", join(dir, "dev.tsv"), "--logs-dir", join(dir, "logs"), "--out", out, "--config", config(epochs, seed)];
+    const args = (epochs: number, seed: number) => [
+      "--train",
+      join(dir, "train.tsv"),
+      "--dev",
+      join(dir, "dev.tsv"),
+      "--logs-dir",
+      join(dir, "logs"),
+      "--out",
+      out,
+      "--config",
+      config(epochs, seed),
+    ];
     const texts = ["很好很喜欢", "太差了，失望", "一般"];
     const scoreBoth = async () => {
       const generations = texts.map((response) => ({ prompt: "", response }));

@@ -37,12 +37,18 @@ function varintBytes(v: number): number[] {
 }
 
 /** One length-delimited protobuf field: tag, length, bytes. */
-const lengthDelimited = (field: number, bytes: ArrayLike<number>): number[] => [...varintBytes((field << 3) | 2), ...varintBytes(bytes.length), ...Array.from(bytes)];
+const lengthDelimited = (field: number, bytes: ArrayLike<number>): number[] => [
+  ...varintBytes((field << 3) | 2),
+  ...varintBytes(bytes.length),
+  ...Array.from(bytes),
+];
 
 /** Encodes ModelProto.metadata_props (field 14, repeated StringStringEntryProto {key = 1, value = 2}). */
 function metadataPropsBytes(props: Record<string, string>): Uint8Array {
   const utf8 = (s: string) => new TextEncoder().encode(s);
-  return Uint8Array.from(Object.entries(props).flatMap(([key, value]) => lengthDelimited(14, [...lengthDelimited(1, utf8(key)), ...lengthDelimited(2, utf8(value))])));
+  return Uint8Array.from(
+    Object.entries(props).flatMap(([key, value]) => lengthDelimited(14, [...lengthDelimited(1, utf8(key)), ...lengthDelimited(2, utf8(value))])),
+  );
 }
 
 /**

@@ -9,10 +9,12 @@ export type Matrix = number[][];
 export function maskedMean(values: Matrix, mask: Matrix): number {
   let sum = 0;
   let count = 0;
-  values.forEach((row, i) => row.forEach((v, j) => {
-    sum += v * mask[i]![j]!;
-    count += mask[i]![j]!;
-  }));
+  values.forEach((row, i) =>
+    row.forEach((v, j) => {
+      sum += v * mask[i]![j]!;
+      count += mask[i]![j]!;
+    }),
+  );
   if (count === 0) throw new Error("maskedMean: the mask selects nothing");
   return sum / count;
 }
@@ -20,7 +22,10 @@ export function maskedMean(values: Matrix, mask: Matrix): number {
 /** The masked variance, with Bessel's correction (unbiased) as trl's masked_var. */
 export function maskedVar(values: Matrix, mask: Matrix, unbiased = true): number {
   const mean = maskedMean(values, mask);
-  const variance = maskedMean(values.map((row) => row.map((v) => (v - mean) ** 2)), mask);
+  const variance = maskedMean(
+    values.map((row) => row.map((v) => (v - mean) ** 2)),
+    mask,
+  );
   if (!unbiased) return variance;
   const count = mask.flat().reduce((a, b) => a + b, 0);
   if (count < 2) return 0;

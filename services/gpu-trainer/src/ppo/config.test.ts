@@ -4,7 +4,9 @@ import { PpoConfigSchema } from "./config.ts";
 describe("PPO config", () => {
   it("has trl's defaults where trl has them", () => {
     const c = PpoConfigSchema.parse({});
-    expect([c.gamma, c.lambda, c.clipRange, c.clipRangeValue, c.vfCoef, c.initKlCoef, c.targetKl, c.horizon, c.ppoEpochs]).toEqual([1, 0.95, 0.2, 0.2, 0.1, 0.2, 6, 10000, 4]);
+    expect([c.gamma, c.lambda, c.clipRange, c.clipRangeValue, c.vfCoef, c.initKlCoef, c.targetKl, c.horizon, c.ppoEpochs]).toEqual([
+      1, 0.95, 0.2, 0.2, 0.1, 0.2, 6, 10000, 4,
+    ]);
   });
 
   it("refuses a batch that is not a multiple of the minibatch, saying so", () => {

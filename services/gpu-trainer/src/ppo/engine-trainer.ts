@@ -37,19 +37,31 @@ export class OnnxPpoTrainer extends PpoStepper<Gpt2Weights> {
    * trained weights at every step, for saving). `referenceWeights`: the frozen reference's store (the same
    * architecture), owned by the trainer from then on; without it, a copy of the policy as it starts (trl's default).
    */
-  static async create(policy: Gpt2Weights, config: PpoConfig, options: Omit<PpoTrainerOptions, "reference"> & { referenceWeights?: WeightStore } = {}, engineOptions: EngineOptions = {}): Promise<OnnxPpoTrainer> {
+  static async create(
+    policy: Gpt2Weights,
+    config: PpoConfig,
+    options: Omit<PpoTrainerOptions, "reference"> & { referenceWeights?: WeightStore } = {},
+    engineOptions: EngineOptions = {},
+  ): Promise<OnnxPpoTrainer> {
     if (!policy.hasValueHead) throw new Error("PPO needs a policy with a value head (load it with valueHead: true)");
     const { referenceWeights: given, ...rest } = options;
     const referenceWeights = new Map<string, Float32Array>();
     for (const [name, data] of policy.weights) {
       if (name.startsWith("v_head.")) continue;
       const r = given ? given.get(name) : Float32Array.from(data);
-      if (!r || r.length !== data.length) throw new Error(`PPO reference: ${name} has ${r ? r.length : "no"} values, the policy's has ${data.length}; the reference must be the same architecture`);
+      if (!r || r.length !== data.length)
+        throw new Error(
+          `PPO reference: ${name} has ${r ? r.length : "no"} values, the policy's has ${data.length}; the reference must be the same architecture`,
+        );
       referenceWeights.set(name, r);
     }
     const logitsBias = options.bannedTokens?.length ? bannedLogitBias(policy.config.vocab_size, options.bannedTokens) : undefined;
     const engine = await OnnxGpt2Engine.fromStore(policy, { ...engineOptions, valueHead: true, ...(logitsBias ? { logitsBias } : {}) });
-    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, { ...engineOptions, trainable: false, ...(logitsBias ? { logitsBias } : {}) });
+    const referenceEngine = await OnnxGpt2Engine.create(policy.config, referenceWeights, false, {
+      ...engineOptions,
+      trainable: false,
+      ...(logitsBias ? { logitsBias } : {}),
+    });
     return new OnnxPpoTrainer(policy, config, rest, engine, referenceEngine, new AdamW(engine.weights, { learningRate: config.learningRate }));
   }
 
@@ -83,4 +95,3 @@ export class OnnxPpoTrainer extends PpoStepper<Gpt2Weights> {
     await this.referenceEngine.close();
   }
 }
-

@@ -44,7 +44,18 @@ describe("prepare and the sentiment PPO demo (tiny sizes)", () => {
     const out = join(home, "run");
     const logsDir = join(home, "logs");
     const history = await trainPpo(
-      { policyDir: paths.policyDir, epochs: 2, prompts: SEED_PROMPTS, out, logsDir, runName: "PPO-Sentiment-Zh", engine: "onnx", samplesShown: 5, quiet: true, ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }) },
+      {
+        policyDir: paths.policyDir,
+        epochs: 2,
+        prompts: SEED_PROMPTS,
+        out,
+        logsDir,
+        runName: "PPO-Sentiment-Zh",
+        engine: "onnx",
+        samplesShown: 5,
+        quiet: true,
+        ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }),
+      },
       reward,
       (l) => lines.push(l),
     );
@@ -59,9 +70,14 @@ describe("prepare and the sentiment PPO demo (tiny sizes)", () => {
       expect(m.meanReward).toBeGreaterThanOrEqual(0);
       expect(m.meanReward).toBeLessThanOrEqual(1);
     }
-    const jsonl = readFileSync(join(logsDir, "PPO-Sentiment-Zh.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const jsonl = readFileSync(join(logsDir, "PPO-Sentiment-Zh.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(jsonl.map((m) => m.epoch)).toEqual([1, 2]);
-    expect(Object.keys(jsonl[0])).toEqual(expect.arrayContaining(["env/reward_mean", "objective/kl", "objective/entropy", "ppo/loss/policy", "ppo/loss/value", "ppo/policy/clipfrac"]));
+    expect(Object.keys(jsonl[0])).toEqual(
+      expect.arrayContaining(["env/reward_mean", "objective/kl", "objective/entropy", "ppo/loss/policy", "ppo/loss/value", "ppo/policy/clipfrac"]),
+    );
     expect(jsonl[1]["env/reward_mean"]).toBe(history[1]!.meanReward);
     expect(readFileSync(join(logsDir, "PPO-Sentiment-Zh.png")).subarray(1, 4).toString()).toBe("PNG");
     expect(loadGpt2Dir(out).hasValueHead).toBe(true);
@@ -73,7 +89,20 @@ describe("prepare and the sentiment PPO demo (tiny sizes)", () => {
     const out: string[] = [];
     // The reference is the prepared policy itself: KL starts at 0 and grows with the first update.
     const history = await trainPpo(
-      { policyDir: paths.policyDir, referenceDir: paths.policyDir, stopAtKl: 1e-9, epochs: 8, prompts: SEED_PROMPTS, out: join(home, "stop"), logsDir: join(home, "stop-logs"), runName: "stop", engine: "onnx", samplesShown: 0, quiet: true, ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }) },
+      {
+        policyDir: paths.policyDir,
+        referenceDir: paths.policyDir,
+        stopAtKl: 1e-9,
+        epochs: 8,
+        prompts: SEED_PROMPTS,
+        out: join(home, "stop"),
+        logsDir: join(home, "stop-logs"),
+        runName: "stop",
+        engine: "onnx",
+        samplesShown: 0,
+        quiet: true,
+        ppo: PpoConfigSchema.parse({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, generation: { maxNewTokens: 6 } }),
+      },
       reward,
       (l) => out.push(l),
     );

@@ -32,7 +32,10 @@ export const PpoRunSchema = z
     prompts: z.array(z.string().min(1)).min(1),
     out: z.string(),
     logsDir: z.string().default("logs"),
-    runName: z.string().regex(/^[\w.-]+$/).default("PPO-Sentiment-Zh"),
+    runName: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default("PPO-Sentiment-Zh"),
     // The engine for all of a step: generation (the policy re-exported after each step), a model reward's scoring
     // (the CLI passes it on) and the PPO optimisation (ppo/engine-trainer.ts: the same stats as tfjs's PpoTrainer,
     // tested). onnxruntime is measured faster for each (`npm run bench ppo-step`); tfjs is the reference and the
@@ -73,7 +76,8 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
   const loaded = readGpt2Dir(options.policyDir, { valueHead: true, seed: options.ppo.seed });
   const tok = loaded.tokenizer;
   const reference = options.referenceDir ? readGpt2Dir(options.referenceDir, { valueHead: false }) : undefined;
-  if (reference && reference.tokenizer.size !== tok.size) throw new Error(`PPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
+  if (reference && reference.tokenizer.size !== tok.size)
+    throw new Error(`PPO reference ${options.referenceDir}: vocabulary of ${reference.tokenizer.size} tokens, the policy's has ${tok.size}`);
   // One list of banned tokens for sampling and for the log-probs PPO trains on (banned-tokens.ts).
   const bannedTokens = samplingBannedTokens(tok);
   const shared = { ...(options.klCoef !== undefined ? { klCoef: options.klCoef } : {}), bannedTokens };
@@ -104,7 +108,9 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
   const history: EpochMetrics[] = [];
   // A person (human-reward.ts) can ask to save and quit.
   const stopRequested = () => (reward as { stopRequested?: boolean }).stopRequested === true;
-  log(`PPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, on ${options.engine}`);
+  log(
+    `PPO on ${options.policyDir}${options.referenceDir ? ` (reference ${options.referenceDir})` : ""} with ${reward.name}; ${options.epochs} epochs × ${options.ppo.batchSize} samples, on ${options.engine}`,
+  );
   const progress = createProgress(options.epochs, "ppo", options.quiet, log);
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -130,14 +136,20 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
         continue;
       }
       t = performance.now();
-      const stats = await trainer.step(kept.map((i) => queries[i]!), kept.map((i) => responses[i]!), kept.map((i) => scores[i]!));
+      const stats = await trainer.step(
+        kept.map((i) => queries[i]!),
+        kept.map((i) => responses[i]!),
+        kept.map((i) => scores[i]!),
+      );
       const optimisation = (performance.now() - t) / 1000;
 
       const metrics: EpochMetrics = { epoch, ...stats, distinct2: distinct2(texts), seconds: { generation, scoring, optimisation } };
       history.push(metrics);
       appendFileSync(metricsPath, `${JSON.stringify(trlMetrics(metrics))}\n`);
       plot(join(options.logsDir, `${options.runName}.png`), history);
-      progress.log(`epoch ${epoch} mean-reward: ${stats.meanReward.toFixed(4)}  (KL ${stats.kl.toFixed(3)}, distinct-2 ${metrics.distinct2.toFixed(2)}, β ${stats.klCoef.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`);
+      progress.log(
+        `epoch ${epoch} mean-reward: ${stats.meanReward.toFixed(4)}  (KL ${stats.kl.toFixed(3)}, distinct-2 ${metrics.distinct2.toFixed(2)}, β ${stats.klCoef.toFixed(3)}, entropy ${stats.entropy.toFixed(2)}, ${(generation + scoring + optimisation).toFixed(1)} s)`,
+      );
       if (options.samplesShown > 0) {
         progress.log(`Random Sample ${options.samplesShown} text(s) of model output:`);
         const shown = [...prompts.keys()].sort(() => random() - 0.5).slice(0, options.samplesShown);
@@ -157,7 +169,10 @@ export async function trainPpo(options: PpoRunOptions, reward: RewardFunction, l
     progress.stop();
   }
   const last = history.at(-1);
-  save({ "metrics.json": last ? trlMetrics(last) : {}, "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir } });
+  save({
+    "metrics.json": last ? trlMetrics(last) : {},
+    "ppo_config.json": { ...options.ppo, steps: history.length, reference: options.referenceDir ?? options.policyDir },
+  });
   log(`policy saved to ${options.out}; metrics in ${metricsPath} and ${join(options.logsDir, `${options.runName}.png`)}`);
   await trainer.dispose();
   release();

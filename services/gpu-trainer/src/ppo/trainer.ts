@@ -76,7 +76,10 @@ export function checkReference(policy: Gpt2Model, reference: Params): void {
   for (const [name, v] of policy.params) {
     if (name.startsWith("v_head.")) continue;
     const r = reference.get(name);
-    if (!r || r.shape.join("×") !== v.shape.join("×")) throw new Error(`PPO reference: ${name} is ${r ? r.shape.join("×") : "missing"}, the policy's is ${v.shape.join("×")}; the reference must be the same architecture`);
+    if (!r || r.shape.join("×") !== v.shape.join("×"))
+      throw new Error(
+        `PPO reference: ${name} is ${r ? r.shape.join("×") : "missing"}, the policy's is ${v.shape.join("×")}; the reference must be the same architecture`,
+      );
   }
 }
 
@@ -190,7 +193,11 @@ export class PpoTrainer extends PpoStepper<Gpt2Model> {
     // The reference is frozen; it needs no value head.
     this.reference =
       options.reference ??
-      new Map([...policy.params.entries()].filter(([name]) => !name.startsWith("v_head.")).map(([name, v]) => [name, tf.variable(v.clone(), false, `ref/${name}/${Math.random().toString(36).slice(2)}`)]));
+      new Map(
+        [...policy.params.entries()]
+          .filter(([name]) => !name.startsWith("v_head."))
+          .map(([name, v]) => [name, tf.variable(v.clone(), false, `ref/${name}/${Math.random().toString(36).slice(2)}`)]),
+      );
     this.optimizer = tf.train.adam(config.learningRate);
   }
 
@@ -238,7 +245,12 @@ export class PpoTrainer extends PpoStepper<Gpt2Model> {
       const scale = tf.minimum(1, tf.div(cfg.maxGradNorm, tf.add(norm, 1e-6)));
       this.optimizer.applyGradients(Object.fromEntries(names.map((n) => [n, tf.mul(grads[n]!, scale)])));
       loss.dispose();
-      report = { policyLoss: parts.pg!.dataSync()[0]!, valueLoss: parts.vf!.dataSync()[0]!, clipFraction: parts.clip!.dataSync()[0]!, approxKl: parts.approx!.dataSync()[0]! };
+      report = {
+        policyLoss: parts.pg!.dataSync()[0]!,
+        valueLoss: parts.vf!.dataSync()[0]!,
+        clipFraction: parts.clip!.dataSync()[0]!,
+        approxKl: parts.approx!.dataSync()[0]!,
+      };
       tf.dispose(Object.values(parts));
     });
     return report;

@@ -23,7 +23,7 @@ function orderedPairs(e: PreferenceExample): Ordered {
       if (e.levels[i] === e.levels[j] || e.texts[i] === e.texts[j]) continue;
       const [a, b] = [e.completionIds[i]!, e.completionIds[j]!];
       const aBetter = e.levels[i]! < e.levels[j]!;
-      out.set(a < b ? `${a}<${b}` : `${b}<${a}`, (a < b) === aBetter ? 1 : -1);
+      out.set(a < b ? `${a}<${b}` : `${b}<${a}`, a < b === aBetter ? 1 : -1);
     }
   }
   return out;
@@ -46,10 +46,10 @@ export function agreementOf(examples: readonly PreferenceExample[], scores: read
     for (let i = 0; i < e.texts.length; i++) {
       for (let j = i + 1; j < e.texts.length; j++) {
         const [a, b] = [e.completionIds[i]!, e.completionIds[j]!];
-        if (s[i] !== s[j]) modelOrder.set(a < b ? `${a}<${b}` : `${b}<${a}`, (a < b) === s[i]! > s[j]! ? 1 : -1);
+        if (s[i] !== s[j]) modelOrder.set(a < b ? `${a}<${b}` : `${b}<${a}`, a < b === s[i]! > s[j]! ? 1 : -1);
         if (e.levels[i] === e.levels[j] || e.texts[i] === e.texts[j]) continue;
         r.pairs++;
-        if ((e.levels[i]! < e.levels[j]!) === s[i]! > s[j]!) r.right++;
+        if (e.levels[i]! < e.levels[j]! === s[i]! > s[j]!) r.right++;
       }
     }
     byRater.set(e.raterId, r);

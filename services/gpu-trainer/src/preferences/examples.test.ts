@@ -34,22 +34,49 @@ describe("preference examples from labels", () => {
   });
 
   it("keeps ties: no pair inside a level, every pair across levels", () => {
-    const { examples } = examplesFromLabels([ranking(1, [[3, "好", 0], [1, "也好", 0], [2, "差", 1]])], []);
+    const { examples } = examplesFromLabels(
+      [
+        ranking(1, [
+          [3, "好", 0],
+          [1, "也好", 0],
+          [2, "差", 1],
+        ]),
+      ],
+      [],
+    );
     // Ties come in id order.
     expect(examples[0]!.texts).toEqual(["也好", "好", "差"]);
     expect(examples[0]!.levels).toEqual([0, 0, 1]);
-    expect(preferencePairs(toRankList(examples[0]!))).toEqual([[0, 2], [1, 2]]);
+    expect(preferencePairs(toRankList(examples[0]!))).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
   });
 
   it("skips and counts what states no preference, and never fails", () => {
     const { examples, skipped } = examplesFromLabels(
       [
-        ranking(1, [[1, "好", 0], [2, "差", 1]]),
-        ranking(1, [[1, "好", 0], [2, "差", 1]]), // the same label twice
-        ranking(2, [[3, "一样", 0], [4, "一样好", 0]]), // all tied
-        ranking(3, [[5, "重复", 0], [6, "重复", 1]]), // identical texts: nothing to learn
+        ranking(1, [
+          [1, "好", 0],
+          [2, "差", 1],
+        ]),
+        ranking(1, [
+          [1, "好", 0],
+          [2, "差", 1],
+        ]), // the same label twice
+        ranking(2, [
+          [3, "一样", 0],
+          [4, "一样好", 0],
+        ]), // all tied
+        ranking(3, [
+          [5, "重复", 0],
+          [6, "重复", 1],
+        ]), // identical texts: nothing to learn
         ranking(4, [[7, "孤单", 0]]), // a completion is missing
-        ranking(5, [[8, "", 0], [9, "有", 1]]),
+        ranking(5, [
+          [8, "", 0],
+          [9, "有", 1],
+        ]),
       ],
       [],
     );
@@ -60,10 +87,24 @@ describe("preference examples from labels", () => {
   it("turns a rater's scores of one group into one example without dropping a completion, equal values tied", () => {
     const { examples, skipped } = examplesFromLabels(
       [],
-      [score(1, 10, "很好", 1), score(2, 11, "一般", 0.5), score(3, 12, "也一般", 0.5), score(4, 13, "很差", 0), score(5, 10, "很好", 0.75, 2), score(6, 11, "一般", 0.75, 2)],
+      [
+        score(1, 10, "很好", 1),
+        score(2, 11, "一般", 0.5),
+        score(3, 12, "也一般", 0.5),
+        score(4, 13, "很差", 0),
+        score(5, 10, "很好", 0.75, 2),
+        score(6, 11, "一般", 0.75, 2),
+      ],
     );
     expect(examples).toHaveLength(1);
-    expect(examples[0]).toMatchObject({ source: "scores", raterId: 1, group: "10,11,12,13", scoreIds: [1, 2, 3, 4], texts: ["很好", "一般", "也一般", "很差"], levels: [0, 1, 1, 2] });
+    expect(examples[0]).toMatchObject({
+      source: "scores",
+      raterId: 1,
+      group: "10,11,12,13",
+      scoreIds: [1, 2, 3, 4],
+      texts: ["很好", "一般", "也一般", "很差"],
+      levels: [0, 1, 1, 2],
+    });
     // Rater 2 gave both of theirs the same value: no preference, both skipped.
     expect(skipped.scores.one_level).toBe(2);
   });
@@ -71,9 +112,20 @@ describe("preference examples from labels", () => {
   it("builds examples for prompts that have scores only, one per rater and group", () => {
     const { examples } = examplesFromLabels(
       [],
-      [score(1, 10, "好", 1, 1), score(2, 11, "差", 0, 1), score(3, 20, "棒", 1, 1, [20, 21, 22, 23]), score(4, 21, "烂", 0.25, 1, [20, 21, 22, 23]), score(5, 10, "好", 0.5, 3), score(6, 11, "差", 1, 3)],
+      [
+        score(1, 10, "好", 1, 1),
+        score(2, 11, "差", 0, 1),
+        score(3, 20, "棒", 1, 1, [20, 21, 22, 23]),
+        score(4, 21, "烂", 0.25, 1, [20, 21, 22, 23]),
+        score(5, 10, "好", 0.5, 3),
+        score(6, 11, "差", 1, 3),
+      ],
     );
-    expect(examples.map((e) => `${e.raterId}:${e.group}:${e.texts.join(">")}`).sort()).toEqual(["1:10,11,12,13:好>差", "1:20,21,22,23:棒>烂", "3:10,11,12,13:差>好"]);
+    expect(examples.map((e) => `${e.raterId}:${e.group}:${e.texts.join(">")}`).sort()).toEqual([
+      "1:10,11,12,13:好>差",
+      "1:20,21,22,23:棒>烂",
+      "3:10,11,12,13:差>好",
+    ]);
   });
 
   it("ranks values densely, highest first", () => {

@@ -131,7 +131,10 @@ export function examplesFromLabels(rankings: readonly RankingLabel[], scores: re
     const levels = denseRanks(group.map((s) => s.value));
     const items = ordered(group.map((s, i) => ({ id: s.completionId, text: s.completion, level: levels[i]!, score: s.id })));
     const texts = items.map((c) => c.text);
-    const why = unusable(texts, items.map((c) => c.level));
+    const why = unusable(
+      texts,
+      items.map((c) => c.level),
+    );
     if (why) {
       skipped.scores[why] += group.length;
       continue;
@@ -154,4 +157,9 @@ export function examplesFromLabels(rankings: readonly RankingLabel[], scores: re
 }
 
 /** An example as the reward-model trainer reads it. */
-export const toRankList = (e: PreferenceExample, weight?: number): RankList => ({ prompt: e.prompt, texts: e.texts, levels: e.levels, ...(weight !== undefined ? { weight } : {}) });
+export const toRankList = (e: PreferenceExample, weight?: number): RankList => ({
+  prompt: e.prompt,
+  texts: e.texts,
+  levels: e.levels,
+  ...(weight !== undefined ? { weight } : {}),
+});

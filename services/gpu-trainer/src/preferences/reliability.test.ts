@@ -4,7 +4,16 @@ import type { PreferenceExample } from "./examples.ts";
 import { goldPairTruths, raterReliability, reliabilityWeight, type GoldOrder } from "./reliability.ts";
 
 const example = (g: number, ids: number[], rater: number, order: number[]): PreferenceExample => ({
-  group: ids.join(","), promptId: g, prompt: "p", raterId: rater, source: "ranking", rankingIds: [], scoreIds: [], completionIds: order, texts: order.map((i) => `t${i}`), levels: order.map((_, i) => i),
+  group: ids.join(","),
+  promptId: g,
+  prompt: "p",
+  raterId: rater,
+  source: "ranking",
+  rankingIds: [],
+  scoreIds: [],
+  completionIds: order,
+  texts: order.map((i) => `t${i}`),
+  levels: order.map((_, i) => i),
 });
 const idsOf = (g: number) => [4 * g + 1, 4 * g + 2, 4 * g + 3, 4 * g + 4];
 
@@ -47,7 +56,12 @@ function crowdWithBloc(careful: number[], bloc: number[], groups = 60, seed = 2)
 /** Gold orders (the true order, by id) of the first `n` groups. */
 const goldOf = (n: number): GoldOrder[] => Array.from({ length: n }, (_, g) => ({ completionIds: idsOf(g), levels: [0, 1, 2, 3] }));
 
-const lowest = (r: Map<number, { accuracy: number }>, k: number) => [...r].sort((a, b) => a[1].accuracy - b[1].accuracy).slice(0, k).map(([id]) => id).sort();
+const lowest = (r: Map<number, { accuracy: number }>, k: number) =>
+  [...r]
+    .sort((a, b) => a[1].accuracy - b[1].accuracy)
+    .slice(0, k)
+    .map(([id]) => id)
+    .sort();
 
 describe("rater reliability (one-coin Dawid–Skene over pairs)", () => {
   it("ranks a careless rater below careful ones and weights them less", () => {
@@ -101,7 +115,14 @@ describe("rater reliability (one-coin Dawid–Skene over pairs)", () => {
     const random = seededRandom(9);
     // Rater 11 alone on groups 0–3 (the true order), rater 12 alone on groups 4–7 (at random); all 8 are gold.
     const careful = [0, 1, 2, 3].map((g) => example(g, idsOf(g), 11, idsOf(g)));
-    const spam = [4, 5, 6, 7].map((g) => example(g, idsOf(g), 12, [...idsOf(g)].sort(() => random() - 0.5)));
+    const spam = [4, 5, 6, 7].map((g) =>
+      example(
+        g,
+        idsOf(g),
+        12,
+        [...idsOf(g)].sort(() => random() - 0.5),
+      ),
+    );
     const r = raterReliability([...careful, ...spam], { gold: goldOf(8) });
     expect(raterReliability([...careful, ...spam]).get(11)!.accuracy).toBe(0.8);
     expect(r.get(11)!.goldJudgements).toBe(4 * 6);

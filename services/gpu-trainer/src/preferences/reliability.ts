@@ -42,7 +42,7 @@ export function goldPairTruths(gold: readonly GoldOrder[]): Map<string, 1 | -1> 
       for (let j = i + 1; j < g.completionIds.length; j++) {
         if (g.levels[i] === g.levels[j]) continue;
         const [a, b] = [g.completionIds[i]!, g.completionIds[j]!];
-        const vote: 1 | -1 = (a < b) === g.levels[i]! < g.levels[j]! ? 1 : -1;
+        const vote: 1 | -1 = a < b === g.levels[i]! < g.levels[j]! ? 1 : -1;
         const key = pairKey(a, b);
         if (truth.has(key) && truth.get(key) !== vote) contested.add(key);
         truth.set(key, vote);
@@ -77,7 +77,10 @@ interface Item {
  * E-step and EM settles in that wrong fixed point; started from the gold, their votes
  * weigh little from the first step on.
  */
-export function raterReliability(examples: readonly PreferenceExample[], options: { gold?: readonly GoldOrder[]; iterations?: number } = {}): Map<number, RaterReliability> {
+export function raterReliability(
+  examples: readonly PreferenceExample[],
+  options: { gold?: readonly GoldOrder[]; iterations?: number } = {},
+): Map<number, RaterReliability> {
   const iterations = options.iterations ?? 30;
   const truths = goldPairTruths(options.gold ?? []);
   // item key → votes (rater, +1 when the lower id is better)
@@ -90,7 +93,7 @@ export function raterReliability(examples: readonly PreferenceExample[], options
         const aBetter = e.levels[i]! < e.levels[j]!;
         const key = `${e.group}|${pairKey(a, b)}`;
         const item = items.get(key) ?? { votes: [], ...(truths.has(pairKey(a, b)) ? { truth: truths.get(pairKey(a, b))! } : {}) };
-        item.votes.push({ rater: e.raterId, vote: (a < b) === aBetter ? 1 : -1 });
+        item.votes.push({ rater: e.raterId, vote: a < b === aBetter ? 1 : -1 });
         items.set(key, item);
       }
     }
@@ -129,6 +132,9 @@ export function raterReliability(examples: readonly PreferenceExample[], options
     for (const r of raters) p.set(r, (PRIOR.agree + (agree.get(r) ?? 0)) / (PRIOR.agree + PRIOR.disagree + (counts.get(r) ?? 0)));
   }
   return new Map(
-    [...raters].map((r) => [r, { accuracy: p.get(r)!, sharedJudgements: counts.get(r) ?? 0, goldJudgements: goldCounts.get(r) ?? 0, weight: reliabilityWeight(p.get(r)!) }]),
+    [...raters].map((r) => [
+      r,
+      { accuracy: p.get(r)!, sharedJudgements: counts.get(r) ?? 0, goldJudgements: goldCounts.get(r) ?? 0, weight: reliabilityWeight(p.get(r)!) },
+    ]),
   );
 }

@@ -21,7 +21,12 @@ describe("the held-out split", () => {
   it("puts a group in the same split in every run, for every rater, as the history grows", () => {
     const groups = Array.from({ length: 400 }, (_, i) => group(1 + 4 * i));
     // Run 1 sees half the groups, ranked by one rater; run 2 sees all of them, ranked by two.
-    const run1 = splitExamples(examplesFromLabels(groups.slice(0, 200).map((g, i) => rankingOf(i + 1, g, 1)), []).examples);
+    const run1 = splitExamples(
+      examplesFromLabels(
+        groups.slice(0, 200).map((g, i) => rankingOf(i + 1, g, 1)),
+        [],
+      ).examples,
+    );
     const run2Labels = groups.flatMap((g, i) => [rankingOf(1000 + i, [...g].reverse(), 2), rankingOf(i + 1, g, 1)]);
     const run2 = splitExamples(examplesFromLabels(run2Labels, []).examples);
     const heldOut1 = new Set(run1.held_out.map((e) => e.group));

@@ -51,8 +51,22 @@ describe("prepare --corpus (a small CSV written here)", () => {
   beforeAll(async () => {
     await selectBackend("wasm");
     // The generated reviews as a corpus in the two layouts, with quoting, a comma inside a review and an empty review.
-    writeFileSync(shop, `cat,label,review\n${reviews.slice(0, 200).map((r) => `${r.domain},${r.label === "positive" ? 1 : 0},${q(r.text)}`).join("\n")}\n书籍,1,""\n书籍,0,${q("差,很差")}\n`);
-    writeFileSync(waimai, `label,review\r\n${reviews.slice(200).map((r) => `${r.label === "positive" ? 1 : 0},${r.text}`).join("\r\n")}\r\n1,${heldOutOnly(rare)}\r\n${heldOutDigitOpenings(40).map((t) => `1,${t}`).join("\r\n")}\r\n`);
+    writeFileSync(
+      shop,
+      `cat,label,review\n${reviews
+        .slice(0, 200)
+        .map((r) => `${r.domain},${r.label === "positive" ? 1 : 0},${q(r.text)}`)
+        .join("\n")}\n书籍,1,""\n书籍,0,${q("差,很差")}\n`,
+    );
+    writeFileSync(
+      waimai,
+      `label,review\r\n${reviews
+        .slice(200)
+        .map((r) => `${r.label === "positive" ? 1 : 0},${r.text}`)
+        .join("\r\n")}\r\n1,${heldOutOnly(rare)}\r\n${heldOutDigitOpenings(40)
+        .map((t) => `1,${t}`)
+        .join("\r\n")}\r\n`,
+    );
   });
 
   it("trains on the training split, reports held-out accuracy, writes prompts from held-out openings, then finds it cached", async () => {
@@ -98,7 +112,11 @@ describe("prepare --corpus (a small CSV written here)", () => {
     expect(preparedCorpus(home)).toEqual([shop, waimai]);
     // Open openings: the trained classifier alone scores each within the band, as PPO scores an empty continuation.
     const classifier = loadBertDir(made.classifierDir);
-    const scores = scoreItems(classifier, openings.map((o) => ({ prompt: o, completion: "" })), { maxLength: 32, batchSize: 64 });
+    const scores = scoreItems(
+      classifier,
+      openings.map((o) => ({ prompt: o, completion: "" })),
+      { maxLength: 32, batchSize: 64 },
+    );
     disposeParams(classifier.params);
     for (const s of scores) {
       expect(s).toBeGreaterThanOrEqual(OPEN_BAND[0]);

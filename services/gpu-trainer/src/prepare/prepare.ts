@@ -25,13 +25,23 @@ import { corpusPrompts, PROMPT_RULE } from "./corpus-prompts.ts";
 /** The seed's prompts: the demo continues them, so the corpus opens reviews with them. */
 export const SEED_PROMPTS = ["刚收到货，感觉有", "这部电影很", "说实话，真的很", "这次购物总的来说体验很"];
 
-const GENERATED_POLICY = { n_embd: 128, n_layer: 2, n_head: 4, train: { epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 50, maxLength: 64, seed: 0, quiet: false, engine: "onnx" as const } };
+const GENERATED_POLICY = {
+  n_embd: 128,
+  n_layer: 2,
+  n_head: 4,
+  train: { epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 50, maxLength: 64, seed: 0, quiet: false, engine: "onnx" as const },
+};
 /**
  * The real-corpus policy: sized by a measured budget (docs/trainer.md, "Real reviews"):
  * pretrain-speed.ts measured 2 × 128 at ~12,500 tokens/s on the 2-core machine, and
  * one epoch of the corpora's ~2.6M training tokens at ~3.4 min.
  */
-const CORPUS_POLICY = { n_embd: 128, n_layer: 2, n_head: 4, train: { epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 100, maxLength: 64, seed: 0, quiet: false, engine: "onnx" as const } };
+const CORPUS_POLICY = {
+  n_embd: 128,
+  n_layer: 2,
+  n_head: 4,
+  train: { epochs: 2, batchSize: 32, learningRate: 1e-3, warmupSteps: 100, maxLength: 64, seed: 0, quiet: false, engine: "onnx" as const },
+};
 
 const PolicySchema = z
   .object({
@@ -84,10 +94,24 @@ export const PrepareSchema = z
         hidden_size: z.number().int().default(64),
         layers: z.number().int().default(1),
         heads: z.number().int().default(2),
-        train: ClassifierTrainSchema.default({ epochs: 2, batchSize: 32, learningRate: 1e-3, maxLength: 64, dropout: 0.1, seed: 0, quiet: false, engine: "onnx" }),
+        train: ClassifierTrainSchema.default({
+          epochs: 2,
+          batchSize: 32,
+          learningRate: 1e-3,
+          maxLength: 64,
+          dropout: 0.1,
+          seed: 0,
+          quiet: false,
+          engine: "onnx",
+        }),
       })
       .strict()
-      .default({ hidden_size: 64, layers: 1, heads: 2, train: { epochs: 2, batchSize: 32, learningRate: 1e-3, maxLength: 64, dropout: 0.1, seed: 0, quiet: false, engine: "onnx" } }),
+      .default({
+        hidden_size: 64,
+        layers: 1,
+        heads: 2,
+        train: { epochs: 2, batchSize: 32, learningRate: 1e-3, maxLength: 64, dropout: 0.1, seed: 0, quiet: false, engine: "onnx" },
+      }),
     quiet: z.boolean().default(false),
   })
   .strict();
@@ -139,8 +163,16 @@ const corpusPromptsFrom = (files: readonly string[]) => `the seed's four and ope
 /** Each label's held-out reviews in a stable order (a hash of the text and the seed): the order openings are tried in. */
 function orderedHeldOut(heldOut: readonly CorpusReview[], seed: number) {
   return {
-    positive: stableSubset(heldOut.filter((h) => h.label === 1), Number.POSITIVE_INFINITY, seed),
-    negative: stableSubset(heldOut.filter((h) => h.label === 0), Number.POSITIVE_INFINITY, seed),
+    positive: stableSubset(
+      heldOut.filter((h) => h.label === 1),
+      Number.POSITIVE_INFINITY,
+      seed,
+    ),
+    negative: stableSubset(
+      heldOut.filter((h) => h.label === 0),
+      Number.POSITIVE_INFINITY,
+      seed,
+    ),
   };
 }
 
@@ -152,11 +184,22 @@ function splitCorpus(files: readonly string[], heldOutFraction: number) {
 }
 
 /** New prompts for cached real-corpus models: the same held-out split, scored by the classifier prepare trained. */
-async function remakeCorpusPrompts(files: readonly string[], options: PrepareOptions, paths: ReturnType<typeof preparedPaths>, log: (line: string) => void): Promise<void> {
+async function remakeCorpusPrompts(
+  files: readonly string[],
+  options: PrepareOptions,
+  paths: ReturnType<typeof preparedPaths>,
+  log: (line: string) => void,
+): Promise<void> {
   const { heldOut } = splitCorpus(files, options.corpusOptions.heldOutFraction);
   const classifier = await classifierScorer(paths.classifierDir);
   try {
-    const prompts = await corpusPrompts(SEED_PROMPTS, orderedHeldOut(heldOut, options.seed), options.corpusOptions.prompts, classifier.tokenizer, classifier.classify);
+    const prompts = await corpusPrompts(
+      SEED_PROMPTS,
+      orderedHeldOut(heldOut, options.seed),
+      options.corpusOptions.prompts,
+      classifier.tokenizer,
+      classifier.classify,
+    );
     log(`prepare: the models are cached; choosing PPO's prompts again (${paths.promptsFile} was made by another rule)`);
     writePrompts(paths.promptsFile, prompts, corpusPromptsFrom(files), PROMPT_RULE, log);
   } finally {
@@ -357,7 +400,9 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     pad_token_id: tokenizer.pad,
   });
   const policy: Gpt2Weights = { config: gptConfig, tokenizer, weights: initStore(gpt2ParamSpecs(gptConfig), options.seed), hasValueHead: false };
-  log(`prepare: pretraining GPT-2 (${gptConfig.n_layer} layers × ${gptConfig.n_embd}, vocab ${gptConfig.vocab_size}) on ${data.lmTexts.length} ${options.corpus ? "real" : "generated"} reviews, on ${policyOptions.train.engine === "onnx" ? "onnxruntime" : "tfjs"}`);
+  log(
+    `prepare: pretraining GPT-2 (${gptConfig.n_layer} layers × ${gptConfig.n_embd}, vocab ${gptConfig.vocab_size}) on ${data.lmTexts.length} ${options.corpus ? "real" : "generated"} reviews, on ${policyOptions.train.engine === "onnx" ? "onnxruntime" : "tfjs"}`,
+  );
   const lmStarted = performance.now();
   const lmLosses = await pretrainGpt2(policy, data.lmTexts, { ...policyOptions.train, quiet: options.quiet }, log);
   const lmSeconds = (performance.now() - lmStarted) / 1000;
@@ -379,12 +424,16 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     reward_input: "concat",
   });
   const classifier: BertWeights = { config: clsConfig, tokenizer, weights: initStore(bertParamSpecs(clsConfig), options.seed + 3) };
-  log(`prepare: training the sentiment classifier (${clsConfig.num_hidden_layers} layer × ${clsConfig.hidden_size}) on ${data.classifierTrain.length} examples`);
+  log(
+    `prepare: training the sentiment classifier (${clsConfig.num_hidden_layers} layer × ${clsConfig.hidden_size}) on ${data.classifierTrain.length} examples`,
+  );
   const clsStarted = performance.now();
   const accuracy = await trainClassifier(classifier, data.classifierTrain, data.classifierHeldOut, { ...options.classifier.train, quiet: options.quiet }, log);
   const clsSeconds = (performance.now() - clsStarted) / 1000;
   rmSync(paths.classifierDir, { recursive: true, force: true });
-  writeBertDir(paths.classifierDir, classifier, { "metrics.json": { held_out_accuracy: accuracy, held_out_examples: data.classifierHeldOut.length, seconds: clsSeconds, ...data.summary } });
+  writeBertDir(paths.classifierDir, classifier, {
+    "metrics.json": { held_out_accuracy: accuracy, held_out_examples: data.classifierHeldOut.length, seconds: clsSeconds, ...data.summary },
+  });
   exportBertOnnx(paths.classifierDir, classifier);
 
   rmSync(paths.rewardBaseDir, { recursive: true, force: true });
@@ -404,6 +453,8 @@ export async function prepare(input: z.input<typeof PrepareSchema> = {}, log: (l
     classifier_accuracy: accuracy,
     classifier_seconds: clsSeconds,
   });
-  log(`prepare: done in ${((performance.now() - started) / 1000).toFixed(0)} s (policy ${paths.policyDir}, classifier ${paths.classifierDir}, held-out accuracy ${accuracy.toFixed(4)} on ${data.classifierHeldOut.length} ${options.corpus ? "held-out reviews" : "held-out examples"})`);
+  log(
+    `prepare: done in ${((performance.now() - started) / 1000).toFixed(0)} s (policy ${paths.policyDir}, classifier ${paths.classifierDir}, held-out accuracy ${accuracy.toFixed(4)} on ${data.classifierHeldOut.length} ${options.corpus ? "held-out reviews" : "held-out examples"})`,
+  );
   return { ...paths, prompts, cached: false };
 }

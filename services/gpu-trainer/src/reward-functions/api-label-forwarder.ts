@@ -35,7 +35,10 @@ export function apiLabelForwarder(options: ApiForwarderOptions): (label: HumanLa
         promptId = prompts.find((p) => p.text === label.prompt.trim())?.id ?? prompts[0]!.id;
         promptIds.set(label.prompt, promptId);
       }
-      const { completions } = await ok(await api.v1.completions.$post({ json: { generation: { via: "ppo human" }, completions: [{ promptId, text: label.response }] } }), "filing the completion");
+      const { completions } = await ok(
+        await api.v1.completions.$post({ json: { generation: { via: "ppo human" }, completions: [{ promptId, text: label.response }] } }),
+        "filing the completion",
+      );
       const stored = await api.v1.scores.$post({ json: { raterId, completionId: completions[0]!.id, value: label.score, source: "terminal" } });
       if (!stored.ok) throw new Error(`storing the score: ${stored.status} ${await stored.text()}`);
       warned = false;

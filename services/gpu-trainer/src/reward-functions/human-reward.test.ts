@@ -15,7 +15,14 @@ describe("parsing a person's answer", () => {
   });
 
   it("asks again for words, out-of-range numbers and empty input", () => {
-    for (const [typed, scale] of [["abc", "0-1"], ["7", "0-1"], ["", "0-1"], ["1.5", "1-5"], ["0", "1-5"], ["-0.1", "0-1"]] as const) {
+    for (const [typed, scale] of [
+      ["abc", "0-1"],
+      ["7", "0-1"],
+      ["", "0-1"],
+      ["1.5", "1-5"],
+      ["0", "1-5"],
+      ["-0.1", "0-1"],
+    ] as const) {
       expect(parseAnswer(typed, scale)).toHaveProperty("error");
     }
     expect((parseAnswer("abc", "0-1") as { error: string }).error).toContain('"abc" is not a number');

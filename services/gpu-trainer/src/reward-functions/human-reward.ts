@@ -93,7 +93,15 @@ export function humanReward(options: HumanRewardOptions): HumanReward {
           } else if ("skip" in answer) {
             scores.push(Number.NaN);
           } else {
-            const label: HumanLabel = { time: new Date().toISOString(), prompt: g.prompt, response: g.response, score: answer.score, typed: typed!.trim(), scale: options.scale, policy: options.policy };
+            const label: HumanLabel = {
+              time: new Date().toISOString(),
+              prompt: g.prompt,
+              response: g.response,
+              score: answer.score,
+              typed: typed!.trim(),
+              scale: options.scale,
+              policy: options.policy,
+            };
             appendFileSync(options.labelsFile, `${JSON.stringify(label)}\n`);
             await options.forward?.(label);
             scores.push(answer.score);
@@ -102,7 +110,11 @@ export function humanReward(options: HumanRewardOptions): HumanReward {
         }
       }
       const scored = scores.filter(Number.isFinite);
-      say(scored.length > 0 ? `batch mean reward: ${(scored.reduce((a, b) => a + b, 0) / scored.length).toFixed(3)} (${scored.length} scored, ${scores.length - scored.length} skipped)\n` : "no scores in this batch\n");
+      say(
+        scored.length > 0
+          ? `batch mean reward: ${(scored.reduce((a, b) => a + b, 0) / scored.length).toFixed(3)} (${scored.length} scored, ${scores.length - scored.length} skipped)\n`
+          : "no scores in this batch\n",
+      );
       return scores;
     },
     async close() {

@@ -1,4 +1,3 @@
-
 import { join } from "node:path";
 import { readBertDir, readJsonIfExists, type BertModel, type BertWeights } from "../io/bert-dir.ts";
 import { bertParamSpecs } from "../models/bert.ts";

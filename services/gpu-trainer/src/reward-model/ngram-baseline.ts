@@ -63,7 +63,10 @@ export class NgramRanker {
   }
 
   evaluate(lists: readonly RankList[]) {
-    return pairwiseAccuracy(lists, lists.map((l) => this.score(l.texts)));
+    return pairwiseAccuracy(
+      lists,
+      lists.map((l) => this.score(l.texts)),
+    );
   }
 
   /** Trains with Adam on minibatches of rank lists, every pair of each list. */
@@ -94,7 +97,10 @@ export class NgramRanker {
           for (const [i, j] of preferencePairs(lists[li]!)) {
             // d/ds of −log σ(s_i − s_j) is −(1 − σ(s_i − s_j)) for i, the opposite for j.
             const g = -1 / (1 + Math.exp(scores[i]! - scores[j]!));
-            for (const [x, sign] of [[texts[i]!, 1], [texts[j]!, -1]] as const) {
+            for (const [x, sign] of [
+              [texts[i]!, 1],
+              [texts[j]!, -1],
+            ] as const) {
               for (let k = 0; k < x.index.length; k++) {
                 grad[x.index[k]!]! += sign * g * x.value[k]!;
                 touched.add(x.index[k]!);

@@ -13,7 +13,15 @@ import { maskBatch, pretrainMlm } from "./pretrain-mlm.ts";
 const texts = generateReviews(256, 4).map((r) => r.text);
 function tiny(): BertModel {
   const vocab = buildCharVocab(texts, 800);
-  const config = BertConfigSchema.parse({ vocab_size: vocab.tokens.length, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64, num_labels: 1 });
+  const config = BertConfigSchema.parse({
+    vocab_size: vocab.tokens.length,
+    hidden_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 64,
+    max_position_embeddings: 64,
+    num_labels: 1,
+  });
   return { config, tokenizer: new WordPieceTokenizer(vocab), params: initParams(bertParamSpecs(config), 1) };
 }
 

@@ -52,7 +52,13 @@ export interface MaskedBatch {
 }
 
 /** Picks ~maskRate of each row's real tokens (never [CLS]/[SEP]/[PAD]; at least one) and corrupts them BERT's way. */
-export function maskBatch(model: Pick<BertModel, "tokenizer" | "config">, texts: readonly string[], maxLength: number, maskRate: number, random: () => number): MaskedBatch {
+export function maskBatch(
+  model: Pick<BertModel, "tokenizer" | "config">,
+  texts: readonly string[],
+  maxLength: number,
+  maskRate: number,
+  random: () => number,
+): MaskedBatch {
   const tok = model.tokenizer;
   const enc = tok.encodeBatch(texts, maxLength);
   const inputIds = Int32Array.from(enc.inputIds);
@@ -75,7 +81,14 @@ export function maskBatch(model: Pick<BertModel, "tokenizer" | "config">, texts:
       else if (r < 0.9) inputIds[i] = 5 + Math.floor(random() * (model.config.vocab_size - 5));
     }
   }
-  return { inputIds, attentionMask: Int32Array.from(enc.attentionMask), batch: enc.batch, length: enc.length, positions: Int32Array.from(positions), labels: Int32Array.from(labels) };
+  return {
+    inputIds,
+    attentionMask: Int32Array.from(enc.attentionMask),
+    batch: enc.batch,
+    length: enc.length,
+    positions: Int32Array.from(positions),
+    labels: Int32Array.from(labels),
+  };
 }
 
 /** Cross-entropy of the masked positions' predictions. Call inside optimizer.minimize. */
@@ -85,7 +98,10 @@ function mlmLoss(model: BertModel, head: Params, batch: MaskedBatch, dropout: nu
   const x = bertEncode(
     model.params,
     model.config,
-    { inputIds: tf.tensor2d(batch.inputIds, [batch.batch, batch.length], "int32"), attentionMask: tf.tensor2d(batch.attentionMask, [batch.batch, batch.length], "int32") },
+    {
+      inputIds: tf.tensor2d(batch.inputIds, [batch.batch, batch.length], "int32"),
+      attentionMask: tf.tensor2d(batch.attentionMask, [batch.batch, batch.length], "int32"),
+    },
     dropout,
   );
   const picked = tf.gather(tf.reshape(x, [batch.batch * batch.length, H]), tf.tensor1d(batch.positions, "int32")) as tf.Tensor2D; // [M, H]
@@ -109,7 +125,10 @@ export async function pretrainMlm(
   if (options.epochs === 0 || texts.length === 0) return Number.NaN;
   const head = mlmHead(model, options.seed + 7);
   const p = model.config.model_type === "ernie" ? "ernie" : "bert";
-  const variables = [...[...model.params.entries()].filter(([name]) => name.startsWith(`${p}.`) && !name.includes(".pooler.")).map(([, v]) => v), ...head.values()];
+  const variables = [
+    ...[...model.params.entries()].filter(([name]) => name.startsWith(`${p}.`) && !name.includes(".pooler.")).map(([, v]) => v),
+    ...head.values(),
+  ];
   const optimizer = tf.train.adam(options.learningRate);
   const random = seededRandom(options.seed + 11);
   const stepsPerEpoch = Math.ceil(texts.length / options.batchSize);

@@ -30,10 +30,12 @@ describe("sentimentTexts", () => {
     const { texts, excluded, conflicting } = sentimentTexts(reviews, new Set(["评测集里的"]), 1);
     expect(excluded).toBe(2);
     expect(conflicting).toBe(1);
-    expect([...texts].sort((a, b) => a.text.localeCompare(b.text))).toEqual([
-      { text: "好", label: 1 },
-      { text: "差", label: 0 },
-    ].sort((a, b) => a.text.localeCompare(b.text)));
+    expect([...texts].sort((a, b) => a.text.localeCompare(b.text))).toEqual(
+      [
+        { text: "好", label: 1 },
+        { text: "差", label: 0 },
+      ].sort((a, b) => a.text.localeCompare(b.text)),
+    );
     // The order is a seeded shuffle: the same seed, the same order.
     expect(sentimentTexts(reviews, new Set(), 7).texts).toEqual(sentimentTexts(reviews, new Set(), 7).texts);
   });
@@ -71,7 +73,13 @@ describe("sentiment pretraining of a reward encoder (generated reviews)", () => 
   beforeAll(async () => {
     await selectBackend("wasm");
     const config = SentimentPretrainSchema.parse({ epochs: 3, batchSize: 32, learningRate: 3e-3, maxLength: 64, heldOut: 150, model: TINY, quiet: true });
-    ({ accuracy } = await pretrainSentiment(config, reviews, train.flatMap((l) => l.texts), encoder, () => {}));
+    ({ accuracy } = await pretrainSentiment(
+      config,
+      reviews,
+      train.flatMap((l) => l.texts),
+      encoder,
+      () => {},
+    ));
   }, 120_000);
 
   it("learns the labels (held-out accuracy ≥ 0.85) and writes a reward-model folder with its metrics", () => {
@@ -133,7 +141,12 @@ describe.skipIf(!real)("sentiment pretraining on the real corpora (../shared/dat
   it("leaves out rank_dev's texts and learns held-out sentiment from 3,000 reviews", async () => {
     await selectBackend("wasm");
     const config = SentimentPretrainSchema.parse({ epochs: 1, maxLength: 64, maxTexts: 3000, heldOut: 500, learningRate: 2e-3, model: TINY, quiet: true });
-    const r = await pretrainSentimentFromFiles(config, { corpus: [join(DATA, "corpora/online_shopping_10_cats.csv")], exclude: [join(DATA, "reviews/rank_dev.tsv")] }, join(dir, "real"), () => {});
+    const r = await pretrainSentimentFromFiles(
+      config,
+      { corpus: [join(DATA, "corpora/online_shopping_10_cats.csv")], exclude: [join(DATA, "reviews/rank_dev.tsv")] },
+      join(dir, "real"),
+      () => {},
+    );
     // 1,109 of rank_dev's 1,200 texts are in online_shopping_10_cats (the rest were withheld from the corpus).
     expect(r.excluded).toBeGreaterThanOrEqual(1000);
     expect(r.trainTexts).toBe(3000);

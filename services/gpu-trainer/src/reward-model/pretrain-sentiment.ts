@@ -59,7 +59,11 @@ export interface SentimentPretrainResult {
  * is dropped), none of `exclude` (exact text: e.g. every text of an evaluation set, so its
  * figures stay honest), shuffled under `seed`.
  */
-export function sentimentTexts(reviews: readonly LabelledText[], exclude: ReadonlySet<string>, seed: number): { texts: LabelledText[]; excluded: number; conflicting: number } {
+export function sentimentTexts(
+  reviews: readonly LabelledText[],
+  exclude: ReadonlySet<string>,
+  seed: number,
+): { texts: LabelledText[]; excluded: number; conflicting: number } {
   const labels = new Map<string, 0 | 1 | -1>();
   let excluded = 0;
   for (const r of reviews) {
@@ -96,7 +100,12 @@ async function logits(engine: OnnxBertEngine, model: BertWeights, texts: readonl
   const out = new Float32Array(texts.length);
   for (let start = 0; start < texts.length; start += 64) {
     const batch = texts.slice(start, start + 64);
-    const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), batch.map((completion) => ({ completion })), maxLength);
+    const enc = encodeRewardItems(
+      model.tokenizer,
+      rewardInputOf(model.config),
+      batch.map((completion) => ({ completion })),
+      maxLength,
+    );
     out.set((await engine.forward(enc)).outputs, start);
   }
   return out;
@@ -148,9 +157,17 @@ export async function pretrainSentiment(
         const batch = order.slice(start, start + config.batchSize);
         // Linear decay from the learning rate to a tenth of it: a one-pass run settles instead of ending mid-stride.
         adam.learningRate = config.learningRate * (1 - (0.9 * step) / steps);
-        const enc = encodeRewardItems(model.tokenizer, "concat", batch.map((b) => ({ completion: b.text })), config.maxLength);
+        const enc = encodeRewardItems(
+          model.tokenizer,
+          "concat",
+          batch.map((b) => ({ completion: b.text })),
+          config.maxLength,
+        );
         const forward = await engine.forward(enc);
-        const { loss: value, dLogits } = logisticLossGrad(forward.outputs, batch.map((b) => b.label));
+        const { loss: value, dLogits } = logisticLossGrad(
+          forward.outputs,
+          batch.map((b) => b.label),
+        );
         adam.step(await engine.backward(forward, dLogits));
         total += value;
         batches++;
@@ -158,7 +175,12 @@ export async function pretrainSentiment(
       }
       loss = total / batches;
       if (heldOut.length > 0) {
-        const z = await logits(engine, model, heldOut.map((h) => h.text), config.maxLength);
+        const z = await logits(
+          engine,
+          model,
+          heldOut.map((h) => h.text),
+          config.maxLength,
+        );
         accuracy = heldOut.filter((h, i) => (z[i]! > 0 ? 1 : 0) === h.label).length / heldOut.length;
       }
       progress.log(`sentiment epoch ${epoch + 1}/${config.epochs}: loss ${loss.toFixed(4)}, held-out accuracy ${accuracy.toFixed(4)}`);
@@ -195,7 +217,9 @@ export async function pretrainSentimentFromFiles(
   const reviews = readCorpusFiles(files.corpus).flatMap((f) => f.reviews.map((r) => ({ text: r.text, label: r.label })));
   const exclude = new Set((files.exclude ?? []).flatMap((f) => readRankFile(f).flatMap((l) => l.texts)));
   const { texts, excluded, conflicting } = sentimentTexts(reviews, exclude, config.seed);
-  log(`sentiment corpus: ${reviews.length} reviews from ${files.corpus.length} file(s); ${excluded} left out as texts of ${files.exclude?.join(", ") || "nothing"}; ${conflicting} texts with both labels dropped; ${texts.length} distinct texts`);
+  log(
+    `sentiment corpus: ${reviews.length} reviews from ${files.corpus.length} file(s); ${excluded} left out as texts of ${files.exclude?.join(", ") || "nothing"}; ${conflicting} texts with both labels dropped; ${texts.length} distinct texts`,
+  );
   const vocabTexts = (files.vocabFrom ?? []).flatMap((f) => readRankFile(f).flatMap((l) => l.texts));
   return { ...(await pretrainSentiment(config, texts, vocabTexts, out, log)), excluded };
 }

@@ -15,13 +15,21 @@ export const isModelDir = (dir: string | undefined): dir is string => !!dir && e
  */
 export function rewardBaseFromClassifier(classifierDir: string, outDir: string, extra: Record<string, unknown> = {}): void {
   const classifier = readBertDir(classifierDir);
-  if (classifier.config.num_labels !== 2) throw new Error(`${classifierDir}: a reward base is made from a 2-way classifier; this one has ${classifier.config.num_labels} labels`);
+  if (classifier.config.num_labels !== 2)
+    throw new Error(`${classifierDir}: a reward base is made from a 2-way classifier; this one has ${classifier.config.num_labels} labels`);
   const H = classifier.config.hidden_size;
   const w = classifier.weights.get("classifier.weight")!;
   const b = classifier.weights.get("classifier.bias")!;
   // Row 1 − row 0 of the [2, H] head: the log-odds of positive.
   const weights = new Map(classifier.weights);
-  weights.set("classifier.weight", Float32Array.from({ length: H }, (_, i) => w[H + i]! - w[i]!));
+  weights.set(
+    "classifier.weight",
+    Float32Array.from({ length: H }, (_, i) => w[H + i]! - w[i]!),
+  );
   weights.set("classifier.bias", Float32Array.of(b[1]! - b[0]!));
-  writeBertDir(outDir, { config: { ...classifier.config, num_labels: 1 }, tokenizer: classifier.tokenizer, weights }, { "metrics.json": { made_from: classifierDir, head: "classifier log-odds (w1 - w0, b1 - b0)", ...extra } });
+  writeBertDir(
+    outDir,
+    { config: { ...classifier.config, num_labels: 1 }, tokenizer: classifier.tokenizer, weights },
+    { "metrics.json": { made_from: classifierDir, head: "classifier log-odds (w1 - w0, b1 - b0)", ...extra } },
+  );
 }

@@ -40,8 +40,14 @@ export function encodeRewardItems(tokenizer: WordPieceTokenizer, kind: RewardInp
         items.map((i) => i.completion),
       );
     case "concat":
-      return tokenizer.encodeBatch(items.map((i) => (i.prompt ?? "") + i.completion), maxLength);
+      return tokenizer.encodeBatch(
+        items.map((i) => (i.prompt ?? "") + i.completion),
+        maxLength,
+      );
     case "completion":
-      return tokenizer.encodeBatch(items.map((i) => i.completion), maxLength);
+      return tokenizer.encodeBatch(
+        items.map((i) => i.completion),
+        maxLength,
+      );
   }
 }

@@ -8,7 +8,12 @@ import { encodeRewardItems, rewardInputOf, type RewardItem } from "./reward-inpu
  * onnxruntime scorer (model.onnx) give it. For evaluation while the store trains, with no
  * copy out of it and no export.
  */
-export async function scoreItemsOnEngine(engine: OnnxBertEngine, model: BertBase, items: readonly RewardItem[], options: { maxLength: number; batchSize: number }): Promise<number[]> {
+export async function scoreItemsOnEngine(
+  engine: OnnxBertEngine,
+  model: BertBase,
+  items: readonly RewardItem[],
+  options: { maxLength: number; batchSize: number },
+): Promise<number[]> {
   const out: number[] = [];
   const labels = model.config.num_labels;
   for (let start = 0; start < items.length; start += options.batchSize) {

@@ -18,7 +18,15 @@ const TEXTS = Array.from({ length: 16 }, (_, i) => "这电影很好！不错，�
  * tf.profile's peak bytes is the engine's own count of live tensor memory.
  */
 describe("tfjs scoring, block by block", () => {
-  const config = BertConfigSchema.parse({ vocab_size: TOKENS.length, hidden_size: 32, num_hidden_layers: 6, num_attention_heads: 4, intermediate_size: 128, max_position_embeddings: 64, num_labels: 1 });
+  const config = BertConfigSchema.parse({
+    vocab_size: TOKENS.length,
+    hidden_size: 32,
+    num_hidden_layers: 6,
+    num_attention_heads: 4,
+    intermediate_size: 128,
+    max_position_embeddings: 64,
+    num_labels: 1,
+  });
   let model: BertModel;
   const items = asItems(TEXTS);
   const options = { maxLength: 48, batchSize: 16 };
@@ -51,12 +59,16 @@ describe("tfjs scoring, block by block", () => {
     // Peak bytes count every live tensor, the weights too: compare what each pass adds on top.
     const base = tf.memory().numBytes;
     // tf.profile hands back one object it reuses: read each peak before the next profile.
-    const chunkedPeak = (await tf.profile(() => {
-      chunked = scoreItems(model, items, options);
-    })).peakBytes;
-    const wholePeak = (await tf.profile(() => {
-      whole = wholePass();
-    })).peakBytes;
+    const chunkedPeak = (
+      await tf.profile(() => {
+        chunked = scoreItems(model, items, options);
+      })
+    ).peakBytes;
+    const wholePeak = (
+      await tf.profile(() => {
+        whole = wholePass();
+      })
+    ).peakBytes;
     expect(tf.memory().numTensors).toBe(before);
     expect(chunked).toHaveLength(TEXTS.length);
     chunked.forEach((s, i) => expect(s).toBeCloseTo(whole[i]!, 6));

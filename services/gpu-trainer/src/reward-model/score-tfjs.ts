@@ -19,11 +19,17 @@ export function scoreItems(model: BertModel, items: readonly RewardItem[], optio
   for (let start = 0; start < items.length; start += options.batchSize) {
     const enc = encodeRewardItems(model.tokenizer, kind, items.slice(start, start + options.batchSize), options.maxLength);
     const values = tf.tidy(() => {
-      const logits = bertForward(model.params, model.config, {
-        inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
-        attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
-        tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
-      }, 0, true);
+      const logits = bertForward(
+        model.params,
+        model.config,
+        {
+          inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+          attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+          tokenTypeIds: tf.tensor2d(enc.tokenTypeIds, [enc.batch, enc.length], "int32"),
+        },
+        0,
+        true,
+      );
       const labels = model.config.num_labels;
       return labels === 1 ? tf.reshape(logits, [enc.batch]) : tf.reshape(tf.slice(tf.softmax(logits, -1), [0, labels - 1], [enc.batch, 1]), [enc.batch]);
     });
@@ -34,4 +40,5 @@ export function scoreItems(model: BertModel, items: readonly RewardItem[], optio
 }
 
 /** Texts with no prompt (whole reviews, or completions scored alone). */
-export const asItems = (texts: readonly string[], prompts?: readonly string[]): RewardItem[] => texts.map((completion, i) => ({ completion, prompt: prompts?.[i] }));
+export const asItems = (texts: readonly string[], prompts?: readonly string[]): RewardItem[] =>
+  texts.map((completion, i) => ({ completion, prompt: prompts?.[i] }));

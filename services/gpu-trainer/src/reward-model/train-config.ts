@@ -54,7 +54,10 @@ export const RewardTrainConfigSchema = z
     seed: z.number().int().default(42),
     // Curves and the PNG plot go here.
     logsDir: z.string().default("logs"),
-    runName: z.string().regex(/^[\w.-]+$/).default("reward-model"),
+    runName: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default("reward-model"),
     // A model from scratch: 2 layers of 128 wide is what trains in minutes on 2 cores.
     model: RewardModelShapeSchema,
     // Masked-LM pretraining on the training texts before ranking, for a model from scratch.

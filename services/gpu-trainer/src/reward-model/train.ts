@@ -225,7 +225,9 @@ function tfjsStepper(store: BertWeights, config: RewardTrainConfig): RewardStepp
 /** An optimizer.safetensors file's entries in order: [step count, first moments…, second moments…]. */
 function readOptimizerEntries(path: string): { name: string; shape: number[]; data: Float32Array }[] {
   const { tensors } = readSafetensors(path);
-  return [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, t]) => ({ name: key.slice(key.indexOf(":") + 1), shape: t.shape, data: t.data }));
+  return [...tensors.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, t]) => ({ name: key.slice(key.indexOf(":") + 1), shape: t.shape, data: t.data }));
 }
 
 /**
@@ -266,7 +268,10 @@ async function onnxStepper(model: BertWeights, config: RewardTrainConfig): Promi
     },
     async load(path) {
       const entries = readOptimizerEntries(path);
-      if (entries.length !== 1 + 2 * names.length) throw new UserError(`${path}: ${entries.length} optimizer tensors, expected ${1 + 2 * names.length} (step count and two moments for each of ${names.length} parameters)`);
+      if (entries.length !== 1 + 2 * names.length)
+        throw new UserError(
+          `${path}: ${entries.length} optimizer tensors, expected ${1 + 2 * names.length} (step count and two moments for each of ${names.length} parameters)`,
+        );
       adam.load({
         steps: Math.round(entries[0]!.data[0]!),
         m: new Map(names.map((name, i) => [name, entries[1 + i]!.data])),
@@ -314,7 +319,12 @@ export async function trainRewardModel(config: RewardTrainConfig, log: (line: st
  * rank loss over every pair of different levels; the best checkpoint by dev pairwise
  * accuracy goes to <out>/best. Resumes from <out>/last when it exists.
  */
-export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: RankList[], devLists: RankList[], log: (line: string) => void = console.log): Promise<RewardTrainResult> {
+export async function trainRewardModelOn(
+  config: RewardTrainConfig,
+  trainLists: RankList[],
+  devLists: RankList[],
+  log: (line: string) => void = console.log,
+): Promise<RewardTrainResult> {
   // 1. Data: lists in memory; a list that orders nothing (all tied) teaches nothing.
   trainLists = trainLists.filter((l) => preferencePairs(l).length > 0);
   if (trainLists.length === 0) throw new UserError("reward model: the training data states no preference (every list is tied or has one text)");
@@ -336,7 +346,12 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
       const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
       log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
       const created: BertModel = { config: model.config, tokenizer: model.tokenizer, params: paramsFromStore(bertParamSpecs(model.config), model.weights) };
-      await pretrainMlm(created, texts, { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet }, log);
+      await pretrainMlm(
+        created,
+        texts,
+        { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet },
+        log,
+      );
       model = bertWeightsOf(created);
       disposeParams(created.params);
     }
@@ -346,7 +361,9 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   // One rule picks the engine: the config's (default onnx).
   const engine = config.engine;
   const stepper = engine === "onnx" ? await onnxStepper(model, config) : tfjsStepper(model, config);
-  const state: TrainState = resuming ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))! : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
+  const state: TrainState = resuming
+    ? readJsonIfExists<TrainState>(join(lastDir, "state.json"))!
+    : { step: 0, epoch: 0, batchInEpoch: 0, bestAccuracy: -1, history: [] };
   if (resuming) {
     if (existsSync(join(lastDir, "optimizer.safetensors"))) await stepper.load(join(lastDir, "optimizer.safetensors"));
     log(`resuming from ${lastDir} at global step ${state.step} (epoch ${state.epoch}, best dev accuracy ${state.bestAccuracy.toFixed(4)})`);
@@ -411,8 +428,13 @@ export async function trainRewardModelOn(config: RewardTrainConfig, trainLists: 
   const best = await folderScorer(join(config.out, "best"), engine, config.maxLength);
   const scale = await rewardScale(best.score, trainLists).finally(() => best.close());
   const metricsPath = join(config.out, "best", "metrics.json");
-  writeFileSync(metricsPath, `${JSON.stringify({ ...readJsonIfExists<Record<string, number>>(metricsPath), train_reward_mean: scale.mean, train_reward_std: scale.std }, null, 2)}\n`);
+  writeFileSync(
+    metricsPath,
+    `${JSON.stringify({ ...readJsonIfExists<Record<string, number>>(metricsPath), train_reward_mean: scale.mean, train_reward_std: scale.std }, null, 2)}\n`,
+  );
   const seconds = (performance.now() - started) / 1000;
-  log(`done: ${state.step} steps in ${seconds.toFixed(1)} s; best dev accuracy ${state.bestAccuracy.toFixed(4)}; curve in ${join(config.logsDir, `${config.runName}.png`)}`);
+  log(
+    `done: ${state.step} steps in ${seconds.toFixed(1)} s; best dev accuracy ${state.bestAccuracy.toFixed(4)}; curve in ${join(config.logsDir, `${config.runName}.png`)}`,
+  );
   return { bestAccuracy: state.bestAccuracy, bestDir: join(config.out, "best"), steps: state.step, seconds, history: state.history };
 }

@@ -10,8 +10,24 @@ import { ClassifierTrainSchema, softmaxCrossEntropyGrad, trainClassifier, type L
 
 const reviews = generateReviews(160, 3);
 const labelled: LabelledText[] = reviews.map((r) => ({ text: r.text, label: r.label === "positive" ? 1 : 0 }));
-const tokenizer = new WordPieceTokenizer(buildCharVocab(labelled.map((l) => l.text), 800), { lowercase: true, maxCharsPerWord: 100 });
-const config = BertConfigSchema.parse({ vocab_size: tokenizer.size, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 48, num_labels: 2, classifier_pooling: "mean", reward_input: "concat" });
+const tokenizer = new WordPieceTokenizer(
+  buildCharVocab(
+    labelled.map((l) => l.text),
+    800,
+  ),
+  { lowercase: true, maxCharsPerWord: 100 },
+);
+const config = BertConfigSchema.parse({
+  vocab_size: tokenizer.size,
+  hidden_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  max_position_embeddings: 48,
+  num_labels: 2,
+  classifier_pooling: "mean",
+  reward_input: "concat",
+});
 const fresh = (): BertWeights => ({ config, tokenizer, weights: initStore(bertParamSpecs(config), 5) });
 
 beforeAll(async () => {
@@ -54,7 +70,13 @@ describe("the sentiment classifier's training", () => {
 
   it("trains with the recipe's dropout on the engine", async () => {
     const model = fresh();
-    const accuracy = await trainClassifier(model, labelled.slice(40), labelled.slice(0, 40), ClassifierTrainSchema.parse({ epochs: 3, batchSize: 16, learningRate: 3e-3, maxLength: 48, dropout: 0.1, quiet: true }), () => {});
+    const accuracy = await trainClassifier(
+      model,
+      labelled.slice(40),
+      labelled.slice(0, 40),
+      ClassifierTrainSchema.parse({ epochs: 3, batchSize: 16, learningRate: 3e-3, maxLength: 48, dropout: 0.1, quiet: true }),
+      () => {},
+    );
     expect(accuracy).toBeGreaterThan(0.6);
   }, 60_000);
 });

@@ -55,7 +55,13 @@ export function softmaxCrossEntropyGrad(logits: Float32Array, labels: readonly n
  * onnxruntime's engine (dropout as seeded masks), or on tfjs (variables made from the store, copied back at the end).
  * Returns the held-out accuracy.
  */
-export async function trainClassifier(model: BertWeights, train: readonly LabelledText[], heldOut: readonly LabelledText[], config: ClassifierTrainConfig, log: (line: string) => void = console.log): Promise<number> {
+export async function trainClassifier(
+  model: BertWeights,
+  train: readonly LabelledText[],
+  heldOut: readonly LabelledText[],
+  config: ClassifierTrainConfig,
+  log: (line: string) => void = console.log,
+): Promise<number> {
   if (model.config.num_labels !== 2) throw new Error(`a sentiment classifier has 2 labels; this model has ${model.config.num_labels}`);
   const steps = Math.ceil(train.length / config.batchSize);
   const progress = createProgress(steps * config.epochs, "classifier", config.quiet, log);
@@ -70,7 +76,10 @@ export async function trainClassifier(model: BertWeights, train: readonly Labell
       for (let start = 0; start < order.length; start += config.batchSize) {
         const batch = order.slice(start, start + config.batchSize);
         const enc = encodeRewardItems(model.tokenizer, rewardInputOf(model.config), asItems(batch.map((b) => b.text)), config.maxLength);
-        total += await stepper.step(enc, batch.map((b) => b.label));
+        total += await stepper.step(
+          enc,
+          batch.map((b) => b.label),
+        );
         progress.update(++step);
       }
       const p = await stepper.score(asItems(heldOut.map((h) => h.text)));
@@ -117,10 +126,15 @@ function tfjsClassifierStepper(store: BertWeights, config: ClassifierTrainConfig
         () =>
           tf.losses.softmaxCrossEntropy(
             tf.oneHot(tf.tensor1d(labels, "int32"), 2),
-            bertForward(model.params, model.config, {
-              inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
-              attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
-            }, config.dropout),
+            bertForward(
+              model.params,
+              model.config,
+              {
+                inputIds: tf.tensor2d(enc.inputIds, [enc.batch, enc.length], "int32"),
+                attentionMask: tf.tensor2d(enc.attentionMask, [enc.batch, enc.length], "int32"),
+              },
+              config.dropout,
+            ),
           ) as tf.Scalar,
         true,
         variables,

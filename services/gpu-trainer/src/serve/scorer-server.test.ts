@@ -34,7 +34,14 @@ describe("the scorer app", () => {
     expect(await errorCode(await post(JSON.stringify({ texts: ["好"] }), { "content-type": "application/json" }))).toBe("unauthorized");
     const malformed = await post("{");
     expect([malformed.status, await errorCode(malformed)]).toEqual([400, "malformed_json"]);
-    for (const body of [{}, { texts: [] }, { texts: [""] }, { texts: Array(65).fill("a") }, { texts: ["a"], prompts: ["p", "q"] }, { texts: ["a"], extra: 1 }]) {
+    for (const body of [
+      {},
+      { texts: [] },
+      { texts: [""] },
+      { texts: Array(65).fill("a") },
+      { texts: ["a"], prompts: ["p", "q"] },
+      { texts: ["a"], extra: 1 },
+    ]) {
       const res = await post(JSON.stringify(body));
       expect([res.status, await errorCode(res)], JSON.stringify(body)).toEqual([400, "invalid_request"]);
     }
@@ -57,13 +64,19 @@ describe("the scorer app", () => {
   });
 
   it("serves OpenAPI 3.1 for every route, with the API's own /v1/score request schema", async () => {
-    const spec = (await (await app.request("/openapi.json")).json()) as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
+    const spec = (await (await app.request("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
+    };
     const validator = new Validator();
     const result = await validator.validate(spec);
     expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe("3.1");
-    expect(Object.fromEntries(Object.entries(spec.paths).map(([path, ops]) => [path, Object.keys(ops)]))).toEqual({ "/health": ["get"], "/openapi.json": ["get"], "/score": ["post"] });
+    expect(Object.fromEntries(Object.entries(spec.paths).map(([path, ops]) => [path, Object.keys(ops)]))).toEqual({
+      "/health": ["get"],
+      "/openapi.json": ["get"],
+      "/score": ["post"],
+    });
 
     const api = (await (await apiApp.request("/openapi.json")).json()) as typeof spec;
     const schemaOf = (s: typeof spec, path: string) => s.paths[path]!.post!.requestBody!.content["application/json"]!.schema;
@@ -80,14 +93,30 @@ describe("the scorer on a loaded checkpoint", () => {
     await selectBackend("wasm");
     const texts = generateReviews(200, 3).map((r) => r.text);
     const vocab = buildCharVocab(texts, 2000);
-    const config = BertConfigSchema.parse({ vocab_size: vocab.tokens.length, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 64, num_labels: 1 });
+    const config = BertConfigSchema.parse({
+      vocab_size: vocab.tokens.length,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      max_position_embeddings: 64,
+      num_labels: 1,
+    });
     const model = { config, tokenizer: new WordPieceTokenizer(vocab), params: initParams(bertParamSpecs(config), 1) };
     saveBertDir(join(home, "rm"), model);
     disposeParams(model.params);
 
     // Nothing listens at apiUrl: the first sync fails, is logged, and the server still starts.
     const log: string[] = [];
-    const server = await startScorerServer({ port: 0, apiUrl: "http://127.0.0.1:9", apiToken: "unused", token: TOKEN, home, pollSeconds: 3600, log: (l) => log.push(l) });
+    const server = await startScorerServer({
+      port: 0,
+      apiUrl: "http://127.0.0.1:9",
+      apiToken: "unused",
+      token: TOKEN,
+      home,
+      pollSeconds: 3600,
+      log: (l) => log.push(l),
+    });
     try {
       expect(log.join("\n")).toMatch(/checkpoint sync failed/);
       const ref = { id: 7, version: 2, sha256: "ab".repeat(32) };

@@ -1,5 +1,16 @@
 import { serve, type ServerType } from "@hono/node-server";
-import { ApiError, MAX_SCORE_REQUEST_BYTES, onError, onNotFound, openApiDocument, scoreAnswer, scoreRequest, validate, type OpenApiDocument, type OpenApiOptions } from "@ranklab/api";
+import {
+  ApiError,
+  MAX_SCORE_REQUEST_BYTES,
+  onError,
+  onNotFound,
+  openApiDocument,
+  scoreAnswer,
+  scoreRequest,
+  validate,
+  type OpenApiDocument,
+  type OpenApiOptions,
+} from "@ranklab/api";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -47,7 +58,8 @@ export function scorerApp(scorer: Pick<HotSwapScorer, "score" | "checkpoint">, o
     .post(
       "/score",
       async (c, next) => {
-        if (options.token && c.req.header("authorization") !== `Bearer ${options.token}`) throw new ApiError(401, "unauthorized", "missing or wrong bearer token");
+        if (options.token && c.req.header("authorization") !== `Bearer ${options.token}`)
+          throw new ApiError(401, "unauthorized", "missing or wrong bearer token");
         await next();
       },
       bodyLimit({
@@ -64,7 +76,13 @@ export function scorerApp(scorer: Pick<HotSwapScorer, "score" | "checkpoint">, o
         return c.json({
           scores: result.scores,
           normalizedScores: result.normalizedScores,
-          checkpoint: { id: result.checkpoint.id, version: result.checkpoint.version, sha256: result.checkpoint.sha256, rewardMean: result.scale?.mean ?? null, rewardStd: result.scale?.std ?? null },
+          checkpoint: {
+            id: result.checkpoint.id,
+            version: result.checkpoint.version,
+            sha256: result.checkpoint.sha256,
+            rewardMean: result.scale?.mean ?? null,
+            rewardStd: result.scale?.std ?? null,
+          },
         });
       },
     );
@@ -72,13 +90,21 @@ export function scorerApp(scorer: Pick<HotSwapScorer, "score" | "checkpoint">, o
 }
 
 const SCORER_DOCS = (withToken: boolean): OpenApiOptions => ({
-  info: { title: "ranklab scorer", version: "1", description: "Reward-model scores from the API's active reward checkpoint, on onnxruntime-node. The API's /v1/score forwards here." },
+  info: {
+    title: "ranklab scorer",
+    version: "1",
+    description: "Reward-model scores from the API's active reward checkpoint, on onnxruntime-node. The API's /v1/score forwards here.",
+  },
   securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the API's SCORER_TOKEN" } },
   security: (path: string) => (withToken && path === "/score" ? [{ bearer: [] }] : undefined),
   docs: {
     "POST /score": {
       summary: "Score texts with the loaded reward checkpoint",
-      answer: { status: 200, description: "One score per text (higher is better), and the checkpoint that gave them; 503 until one is loaded", schema: scoreAnswer },
+      answer: {
+        status: 200,
+        description: "One score per text (higher is better), and the checkpoint that gave them; 503 until one is loaded",
+        schema: scoreAnswer,
+      },
     },
     "GET /health": { summary: "Liveness, and the loaded checkpoint" },
     "GET /openapi.json": { summary: "This document" },
@@ -90,7 +116,9 @@ const SCORER_DOCS = (withToken: boolean): OpenApiOptions => ({
  * reward checkpoint on onnxruntime-node; it polls the API and hot-swaps to a newly
  * activated checkpoint. GET /health says which checkpoint is loaded.
  */
-export async function startScorerServer(options: ScorerServerOptions): Promise<{ url: string; scorer: HotSwapScorer; syncNow(): Promise<void>; stop(): Promise<void> }> {
+export async function startScorerServer(
+  options: ScorerServerOptions,
+): Promise<{ url: string; scorer: HotSwapScorer; syncNow(): Promise<void>; stop(): Promise<void> }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const scorer = new HotSwapScorer();
   const api = trainerApi(options.apiUrl, options.apiToken);

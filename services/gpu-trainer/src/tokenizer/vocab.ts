@@ -16,7 +16,8 @@ export function vocabFromTokens(tokens: string[], source: string): Vocab {
     ids.set(token, id);
   });
   for (const special of ["[UNK]", "[CLS]", "[SEP]", "[PAD]"]) {
-    if (!ids.has(special)) throw new UserError(`${source}: the vocabulary lacks ${special}; a BERT vocab.txt has one token a line including [PAD], [UNK], [CLS] and [SEP]`);
+    if (!ids.has(special))
+      throw new UserError(`${source}: the vocabulary lacks ${special}; a BERT vocab.txt has one token a line including [PAD], [UNK], [CLS] and [SEP]`);
   }
   return { tokens, ids, source };
 }
@@ -26,7 +27,10 @@ export function readVocabTxt(path: string): Vocab {
   if (!existsSync(path)) throw new UserError(`${path}: no such vocabulary file`);
   const lines = readFileSync(path, "utf8").split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
-  return vocabFromTokens(lines.map((l) => l.replace(/\r$/, "")), path);
+  return vocabFromTokens(
+    lines.map((l) => l.replace(/\r$/, "")),
+    path,
+  );
 }
 
 export function vocabTxt(vocab: Vocab): string {

@@ -6,7 +6,36 @@ import { UserError } from "../errors.ts";
 import { readVocabTxt, vocabFromTokens } from "./vocab.ts";
 import { loadTokenizer, WordPieceTokenizer } from "./wordpiece.ts";
 
-const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "刚", "收", "到", "货", "，", "感", "觉", "有", "点", "好", "！", "iphone", "un", "##aff", "##able", "gpu", "的", "很", "。", "a", "##b", "5", "##g"];
+const TOKENS = [
+  "[PAD]",
+  "[UNK]",
+  "[CLS]",
+  "[SEP]",
+  "[MASK]",
+  "刚",
+  "收",
+  "到",
+  "货",
+  "，",
+  "感",
+  "觉",
+  "有",
+  "点",
+  "好",
+  "！",
+  "iphone",
+  "un",
+  "##aff",
+  "##able",
+  "gpu",
+  "的",
+  "很",
+  "。",
+  "a",
+  "##b",
+  "5",
+  "##g",
+];
 const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "test-vocab"));
 
 describe("WordPiece tokenizer", () => {
@@ -51,7 +80,12 @@ describe("WordPiece tokenizer", () => {
     // Only the exact text: lower case is ordinary punctuation and letters ("sep" is not in this vocabulary).
     expect(tokenizer.tokenize("[sep]")).toEqual(["[UNK]", "[UNK]", "[UNK]"]);
     // [MASK] is [UNK] where the vocabulary has no [MASK], as convert_tokens_to_ids does.
-    const noMask = new WordPieceTokenizer(vocabFromTokens(TOKENS.filter((t) => t !== "[MASK]"), "no-mask"));
+    const noMask = new WordPieceTokenizer(
+      vocabFromTokens(
+        TOKENS.filter((t) => t !== "[MASK]"),
+        "no-mask",
+      ),
+    );
     expect(noMask.encodeText("好[MASK]")).toEqual([noMask.vocab.ids.get("好"), noMask.unk]);
     // With special tokens around the text, a literal [SEP] is one token, not three.
     const enc = tokenizer.encodeBatch(["好[SEP]好"], 16);
@@ -90,7 +124,10 @@ describe("WordPiece tokenizer", () => {
     const jsonDir = mkdtempSync(join(tmpdir(), "tok-"));
     writeFileSync(
       join(jsonDir, "tokenizer.json"),
-      JSON.stringify({ model: { type: "WordPiece", vocab: Object.fromEntries(TOKENS.map((t, i) => [t, i])) }, normalizer: { type: "BertNormalizer", lowercase: false } }),
+      JSON.stringify({
+        model: { type: "WordPiece", vocab: Object.fromEntries(TOKENS.map((t, i) => [t, i])) },
+        normalizer: { type: "BertNormalizer", lowercase: false },
+      }),
     );
     const fromJson = loadTokenizer(jsonDir);
     expect(fromJson.tokenize("GPU 刚")).toEqual(["[UNK]", "刚"]);

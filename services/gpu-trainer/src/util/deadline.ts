@@ -5,7 +5,8 @@
  */
 
 /** True for the error fetch throws when its AbortSignal.timeout fired. */
-export const isTimeout = (err: unknown) => err instanceof Error && (err.name === "TimeoutError" || (err.cause instanceof Error && err.cause.name === "TimeoutError"));
+export const isTimeout = (err: unknown) =>
+  err instanceof Error && (err.name === "TimeoutError" || (err.cause instanceof Error && err.cause.name === "TimeoutError"));
 
 /**
  * An AbortSignal that fires when `ms` pass without `touch()`: a deadline for a stream
