@@ -15,6 +15,7 @@ import { modelReward } from "../src/reward-functions/model-rewards.ts";
 import { buildCharVocab } from "../src/tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../src/tokenizer/wordpiece.ts";
 import { fmt } from "./timing.ts";
+import type { EngineName } from "../src/engine/engine-name.ts";
 
 /**
  * PPO steps at the demo's sizes (policy d=128 × 2 layers, classifier d=64 × 1, batch
@@ -47,7 +48,7 @@ export async function benchPpoStep(): Promise<void> {
   disposeParams(classifier.params);
 
   const steps = 4;
-  const run = async (engine: "onnx" | "tfjs") => {
+  const run = async (engine: EngineName) => {
     const reward = await modelReward(join(dir, "classifier"), { engine });
     // Generation is sampled until [SEP] or 16 tokens; an untrained policy rarely stops early.
     const history = await trainPpo(

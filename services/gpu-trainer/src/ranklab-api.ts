@@ -63,7 +63,9 @@ async function orNone<R extends Reply>(what: string, request: Promise<R>): Promi
   }
 }
 
-export type CheckpointKind = "policy" | "reward";
+import type { CheckpointKind } from "@ranklab/api";
+
+export type { CheckpointKind };
 
 /** A request the API may safely receive twice: reads, and checkpoint publishing (keyed by sha256) and activation. */
 const idempotent = (method: string, url: string) => method === "GET" || /\/v1\/checkpoints(\/\d+\/(activate|file))?$/.test(new URL(url).pathname);

@@ -76,8 +76,3 @@ export async function promptTextById(db: Db, ids: number[]): Promise<Map<number,
   ).flat();
   return new Map(rows.map((r) => [r.id, r.text]));
 }
-
-/** The unordered set a ranking orders, as stored in `rankings.completion_set`. */
-export function completionSetKey(ids: readonly number[]): string {
-  return [...ids].sort((a, b) => a - b).join(",");
-}

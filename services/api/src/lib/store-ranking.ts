@@ -4,7 +4,8 @@ import type { Db } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { runBatch } from "./batch.ts";
 import { activeRater, requireGroupOfPrompt } from "./lookups.ts";
-import { completionSetKey, rankingViews } from "./ranking-view.ts";
+import { groupKey } from "./group-key.ts";
+import { rankingViews } from "./ranking-view.ts";
 
 export interface RankingSubmission {
   raterId: number;
@@ -61,7 +62,7 @@ export async function storeRanking(db: Db, body: RankingSubmission) {
   await activeRater(db, body.raterId);
   await requireGroupOfPrompt(db, body.promptId, body.completionIds);
   const wanted = canonicalRanking(body.completionIds, body.levels);
-  const set = completionSetKey(body.completionIds);
+  const set = groupKey(body.completionIds);
   const existing = await findRanking(db, body.raterId, set);
   if (existing) return answerExisting(existing, wanted);
 

@@ -7,7 +7,8 @@ import { ApiError, notFound } from "../errors.ts";
 import { runBatch } from "../lib/batch.ts";
 import { chunk } from "../lib/chunk.ts";
 import { requireGroupOfPrompt } from "../lib/lookups.ts";
-import { completionSetKey, promptTextById } from "../lib/ranking-view.ts";
+import { groupKey } from "../lib/group-key.ts";
+import { promptTextById } from "../lib/ranking-view.ts";
 import { adminOnly, trainerOrAdmin } from "../lib/roles.ts";
 import { countQuery, id, idParam, idString, levelsMatchIds, rankedCompletionIds, rankLevels } from "../lib/schemas.ts";
 import { canonicalRanking, describeOrder } from "../lib/store-ranking.ts";
@@ -99,7 +100,7 @@ export const goldGroupRoutes = new Hono<AppEnv>()
     const body = c.req.valid("json");
     await requireGroupOfPrompt(db, body.promptId, body.completionIds);
     const wanted = canonicalRanking(body.completionIds, body.levels);
-    const set = completionSetKey(body.completionIds);
+    const set = groupKey(body.completionIds);
     const existing = await goldBySet(db, set);
     if (existing) return c.json(answerExisting(existing, wanted), 200);
     const goldGroupId = sql`(SELECT id FROM gold_groups WHERE completion_set = ${set})`;

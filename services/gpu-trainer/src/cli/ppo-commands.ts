@@ -10,6 +10,7 @@ import { humanReward } from "../reward-functions/human-reward.ts";
 import type { RewardFunction } from "../reward-functions/reward-function.ts";
 import { resolveModelDir } from "../hub/resolve-model.ts";
 import { intFlag, numberFlag, parseCommandArgs, readConfigFlag } from "./args.ts";
+import { ENGINES } from "../engine/engine-name.ts";
 
 /**
  * `prepare`: the embedded default models, made once and cached under --home; from
@@ -24,7 +25,7 @@ export async function prepareCommand(argv: string[]): Promise<void> {
     quiet: { type: "boolean" },
   });
   const { values: fromFile } = readConfigFlag(values.config, "prepare flags");
-  const engine = (["onnx", "tfjs"] as const).find((e) => e === values.engine);
+  const engine = ENGINES.find((e) => e === values.engine);
   if (values.engine !== undefined && !engine) throw new UserError(`prepare: --engine must be onnx or tfjs, got "${values.engine}"`);
   // --engine picks what pretrains the policy (policy.train.engine), over the config's choice.
   const policy = (fromFile.policy ?? {}) as Record<string, unknown>;

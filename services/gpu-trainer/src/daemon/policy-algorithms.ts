@@ -117,7 +117,7 @@ async function runDpo(input: PolicyTrainingInput): Promise<PolicyTraining> {
   const { split, weightOf } = input.preferences;
   const lists = (examples: PreferenceExample[], weighted: boolean) => examples.map((e) => toRankList(e, weighted ? weightOf(e) : undefined));
   const pairs = pairsFromRankLists(lists([...split.train, ...split.validation], true));
-  const evalPairs = pairsFromRankLists(lists(split.held_out, false));
+  const evalPairs = pairsFromRankLists(lists(split.heldOut, false));
   const { config } = input;
   // Stops near the KL budget as PPO and GRPO do, unless dpo.stopAtKl says otherwise.
   const dpo = {

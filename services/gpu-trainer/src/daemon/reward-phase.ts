@@ -69,7 +69,7 @@ function agreementMetrics(examples: PreferenceExample[], scores: number[][]): Re
  */
 export async function raterWeights(api: TrainerApi, config: DaemonSettings, split: Record<Split, PreferenceExample[]>) {
   const gold = (await api.goldGroups()).map((g) => ({ completionIds: g.completions.map((c) => c.id), levels: g.completions.map((c) => c.level) }));
-  const reliability = raterReliability([...split.train, ...split.validation, ...split.held_out], { gold });
+  const reliability = raterReliability([...split.train, ...split.validation, ...split.heldOut], { gold });
   const weightOf = (e: PreferenceExample) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined);
   return { reliability, weightOf, goldGroups: gold.length };
 }
@@ -89,7 +89,7 @@ export async function rewardPhase(
   const { api, config, runId, runDir, log } = ctx;
   const { reliability, weightOf, goldGroups } = await raterWeights(api, config, split);
   const train = split.train.map((e) => toRankList(e, weightOf(e)));
-  const heldOut = split.held_out.map((e) => toRankList(e));
+  const heldOut = split.heldOut.map((e) => toRankList(e));
   // Without validation groups yet, the best step is chosen on the training lists (the gate still uses held-out pairs only).
   const validation = split.validation.length > 0 ? split.validation.map((e) => toRankList(e)) : train;
   const active = await fetchActiveCheckpoint(api, "reward", config.home);
@@ -153,7 +153,7 @@ export async function rewardPhase(
     train_pairs: countPairs(train),
     validation_accuracy: trained.bestAccuracy,
     ...(scale ? { train_reward_mean: scale.mean, train_reward_std: scale.std } : {}),
-    ...agreementMetrics(split.held_out, candidate.scores),
+    ...agreementMetrics(split.heldOut, candidate.scores),
     // Four decimals: the API keeps at most 16 KiB of metrics per checkpoint, and these keys come per rater.
     ...Object.fromEntries(
       [...reliability].flatMap(([rater, r]) => [

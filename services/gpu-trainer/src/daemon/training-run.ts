@@ -123,7 +123,7 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
     const history = await api.labelHistory(leaseId);
     const set = examplesFromLabels(history.rankings, history.scores);
     const split = splitExamples(set.examples);
-    const pairs = { train: countPairs(split.train.map((e) => toRankList(e))), heldOut: countPairs(split.held_out.map((e) => toRankList(e))) };
+    const pairs = { train: countPairs(split.train.map((e) => toRankList(e))), heldOut: countPairs(split.heldOut.map((e) => toRankList(e))) };
     const result: RunResult = {
       runId: run.id,
       kind,
@@ -135,7 +135,7 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
     };
     log(
       `run ${run.id}: ${kind === "policy" ? "no lease (policy only)" : `leased ${leased.rankings.length} rankings and ${leased.scores.length} scores`}; history ${history.rankings.length} rankings and ${history.scores.length} scores → ` +
-        `${set.examples.length} examples (${split.train.length} train, ${split.validation.length} validation, ${split.held_out.length} held-out; ${pairs.train} train and ${pairs.heldOut} held-out pairs), ` +
+        `${set.examples.length} examples (${split.train.length} train, ${split.validation.length} validation, ${split.heldOut.length} held-out; ${pairs.train} train and ${pairs.heldOut} held-out pairs), ` +
         `skipped ${sum(set.skipped.rankings)} rankings and ${sum(set.skipped.scores)} scores`,
     );
     const metrics: Record<string, number> = {

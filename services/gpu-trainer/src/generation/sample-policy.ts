@@ -8,6 +8,7 @@ import type { Sampling } from "./sampling.ts";
 import { samplingBannedTokens } from "./banned-tokens.ts";
 import { exportGpt2Onnx } from "../onnx/export-gpt2.ts";
 import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
+import type { EngineName } from "../engine/engine-name.ts";
 
 export interface PolicySamples {
   prompts: string[];
@@ -28,7 +29,7 @@ export async function samplePolicy(
   dir: string,
   prompts: readonly string[],
   sampling: Sampling,
-  engine: "onnx" | "tfjs" = "onnx",
+  engine: EngineName = "onnx",
 ): Promise<PolicySamples> {
   const tok = model.tokenizer;
   const queries = prompts.map((p) => [tok.cls, ...tok.encodeText(p)]);

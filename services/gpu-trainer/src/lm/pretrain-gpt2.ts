@@ -8,6 +8,7 @@ import { gpt2Forward, gpt2ParamSpecs } from "../models/gpt2.ts";
 import { disposeParams, paramsFromStore } from "../models/params.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
+import { engineField } from "../engine/engine-name.ts";
 
 export const LmTrainSchema = z
   .object({
@@ -22,7 +23,7 @@ export const LmTrainSchema = z
     quiet: z.boolean().default(false),
     // onnxruntime's forward and backward graphs (src/engine/): the same losses as tfjs
     // (tested) and 6–12× faster on 2 cores for prepare's policy (`npm run bench training-engine`).
-    engine: z.enum(["onnx", "tfjs"]).default("onnx"),
+    engine: engineField(),
   })
   .strict();
 export type LmTrainConfig = z.infer<typeof LmTrainSchema>;

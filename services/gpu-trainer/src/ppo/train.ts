@@ -16,6 +16,7 @@ import { PpoTrainer, type PpoStepper } from "./trainer.ts";
 import { OnnxPpoTrainer } from "./engine-trainer.ts";
 import { trlMetrics, type EpochMetrics } from "./trl-metrics.ts";
 import { samplingBannedTokens } from "../generation/banned-tokens.ts";
+import { engineField } from "../engine/engine-name.ts";
 
 export const PpoRunSchema = z
   .object({
@@ -40,7 +41,7 @@ export const PpoRunSchema = z
     // (the CLI passes it on) and the PPO optimisation (ppo/engine-trainer.ts: the same stats as tfjs's PpoTrainer,
     // tested). onnxruntime is measured faster for each (`npm run bench ppo-step`); tfjs is the reference and the
     // path for tfjs-node-gpu.
-    engine: z.enum(["onnx", "tfjs"]).default("onnx"),
+    engine: engineField(),
     ppo: PpoConfigSchema,
     samplesShown: z.number().int().min(0).default(5),
     quiet: z.boolean().default(false),

@@ -1,5 +1,6 @@
 import type { RankList } from "../reward-model/rank-data.ts";
 import { preferencePairs } from "../reward-model/rank-data.ts";
+import { groupKey } from "@ranklab/api/group-key";
 
 /** A stored rank list as the API's label history gives it: best first, ties share a level. */
 export interface RankingLabel {
@@ -53,7 +54,6 @@ export interface ExampleSet {
 }
 
 const noSkips = (): Record<SkipReason, number> => ({ duplicate: 0, missing_completion: 0, one_level: 0, identical_texts: 0 });
-const groupKey = (ids: readonly number[]) => [...ids].sort((a, b) => a - b).join(",");
 
 /** Dense ranks of `values`, the highest value 0: [0.75, 1, 0.75, 0] → [1, 0, 1, 2]. */
 export function denseRanks(values: readonly number[]): number[] {

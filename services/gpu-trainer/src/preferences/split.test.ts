@@ -29,13 +29,13 @@ describe("the held-out split", () => {
     );
     const run2Labels = groups.flatMap((g, i) => [rankingOf(1000 + i, [...g].reverse(), 2), rankingOf(i + 1, g, 1)]);
     const run2 = splitExamples(examplesFromLabels(run2Labels, []).examples);
-    const heldOut1 = new Set(run1.held_out.map((e) => e.group));
-    const heldOut2 = new Set(run2.held_out.map((e) => e.group));
+    const heldOut1 = new Set(run1.heldOut.map((e) => e.group));
+    const heldOut2 = new Set(run2.heldOut.map((e) => e.group));
     // Everything held out in run 1 is still held out; the set only grows; both raters' labels of a group go together.
     for (const g of heldOut1) expect(heldOut2.has(g)).toBe(true);
     expect(heldOut2.size).toBeGreaterThan(heldOut1.size);
     for (const e of run2.train) expect(heldOut2.has(e.group)).toBe(false);
-    expect(run2.held_out.filter((e) => e.raterId === 1).length).toBe(run2.held_out.filter((e) => e.raterId === 2).length);
+    expect(run2.heldOut.filter((e) => e.raterId === 1).length).toBe(run2.heldOut.filter((e) => e.raterId === 2).length);
     // About the configured shares (20% held out, 10% validation) over 400 groups.
     expect(heldOut2.size / 400).toBeGreaterThan(0.14);
     expect(heldOut2.size / 400).toBeLessThan(0.26);

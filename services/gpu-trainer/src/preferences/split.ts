@@ -8,7 +8,7 @@ import type { PreferenceExample } from "./examples.ts";
  * held-out (for the gate), so the gate's figures are not the ones training selected on.
  */
 export const SPLIT_SHARES = { heldOut: 0.2, validation: 0.1 } as const;
-export type Split = "train" | "validation" | "held_out";
+export type Split = "train" | "validation" | "heldOut";
 
 /** FNV-1a, 32 bits: stable across runs, machines and Node versions. */
 export function fnv1a(text: string): number {
@@ -22,13 +22,13 @@ export function fnv1a(text: string): number {
 
 export function splitOf(group: string): Split {
   const bucket = (fnv1a(`ranklab-split:${group}`) % 1000) / 1000;
-  if (bucket < SPLIT_SHARES.heldOut) return "held_out";
+  if (bucket < SPLIT_SHARES.heldOut) return "heldOut";
   if (bucket < SPLIT_SHARES.heldOut + SPLIT_SHARES.validation) return "validation";
   return "train";
 }
 
 export function splitExamples(examples: readonly PreferenceExample[]): Record<Split, PreferenceExample[]> {
-  const out: Record<Split, PreferenceExample[]> = { train: [], validation: [], held_out: [] };
+  const out: Record<Split, PreferenceExample[]> = { train: [], validation: [], heldOut: [] };
   for (const e of examples) out[splitOf(e.group)].push(e);
   return out;
 }

@@ -8,10 +8,11 @@ import { rewardInputOf, type RewardItem } from "../reward-model/reward-input.ts"
 import { scoreItems } from "../reward-model/score-tfjs.ts";
 import type { Generation, RewardFunction } from "./reward-function.ts";
 import { ensureCurrentOnnx } from "../onnx/weights-stamp.ts";
+import type { EngineName } from "../engine/engine-name.ts";
 
 export interface ModelRewardOptions {
   /** onnx (default when it can be exported) or tfjs. */
-  engine?: "onnx" | "tfjs";
+  engine?: EngineName;
   maxLength?: number;
   batchSize?: number;
   /**

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MlmSchema } from "./pretrain-mlm.ts";
 import { REWARD_INPUTS } from "./reward-input.ts";
+import { engineField } from "../engine/engine-name.ts";
 
 /** The shape of a reward model from scratch (`reward train`'s `model`, and the sentiment pretraining's). */
 export const RewardModelShapeSchema = z
@@ -48,7 +49,7 @@ export const RewardTrainConfigSchema = z
     // The training engine for the rank loss: onnxruntime (src/engine/bert-engine.ts: the same loss, gradients and
     // dropout masks as tfjs, tested; ~6× faster a step on 2 cores, `npm run bench training-engine`), or tfjs, the
     // readable reference (and the path for tfjs-node-gpu). (Masked-LM pretraining, `pretrain`, stays on tfjs.)
-    engine: z.enum(["onnx", "tfjs"]).default("onnx"),
+    engine: engineField(),
     logEvery: z.number().int().positive().default(10),
     evalEvery: z.number().int().positive().default(100),
     seed: z.number().int().default(42),

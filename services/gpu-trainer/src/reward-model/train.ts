@@ -21,6 +21,7 @@ import { scoreItems } from "./score-tfjs.ts";
 import type { RewardTrainConfig } from "./train-config.ts";
 import { AdamW } from "../engine/adamw.ts";
 import { dropoutMasks, OnnxBertEngine, rankLossGrad } from "../engine/bert-engine.ts";
+import type { EngineName } from "../engine/engine-name.ts";
 
 /** What <out>/last/state.json records so that a crashed run resumes where it stopped. */
 interface TrainState {
@@ -159,7 +160,7 @@ async function rewardScale(score: ItemScorer, lists: readonly RankList[]): Promi
 }
 
 /** A checkpoint folder's scorer on `engine`, for a figure taken after training (the best model's reward scale). */
-export async function folderScorer(dir: string, engine: "onnx" | "tfjs", maxLength: number): Promise<{ score: ItemScorer; close: () => Promise<void> }> {
+export async function folderScorer(dir: string, engine: EngineName, maxLength: number): Promise<{ score: ItemScorer; close: () => Promise<void> }> {
   if (engine === "tfjs") {
     const model = loadBertDir(dir);
     return { score: async (items) => scoreItems(model, items, { maxLength, batchSize: 64 }), close: async () => disposeParams(model.params) };

@@ -11,6 +11,7 @@ import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
 import type { Encoded } from "../tokenizer/wordpiece.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
+import { engineField } from "../engine/engine-name.ts";
 
 export const ClassifierTrainSchema = z
   .object({
@@ -22,7 +23,7 @@ export const ClassifierTrainSchema = z
     seed: z.number().int().default(0),
     quiet: z.boolean().default(false),
     // onnxruntime's training engine (with the dropout above as masks), or tfjs (the reference); nothing else picks it.
-    engine: z.enum(["onnx", "tfjs"]).default("onnx"),
+    engine: engineField(),
   })
   .strict();
 export type ClassifierTrainConfig = z.infer<typeof ClassifierTrainSchema>;
