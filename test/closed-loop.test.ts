@@ -75,7 +75,8 @@ const daemonConfig = (over: { reward?: Record<string, unknown>; ppo?: Record<str
     home: join(home, "daemon"),
     reward: { epochs: 4, model: { hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 64 }, ...over.reward },
     ppo: { steps: 1, evalSamples: 16, ...over.ppo },
-    ...(over.policy ? { policy: over.policy } : {}),
+    // PPO unless a test names another algorithm: these tests check PPO's own figures, whatever the daemon's default.
+    policy: { algorithm: "ppo", ...over.policy },
     completionsPerPrompt: 1,
     fallbackPolicyDir: join(home, "policy"),
   });
