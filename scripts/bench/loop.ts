@@ -4,7 +4,7 @@
  * (the API under wrangler dev with D1 and R2, the labeler bot on a local Bot API server
  * with the three simulated raters, the trainer's runs in this process), for LOOP_RUNS
  * training runs (default 8), with the daemon's policy.algorithm LOOP_ALGORITHM (ppo, grpo,
- * dpo; default ppo), or LOOP_ALGORITHM=all: the three loops one after another, each from
+ * dpo; default the daemon's), or LOOP_ALGORITHM=all: the three loops one after another, each from
  * the same start with its own fresh API and the same raters, prompts, judge and oracle,
  * then a table (gold gain, share of the oracle's gain, KL, distinct-2, labels, CPU minutes).
  *
@@ -70,7 +70,8 @@ const ALGORITHMS = ["ppo", "grpo", "dpo"] as const satisfies readonly PolicyAlgo
 
 /** LOOP_ALGORITHM: the daemon's policy.algorithm for the loop (ppo, the default; grpo; dpo), or `all` to compare the three. */
 function loopAlgorithms(): PolicyAlgorithm[] {
-  const value = process.env.LOOP_ALGORITHM ?? "ppo";
+  // Unset: the daemon's default, what `npm start` runs.
+  const value = process.env.LOOP_ALGORITHM ?? DaemonConfigSchema.shape.policy.parse(undefined).algorithm;
   if (value === "all") return [...ALGORITHMS];
   if (!(ALGORITHMS as readonly string[]).includes(value)) throw new Error(`LOOP_ALGORITHM=${value}: expected ppo, grpo, dpo or all`);
   return [value as PolicyAlgorithm];
