@@ -73,12 +73,13 @@ export const DaemonConfigSchema = z
       .object({
         // ppo: the live reward model, a value head (trl's PPO); grpo: the live reward model, groups of samples per
         // prompt and no value head; dpo: the run's preference pairs straight into the policy, no reward model.
-        // GRPO is the default: it gained the most gold within the KL budget in both real-review comparisons
-        // (docs/benchmarks.md; 8 runs each from the same start): +0.737 against PPO's +0.677 (7 Dec, first run) and
-        // +1.103 against +1.044 (7 Dec, second run, rebuilt models), with 1,000 labels where PPO needed 3,800, at less
-        // CPU a run. Each lead is under one standard error (~0.08); GRPO's later policies fail the diversity gate, so
-        // its gain comes in the first run, while PPO keeps improving over runs.
-        algorithm: z.enum(["ppo", "grpo", "dpo"]).default("grpo"),
+        // DPO is the default: with its KL stop (policy.dpo.stopAtKl, 9258837) it gained the most gold within the KL budget
+        // in the second real-review comparison (docs/benchmarks.md; 8 runs each from the same start): 1.131 after run 3
+        // against GRPO's 0.782 and PPO's 0.723 at their best, from -0.321, a lead of several standard errors (~0.07). In
+        // the first comparison, before the stop, its policies passed the budget from run 4 and it came last. GRPO led PPO
+        // by +0.06 in both comparisons (under one standard error); PPO keeps improving over runs. DPO costs about twice
+        // GRPO's training CPU a run and needs no live reward model (the run still trains one for tasks and /v1/score).
+        algorithm: z.enum(["ppo", "grpo", "dpo"]).default("dpo"),
         // GRPO's settings; its steps a run are ppo.steps, and it stops early at ppo.stopAtKlShare of the budget as PPO does.
         grpo: GrpoConfigSchema.default(GrpoConfigSchema.parse({ batchSize: 32, miniBatchSize: 8, generation: { maxNewTokens: 24 } })),
         // DPO's settings: epochs over the pairs of the run's training and validation examples (held-out pairs measure it).
