@@ -75,7 +75,7 @@ export const DaemonConfigSchema = z
         // prompt and no value head; dpo: the run's preference pairs straight into the policy, no reward model.
         // DPO is the default: with its KL stop (policy.dpo.stopAtKl, 9258837) it gained the most gold within the KL budget
         // in the second real-review comparison (docs/benchmarks.md; 8 runs each from the same start): 1.131 after run 3
-        // against GRPO's 0.782 and PPO's 0.723 at their best, from -0.321, a lead of several standard errors (~0.07). In
+        // against GRPO's 0.782 and PPO's 0.723 at their best, from -0.321, a lead of about four standard errors (~0.09). In
         // the first comparison, before the stop, its policies passed the budget from run 4 and it came last. GRPO led PPO
         // by +0.06 in both comparisons (under one standard error); PPO keeps improving over runs. DPO costs about twice
         // GRPO's training CPU a run and needs no live reward model (the run still trains one for tasks and /v1/score).
