@@ -14,6 +14,8 @@ import { dpoTrainCommand } from "./dpo-commands.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ranklab-dpo-train-"));
 const REAL = "/work/shared/data/reviews";
+/** Two epochs of a step large enough for a tiny policy to move in a test. */
+const TRAIN_FLAGS = ["--epochs", "2", "--lr", "3e-3", "--beta", "0.5", "--max-length", "40"];
 
 /** A tiny untrained GPT-2 whose vocabulary covers `texts`. */
 function tinyPolicy(out: string, texts: string[], nPositions = 48) {
@@ -57,14 +59,7 @@ describe("dpo train", () => {
       out,
       "--logs-dir",
       join(dir, "logs"),
-      "--epochs",
-      "2",
-      "--lr",
-      "3e-3",
-      "--beta",
-      "0.5",
-      "--max-length",
-      "40",
+      ...TRAIN_FLAGS,
     ]);
     expect(existsSync(join(out, "model.onnx"))).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as Record<string, number>;
@@ -96,14 +91,7 @@ describe("dpo train", () => {
         out,
         "--logs-dir",
         join(dir, "logs"),
-        "--epochs",
-        "2",
-        "--lr",
-        "3e-3",
-        "--beta",
-        "0.5",
-        "--max-length",
-        "40",
+        ...TRAIN_FLAGS,
         "--stop-at-kl",
         stopAtKl,
       ]);
