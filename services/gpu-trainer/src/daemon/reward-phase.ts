@@ -7,7 +7,7 @@ import { toRankList, type PreferenceExample } from "../preferences/examples.ts";
 import type { Split } from "../preferences/split.ts";
 import type { TrainerApi } from "../ranklab-api.ts";
 import { agreementOf } from "../preferences/agreement.ts";
-import { raterReliability, type RaterReliability } from "../preferences/reliability.ts";
+import { raterReliability } from "../preferences/reliability.ts";
 import { countPairs, pairwiseAccuracy, type RankList } from "../reward-model/rank-data.ts";
 import { rewardInputOf } from "../reward-model/reward-input.ts";
 import { folderScorer, scoreLists, trainRewardModelOn } from "../reward-model/train.ts";
@@ -30,8 +30,8 @@ export interface RewardPhaseResult {
   /** The reward model PPO uses from now on: the candidate if it went live, else the one that stays active. */
   live?: LocalCheckpoint | { dir: string; ref: Published };
   metrics: Record<string, number>;
-  /** Each rater's estimated reliability (the weights the candidate trained with; DPO weighs its pairs by them too). */
-  reliability: Map<number, RaterReliability>;
+  /** An example's weight by its rater's estimated reliability (what the candidate trained with; DPO weighs its pairs by it too). */
+  weightOf: (e: PreferenceExample) => number | undefined;
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -192,6 +192,6 @@ export async function rewardPhase(
     startedFrom: startFrom,
     ...(verdict.activate ? { live: { dir: trained.bestDir, ref: published } } : active ? { live: active } : {}),
     metrics,
-    reliability,
+    weightOf,
   };
 }

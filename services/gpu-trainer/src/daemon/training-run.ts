@@ -180,12 +180,7 @@ export async function runNextTrainingRun(input: DaemonConfig, log: (line: string
       result.summary = result.reward.verdict.activate
         ? `reward checkpoint v${result.reward.candidate.version} activated (held-out ${result.reward.candidateAccuracy.toFixed(4)}${result.reward.activeAccuracy !== undefined ? ` vs ${result.reward.activeAccuracy.toFixed(4)}` : ""} on ${result.reward.heldOutPairs} pairs)`
         : `reward checkpoint v${result.reward.candidate.version} rejected: ${result.reward.verdict.reason}`;
-      const reliability = result.reward.reliability;
-      if (kind === "full")
-        forPolicy = {
-          ...(result.reward.live ? { live: result.reward.live } : {}),
-          weightOf: (e) => (config.reward.weightByReliability ? reliability.get(e.raterId)?.weight : undefined),
-        };
+      if (kind === "full") forPolicy = { ...(result.reward.live ? { live: result.reward.live } : {}), weightOf: result.reward.weightOf };
     }
 
     // The policy: PPO or GRPO with whichever reward model is live now, or DPO on the run's preference pairs.
