@@ -1,4 +1,4 @@
-import { AdamW, clipGradNorm } from "../engine/adamw.ts";
+import { AdamW, gradClipScale } from "../engine/adamw.ts";
 import { dpoLossGrad, perTokenGradient, sequenceLogprobs, type DpoLossGrad } from "../engine/dpo-loss.ts";
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
 import { nextTokenTargets, packedAsBatch } from "../engine/ppo-loss.ts";
@@ -41,7 +41,7 @@ function packPairs(pairs: readonly TokenPair[], pad: number): PackedBatch {
  * gives each pair's reference log-probabilities once. A step packs a batch's chosen and
  * rejected rows together, runs the forward graph, sums each row's response-token
  * log-probabilities, takes dpoLossGrad's gradient per sequence onto every token of it,
- * and runs the backward graph → clipGradNorm → AdamW. Log-probabilities are over the
+ * and runs the backward graph → gradClipScale → AdamW. Log-probabilities are over the
  * distribution sampling draws from (banned tokens biased off, as PPO and the policy gate
  * measure them).
  */
@@ -131,8 +131,7 @@ export class OnnxDpoTrainer {
       this.config.beta,
     );
     const grads = await this.engine.backward(forward, perTokenGradient([...loss.dChosen, ...loss.dRejected], packed.responseMask, packed.length));
-    clipGradNorm(grads, this.config.maxGradNorm);
-    this.adam.step(grads);
+    this.adam.step(grads, gradClipScale(grads, this.config.maxGradNorm).scale);
     return statsOf(loss);
   }
 

@@ -66,12 +66,18 @@ export class AdamW {
     this.steps = state.steps;
   }
 
-  /** One update from `grads` (by parameter name; parameters without a gradient are left alone). */
-  step(grads: Map<string, Float32Array>): void {
+  /**
+   * One update from `grads` (by parameter name; parameters without a gradient are left alone), each gradient
+   * multiplied by `gradScale` as it is read: gradient clipping's scale (gradClipScale) applied here costs nothing,
+   * where scaling the gradients first was one more pass over every parameter (~0.2 s a minibatch at GPT-2's size).
+   */
+  step(grads: Map<string, Float32Array>, gradScale = 1): void {
     this.steps++;
     const { beta1: b1, beta2: b2, epsilon: eps, learningRate: lr } = this;
     const c1 = 1 / (1 - b1 ** this.steps);
     const c2 = 1 / (1 - b2 ** this.steps);
+    const rest1 = 1 - b1;
+    const rest2 = 1 - b2;
     for (const [name, g] of grads) {
       const p = this.params.get(name);
       if (!p) throw new Error(`AdamW: no parameter ${name}`);
@@ -80,9 +86,9 @@ export class AdamW {
       const v = this.v.get(name)!;
       const keep = this.weightDecay > 0 && this.decays(name) ? 1 - lr * this.weightDecay : 1;
       for (let i = 0; i < p.length; i++) {
-        const gi = g[i]!;
-        const mi = b1 * m[i]! + (1 - b1) * gi;
-        const vi = b2 * v[i]! + (1 - b2) * gi * gi;
+        const gi = g[i]! * gradScale;
+        const mi = b1 * m[i]! + rest1 * gi;
+        const vi = b2 * v[i]! + rest2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
         p[i] = p[i]! * keep - (lr * (mi * c1)) / (Math.sqrt(vi * c2) + eps);
@@ -91,20 +97,19 @@ export class AdamW {
   }
 }
 
+/**
+ * Gradient clipping without touching the gradients: the global norm and the scale
+ * min(1, maxNorm / (norm + 1e-6)) that AdamW.step applies as it reads them (the PPO
+ * trainer's rule in tfjs, where the gradients are scaled in place).
+ */
+export function gradClipScale(grads: Map<string, Float32Array>, maxNorm: number): { norm: number; scale: number } {
+  const norm = gradNorm(grads);
+  return { norm, scale: Math.min(1, maxNorm / (norm + 1e-6)) };
+}
+
 /** The global L2 norm of all gradients. */
 export function gradNorm(grads: Map<string, Float32Array>): number {
   let sum = 0;
   for (const g of grads.values()) for (let i = 0; i < g.length; i++) sum += g[i]! * g[i]!;
   return Math.sqrt(sum);
-}
-
-/**
- * Scales all gradients in place so their global norm is at most `maxNorm`, as the PPO
- * trainer does in tfjs (scale = min(1, maxNorm / (norm + 1e-6))). Returns the norm before.
- */
-export function clipGradNorm(grads: Map<string, Float32Array>, maxNorm: number): number {
-  const norm = gradNorm(grads);
-  const scale = Math.min(1, maxNorm / (norm + 1e-6));
-  if (scale < 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= scale;
-  return norm;
 }

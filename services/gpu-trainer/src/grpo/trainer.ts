@@ -1,4 +1,4 @@
-import { AdamW, clipGradNorm } from "../engine/adamw.ts";
+import { AdamW, gradClipScale } from "../engine/adamw.ts";
 import { groupAdvantages, grpoLossGrad, meanGroupStd } from "../engine/grpo-loss.ts";
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
 import { engineRolloutStats } from "../engine/rollout-stats.ts";
@@ -33,7 +33,7 @@ export interface GrpoStats {
  * completions per prompt (consecutive rows), their scores become advantages within each
  * group (groupAdvantages), and `iterations` passes over shuffled minibatches train the
  * clipped ratio objective with β·k3 KL to the fixed reference (grpoLossGrad) through the
- * engine's forward and backward graphs, then clipGradNorm and AdamW.
+ * engine's forward and backward graphs, then gradClipScale and AdamW.
  */
 export class OnnxGrpoTrainer {
   private readonly random: () => number;
@@ -113,8 +113,7 @@ export class OnnxGrpoTrainer {
           cfg,
         );
         const grads = await this.engine.backward(forward, out.dLogprobs);
-        clipGradNorm(grads, cfg.maxGradNorm);
-        this.adam.step(grads);
+        this.adam.step(grads, gradClipScale(grads, cfg.maxGradNorm).scale);
         loss += out.loss;
         kl += out.kl;
         clipRatio += out.clipRatio;

@@ -1,6 +1,6 @@
 import type { Gpt2Weights } from "../io/gpt2-dir.ts";
 import type { WeightStore } from "../io/weight-store.ts";
-import { AdamW, clipGradNorm } from "../engine/adamw.ts";
+import { AdamW, gradClipScale } from "../engine/adamw.ts";
 import { OnnxGpt2Engine, type EngineOptions } from "../engine/gpt2-engine.ts";
 import { engineRolloutStats } from "../engine/rollout-stats.ts";
 import { nextTokenTargets, packedAsBatch, ppoLossGrad } from "../engine/ppo-loss.ts";
@@ -15,7 +15,7 @@ import type { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
  * PpoStepper: rewards, GAE, shuffled minibatches, KL controller), with the rollout
  * statistics from the engine's stats graph (no activations kept, rows taken a minibatch
  * at a time) and each minibatch's update as forward graph → ppoLossGrad (the clipped
- * losses' gradient per token, TypeScript) → backward graph → clipGradNorm → AdamW
+ * losses' gradient per token, TypeScript) → backward graph → gradClipScale → AdamW
  * (tf.train.adam's update: no decay, ε = 1e-7). The policy's weights are its weight store
  * (io/weight-store.ts), trained in place by the engine: rollouts generate from them
  * (decoder()) and the checkpoint is written from them, with no copy and no export between.
@@ -80,8 +80,7 @@ export class OnnxPpoTrainer extends PpoStepper<Gpt2Weights> {
     const forward = await this.engine.forward(packedAsBatch(mb), nextTokenTargets(mb));
     const loss = ppoLossGrad(forward.targetLogprobs, forward.values!, mb.length, data, this.config);
     const grads = await this.engine.backward(forward, loss.dLogprobs, loss.dValues);
-    clipGradNorm(grads, this.config.maxGradNorm);
-    this.adam.step(grads);
+    this.adam.step(grads, gradClipScale(grads, this.config.maxGradNorm).scale);
     return { policyLoss: loss.policyLoss, valueLoss: loss.valueLoss, clipFraction: loss.clipFraction, approxKl: loss.approxKl };
   }
 
