@@ -4,7 +4,7 @@
  * labels through it, one training run of the daemon. A base that is not there (prepare
  * still running) leaves the first model to start from scratch.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -87,11 +87,20 @@ describe("the reward base", () => {
   it("is what the daemon's first reward model fine-tunes, beside a from-scratch candidate on the same held-out pairs", async () => {
     await label(60, 1);
     await admin().v1["training-runs"].$post({ json: { kind: "full" } });
-    const result = await runNextTrainingRun(config({ baseModel: join(home, "reward-base"), compareWithScratch: true }), () => {});
+    // A second base compared on the same labels (the benchmark's LOOP_COMPARE_BASES): the classifier's own folder, kept apart.
+    cpSync(join(home, "reward-base"), join(home, "other-base"), { recursive: true });
+    const result = await runNextTrainingRun(
+      config({ baseModel: join(home, "reward-base"), compareWithScratch: true, compareWithBases: [join(home, "other-base")] }),
+      () => {},
+    );
     const reward = result!.reward!;
     expect(reward.startedFrom).toBe("base");
     expect(reward.scratchAccuracy).toBeGreaterThanOrEqual(0);
     expect(reward.metrics.scratch_held_out_accuracy).toBe(reward.scratchAccuracy);
+    const compared = reward.comparedAccuracy?.[join(home, "other-base")];
+    expect(compared).toBeGreaterThanOrEqual(0);
+    expect(compared).toBeLessThanOrEqual(1);
+    expect(reward.metrics["compared_held_out_accuracy/other-base"]).toBe(compared);
     // The candidate is the base's encoder fine-tuned: its shape and reward input, not the scratch model's; its weights moved.
     const candidate = loadBertDir(reward.live!.dir);
     const base = loadBertDir(join(home, "reward-base"));

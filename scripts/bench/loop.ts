@@ -15,8 +15,9 @@
  * seed for all: common random numbers): the gold reward ± its standard error, distinct-2,
  * KL to the reference, against the labels used so far (label efficiency). The first
  * reward model fine-tunes prepare's reward base (reward.baseModel; LOOP_REWARD_BASE=none
- * for from scratch), and in that run a from-scratch candidate is trained on the same labels
- * and scored on the same held-out pairs. At the end, the oracle: the same number of PPO
+ * for from scratch, or a folder for another base), and in that run a from-scratch candidate
+ * (and one from each folder in LOOP_COMPARE_BASES) is trained on the same labels and scored
+ * on the same held-out pairs. At the end, the oracle: the same number of PPO
  * steps from the same start with the gold itself as the reward; the loop's gold gain as a
  * share of the oracle's. Every judged sample goes to logs/loop-samples-<time>.jsonl.
  *
@@ -26,7 +27,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createApiClient } from "@ranklab/api/client";
 import { selectBackend } from "@ranklab/gpu-trainer/backend/select-backend";
 import { DaemonConfigSchema, type DaemonSettings } from "@ranklab/gpu-trainer/daemon/config";
@@ -108,7 +109,14 @@ export async function benchLoop(): Promise<void> {
     if (corpus && !tasteBuild) console.log("no ../shared/data/reviews rank lists: the raters judge real reviews by liking() (the keyword taste)");
     const taste = tasteBuild ? loadTasteModel(tasteBuild.dir) : undefined;
     const goldOf = (texts: readonly string[]) => (taste ? taste.worthMany(texts) : texts.map((t) => liking(t)));
-    const baseModel = process.env.LOOP_REWARD_BASE === "none" ? undefined : models.rewardBaseDir;
+    // LOOP_REWARD_BASE: none (the first reward model from scratch), a folder (another base), or prepare's reward base.
+    const baseChoice = process.env.LOOP_REWARD_BASE;
+    const baseModel = baseChoice === "none" ? undefined : baseChoice ? resolve(baseChoice) : models.rewardBaseDir;
+    // LOOP_COMPARE_BASES: other base folders (comma-separated), each fine-tuned on run 1's labels beside the base and scratch.
+    const compareWithBases = (process.env.LOOP_COMPARE_BASES ?? "")
+      .split(",")
+      .filter((dir) => dir.trim() !== "")
+      .map((dir) => resolve(dir.trim()));
     console.log(
       `gold: ${taste ? `the taste model in ${taste.dir} (rank_dev pairwise accuracy ${tasteBuild!.devAccuracy.toFixed(4)}; worth = standardised score)` : "liking() (keyword count)"}; ` +
         `first reward model: ${baseModel ? `fine-tuned from ${baseModel}` : "from scratch"}`,
@@ -162,7 +170,7 @@ export async function benchLoop(): Promise<void> {
           completionsPerPrompt: 12,
           // The three raters label ~600 labels between runs; a run takes them all rather than leaving a backlog.
           leaseLimit: 2000,
-          reward: { ...(baseModel ? { baseModel } : {}), compareWithScratch: true },
+          reward: { ...(baseModel ? { baseModel } : {}), compareWithScratch: true, compareWithBases },
           policy: { algorithm },
         });
         const trainer = trainerApi(config.apiUrl, config.trainerToken);
@@ -267,7 +275,11 @@ export async function benchLoop(): Promise<void> {
               (run.released ? `; released: ${run.released}` : "") +
               (r
                 ? `; reward candidate (from ${r.startedFrom}) ${r.candidateAccuracy.toFixed(3)} vs active ${r.activeAccuracy?.toFixed(3) ?? "none"}` +
-                  `${r.scratchAccuracy !== undefined ? ` (from scratch on the same labels: ${r.scratchAccuracy.toFixed(3)})` : ""} on ${r.heldOutPairs} held-out pairs → ${r.verdict.activate ? "activated" : "rejected"}`
+                  `${r.scratchAccuracy !== undefined ? ` (from scratch on the same labels: ${r.scratchAccuracy.toFixed(3)})` : ""}` +
+                  Object.entries(r.comparedAccuracy ?? {})
+                    .map(([dir, accuracy]) => ` (from ${dir} on the same labels: ${accuracy.toFixed(3)})`)
+                    .join("") +
+                  ` on ${r.heldOutPairs} held-out pairs → ${r.verdict.activate ? "activated" : "rejected"}`
                 : "") +
               (run.policy
                 ? `; policy ${run.policy.verdict.activate ? "activated" : `rejected (${run.policy.verdict.reason})`} after ${run.policy.metrics.steps} ${algorithm.toUpperCase()} steps (gate reward ${run.policy.metrics["eval/reward_mean"]?.toFixed(3)} vs active ${run.policy.metrics["eval/active_reward_mean"]?.toFixed(3)})`

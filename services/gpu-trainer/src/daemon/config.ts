@@ -43,6 +43,10 @@ export const DaemonConfigSchema = z
         // Benchmarks only: with no active model and a base, also train a from-scratch candidate on the same labels and
         // report its held-out accuracy beside the base's (`scratch_held_out_accuracy`); never published.
         compareWithScratch: z.boolean().default(false),
+        // Benchmarks only: other base folders to fine-tune on the same labels in that first run (as the base is), each
+        // scored on the same held-out pairs (`compared_held_out_accuracy/<folder name>`); never published. This is how
+        // prepare's choice of base (the classifier) is measured against e.g. a sentiment-pretrained encoder.
+        compareWithBases: z.array(z.string()).default([]),
         // From scratch (no reward model active yet): small, so the first run takes seconds, not minutes.
         model: z
           .object({

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fetchActiveCheckpoint, type LocalCheckpoint } from "../checkpoints/fetch.ts";
 import { publishCheckpoint, type Published } from "../checkpoints/publish.ts";
 import { readBertDir } from "../io/bert-dir.ts";
@@ -25,6 +25,8 @@ export interface RewardPhaseResult {
   activeAccuracy?: number;
   /** A from-scratch candidate's accuracy on the same held-out pairs (reward.compareWithScratch, first model from a base). */
   scratchAccuracy?: number;
+  /** Other bases' candidates on the same labels and held-out pairs (reward.compareWithBases), by folder. */
+  comparedAccuracy?: Record<string, number>;
   /** What the candidate was trained from: the active model, the reward base, or nothing. */
   startedFrom: "active" | "base" | "scratch";
   /** The reward model PPO uses from now on: the candidate if it went live, else the one that stays active. */
@@ -138,6 +140,14 @@ export async function rewardPhase(
           config.reward.maxLength,
         )
       : undefined;
+  const compared: Record<string, number> = {};
+  if (startFrom === "base")
+    for (const [i, other] of config.reward.compareWithBases.entries()) {
+      if (!isModelDir(other)) throw new Error(`reward.compareWithBases: ${other} is not a model folder (config.json and weights)`);
+      const out = `reward-compared-${i}`;
+      const otherTrained = await trainRewardModelOn(configFor(out, { baseModel: other, learningRate: config.reward.warmLearningRate }), train, validation, log);
+      compared[other] = (await heldOutAccuracy(otherTrained.bestDir, heldOut, config.reward.maxLength)).accuracy;
+    }
 
   const best = readBertDir(trained.bestDir);
   const rewardInput = rewardInputOf(best.config);
@@ -149,6 +159,7 @@ export async function rewardPhase(
     held_out_pairs: candidate.pairs,
     ...(current ? { active_held_out_accuracy: current.accuracy } : {}),
     ...(scratch ? { scratch_held_out_accuracy: scratch.accuracy } : {}),
+    ...Object.fromEntries(Object.entries(compared).map(([dir, accuracy]) => [`compared_held_out_accuracy/${basename(dir)}`, accuracy])),
     ...(goldGroups > 0 ? { gold_groups: goldGroups } : {}),
     train_pairs: countPairs(train),
     validation_accuracy: trained.bestAccuracy,
@@ -189,6 +200,7 @@ export async function rewardPhase(
     candidateAccuracy: candidate.accuracy,
     ...(current ? { activeAccuracy: current.accuracy } : {}),
     ...(scratch ? { scratchAccuracy: scratch.accuracy } : {}),
+    ...(Object.keys(compared).length > 0 ? { comparedAccuracy: compared } : {}),
     startedFrom: startFrom,
     ...(verdict.activate ? { live: { dir: trained.bestDir, ref: published } } : active ? { live: active } : {}),
     metrics,
