@@ -73,9 +73,9 @@ interface Gpt2ForwardOptions {
  * the one place its blocks are spelled out: embeddings → blocks (ln_1, c_attn, attention,
  * c_proj, ln_2, MLP with the config's activation) → ln_f → the tied or untied LM head →
  * the optional value head. Reads input_ids and position_ids [B, T] int64 and
- * attention_bias [B, 1, T, past + T] (0 where allowed, −1e9 where not). Activations are
- * 2-D rows [N = B·T, width], so every dense layer is one Gemm (the backward graph's
- * weight and input gradients are Gemms with transA/transB over the same rows).
+ * attention_bias [B, 1, T, past + T] (0 where allowed, −1e9 where not). When training,
+ * activations are 2-D rows [N = B·T, width], so every dense layer is one Gemm (the backward
+ * graph's weight and input gradients are Gemms with transA/transB over the same rows).
  * Returns the names of the logits [N, V] and (with the value head) the values [N, 1].
  */
 function writeGpt2Forward(g: GraphBuilder, config: Gpt2Config, options: Gpt2ForwardOptions) {
@@ -90,16 +90,24 @@ function writeGpt2Forward(g: GraphBuilder, config: Gpt2Config, options: Gpt2Forw
     saver
       ? saver.layerNorm(prefix, x, tag)
       : g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_epsilon });
-  // Conv1D weights are [in, out], as Gemm takes them.
-  const dense = (prefix: string, x: string) => g.o("Gemm", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)]);
+  // Training keeps activations as 2-D rows [N, width]: its backward's Gemms read them so. Graphs that save nothing
+  // keep them [B, T, width], where onnxruntime fuses each residual Add into the next LayerNorm
+  // (SkipLayerNormalization, which it fuses on 3-D inputs only) and a bias into the GELU after it.
+  // The shapes in the comments below are the rows'; [N, width] is [B, T, width] otherwise.
+  const rows = saver !== undefined;
+  // Conv1D weights are [in, out], as Gemm and MatMul take them.
+  const dense = (prefix: string, x: string) =>
+    rows ? g.o("Gemm", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)]) : g.o("Add", [g.o("MatMul", [x, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
 
   // 1. Embeddings.  [N, d]
-  const ids = g.o("Reshape", ["input_ids", g.ints([-1])]);
-  const pos = g.o("Reshape", ["position_ids", g.ints([-1])]);
+  const ids = rows ? g.o("Reshape", ["input_ids", g.ints([-1])]) : "input_ids";
+  const pos = rows ? g.o("Reshape", ["position_ids", g.ints([-1])]) : "position_ids";
   let x = g.o("Add", [g.o("Gather", [w("transformer.wte.weight"), ids]), g.o("Gather", [w("transformer.wpe.weight"), pos])]);
 
   // 2. Blocks: x += attention(ln_1(x)); x += mlp(ln_2(x)).
-  const qkvShape = g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([3, heads, hd])], { axis: 0 }); // [B, T, 3, h, hd]
+  // [B, T, 3, h, hd]; a constant where B and T come from [B, T, 3d] (0 copies a dim), so onnxruntime infers every
+  // shape down to the residual Adds, which its SkipLayerNormalization fusion needs.
+  const qkvShape = rows ? g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([3, heads, hd])], { axis: 0 }) : g.ints([0, 0, 3, heads, hd]);
   const headDims = ["batch", heads, "seq", hd];
   for (let l = 0; l < config.n_layer; l++) {
     const b = `transformer.h.${l}`;
@@ -122,7 +130,7 @@ function writeGpt2Forward(g: GraphBuilder, config: Gpt2Config, options: Gpt2Forw
     ]);
     const probs = g.o("Softmax", [scores], { axis: -1 });
     save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
-    const context = g.o("Reshape", [g.o("Transpose", [g.o("MatMul", [probs, value])], { perm: [0, 2, 1, 3] }), g.ints([-1, d])]); // [N, d]
+    const context = g.o("Reshape", [g.o("Transpose", [g.o("MatMul", [probs, value])], { perm: [0, 2, 1, 3] }), g.ints(rows ? [-1, d] : [0, 0, d])]); // [N, d]
     save(context, `saved.${l}.context`, [N, d]);
     x = g.o("Add", [x, dense(`${b}.attn.c_proj`, context)]);
     const pre = dense(`${b}.mlp.c_fc`, layerNorm(`${b}.ln_2`, x, `${l}.ln_2`)); // [N, inner]
@@ -134,7 +142,8 @@ function writeGpt2Forward(g: GraphBuilder, config: Gpt2Config, options: Gpt2Forw
 
   // 3. Final LayerNorm, the LM head (the tied embedding or lm_head, PyTorch's [out, in] as stored: transB, so nothing
   // transposes [V, d]) and trl's value head.
-  const hidden = layerNorm("transformer.ln_f", x, "ln_f"); // [N, d]
+  const normed = layerNorm("transformer.ln_f", x, "ln_f");
+  const hidden = rows ? normed : g.o("Reshape", [normed, g.ints([-1, d])]); // [N, d]
   const logits = g.o("Gemm", [hidden, w(gpt2HeadName(config))], { transB: 1 }); // [N, V]
   const values = options.valueHead ? g.o("Gemm", [hidden, w("v_head.summary.weight"), w("v_head.summary.bias")], { transB: 1 }) : undefined; // [N, 1]
   return { logits, values };
