@@ -73,9 +73,10 @@ interface Gpt2ForwardOptions {
  * the one place its blocks are spelled out: embeddings → blocks (ln_1, c_attn, attention,
  * c_proj, ln_2, MLP with the config's activation) → ln_f → the tied or untied LM head →
  * the optional value head. Reads input_ids and position_ids [B, T] int64 and
- * attention_bias [B, 1, T, past + T] (0 where allowed, −1e9 where not). When training,
- * activations are 2-D rows [N = B·T, width], so every dense layer is one Gemm (the backward
- * graph's weight and input gradients are Gemms with transA/transB over the same rows).
+ * attention_bias [B, 1, T, past + T] (0 where allowed, −1e9 where not). Activations are
+ * 2-D rows [N = B·T, width] (but in the decoder: see `rows`), so every dense layer is one
+ * Gemm (the backward graph's weight and input gradients are Gemms with transA/transB over
+ * the same rows).
  * Returns the names of the logits [N, V] and (with the value head) the values [N, 1].
  */
 function writeGpt2Forward(g: GraphBuilder, config: Gpt2Config, options: Gpt2ForwardOptions) {
@@ -90,11 +91,12 @@ function writeGpt2Forward(g: GraphBuilder, config: Gpt2Config, options: Gpt2Forw
     saver
       ? saver.layerNorm(prefix, x, tag)
       : g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_epsilon });
-  // Training keeps activations as 2-D rows [N, width]: its backward's Gemms read them so. Graphs that save nothing
-  // keep them [B, T, width], where onnxruntime fuses each residual Add into the next LayerNorm
-  // (SkipLayerNormalization, which it fuses on 3-D inputs only) and a bias into the GELU after it.
-  // The shapes in the comments below are the rows'; [N, width] is [B, T, width] otherwise.
-  const rows = saver !== undefined;
+  // Activations are 2-D rows [N, width] (training's backward Gemms read them so; the stats graph measured no faster
+  // otherwise) but in the decoder, which keeps them [B, T, width]: there onnxruntime fuses each residual Add into the
+  // next LayerNorm (SkipLayerNormalization, which it fuses on 3-D inputs only) and a bias into the GELU after it,
+  // as it did for the decoder written apart before. The shapes in the comments below are the rows'.
+  const rows = !cache;
+  if (saver && !rows) throw new Error("GPT-2 forward: saved activations are rows; the decoder's cache saves nothing");
   // Conv1D weights are [in, out], as Gemm and MatMul take them.
   const dense = (prefix: string, x: string) =>
     rows ? g.o("Gemm", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)]) : g.o("Add", [g.o("MatMul", [x, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
