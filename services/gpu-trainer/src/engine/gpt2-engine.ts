@@ -4,9 +4,8 @@ import { gpt2WeightsOf, type Gpt2Model, type Gpt2Weights } from "../io/gpt2-dir.
 import type { Gpt2Config } from "../models/gpt2.ts";
 import { get } from "../models/params.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
-import { gpt2StatsGraph, gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
+import { gpt2DecoderGraph, gpt2StatsGraph, gpt2TrainingGraphs, type Gpt2TrainingGraphs } from "./gpt2-graphs.ts";
 import { createOrtSession } from "../onnx/device.ts";
-import { gpt2DecoderGraph } from "../onnx/export-gpt2.ts";
 import { OnnxGpt2Decoder } from "../onnx/gpt2-session.ts";
 
 /** A batch as the forward pass takes it: [batch, T] row-major. */
@@ -233,7 +232,7 @@ export class OnnxGpt2Engine {
 
   /**
    * A decoder for generation over this engine's weights as they are at each call (the
-   * graph takes them as inputs: onnx/export-gpt2.ts gpt2DecoderGraph), so a policy
+   * graph takes them as inputs: gpt2-graphs.ts gpt2DecoderGraph), so a policy
    * generates right after a step with no export and no copy. Its session is built once
    * and released with the engine; closing the decoder leaves it.
    */

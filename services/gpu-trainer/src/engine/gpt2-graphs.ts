@@ -6,6 +6,10 @@ import { activationSaver } from "./saved-activations.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 
+// GPT-2's ONNX graphs, all from one forward pass (writeGpt2Forward): the decoder with its key/value cache
+// (generation, the scorer, model.onnx: gpt2DecoderGraph), the training forward that saves activations and its
+// hand-written backward (gpt2TrainingGraphs), and the rollout statistics forward (gpt2StatsGraph).
+
 /**
  * GPT-2's training pass as two ONNX graphs, written block by block as llm.c writes its
  * backward passes, with every weight a graph input (so an optimiser step updates the
@@ -43,73 +47,212 @@ export interface Gpt2TrainingGraphs {
 
 const F = DataType.FLOAT;
 
+/** The LM head's weight: the tied embedding, or lm_head. */
+const gpt2HeadName = (config: Gpt2Config) => (config.tie_word_embeddings ? "transformer.wte.weight" : "lm_head.weight");
+
+/** What GPT-2's forward graphs differ in; the architecture itself is written once, in writeGpt2Forward. */
+interface Gpt2ForwardOptions {
+  /** The graph value holding a weight, by Hugging Face name: a graph input, or an initializer made once (model.onnx). */
+  weight: (name: string) => string;
+  valueHead: boolean;
+  /**
+   * Training: returns the activations the backward graph reads (`saved.*`, saved-activations.ts), LayerNorm as
+   * x̂·γ + β. The saver reads the LayerNorm weights by their names, so the weights must be graph inputs.
+   * Without it nothing is saved and LayerNorm runs as one fused LayerNormalization (stats, decoder).
+   */
+  saver?: ReturnType<typeof activationSaver>;
+  /**
+   * The decoder's key/value cache: each layer's keys and values follow past_key.L / past_value.L
+   * [B, h, past, hd] and are returned as present_key.L / present_value.L [B, h, past + new, hd].
+   */
+  cache?: boolean;
+}
+
 /**
- * The forward graph: "train" returns the saved activations the backward graph reads;
- * "stats" (rollout statistics, no backward) saves nothing and adds `entropy` [B·T, 1],
- * each position's next-token entropy, computed as logsumexp(logits) − Σ p·logits (finite
- * where a probability underflows to 0, unlike −Σ p·log p).
+ * GPT-2's forward pass (models/gpt2.ts gpt2Forward, the tfjs reference) written into `g`,
+ * the one place its blocks are spelled out: embeddings → blocks (ln_1, c_attn, attention,
+ * c_proj, ln_2, MLP with the config's activation) → ln_f → the tied or untied LM head →
+ * the optional value head. Reads input_ids and position_ids [B, T] int64 and
+ * attention_bias [B, 1, T, past + T] (0 where allowed, −1e9 where not). Activations are
+ * 2-D rows [N = B·T, width] (but in the decoder: see `rows`), so every dense layer is one
+ * Gemm (the backward graph's weight and input gradients are Gemms with transA/transB over
+ * the same rows).
+ * Returns the names of the logits [N, V] and (with the value head) the values [N, 1].
  */
-function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" | "stats") {
+function writeGpt2Forward(g: GraphBuilder, config: Gpt2Config, options: Gpt2ForwardOptions) {
   const d = config.n_embd;
   const heads = config.n_head;
   const hd = d / heads;
   const inner = config.n_inner ?? 4 * d;
-  const V = config.vocab_size;
-  const eps = config.layer_norm_epsilon;
-  const params = gpt2ParamSpecs(config, valueHead);
-  const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
-  const headName = config.tie_word_embeddings ? "transformer.wte.weight" : "lm_head.weight";
   const N = "tokens";
+  const { weight: w, saver, cache } = options;
+  const save = (value: string, name: string, dims: (string | number)[]) => saver?.save(value, name, dims);
+  const layerNorm = (prefix: string, x: string, tag: string) =>
+    saver
+      ? saver.layerNorm(prefix, x, tag)
+      : g.o("LayerNormalization", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: config.layer_norm_epsilon });
+  // Activations are 2-D rows [N, width] (training's backward Gemms read them so; the stats graph measured no faster
+  // otherwise) but in the decoder, which keeps them [B, T, width]: there onnxruntime fuses each residual Add into the
+  // next LayerNorm (SkipLayerNormalization, which it fuses on 3-D inputs only) and a bias into the GELU after it,
+  // as it did for the decoder written apart before. The shapes in the comments below are the rows'.
+  const rows = !cache;
+  if (saver && !rows) throw new Error("GPT-2 forward: saved activations are rows; the decoder's cache saves nothing");
+  // Conv1D weights are [in, out], as Gemm and MatMul take them.
+  const dense = (prefix: string, x: string) =>
+    rows ? g.o("Gemm", [x, w(`${prefix}.weight`), w(`${prefix}.bias`)]) : g.o("Add", [g.o("MatMul", [x, w(`${prefix}.weight`)]), w(`${prefix}.bias`)]);
 
-  // ---------------------------------------------------------------- forward
-  const f = new GraphBuilder("ranklab-gpt2-train-forward");
-  // LayerNorm as x̂·γ + β with x̂ and 1/σ saved (saved-activations.ts); the statistics graph saves nothing.
-  const { saved, savedDims, save, layerNorm } = activationSaver(f, { width: d, eps, tokens: N, suffix: "d", keep: mode !== "stats" });
-  const dense = (prefix: string, x: string) => f.o("Gemm", [x, `${prefix}.weight`, `${prefix}.bias`]);
+  // 1. Embeddings.  [N, d]
+  const ids = rows ? g.o("Reshape", ["input_ids", g.ints([-1])]) : "input_ids";
+  const pos = rows ? g.o("Reshape", ["position_ids", g.ints([-1])]) : "position_ids";
+  let x = g.o("Add", [g.o("Gather", [w("transformer.wte.weight"), ids]), g.o("Gather", [w("transformer.wpe.weight"), pos])]);
 
-  const ids = f.o("Reshape", ["input_ids", f.ints([-1])]);
-  const pos = f.o("Reshape", ["position_ids", f.ints([-1])]);
-  let x = f.o("Add", [f.o("Gather", ["transformer.wte.weight", ids]), f.o("Gather", ["transformer.wpe.weight", pos])]); // [N, d]
-  const qkvShape = f.o("Concat", [f.o("Shape", ["input_ids"]), f.ints([3, heads, hd])], { axis: 0 }); // [B, T, 3, h, hd]
+  // 2. Blocks: x += attention(ln_1(x)); x += mlp(ln_2(x)).
+  // [B, T, 3, h, hd]; a constant where B and T come from [B, T, 3d] (0 copies a dim), so onnxruntime infers every
+  // shape down to the residual Adds, which its SkipLayerNormalization fusion needs.
+  const qkvShape = rows ? g.o("Concat", [g.o("Shape", ["input_ids"]), g.ints([3, heads, hd])], { axis: 0 }) : g.ints([0, 0, 3, heads, hd]);
   const headDims = ["batch", heads, "seq", hd];
   for (let l = 0; l < config.n_layer; l++) {
     const b = `transformer.h.${l}`;
     const qkv = dense(`${b}.attn.c_attn`, layerNorm(`${b}.ln_1`, x, `${l}.ln_1`)); // [N, 3d]
-    const stacked = f.o("Transpose", [f.o("Reshape", [qkv, qkvShape])], { perm: [2, 0, 3, 1, 4] }); // [3, B, h, T, hd]
-    const [q, k, v] = [0, 1, 2].map((i) => f.o("Gather", [stacked, f.ints([i], [])], { axis: 0 })) as [string, string, string];
+    const stacked = g.o("Transpose", [g.o("Reshape", [qkv, qkvShape])], { perm: [2, 0, 3, 1, 4] }); // [3, B, h, T, hd]
+    const [q, k, v] = [0, 1, 2].map((i) => g.o("Gather", [stacked, g.ints([i], [])], { axis: 0 })) as [string, string, string];
     save(q, `saved.${l}.q`, headDims);
     save(k, `saved.${l}.k`, headDims);
     save(v, `saved.${l}.v`, headDims);
-    const scores = f.o("Add", [
-      f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(gpt2AttentionScale(config, l))]),
+    let [key, value] = [k, v];
+    if (cache) {
+      key = g.o("Concat", [`past_key.${l}`, k], { axis: 2 }); // [B, h, past + T, hd]
+      value = g.o("Concat", [`past_value.${l}`, v], { axis: 2 });
+      g.outputInPlace(key, `present_key.${l}`);
+      g.outputInPlace(value, `present_value.${l}`);
+    }
+    const scores = g.o("Add", [
+      g.o("Mul", [g.o("MatMul", [q, g.o("Transpose", [key], { perm: [0, 1, 3, 2] })]), g.scalar(gpt2AttentionScale(config, l))]),
       "attention_bias",
     ]);
-    const probs = f.o("Softmax", [scores], { axis: -1 });
+    const probs = g.o("Softmax", [scores], { axis: -1 });
     save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
-    const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, d])]); // [N, d]
+    const context = g.o("Reshape", [g.o("Transpose", [g.o("MatMul", [probs, value])], { perm: [0, 2, 1, 3] }), g.ints(rows ? [-1, d] : [0, 0, d])]); // [N, d]
     save(context, `saved.${l}.context`, [N, d]);
-    x = f.o("Add", [x, dense(`${b}.attn.c_proj`, context)]);
+    x = g.o("Add", [x, dense(`${b}.attn.c_proj`, context)]);
     const pre = dense(`${b}.mlp.c_fc`, layerNorm(`${b}.ln_2`, x, `${l}.ln_2`)); // [N, inner]
     save(pre, `saved.${l}.fc`, [N, inner]);
-    const act = onnxActivation(f, config.activation_function, pre);
+    const act = onnxActivation(g, config.activation_function, pre);
     save(act, `saved.${l}.act`, [N, inner]);
-    x = f.o("Add", [x, dense(`${b}.mlp.c_proj`, act)]);
+    x = g.o("Add", [x, dense(`${b}.mlp.c_proj`, act)]);
   }
-  const hidden = layerNorm("transformer.ln_f", x, "ln_f");
+
+  // 3. Final LayerNorm, the LM head (the tied embedding or lm_head, PyTorch's [out, in] as stored: transB, so nothing
+  // transposes [V, d]) and trl's value head.
+  const normed = layerNorm("transformer.ln_f", x, "ln_f");
+  const hidden = rows ? normed : g.o("Reshape", [normed, g.ints([-1, d])]); // [N, d]
+  const logits = g.o("Gemm", [hidden, w(gpt2HeadName(config))], { transB: 1 }); // [N, V]
+  const values = options.valueHead ? g.o("Gemm", [hidden, w("v_head.summary.weight"), w("v_head.summary.bias")], { transB: 1 }) : undefined; // [N, 1]
+  return { logits, values };
+}
+
+/**
+ * Where the decoder graph's weights come from: embedded as initializers (a model.onnx
+ * for the scorer and for users, onnx/export-gpt2.ts), or graph inputs named as Hugging
+ * Face names them, so the training engine feeds the Float32Arrays it trains in place and
+ * nothing is exported between steps (gpt2-engine.ts decoder()).
+ */
+export type DecoderWeights = { embed: ReadonlyMap<string, Float32Array> } | "inputs";
+
+/**
+ * GPT-2 with its key/value cache, for generation and scoring: the forward pass
+ * (writeGpt2Forward) with the cache.
+ * Inputs: input_ids and position_ids [batch, new] int64; attention_bias
+ * [batch, 1, new, past + new] float (0 where allowed, −1e9 where not: the runner builds
+ * it from the padding mask, as causalBias does); past_key.L / past_value.L
+ * [batch, heads, past, head_dim] per layer (past = 0 on the first call); with
+ * `weights: "inputs"`, every weight the graph reads by its Hugging Face name.
+ * Outputs: logits [batch, new, vocab], values [batch, new] with a value head, and
+ * present_key.L / present_value.L.
+ */
+export function gpt2DecoderGraph(config: Gpt2Config, valueHead: boolean, weights: DecoderWeights): Uint8Array {
+  const heads = config.n_head;
+  const hd = config.n_embd / heads;
+  const g = new GraphBuilder("ranklab-gpt2");
+  const specs = new Map(gpt2ParamSpecs(config, valueHead).map((p) => [p.name, p.shape]));
+  const weightInputs: ValueInfo[] = [];
+  // Each weight once, however often the graph reads it (the tied embedding is both the input table and the LM head).
+  const seen = new Set<string>();
+  const weight = (name: string) => {
+    if (seen.has(name)) return name;
+    seen.add(name);
+    if (weights !== "inputs") {
+      const data = weights.embed.get(name);
+      if (!data) throw new Error(`GPT-2 export: no weight ${name}`);
+      return g.float(name, data, specs.get(name)!);
+    }
+    weightInputs.push({ name, dataType: F, dims: specs.get(name)! });
+    return name;
+  };
+  const { logits, values } = writeGpt2Forward(g, config, { weight, valueHead, cache: true });
+  const leading = g.o("Shape", ["input_ids"]); // [B, new]
+  g.outputInPlace(g.o("Reshape", [logits, g.o("Concat", [leading, g.ints([config.vocab_size])], { axis: 0 })]), "logits");
+  if (values) g.outputInPlace(g.o("Reshape", [values, leading]), "values");
+
+  const cacheDims = ["batch", heads, "past", hd];
+  const cacheNext = ["batch", heads, "past_plus_new", hd];
+  const layers = [...Array(config.n_layer).keys()];
+  return g.encode(
+    [
+      { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "new"] },
+      { name: "position_ids", dataType: DataType.INT64, dims: ["batch", "new"] },
+      { name: "attention_bias", dataType: F, dims: ["batch", 1, "new", "past_plus_new"] },
+      ...layers.flatMap((l) => [
+        { name: `past_key.${l}`, dataType: F, dims: cacheDims },
+        { name: `past_value.${l}`, dataType: F, dims: cacheDims },
+      ]),
+      ...weightInputs,
+    ],
+    [
+      { name: "logits", dataType: F, dims: ["batch", "new", config.vocab_size] },
+      ...(valueHead ? [{ name: "values", dataType: F, dims: ["batch", "new"] }] : []),
+      ...layers.flatMap((l) => [
+        { name: `present_key.${l}`, dataType: F, dims: cacheNext },
+        { name: `present_value.${l}`, dataType: F, dims: cacheNext },
+      ]),
+    ],
+  );
+}
+
+/**
+ * The training and statistics forward graph: "train" returns the saved activations the
+ * backward graph reads; "stats" (rollout statistics, no backward) saves nothing and adds
+ * `entropy` [B·T, 1], each position's next-token entropy, computed as
+ * logsumexp(logits) − Σ p·logits (finite where a probability underflows to 0, unlike
+ * −Σ p·log p). Every weight is a graph input.
+ */
+function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" | "stats") {
+  const d = config.n_embd;
+  const V = config.vocab_size;
+  const params = gpt2ParamSpecs(config, valueHead);
+  const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
+  const N = "tokens";
+
+  const f = new GraphBuilder("ranklab-gpt2-train-forward");
+  // LayerNorm as x̂·γ + β with x̂ and 1/σ saved (saved-activations.ts); the statistics graph saves nothing.
+  const saver = mode === "train" ? activationSaver(f, { width: d, eps: config.layer_norm_epsilon, tokens: N, suffix: "d" }) : undefined;
+  const forwardOut = writeGpt2Forward(f, config, { weight: (name) => name, valueHead, ...(saver ? { saver } : {}) });
   // logits_bias [V]: 0, or BANNED_LOGIT_BIAS at tokens sampling never draws (generation/banned-tokens.ts). The backward
   // graph needs no change: it reads the softmax saved here, whose banned entries are ~0.
-  const logits = f.o("Add", [f.o("Gemm", [hidden, headName], { transB: 1 }), "logits_bias"]); // [N, V]: h · Wᵀ + bias
+  const logits = f.o("Add", [forwardOut.logits, "logits_bias"]); // [N, V]: h · Wᵀ + bias
   // The softmax over the vocabulary runs here (vectorised; a JavaScript loop over B·T·V exps costs more than a layer).
   // log p(target) is the log of its softmax entry (float32 keeps p's relative precision down to 1e-38, where
   // log p < −87; a second pass for LogSoftmax cost 5% of the full-size step).
   const probs = f.o("Softmax", [logits], { axis: -1 });
-  save(probs, "saved.probs", [N, V]);
+  saver?.save(probs, "saved.probs", [N, V]);
   f.outputInPlace(f.o("Log", [f.o("GatherElements", [probs, f.o("Reshape", ["targets", f.ints([-1, 1])])], { axis: 1 })]), "target_logprobs"); // [N, 1]
-  if (valueHead) f.outputInPlace(f.o("Gemm", [hidden, "v_head.summary.weight", "v_head.summary.bias"], { transB: 1 }), "values"); // [N, 1]
+  if (forwardOut.values) f.outputInPlace(forwardOut.values, "values"); // [N, 1]
   if (mode === "stats") {
     const logZ = f.o("ReduceLogSumExp", [logits], { axes: [-1], keepdims: 1 });
     f.outputInPlace(f.o("Sub", [logZ, f.o("ReduceSum", [f.o("Mul", [probs, logits]), f.ints([-1])], { keepdims: 1 })]), "entropy"); // [N, 1]
   }
+  const saved = saver?.saved ?? [];
+  const savedDims = saver?.savedDims ?? new Map<string, (string | number)[]>();
 
   const forward = f.encode(
     [
@@ -127,7 +270,7 @@ function gpt2ForwardGraph(config: Gpt2Config, valueHead: boolean, mode: "train" 
       ...saved.map((name): ValueInfo => ({ name, dataType: F, dims: savedDims.get(name)! })),
     ],
   );
-  return { forward, saved, savedDims, params, shapeOf, headName };
+  return { forward, saved, savedDims, params, shapeOf, headName: gpt2HeadName(config) };
 }
 
 /** The forward graph alone, for rollout statistics: target_logprobs, values (with a value head) and entropy, no saved activations. */

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { tfjsDecoder } from "../generation/decoder-tfjs.ts";
 import { generate } from "../generation/generate.ts";
 import type { Gpt2Model } from "../io/gpt2-dir.ts";
 import { gpt2Forward, gpt2ParamSpecs, Gpt2ConfigSchema } from "../models/gpt2.ts";
-import { initParams } from "../models/params.ts";
+import { get, initParams } from "../models/params.ts";
 import { vocabFromTokens } from "../tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { exportGpt2Onnx } from "./export-gpt2.ts";
@@ -19,11 +19,12 @@ const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
 const config = Gpt2ConfigSchema.parse({ vocab_size: TOKENS.length, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2 });
 const model: Gpt2Model = { config, tokenizer, params: initParams(gpt2ParamSpecs(config, true), 9, 0.3), hasValueHead: true };
 let decoder: OnnxGpt2Decoder;
+let exported: string;
 
 beforeAll(async () => {
   await selectBackend("wasm");
   const dir = mkdtempSync(join(tmpdir(), "ranklab-onnx-gpt2-"));
-  exportGpt2Onnx(dir, model);
+  exported = exportGpt2Onnx(dir, model);
   decoder = await OnnxGpt2Decoder.open(dir, config);
 });
 
@@ -97,6 +98,18 @@ describe("GPT-2 export to ONNX", () => {
     const out = await decoder.fullPass(Int32Array.from(ids), new Int32Array(T).fill(1), Int32Array.from([0, 1, 2, 3, 4]), 1);
     const got = [...out.values!];
     got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-4));
+  });
+
+  it("embeds each weight once, the tied embedding (input table and LM head) included", () => {
+    const file = readFileSync(exported);
+    const bytes = (data: Float32Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const occurrences = (needle: Buffer) => {
+      let n = 0;
+      for (let at = file.indexOf(needle); at >= 0; at = file.indexOf(needle, at + 1)) n++;
+      return n;
+    };
+    for (const name of ["transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.attn.c_attn.weight", "v_head.summary.weight"])
+      expect(occurrences(bytes(get(model.params, name).dataSync() as Float32Array)), name).toBe(1);
   });
 
   it("generates the same tokens as tfjs when greedy", async () => {

@@ -28,7 +28,7 @@ export class OnnxGpt2Decoder implements Decoder<Cache> {
 
   /**
    * A decoder over weights held elsewhere (the training engine's Float32Arrays, updated in place by its optimiser):
-   * `session` runs gpt2DecoderGraph(config, …, "inputs") and `weights` are fed as they are at each call, so a
+   * `session` runs engine/gpt2-graphs.ts gpt2DecoderGraph(config, …, "inputs") and `weights` are fed as they are at each call, so a
    * policy that just took a step generates with its new weights, with nothing exported or copied.
    */
   static fromWeights(session: ort.InferenceSession, config: Gpt2Config, weights: ReadonlyMap<string, ort.Tensor>): OnnxGpt2Decoder {
