@@ -1,6 +1,6 @@
 import { bertParamSpecs, type BertConfig } from "../models/bert.ts";
 import type { ParamSpec } from "../models/params.ts";
-import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
+import { type GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 import { activationSaver } from "./saved-activations.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";

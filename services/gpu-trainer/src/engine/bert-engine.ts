@@ -76,7 +76,8 @@ export function encoderFeeds(
   for (const { site, rows } of masks ? sites : []) {
     const mask = masks!.get(site);
     const shape = [rows === "tokens" ? B * T : B, config.hidden_size];
-    if (mask?.length !== shape[0]! * shape[1]!) throw new Error(`forward: dropout mask ${site} must hold ${shape.join(" × ")} values, got ${mask?.length ?? "none"}`);
+    if (mask?.length !== shape[0]! * shape[1]!)
+      throw new Error(`forward: dropout mask ${site} must hold ${shape.join(" × ")} values, got ${mask?.length ?? "none"}`);
     ids[`dropout.${site}`] = new ort.Tensor("float32", mask, shape);
   }
   return { ids, attentionBias: new ort.Tensor("float32", bias, [B, 1, 1, T]) };
@@ -166,7 +167,8 @@ export class OnnxBertEngine {
       let count = 0;
       for (let t = 0; t < T; t++) count += enc.attentionMask[b * T + t]!;
       // "mean": the average over unpadded tokens (Σ mask·x / max(Σ mask, 1)); "cls": the first token.
-      for (let t = 0; t < T; t++) pool[b * T + t] = this.config.classifier_pooling === "mean" ? enc.attentionMask[b * T + t]! / Math.max(count, 1) : t === 0 ? 1 : 0;
+      for (let t = 0; t < T; t++)
+        pool[b * T + t] = this.config.classifier_pooling === "mean" ? enc.attentionMask[b * T + t]! / Math.max(count, 1) : t === 0 ? 1 : 0;
     }
     ids.pool_weights = new ort.Tensor("float32", pool, [B, T]);
     const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: attentionBias };

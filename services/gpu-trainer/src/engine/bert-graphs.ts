@@ -73,7 +73,14 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
   }
   f.outputInPlace(linear("classifier", drop("head", first)), "outputs");
   const forward = f.encode(
-    [...idInputs, { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] }, ...floatInputs(params.map((s) => s.name), (n) => shapeOf.get(n)!)],
+    [
+      ...idInputs,
+      { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] },
+      ...floatInputs(
+        params.map((s) => s.name),
+        (n) => shapeOf.get(n)!,
+      ),
+    ],
     [{ name: "outputs", dataType: F, dims: ["batch", L] }, ...floatInputs(saved, (n) => savedDims.get(n)!)],
   );
 

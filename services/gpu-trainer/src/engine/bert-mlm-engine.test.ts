@@ -62,7 +62,11 @@ const GRAD_TOLERANCE = 5e-5;
 describe("masked-LM gradients on onnxruntime", () => {
   for (const [label, extra, dropout] of [
     ["bert, gelu, a pooler (not trained here)", {}, 0],
-    ["ernie with task ids, bigrams, gelu_new, no pooler", { model_type: "ernie", use_task_id: true, add_pooling_layer: false, bigram_buckets: 7, hidden_act: "gelu_new" }, 0],
+    [
+      "ernie with task ids, bigrams, gelu_new, no pooler",
+      { model_type: "ernie", use_task_id: true, add_pooling_layer: false, bigram_buckets: 7, hidden_act: "gelu_new" },
+      0,
+    ],
     ["relu with dropout 0.3 (the same masks in both)", { hidden_act: "relu" }, 0.3],
   ] as const) {
     it(`equal tfjs's for every encoder and head parameter, the tied decoder included (${label})`, async () => {

@@ -44,7 +44,11 @@ export class OnnxBertMlmEngine {
   }
 
   /** `weights` must hold bertMlmGraphs' params (the encoder's, then mlmHeadSpecs'); others in it are ignored. */
-  static async create(config: BertConfig, weights: ReadonlyMap<string, Float32Array>, options: EngineOptions & { dropout?: boolean } = {}): Promise<OnnxBertMlmEngine> {
+  static async create(
+    config: BertConfig,
+    weights: ReadonlyMap<string, Float32Array>,
+    options: EngineOptions & { dropout?: boolean } = {},
+  ): Promise<OnnxBertMlmEngine> {
     const graphs = bertMlmGraphs(config, { dropout: options.dropout ?? false });
     const own = new Map<string, Float32Array>();
     for (const s of graphs.params) {
@@ -60,7 +64,9 @@ export class OnnxBertMlmEngine {
   /** The forward pass; an engine with dropout needs `masks` for the batch's encoder sites (dropoutMasks draws them). */
   async forward(batch: MlmBatch, masks?: ReadonlyMap<string, Float32Array>): Promise<MlmForwardResult> {
     if (this.dropout !== (masks !== undefined))
-      throw new Error(this.dropout ? "forward: this engine trains with dropout and needs its masks" : "forward: this engine was made without dropout; it takes no masks");
+      throw new Error(
+        this.dropout ? "forward: this engine trains with dropout and needs its masks" : "forward: this engine was made without dropout; it takes no masks",
+      );
     if (batch.positions.length === 0 || batch.positions.length !== batch.labels.length)
       throw new Error(`forward: ${batch.positions.length} masked positions and ${batch.labels.length} labels (at least one of each, as many)`);
     const sites = encoderDropoutSites(this.config).map((site) => ({ site, rows: "tokens" as const }));
@@ -77,7 +83,8 @@ export class OnnxBertMlmEngine {
 
   /** Every parameter's gradient given dL/d log p(label) [M]. */
   async backward(forward: MlmForwardResult, dLogprobs: Float32Array): Promise<Map<string, Float32Array>> {
-    if (dLogprobs.length !== forward.targetLogprobs.length) throw new Error(`backward: ${dLogprobs.length} gradients for ${forward.targetLogprobs.length} log-probabilities`);
+    if (dLogprobs.length !== forward.targetLogprobs.length)
+      throw new Error(`backward: ${dLogprobs.length} gradients for ${forward.targetLogprobs.length} log-probabilities`);
     const feeds: Record<string, ort.Tensor> = { ...forward.feeds, dlogprobs: new ort.Tensor("float32", dLogprobs, [dLogprobs.length, 1]) };
     for (const name of this.graphs.backwardParams) feeds[name] = this.tensors.get(name)!;
     this.backwardSession ??= createOrtSession(this.graphs.backward, this.sessionOptions);

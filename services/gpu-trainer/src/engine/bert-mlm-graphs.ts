@@ -3,7 +3,16 @@ import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 import { activationBackward } from "./backward-ops.ts";
-import { backwardContext, bertEncoderSpecs, bertPrefix, checkBackward, encoderBackward, encoderForward, encoderInputs, floatInputs } from "./bert-encoder-graph.ts";
+import {
+  backwardContext,
+  bertEncoderSpecs,
+  bertPrefix,
+  checkBackward,
+  encoderBackward,
+  encoderForward,
+  encoderInputs,
+  floatInputs,
+} from "./bert-encoder-graph.ts";
 import { activationSaver } from "./saved-activations.ts";
 
 /** Hugging Face's BertForMaskedLM head (`cls.predictions`); its decoder is tied to the word embeddings, so it has only a bias. */
@@ -79,7 +88,14 @@ export function bertMlmGraphs(config: BertConfig, options: { dropout?: boolean }
   const saved = [...enc.saved, ...headSaver.saved];
   const savedDims = new Map([...enc.savedDims, ...headSaver.savedDims]);
   const forward = f.encode(
-    [...idInputs, { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] }, ...floatInputs(params.map((s) => s.name), (n) => shapeOf.get(n)!)],
+    [
+      ...idInputs,
+      { name: "attention_bias", dataType: F, dims: ["batch", 1, 1, "seq"] },
+      ...floatInputs(
+        params.map((s) => s.name),
+        (n) => shapeOf.get(n)!,
+      ),
+    ],
     [{ name: "target_logprobs", dataType: F, dims: [MASKED, 1] }, ...floatInputs(saved, (n) => savedDims.get(n)!)],
   );
 
@@ -93,9 +109,13 @@ export function bertMlmGraphs(config: BertConfig, options: { dropout?: boolean }
   const scaledH = g.o("Mul", [hB, c]); // [M, H]
   // The decoder bias: Σ_rows c·p (cᵀ·p, [1, V]) minus c at each label.
   grad(
-    g.o("ScatterND", [g.o("Reshape", [g.o("Gemm", [c, "saved.mlm.probs"], { transA: 1 }), g.ints([-1])]), labelRows, g.o("Reshape", [g.o("Neg", [c]), g.ints([-1])])], {
-      reduction: "add",
-    }),
+    g.o(
+      "ScatterND",
+      [g.o("Reshape", [g.o("Gemm", [c, "saved.mlm.probs"], { transA: 1 }), g.ints([-1])]), labelRows, g.o("Reshape", [g.o("Neg", [c]), g.ints([-1])])],
+      {
+        reduction: "add",
+      },
+    ),
     `${head}.bias`,
   );
   const dH = g.o("Mul", [g.o("Sub", [g.o("MatMul", ["saved.mlm.probs", w(words)]), g.o("Gather", [w(words), g.o("Reshape", ["labels", g.ints([-1])])])]), c]); // [M, H]
