@@ -51,7 +51,7 @@ export function dropoutMasks(config: BertConfig, batch: number, length: number, 
 export type EncoderBatch = Pick<Encoded, "inputIds" | "attentionMask" | "batch" | "length"> & { tokenTypeIds?: Int32Array };
 
 /**
- * The encoder's feeds for a batch (bert-encoder-graph.ts's inputs): the ids, bigram ids,
+ * The encoder's feeds for a batch (bert-forward-graph.ts's inputs): the ids, bigram ids,
  * the dropout masks of `sites` when `masks` is given (checked against their shapes), and
  * the padding bias [B, 1, 1, T] (−1e9 on padding). Names the problem when a sequence is
  * too long or a token id is outside the vocabulary.

@@ -2,21 +2,15 @@ import { bertParamSpecs, type BertConfig } from "../models/bert.ts";
 import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
-import {
-  backwardContext,
-  bertPrefix,
-  checkBackward,
-  encoderBackward,
-  encoderDropoutSites,
-  encoderForward,
-  encoderInputs,
-  floatInputs,
-} from "./bert-encoder-graph.ts";
+import { backwardContext, checkBackward, encoderBackward, floatInputs } from "./bert-encoder-backward.ts";
+import { bertPrefix, classifierForward, encoderDropoutSites, encoderForward, encoderInputs, TRAINING_SOURCES } from "./bert-forward-graph.ts";
 
 /**
  * The BERT/ERNIE encoder and its head (bertForward) as a training forward graph and a
- * hand-written backward graph, the same design as gpt2-graphs.ts; the encoder's halves
- * are bert-encoder-graph.ts's, shared with the masked-LM head (bert-mlm-graphs.ts).
+ * hand-written backward graph, the same design as gpt2-graphs.ts. The forward graph is
+ * bert-forward-graph.ts's (the one spelling of BERT's forward, model.onnx's too) in
+ * training mode; the encoder's backward half (bert-encoder-backward.ts) is shared with
+ * the masked-LM head (bert-mlm-graphs.ts).
  *
  * - forward: input_ids, token_type_ids (and bigram_ids with bigram buckets) [B, T]
  *   int64, attention_bias [B, 1, 1, T] (−1e9 on padding), pool_weights [B, T] (the
@@ -61,17 +55,10 @@ export function bertTrainingGraphs(config: BertConfig, options: { dropout?: bool
 
   // ---------------------------------------------------------------- forward
   const f = new GraphBuilder("ranklab-bert-train-forward");
-  // 1–2. Embeddings and blocks: x [N, H].
-  const { x, bth, linear, drop, saved, savedDims, save } = encoderForward(f, config, { dropout });
-  // 3. Pooling (Σ_t w_t·x_t), the pooler, the head.
-  const pooled = f.o("Reshape", [f.o("MatMul", [f.o("Unsqueeze", ["pool_weights", f.ints([1])]), f.o("Reshape", [x, bth])]), f.ints([-1, H])]); // [B, H]
-  save(pooled, "saved.pooled", ["batch", H]);
-  let first = pooled;
-  if (config.add_pooling_layer) {
-    first = f.o("Tanh", [linear(`${p}.pooler.dense`, pooled)]);
-    save(first, "saved.pooler", ["batch", H]);
-  }
-  f.outputInPlace(linear("classifier", drop("head", first)), "outputs");
+  const mode = { train: true, dropout } as const;
+  const enc = encoderForward(f, config, mode, TRAINING_SOURCES);
+  f.outputInPlace(classifierForward(f, config, mode, enc, TRAINING_SOURCES), "outputs");
+  const { saved, savedDims } = enc;
   const forward = f.encode(
     [
       ...idInputs,

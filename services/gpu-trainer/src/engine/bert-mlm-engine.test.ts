@@ -9,7 +9,7 @@ import { mlmLoss } from "../reward-model/pretrain-mlm-tfjs.ts";
 import { buildCharVocab } from "../tokenizer/build-vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { seededRandom } from "../util/random.ts";
-import { bertEncoderSpecs } from "./bert-encoder-graph.ts";
+import { bertEncoderSpecs } from "./bert-forward-graph.ts";
 import { dropoutMasks } from "./bert-engine.ts";
 import { mlmCrossEntropy, OnnxBertMlmEngine } from "./bert-mlm-engine.ts";
 import { mlmHeadSpecs } from "./bert-mlm-graphs.ts";

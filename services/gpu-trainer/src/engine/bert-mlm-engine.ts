@@ -2,7 +2,7 @@ import * as ort from "onnxruntime-node";
 import type { BertConfig } from "../models/bert.ts";
 import { createOrtSession } from "../onnx/device.ts";
 import { ortSessionOptions } from "../onnx/session-options.ts";
-import { encoderDropoutSites } from "./bert-encoder-graph.ts";
+import { encoderDropoutSites } from "./bert-forward-graph.ts";
 import { encoderFeeds, int64, type EncoderBatch } from "./bert-engine.ts";
 import { bertMlmGraphs, type BertMlmGraphs } from "./bert-mlm-graphs.ts";
 import type { EngineOptions } from "./gpt2-engine.ts";

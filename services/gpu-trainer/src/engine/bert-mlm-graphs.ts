@@ -3,16 +3,8 @@ import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 import { activationBackward } from "./backward-ops.ts";
-import {
-  backwardContext,
-  bertEncoderSpecs,
-  bertPrefix,
-  checkBackward,
-  encoderBackward,
-  encoderForward,
-  encoderInputs,
-  floatInputs,
-} from "./bert-encoder-graph.ts";
+import { backwardContext, checkBackward, encoderBackward, floatInputs } from "./bert-encoder-backward.ts";
+import { bertEncoderSpecs, bertPrefix, encoderForward, encoderInputs, TRAINING_SOURCES } from "./bert-forward-graph.ts";
 import { activationSaver } from "./saved-activations.ts";
 
 /** Hugging Face's BertForMaskedLM head (`cls.predictions`); its decoder is tied to the word embeddings, so it has only a bias. */
@@ -42,7 +34,8 @@ const MASKED = "masked";
 
 /**
  * Masked-LM pretraining as a training forward graph and a hand-written backward graph:
- * the encoder's halves of bert-encoder-graph.ts (dropout masks as there) under
+ * the encoder's forward (bert-forward-graph.ts) and backward (bert-encoder-backward.ts)
+ * halves, dropout masks as there, under
  * BertForMaskedLM's head, designed as GPT-2's tied LM head (gpt2-graphs.ts):
  *
  * - forward: the encoder's inputs, attention_bias [B, 1, 1, T], masked_positions [M]
@@ -74,7 +67,7 @@ export function bertMlmGraphs(config: BertConfig, options: { dropout?: boolean }
 
   // ---------------------------------------------------------------- forward
   const f = new GraphBuilder("ranklab-bert-mlm-forward");
-  const enc = encoderForward(f, config, { dropout }); // x [N, H]
+  const enc = encoderForward(f, config, { train: true, dropout }, TRAINING_SOURCES); // x [N, H]
   const headSaver = activationSaver(f, { width: H, eps: config.layer_norm_eps, tokens: MASKED, suffix: "mlm" });
   const picked = f.o("Gather", [enc.x, "masked_positions"], { axis: 0 }); // [M, H]
   enc.save(picked, "saved.mlm.picked", [MASKED, H]);

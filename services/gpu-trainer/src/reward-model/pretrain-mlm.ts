@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AdamW } from "../engine/adamw.ts";
-import { bertEncoderSpecs } from "../engine/bert-encoder-graph.ts";
+import { bertEncoderSpecs } from "../engine/bert-forward-graph.ts";
 import { dropoutMasks } from "../engine/bert-engine.ts";
 import { mlmCrossEntropy, OnnxBertMlmEngine, type MlmBatch } from "../engine/bert-mlm-engine.ts";
 import { mlmHeadSpecs } from "../engine/bert-mlm-graphs.ts";

@@ -1,104 +1,18 @@
-import { bertParamSpecs, type BertConfig } from "../models/bert.ts";
+import type { BertConfig } from "../models/bert.ts";
 import type { ParamSpec } from "../models/params.ts";
-import { type GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
+import type { GraphBuilder } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
-import { activationSaver } from "./saved-activations.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
+import { bertPrefix } from "./bert-forward-graph.ts";
 
 /**
- * The BERT/ERNIE encoder (bertEncode: embeddings and post-LayerNorm blocks, no head) as
- * the forward half and the backward half of a training graph, shared by the heads that
- * train it: the classifier (bert-graphs.ts, the reward model) and the masked-LM head
- * (bert-mlm-graphs.ts, pretraining). Activations are 2-D [B·T, H] ("tokens" rows) so
- * dense layers are Gemms with PyTorch's [out, in] weights (transB forward; dW = dyᵀ·x and
- * dx = dy·W backward); LayerNorm saves x̂ and 1/σ.
+ * The backward half of the BERT/ERNIE encoder's training graphs (bert-forward-graph.ts
+ * is the forward half), shared by the heads that train it: the classifier (bert-graphs.ts,
+ * the reward model) and the masked-LM head (bert-mlm-graphs.ts, pretraining). It reads the
+ * forward graph's `saved.*` activations: dense layers' dW = dyᵀ·x and dx = dy·W (PyTorch's
+ * [out, in] weights), LayerNorm's from x̂ and 1/σ.
  */
 const F = DataType.FLOAT;
-export const TOKENS = "tokens";
-
-export const bertPrefix = (config: BertConfig) => (config.model_type === "ernie" ? "ernie" : "bert");
-
-/** The encoder's parameters: bertParamSpecs without the pooler and the classifier. */
-export function bertEncoderSpecs(config: BertConfig): ParamSpec[] {
-  const p = bertPrefix(config);
-  return bertParamSpecs(config).filter((s) => s.name.startsWith(`${p}.`) && !s.name.includes(".pooler."));
-}
-
-/** bertEncode's dropout sites, each mask [tokens, H]: after the embeddings' LayerNorm, on each block's attention and feed-forward outputs. */
-export function encoderDropoutSites(config: BertConfig): string[] {
-  return ["emb", ...Array.from({ length: config.num_hidden_layers }, (_, l) => [`${l}.attn`, `${l}.out`]).flat()];
-}
-
-/** The encoder's id inputs [B, T] int64 (bigram_ids with bigram buckets) and, with dropout, its masks [tokens, H]. */
-export function encoderInputs(config: BertConfig, dropout: boolean): ValueInfo[] {
-  return [
-    { name: "input_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
-    { name: "token_type_ids", dataType: DataType.INT64, dims: ["batch", "seq"] },
-    ...(config.bigram_buckets > 0 ? [{ name: "bigram_ids", dataType: DataType.INT64, dims: ["batch", "seq"] }] : []),
-    ...(dropout ? encoderDropoutSites(config).map((site): ValueInfo => ({ name: `dropout.${site}`, dataType: F, dims: [TOKENS, config.hidden_size] })) : []),
-  ];
-}
-
-/**
- * The encoder's forward pass into `f`: reads input_ids, token_type_ids (bigram_ids),
- * attention_bias [B, 1, 1, T] and the weights by Hugging Face name; returns the last
- * hidden states x [tokens, H] and the saver whose `saved.*` outputs the backward half reads.
- * With `dropout`, multiplies by the mask inputs `dropout.<site>` (inverted dropout).
- */
-export function encoderForward(f: GraphBuilder, config: BertConfig, options: { dropout: boolean }) {
-  const p = bertPrefix(config);
-  const H = config.hidden_size;
-  const heads = config.num_attention_heads;
-  const hd = H / heads;
-  const I = config.intermediate_size;
-  const scale = 1 / Math.sqrt(hd);
-  const emb = `${p}.embeddings`;
-  const saver = activationSaver(f, { width: H, eps: config.layer_norm_eps, tokens: TOKENS, suffix: "h" });
-  const { save, layerNorm } = saver;
-  const linear = (prefix: string, x: string) => f.o("Gemm", [x, `${prefix}.weight`, `${prefix}.bias`], { transB: 1 });
-  const flat = (t: string) => f.o("Reshape", [t, f.ints([-1])]);
-  const bth = f.o("Concat", [f.o("Shape", ["input_ids"]), f.ints([H])], { axis: 0 }); // [B, T, H]
-  const bthh = f.o("Concat", [f.o("Shape", ["input_ids"]), f.ints([heads, hd])], { axis: 0 }); // [B, T, h, hd]
-  const positions = f.o("Range", [f.ints([0], []), f.o("Gather", [f.o("Shape", ["input_ids"]), f.ints([1], [])], { axis: 0 }), f.ints([1], [])]); // [T]
-
-  // 1. Embeddings, in bertEncode's order: (words + positions) + types (+ task 0) (+ bigrams), then LayerNorm.
-  const words = f.o("Reshape", [f.o("Gather", [`${emb}.word_embeddings.weight`, flat("input_ids")]), bth]);
-  let e = f.o("Add", [
-    f.o("Add", [words, f.o("Gather", [`${emb}.position_embeddings.weight`, positions])]),
-    f.o("Reshape", [f.o("Gather", [`${emb}.token_type_embeddings.weight`, flat("token_type_ids")]), bth]),
-  ]);
-  if (config.use_task_id) e = f.o("Add", [e, f.o("Gather", [`${emb}.task_type_embeddings.weight`, f.ints([0], [])], { axis: 0 })]);
-  if (config.bigram_buckets > 0) e = f.o("Add", [e, f.o("Reshape", [f.o("Gather", [`${emb}.bigram_embeddings.weight`, flat("bigram_ids")]), bth])]);
-  // Inverted dropout at a site: × its mask input; none without dropout.
-  const drop = (site: string, t: string) => (options.dropout ? f.o("Mul", [t, `dropout.${site}`]) : t);
-  let x = drop("emb", layerNorm(`${emb}.LayerNorm`, f.o("Reshape", [e, f.ints([-1, H])]), "emb"));
-
-  // 2. Post-LayerNorm blocks.
-  const headDims = ["batch", heads, "seq", hd];
-  const toHeads = (t: string) => f.o("Transpose", [f.o("Reshape", [t, bthh])], { perm: [0, 2, 1, 3] });
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    const b = `${p}.encoder.layer.${l}`;
-    const [q, k, v] = ["query", "key", "value"].map((n) => toHeads(linear(`${b}.attention.self.${n}`, x))) as [string, string, string];
-    save(q, `saved.${l}.q`, headDims);
-    save(k, `saved.${l}.k`, headDims);
-    save(v, `saved.${l}.v`, headDims);
-    const probs = f.o(
-      "Softmax",
-      [f.o("Add", [f.o("Mul", [f.o("MatMul", [q, f.o("Transpose", [k], { perm: [0, 1, 3, 2] })]), f.scalar(scale)]), "attention_bias"])],
-      { axis: -1 },
-    );
-    save(probs, `saved.${l}.probs`, ["batch", heads, "seq", "seq"]);
-    const context = f.o("Reshape", [f.o("Transpose", [f.o("MatMul", [probs, v])], { perm: [0, 2, 1, 3] }), f.ints([-1, H])]);
-    save(context, `saved.${l}.context`, [TOKENS, H]);
-    x = layerNorm(`${b}.attention.output.LayerNorm`, f.o("Add", [drop(`${l}.attn`, linear(`${b}.attention.output.dense`, context)), x]), `${l}.attn`);
-    const pre = linear(`${b}.intermediate.dense`, x);
-    save(pre, `saved.${l}.fc`, [TOKENS, I]);
-    const act = onnxActivation(f, config.hidden_act, pre);
-    save(act, `saved.${l}.act`, [TOKENS, I]);
-    x = layerNorm(`${b}.output.LayerNorm`, f.o("Add", [drop(`${l}.out`, linear(`${b}.output.dense`, act)), x]), `${l}.out`);
-  }
-  return { x, bth, linear, drop, ...saver };
-}
 
 /**
  * A backward graph's bookkeeping: `w` marks a weight the graph reads (an input), `grad`
