@@ -15,7 +15,7 @@ export interface BertForwardResult {
   feeds: Record<string, ort.Tensor>;
 }
 
-const int64 = (values: Int32Array, dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
+export const int64 = (values: Int32Array, dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
 
 /** bigramIds in TypeScript: (id_t · P + id_{t+1}) mod buckets per row, the last position paired with 0. */
 export function bigramIdsArray(ids: Int32Array, batch: number, buckets: number): Int32Array {
@@ -45,6 +45,42 @@ export function dropoutMasks(config: BertConfig, batch: number, length: number, 
     masks.set(site, mask);
   }
   return masks;
+}
+
+/** What the encoder's graphs read of a batch; token types are zeros when absent (a single text per row). */
+export type EncoderBatch = Pick<Encoded, "inputIds" | "attentionMask" | "batch" | "length"> & { tokenTypeIds?: Int32Array };
+
+/**
+ * The encoder's feeds for a batch (bert-forward-graph.ts's inputs): the ids, bigram ids,
+ * the dropout masks of `sites` when `masks` is given (checked against their shapes), and
+ * the padding bias [B, 1, 1, T] (−1e9 on padding). Names the problem when a sequence is
+ * too long or a token id is outside the vocabulary.
+ */
+export function encoderFeeds(
+  config: BertConfig,
+  enc: EncoderBatch,
+  masks: ReadonlyMap<string, Float32Array> | undefined,
+  sites: readonly { site: string; rows: "tokens" | "batch" }[],
+): { ids: Record<string, ort.Tensor>; attentionBias: ort.Tensor } {
+  const { batch: B, length: T } = enc;
+  const dims = [B, T];
+  if (T > config.max_position_embeddings) throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${config.max_position_embeddings}`);
+  if (enc.inputIds.some((t) => t < 0 || t >= config.vocab_size)) throw new Error(`forward: a token id is outside the vocabulary (0..${config.vocab_size - 1})`);
+  const bias = new Float32Array(B * T);
+  for (let i = 0; i < B * T; i++) bias[i] = enc.attentionMask[i] ? 0 : -1e9;
+  const ids: Record<string, ort.Tensor> = {
+    input_ids: int64(enc.inputIds, dims),
+    token_type_ids: int64(enc.tokenTypeIds ?? new Int32Array(B * T), dims),
+  };
+  if (config.bigram_buckets > 0) ids.bigram_ids = int64(bigramIdsArray(enc.inputIds, B, config.bigram_buckets), dims);
+  for (const { site, rows } of masks ? sites : []) {
+    const mask = masks!.get(site);
+    const shape = [rows === "tokens" ? B * T : B, config.hidden_size];
+    if (mask?.length !== shape[0]! * shape[1]!)
+      throw new Error(`forward: dropout mask ${site} must hold ${shape.join(" × ")} values, got ${mask?.length ?? "none"}`);
+    ids[`dropout.${site}`] = new ort.Tensor("float32", mask, shape);
+  }
+  return { ids, attentionBias: new ort.Tensor("float32", bias, [B, 1, 1, T]) };
 }
 
 /**
@@ -125,36 +161,17 @@ export class OnnxBertEngine {
       throw new Error(
         this.dropout ? "forward: this engine trains with dropout and needs its masks" : "forward: this engine was made without dropout; it takes no masks",
       );
-    const dims = [B, T];
-    if (T > this.config.max_position_embeddings)
-      throw new Error(`sequence of ${T} tokens exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
-    if (enc.inputIds.some((t) => t < 0 || t >= this.config.vocab_size))
-      throw new Error(`forward: a token id is outside the vocabulary (0..${this.config.vocab_size - 1})`);
-    const bias = new Float32Array(B * T);
+    const { ids, attentionBias } = encoderFeeds(this.config, enc, masks, dropoutSites(this.config));
     const pool = new Float32Array(B * T);
     for (let b = 0; b < B; b++) {
       let count = 0;
       for (let t = 0; t < T; t++) count += enc.attentionMask[b * T + t]!;
-      for (let t = 0; t < T; t++) {
-        bias[b * T + t] = enc.attentionMask[b * T + t] ? 0 : -1e9;
-        // "mean": the average over unpadded tokens (Σ mask·x / max(Σ mask, 1)); "cls": the first token.
+      // "mean": the average over unpadded tokens (Σ mask·x / max(Σ mask, 1)); "cls": the first token.
+      for (let t = 0; t < T; t++)
         pool[b * T + t] = this.config.classifier_pooling === "mean" ? enc.attentionMask[b * T + t]! / Math.max(count, 1) : t === 0 ? 1 : 0;
-      }
     }
-    const ids: Record<string, ort.Tensor> = {
-      input_ids: int64(enc.inputIds, dims),
-      token_type_ids: int64(enc.tokenTypeIds, dims),
-      pool_weights: new ort.Tensor("float32", pool, dims),
-    };
-    if (this.config.bigram_buckets > 0) ids.bigram_ids = int64(bigramIdsArray(enc.inputIds, B, this.config.bigram_buckets), dims);
-    for (const { site, rows } of masks ? dropoutSites(this.config) : []) {
-      const mask = masks!.get(site);
-      const shape = [rows === "tokens" ? B * T : B, this.config.hidden_size];
-      if (mask?.length !== shape[0]! * shape[1]!)
-        throw new Error(`forward: dropout mask ${site} must hold ${shape.join(" × ")} values, got ${mask?.length ?? "none"}`);
-      ids[`dropout.${site}`] = new ort.Tensor("float32", mask, shape);
-    }
-    const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: new ort.Tensor("float32", bias, [B, 1, 1, T]) };
+    ids.pool_weights = new ort.Tensor("float32", pool, [B, T]);
+    const feeds: Record<string, ort.Tensor> = { ...ids, attention_bias: attentionBias };
     for (const [name, t] of this.tensors) feeds[name] = t;
     const out = await this.forwardSession.run(feeds);
     const saved: Record<string, ort.Tensor> = { ...ids };

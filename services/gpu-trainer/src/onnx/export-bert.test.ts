@@ -10,7 +10,10 @@ import { asItems, scoreItems } from "../reward-model/score-tfjs.ts";
 import { vocabFromTokens } from "../tokenizer/vocab.ts";
 import { WordPieceTokenizer } from "../tokenizer/wordpiece.ts";
 import { OnnxBertScorer } from "./bert-session.ts";
-import { exportBertOnnx } from "./export-bert.ts";
+import * as ort from "onnxruntime-node";
+import { OnnxBertEngine } from "../engine/bert-engine.ts";
+import { initStore } from "../io/weight-store.ts";
+import { bertToOnnx, exportBertOnnx } from "./export-bert.ts";
 
 const TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ..."好差很不错垃圾喜欢失望，。！这电影".split("")];
 const tokenizer = new WordPieceTokenizer(vocabFromTokens(TOKENS, "tiny"));
@@ -59,6 +62,46 @@ describe("BERT export to ONNX", () => {
       onnx.forEach((v, i) => expect(Math.abs(v - tfjs[i]!)).toBeLessThan(1e-4));
       // Not all equal: the test would pass on a constant otherwise.
       expect(new Set(onnx.map((v) => v.toFixed(5))).size).toBeGreaterThan(1);
+    });
+  }
+
+  // model.onnx and the training graphs are one forward pass (engine/bert-forward-graph.ts) built two ways:
+  // Hugging Face's inputs with the bias, bigrams and pooling computed in the graph, or those fed from TypeScript.
+  for (const [name, overrides] of [
+    ["[CLS] pooling, pooler, text pairs", { type_vocab_size: 2 }],
+    [
+      "ERNIE, mean pooling, bigrams, no pooler",
+      { model_type: "ernie", use_task_id: true, classifier_pooling: "mean", bigram_buckets: 97, add_pooling_layer: false },
+    ],
+  ] as [string, Partial<BertConfig>][]) {
+    it(`gives the training engine's outputs on the same weights within 1e-5: ${name}`, async () => {
+      const config = BertConfigSchema.parse({
+        vocab_size: TOKENS.length,
+        hidden_size: 16,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        intermediate_size: 32,
+        max_position_embeddings: 32,
+        num_labels: 2,
+        ...overrides,
+      });
+      const model = { config, tokenizer, weights: initStore(bertParamSpecs(config), 4, 0.2) };
+      const enc = tokenizer.encodeBatch(
+        TEXTS,
+        16,
+        TEXTS.map(() => "这电影"),
+      );
+      const int64 = (v: Int32Array) => new ort.Tensor("int64", BigInt64Array.from(v, BigInt), [enc.batch, enc.length]);
+      const session = await ort.InferenceSession.create(bertToOnnx(model));
+      const logits = (await session.run({ input_ids: int64(enc.inputIds), attention_mask: int64(enc.attentionMask), token_type_ids: int64(enc.tokenTypeIds) }))
+        .logits!.data as Float32Array;
+      const engine = await OnnxBertEngine.fromStore(model, { threads: 1 });
+      const outputs = await engine.outputs(enc);
+      expect(logits).toHaveLength(outputs.length);
+      outputs.forEach((v, i) => expect(Math.abs(v - logits[i]!), `output ${i}`).toBeLessThan(1e-5));
+      expect(new Set(Array.from(outputs, (v) => v.toFixed(4))).size).toBeGreaterThan(2);
+      await engine.close();
+      await session.release();
     });
   }
 

@@ -1,9 +1,13 @@
-import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import type { BertModel } from "../io/bert-dir.ts";
-import { bertEncode } from "../models/bert.ts";
-import { activate, layerNorm } from "../models/layers.ts";
-import { disposeParams, get, initParams, type Params } from "../models/params.ts";
+import { AdamW } from "../engine/adamw.ts";
+import { bertEncoderSpecs } from "../engine/bert-forward-graph.ts";
+import { dropoutMasks } from "../engine/bert-engine.ts";
+import { mlmCrossEntropy, OnnxBertMlmEngine, type MlmBatch } from "../engine/bert-mlm-engine.ts";
+import { mlmHeadSpecs } from "../engine/bert-mlm-graphs.ts";
+import type { EngineName } from "../engine/engine-name.ts";
+import type { BertBase, BertWeights } from "../io/bert-dir.ts";
+import { initStore } from "../io/weight-store.ts";
+import type { BertConfig } from "../models/bert.ts";
 import { createProgress } from "../util/progress.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 
@@ -25,40 +29,11 @@ export const MlmSchema = z
   .strict();
 export type MlmConfig = z.infer<typeof MlmSchema>;
 
-/** Hugging Face's BertForMaskedLM head; the decoder is tied to the word embeddings. */
-function mlmHead(model: BertModel, seed: number): Params {
-  const H = model.config.hidden_size;
-  return initParams(
-    [
-      { name: "cls.predictions.transform.dense.weight", shape: [H, H], init: "normal" },
-      { name: "cls.predictions.transform.dense.bias", shape: [H], init: "zeros" },
-      { name: "cls.predictions.transform.LayerNorm.weight", shape: [H], init: "ones" },
-      { name: "cls.predictions.transform.LayerNorm.bias", shape: [H], init: "zeros" },
-      { name: "cls.predictions.bias", shape: [model.config.vocab_size], init: "zeros" },
-    ],
-    seed,
-  );
-}
-
-export interface MaskedBatch {
-  inputIds: Int32Array;
-  attentionMask: Int32Array;
-  batch: number;
-  length: number;
-  /** Flat indices (row × length + column) of the positions to predict. */
-  positions: Int32Array;
-  /** The original token at each of those positions. */
-  labels: Int32Array;
-}
+/** Corrupted rows, single texts (token types 0), and the positions to predict with their original tokens. */
+export type MaskedBatch = MlmBatch;
 
 /** Picks ~maskRate of each row's real tokens (never [CLS]/[SEP]/[PAD]; at least one) and corrupts them BERT's way. */
-export function maskBatch(
-  model: Pick<BertModel, "tokenizer" | "config">,
-  texts: readonly string[],
-  maxLength: number,
-  maskRate: number,
-  random: () => number,
-): MaskedBatch {
+export function maskBatch(model: BertBase, texts: readonly string[], maxLength: number, maskRate: number, random: () => number): MaskedBatch {
   const tok = model.tokenizer;
   const enc = tok.encodeBatch(texts, maxLength);
   const inputIds = Int32Array.from(enc.inputIds);
@@ -91,65 +66,78 @@ export function maskBatch(
   };
 }
 
-/** Cross-entropy of the masked positions' predictions. Call inside optimizer.minimize. */
-function mlmLoss(model: BertModel, head: Params, batch: MaskedBatch, dropout: number): tf.Scalar {
-  const p = model.config.model_type === "ernie" ? "ernie" : "bert";
-  const H = model.config.hidden_size;
-  const x = bertEncode(
-    model.params,
-    model.config,
-    {
-      inputIds: tf.tensor2d(batch.inputIds, [batch.batch, batch.length], "int32"),
-      attentionMask: tf.tensor2d(batch.attentionMask, [batch.batch, batch.length], "int32"),
+/** One engine's training step on a masked batch (with the dropout masks, if any) and its release; returns the loss. */
+export interface MlmStepper {
+  step(batch: MaskedBatch, masks: ReadonlyMap<string, Float32Array> | undefined): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The onnxruntime stepper: the engine trains `weights`' arrays in place with AdamW as tf.train.adam (ε 1e-7, no decay). */
+async function onnxMlmStepper(config: BertConfig, weights: Map<string, Float32Array>, learningRate: number, dropout: boolean): Promise<MlmStepper> {
+  const engine = await OnnxBertMlmEngine.create(config, weights, { dropout });
+  const adam = new AdamW(engine.weights, { learningRate });
+  return {
+    async step(batch, masks) {
+      const forward = await engine.forward(batch, masks);
+      const { loss, dLogprobs } = mlmCrossEntropy(forward.targetLogprobs);
+      adam.step(await engine.backward(forward, dLogprobs));
+      return loss;
     },
-    dropout,
-  );
-  const picked = tf.gather(tf.reshape(x, [batch.batch * batch.length, H]), tf.tensor1d(batch.positions, "int32")) as tf.Tensor2D; // [M, H]
-  const dense = tf.add(tf.matMul(picked, get(head, "cls.predictions.transform.dense.weight"), false, true), get(head, "cls.predictions.transform.dense.bias"));
-  const h = layerNorm(head, "cls.predictions.transform.LayerNorm", activate(model.config.hidden_act, dense), model.config.layer_norm_eps) as tf.Tensor2D;
-  const logits = tf.add(tf.matMul(h, get(model.params, `${p}.embeddings.word_embeddings.weight`), false, true), get(head, "cls.predictions.bias")); // [M, V]
-  const logProbs = tf.logSoftmax(logits);
-  return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(batch.labels, "int32"), model.config.vocab_size), logProbs), 1))) as tf.Scalar;
+    close: () => engine.close(),
+  };
+}
+
+export interface PretrainMlmOptions extends MlmConfig {
+  maxLength: number;
+  dropout: number;
+  seed: number;
+  quiet: boolean;
+  /** onnx trains the store in place on onnxruntime; tfjs (the reference) on variables made from it, written back at the end. */
+  engine: EngineName;
 }
 
 /**
- * Pretrains `model`'s encoder in place on `texts` (the head, pooler and classifier are
- * not touched). Returns the mean loss of the last epoch.
+ * Pretrains `model`'s encoder in place on `texts` (the pooler and classifier are not
+ * touched). The MLM head's weights are drawn fresh (the store's seeded init) and dropped
+ * afterwards. Dropout masks are drawn from the seed for either engine, so both train on
+ * the same masks. Returns the mean loss of the last epoch.
  */
-export async function pretrainMlm(
-  model: BertModel,
-  texts: readonly string[],
-  options: MlmConfig & { maxLength: number; dropout: number; seed: number; quiet: boolean },
-  log: (line: string) => void,
-): Promise<number> {
+export async function pretrainMlm(model: BertWeights, texts: readonly string[], options: PretrainMlmOptions, log: (line: string) => void): Promise<number> {
   if (options.epochs === 0 || texts.length === 0) return Number.NaN;
-  const head = mlmHead(model, options.seed + 7);
-  const p = model.config.model_type === "ernie" ? "ernie" : "bert";
-  const variables = [
-    ...[...model.params.entries()].filter(([name]) => name.startsWith(`${p}.`) && !name.includes(".pooler.")).map(([, v]) => v),
-    ...head.values(),
-  ];
-  const optimizer = tf.train.adam(options.learningRate);
+  const config = model.config;
+  const specs = [...bertEncoderSpecs(config), ...mlmHeadSpecs(config)];
+  const weights = new Map([...model.weights, ...initStore(mlmHeadSpecs(config), options.seed + 7)]);
+  const stepper =
+    options.engine === "onnx"
+      ? await onnxMlmStepper(config, weights, options.learningRate, options.dropout > 0)
+      : // Imported only here, so the onnx path never loads the tfjs pretraining.
+        (await import("./pretrain-mlm-tfjs.ts")).tfjsMlmStepper(config, specs, weights, options.learningRate);
   const random = seededRandom(options.seed + 11);
+  const maskRandom = seededRandom(options.seed + 13);
   const stepsPerEpoch = Math.ceil(texts.length / options.batchSize);
   const progress = createProgress(stepsPerEpoch * options.epochs, "mlm", options.quiet, log);
   let lastEpochLoss = Number.NaN;
   let step = 0;
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const order = shuffled(texts, random);
-    let total = 0;
-    for (let start = 0; start < order.length; start += options.batchSize) {
-      const batch = maskBatch(model, order.slice(start, start + options.batchSize), options.maxLength, options.maskRate, random);
-      const loss = optimizer.minimize(() => mlmLoss(model, head, batch, options.dropout), true, variables)!;
-      total += (await loss.data())[0]!;
-      loss.dispose();
-      progress.update(++step);
+  try {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      const order = shuffled(texts, random);
+      let total = 0;
+      let steps = 0;
+      for (let start = 0; start < order.length; start += options.batchSize) {
+        const batch = maskBatch(model, order.slice(start, start + options.batchSize), options.maxLength, options.maskRate, random);
+        progress.update(++step);
+        // A batch of texts with no real token (all empty) has nothing to predict.
+        if (batch.positions.length === 0) continue;
+        const masks = options.dropout > 0 ? dropoutMasks(config, batch.batch, batch.length, options.dropout, maskRandom) : undefined;
+        total += await stepper.step(batch, masks);
+        steps++;
+      }
+      lastEpochLoss = total / Math.max(steps, 1);
+      progress.log(`mlm pretraining epoch ${epoch + 1}/${options.epochs}: loss ${lastEpochLoss.toFixed(4)}`);
     }
-    lastEpochLoss = total / stepsPerEpoch;
-    progress.log(`mlm pretraining epoch ${epoch + 1}/${options.epochs}: loss ${lastEpochLoss.toFixed(4)}`);
+  } finally {
+    progress.stop();
+    await stepper.close();
   }
-  progress.stop();
-  optimizer.dispose();
-  disposeParams(head);
   return lastEpochLoss;
 }

@@ -48,7 +48,8 @@ export const RewardTrainConfigSchema = z
     dropout: z.number().min(0).max(0.9).default(0.1),
     // The training engine for the rank loss: onnxruntime (src/engine/bert-engine.ts: the same loss, gradients and
     // dropout masks as tfjs, tested; ~6× faster a step on 2 cores, `npm run bench training-engine`), or tfjs, the
-    // readable reference (and the path for tfjs-node-gpu). (Masked-LM pretraining, `pretrain`, stays on tfjs.)
+    // readable reference (and the path for tfjs-node-gpu). Masked-LM pretraining (`pretrain`) runs on the same engine
+    // (engine/bert-mlm-graphs.ts on onnx).
     engine: engineField(),
     logEvery: z.number().int().positive().default(10),
     evalEvery: z.number().int().positive().default(100),

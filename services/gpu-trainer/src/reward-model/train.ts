@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, rmSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bertWeightsOf, loadBertDir, readBertDir, readJsonIfExists, saveBertDir, writeBertDir, type BertModel, type BertWeights } from "../io/bert-dir.ts";
+import { loadBertDir, readBertDir, readJsonIfExists, saveBertDir, writeBertDir, type BertModel, type BertWeights } from "../io/bert-dir.ts";
 import { readSafetensors, writeSafetensors, type TensorMap } from "../io/safetensors.ts";
 import { savePlotPng } from "../metrics/plot.ts";
 import { BertConfigSchema, bertForward, bertParamSpecs } from "../models/bert.ts";
@@ -342,19 +342,16 @@ export async function trainRewardModelOn(
   else {
     model = freshModel(config, trainLists);
     if (config.pretrain.epochs > 0) {
-      // Unlabeled use of the training texts only; dev texts stay unseen. The masked-LM pretraining is written in
-      // tfjs: variables made from the store, read back into it once.
+      // Unlabeled use of the training texts only; dev texts stay unseen. On the config's engine: onnxruntime trains
+      // the store in place; tfjs (the reference) trains variables made from it and writes them back.
       const texts = [...new Set(trainLists.flatMap((l) => l.texts))];
-      log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s)`);
-      const created: BertModel = { config: model.config, tokenizer: model.tokenizer, params: paramsFromStore(bertParamSpecs(model.config), model.weights) };
+      log(`masked-LM pretraining on ${texts.length} training texts for ${config.pretrain.epochs} epoch(s) on ${config.engine}`);
       await pretrainMlm(
-        created,
+        model,
         texts,
-        { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet },
+        { ...config.pretrain, maxLength: config.maxLength, dropout: config.dropout, seed: config.seed, quiet: config.quiet, engine: config.engine },
         log,
       );
-      model = bertWeightsOf(created);
-      disposeParams(created.params);
     }
   }
   // A base encoder from elsewhere has no reward input; one of ranklab's keeps the one it was trained with.
