@@ -1,5 +1,5 @@
+import type { TrainingGraphs } from "./saved-activations.ts";
 import { bertParamSpecs, type BertConfig } from "../models/bert.ts";
-import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 import { backwardContext, checkBackward, encoderBackward, floatInputs } from "./bert-encoder-backward.ts";
@@ -30,13 +30,7 @@ export function dropoutSites(config: BertConfig): { site: string; rows: "tokens"
   return [...encoderDropoutSites(config).map((site) => ({ site, rows: "tokens" as const })), { site: "head", rows: "batch" }];
 }
 
-export interface BertTrainingGraphs {
-  forward: Uint8Array;
-  backward: Uint8Array;
-  saved: string[];
-  params: ParamSpec[];
-  backwardParams: string[];
-}
+export type BertTrainingGraphs = TrainingGraphs;
 
 const F = DataType.FLOAT;
 

@@ -1,11 +1,11 @@
-import type { BertConfig } from "../models/bert.ts";
 import type { ParamSpec } from "../models/params.ts";
+import type { BertConfig } from "../models/bert.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 import { activationBackward } from "./backward-ops.ts";
 import { backwardContext, checkBackward, encoderBackward, floatInputs } from "./bert-encoder-backward.ts";
 import { bertEncoderSpecs, bertPrefix, encoderForward, encoderInputs, TRAINING_SOURCES } from "./bert-forward-graph.ts";
-import { activationSaver } from "./saved-activations.ts";
+import { activationSaver, type TrainingGraphs } from "./saved-activations.ts";
 
 /** Hugging Face's BertForMaskedLM head (`cls.predictions`); its decoder is tied to the word embeddings, so it has only a bias. */
 export function mlmHeadSpecs(config: BertConfig): ParamSpec[] {
@@ -19,14 +19,8 @@ export function mlmHeadSpecs(config: BertConfig): ParamSpec[] {
   ];
 }
 
-export interface BertMlmGraphs {
-  forward: Uint8Array;
-  backward: Uint8Array;
-  saved: string[];
-  /** The encoder's parameters (no pooler, no classifier), then the head's. */
-  params: ParamSpec[];
-  backwardParams: string[];
-}
+/** params: the encoder's parameters (no pooler, no classifier), then the head's. */
+export type BertMlmGraphs = TrainingGraphs;
 
 const F = DataType.FLOAT;
 /** The masked positions' rows: M of them in a batch. */

@@ -1,8 +1,7 @@
 import type { Gpt2Config } from "../models/gpt2.ts";
 import { gpt2AttentionScale, gpt2ParamSpecs } from "../models/gpt2.ts";
-import type { ParamSpec } from "../models/params.ts";
 import { GraphBuilder, onnxActivation } from "../onnx/graph-builder.ts";
-import { activationSaver } from "./saved-activations.ts";
+import { activationSaver, type TrainingGraphs } from "./saved-activations.ts";
 import { activationBackward, attentionBackward, layerNormBackward, sumRows } from "./backward-ops.ts";
 import { DataType, type ValueInfo } from "../onnx/proto.ts";
 
@@ -34,16 +33,7 @@ import { DataType, type ValueInfo } from "../onnx/proto.ts";
  * dense layer is one Gemm, whose transA/transB flags give the weight gradients
  * (xᵀ·dy) and input gradients (dy·Wᵀ) without a Transpose node.
  */
-export interface Gpt2TrainingGraphs {
-  forward: Uint8Array;
-  backward: Uint8Array;
-  /** Names of the forward graph's saved activations, in order; the backward graph takes them by these names. */
-  saved: string[];
-  /** Every trained parameter, as gpt2ParamSpecs lists them. */
-  params: ParamSpec[];
-  /** The parameters the backward graph takes as inputs. */
-  backwardParams: string[];
-}
+export type Gpt2TrainingGraphs = TrainingGraphs;
 
 const F = DataType.FLOAT;
 

@@ -1,6 +1,19 @@
 import type { GraphBuilder } from "../onnx/graph-builder.ts";
+import type { ParamSpec } from "../io/weight-store.ts";
 
 type Dims = (string | number)[];
+
+/** A model's training pass as the engines run it: GPT-2's, BERT's classifier and BERT's masked LM alike. */
+export interface TrainingGraphs {
+  forward: Uint8Array;
+  backward: Uint8Array;
+  /** Names of the forward graph's saved activations, in order; the backward graph takes them by these names. */
+  saved: string[];
+  /** Every trained parameter, as the architecture's param specs list them. */
+  params: ParamSpec[];
+  /** The parameters the backward graph takes as inputs. */
+  backwardParams: string[];
+}
 
 /**
  * The bookkeeping both training forward graphs (GPT-2's and BERT's) share: `save` makes a
